@@ -5,7 +5,10 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+type Crypto = webcrypto.Crypto;
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -85,7 +88,7 @@ export async function loadCertificateAuthority(certPem: string, keyPem: string):
   const cert = new x509.X509Certificate(certPem);
   const der = Buffer.from(keyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
   const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
-  const publicKey = await cert.publicKey.export(ALG, ['verify'], webcrypto as unknown as Crypto);
+  const publicKey = await cert.publicKey.export(ALG, ["verify"], webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   return { cert, keys: { privateKey, publicKey } as CryptoKeyPair, certPem, keyPem };
 }
 

@@ -221,7 +221,8 @@ export function readExposedApi(obj: unknown): ModelResult {
   const implementation =
     s.string('implementation', { required: 'the name of the Service that implements the API' }) ?? '';
   const path = s.string('path', { required: 'the root path of the API, e.g. /r1-productcatalogmanagement/tmf-api/productCatalogManagement/v4' }) ?? '';
-  const port = s.integer('port', { required: 'the Service port, 1-65535' }) ?? 0;
+  // NaN marks a missing or mistyped port (already reported), so 0 can still be reported as out of range.
+  const port = s.integer('port', { required: 'the Service port, 1-65535' }) ?? Number.NaN;
 
   const akv = s.object('apiKeyVerification');
   const rl = s.object('rateLimit');

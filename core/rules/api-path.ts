@@ -7,7 +7,7 @@ export const APIM_PATH_MAX = 400;
 
 /** Shape rules shared by spec.path and spec.developerUI. */
 export function checkUrlPath(field: string, path: string): FieldError[] {
-  if (!path.startsWith('/')) return [invalid(field, path, `must start with "/", e.g. "/${path.replace(/^\/*/, '')}"`)];
+  if (!path.startsWith('/')) return [invalid(field, path, `must start with "/", e.g. "/${path.replace(/^\/+|\/+$/g, '')}"`)];
   if (path === '/') return [invalid(field, path, 'must name at least one path segment, e.g. "/my-component/my-api/v1"')];
   const errors: FieldError[] = [];
   if (path.endsWith('/')) errors.push(invalid(field, path, `must not end with "/"; use "${path.replace(/\/+$/, '')}"`));

@@ -11,7 +11,7 @@ export function checkBasicFields(api: ExposedApi): FieldError[] {
   if (s.apiType !== '' && !types.includes(s.apiType)) {
     errors.push(notSupported('spec.apiType', s.apiType, types, `apiType values of ${api.version ?? 'v1'}`));
   }
-  if (s.port !== 0 && (s.port < 1 || s.port > 65535)) {
+  if (!Number.isNaN(s.port) && (s.port < 1 || s.port > 65535)) {
     errors.push(invalid('spec.port', s.port, 'must be a port number between 1 and 65535'));
   }
   if (s.implementation !== '') {

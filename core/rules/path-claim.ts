@@ -26,37 +26,49 @@ export function checkPathClaim(path: string, self: ObjectRef, claims: PathClaims
   ];
 }
 
-/** An in-memory claim table: the first registrant of a path owns it. */
+/**
+ * An in-memory claim table. Several objects may name the same path (created before the webhook ran, or racing each
+ * other); the owner is the one with the lowest rank — creation time in a cluster, position in a list of files.
+ */
 export class PathClaimTable implements PathClaims {
-  private readonly byKey = new Map<string, ObjectRef & { path: string }>();
+  private readonly byKey = new Map<string, Map<string, ObjectRef & { rank: number }>>();
   private readonly keyByObject = new Map<string, string>();
 
   ownerOf(path: string): ObjectRef | undefined {
-    return this.byKey.get(pathClaimKey(path));
+    const claimants = this.byKey.get(pathClaimKey(path));
+    if (!claimants) return undefined;
+    let best: (ObjectRef & { rank: number }) | undefined;
+    for (const c of claimants.values()) if (!best || c.rank < best.rank) best = c;
+    return best ? { namespace: best.namespace, name: best.name } : undefined;
   }
 
-  /** Records a claim; returns the existing owner when the path is held by another object. */
-  claim(path: string, ref: ObjectRef): ObjectRef | undefined {
+  /** Records (or moves) an object's claim on a path. */
+  set(path: string, ref: ObjectRef, rank: number): void {
+    this.release(ref);
     const key = pathClaimKey(path);
     const objectKey = `${ref.namespace}/${ref.name}`;
-    const current = this.byKey.get(key);
-    if (current && (current.namespace !== ref.namespace || current.name !== ref.name)) return current;
-    this.release(ref);
-    this.byKey.set(key, { ...ref, path });
+    let claimants = this.byKey.get(key);
+    if (!claimants) this.byKey.set(key, (claimants = new Map()));
+    claimants.set(objectKey, { namespace: ref.namespace, name: ref.name, rank });
     this.keyByObject.set(objectKey, key);
-    return undefined;
   }
 
   release(ref: ObjectRef): void {
     const objectKey = `${ref.namespace}/${ref.name}`;
     const key = this.keyByObject.get(objectKey);
     if (key === undefined) return;
-    const current = this.byKey.get(key);
-    if (current && current.namespace === ref.namespace && current.name === ref.name) this.byKey.delete(key);
+    const claimants = this.byKey.get(key);
+    claimants?.delete(objectKey);
+    if (claimants && claimants.size === 0) this.byKey.delete(key);
     this.keyByObject.delete(objectKey);
   }
 
+  rankOf(ref: ObjectRef): number | undefined {
+    const key = this.keyByObject.get(`${ref.namespace}/${ref.name}`);
+    return key === undefined ? undefined : this.byKey.get(key)?.get(`${ref.namespace}/${ref.name}`)?.rank;
+  }
+
   get size(): number {
-    return this.byKey.size;
+    return this.keyByObject.size;
   }
 }

@@ -1,0 +1,107 @@
+// Operator configuration from environment variables (a ConfigMap in the cluster). One parser for every process, so the
+// webhook and the executor cannot disagree about, say, which specification hosts may be fetched. Bad values are
+// reported with the variable, the value and the fix, and the process refuses to start.
+import type { RemoteSpecMode } from './rules/specification.ts';
+import type { SpecFetchOptions } from './spec-fetch.ts';
+
+export interface WebhookConfig {
+  host: string;
+  port: number;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  /** How often the certificate files are checked for rotation. */
+  tlsReloadIntervalMs: number;
+  maxBodyBytes: number;
+  /** Namespaces whose ExposedAPIs this operator serves; empty = all. */
+  watchNamespaces: string[];
+  /** Deny a second ExposedAPI on a path (needs list/watch of ExposedAPIs). */
+  pathUniqueness: boolean;
+  remoteSpecCheck: RemoteSpecMode;
+  specFetch: SpecFetchOptions;
+  /** An operator-wide default JWT configuration exists (claim-keyed counters are then usable without spec.apim). */
+  defaultJwt: boolean;
+  logLevel: string;
+}
+
+export type ConfigResult<T> = { ok: true; config: T } | { ok: false; errors: string[] };
+
+class EnvReader {
+  readonly errors: string[] = [];
+  private readonly env: Record<string, string | undefined>;
+  constructor(env: Record<string, string | undefined>) {
+    this.env = env;
+  }
+  str(name: string, fallback: string): string {
+    const v = this.env[name];
+    return v === undefined || v.trim() === '' ? fallback : v.trim();
+  }
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.errors.push(`${name}=${JSON.stringify(raw)} is invalid: must be a whole number from ${min} to ${max} (default ${fallback})`);
+      return fallback;
+    }
+    return n;
+  }
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const v = raw.trim().toLowerCase();
+    if (v === 'true' || v === '1' || v === 'yes') return true;
+    if (v === 'false' || v === '0' || v === 'no') return false;
+    this.errors.push(`${name}=${JSON.stringify(raw)} is invalid: must be true or false (default ${fallback})`);
+    return fallback;
+  }
+  oneOf<T extends string>(name: string, fallback: T, values: readonly T[]): T {
+    const raw = this.env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    if ((values as readonly string[]).includes(raw.trim())) return raw.trim() as T;
+    this.errors.push(`${name}=${JSON.stringify(raw)} is invalid: must be one of ${values.join(', ')} (default ${fallback})`);
+    return fallback;
+  }
+  list(name: string): string[] {
+    return (this.env[name] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+}
+
+export function readSpecFetchOptions(r: EnvReader): SpecFetchOptions {
+  return {
+    timeoutMs: r.int('SPEC_FETCH_TIMEOUT_MS', 3000, 100, 60_000),
+    maxBytes: r.int('SPEC_FETCH_MAX_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    allowHttp: r.bool('SPEC_FETCH_ALLOW_HTTP', false),
+    allowPrivate: r.bool('SPEC_FETCH_ALLOW_PRIVATE', false),
+    allowedHosts: r.list('SPEC_ALLOWED_HOSTS'),
+    freshMs: r.int('SPEC_FETCH_CACHE_SECONDS', 60, 0, 86_400) * 1000,
+    maxRedirects: 3,
+  };
+}
+
+export function readWebhookConfig(env: Record<string, string | undefined> = process.env): ConfigResult<WebhookConfig> {
+  const r = new EnvReader(env);
+  const config: WebhookConfig = {
+    host: r.str('WEBHOOK_HOST', '0.0.0.0'),
+    port: r.int('WEBHOOK_PORT', 8443, 0, 65535),
+    tlsCertFile: r.str('TLS_CERT_FILE', '/etc/exposedapi-apim/tls/tls.crt'),
+    tlsKeyFile: r.str('TLS_KEY_FILE', '/etc/exposedapi-apim/tls/tls.key'),
+    tlsReloadIntervalMs: r.int('TLS_RELOAD_INTERVAL_SECONDS', 10, 1, 3600) * 1000,
+    maxBodyBytes: r.int('WEBHOOK_MAX_BODY_BYTES', 8 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
+    watchNamespaces: r.list('WATCH_NAMESPACES'),
+    pathUniqueness: r.bool('PATH_UNIQUENESS', true),
+    remoteSpecCheck: r.oneOf('REMOTE_SPEC_CHECK', 'deny', ['deny', 'warn', 'off'] as const),
+    specFetch: readSpecFetchOptions(r),
+    defaultJwt: r.str('JWT_OPENID_CONFIG_URL', '') !== '',
+    logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+  };
+  // The webhook answers within the apiserver's timeout (≤ 10 s); a fetch must leave room for the rest.
+  if (config.specFetch.timeoutMs > 5000) {
+    r.errors.push(`SPEC_FETCH_TIMEOUT_MS=${config.specFetch.timeoutMs} is too long for admission: keep it at or below 5000 so the webhook answers within its 10 s timeout`);
+  }
+  return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, config };
+}
+
+export { EnvReader };

@@ -1,0 +1,163 @@
+// An OpenAPI document given inline or fetched: parsed (JSON or YAML), classified (Swagger 2.0, OpenAPI 3.0, 3.1) and
+// checked the way APIM will need it: every operation has an operationId and the ids stay distinct after APIM's name
+// normalization; the document is structurally valid (JSON schema) and semantically valid (swagger-parser).
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { createHash } from 'node:crypto';
+import YAML from 'yaml';
+import { isObject, type JsonObject } from './object-reader.ts';
+import { capList, listOperations, operationCollisionKey, operationLabel, type DocumentOperation } from './operation-names.ts';
+import { flavourOf, schemaViolations } from './openapi-schema.ts';
+
+/** APIM's limit on an inline import. */
+export const INLINE_DOCUMENT_MAX_BYTES = 4 * 1024 * 1024;
+
+export type DocumentKind = 'swagger-2.0' | 'openapi-3.0' | 'openapi-3.1';
+/** The APIM import format for the document as it will be sent (Swagger 2.0 is always sent as JSON). */
+export type ImportFormat = 'swagger-json' | 'openapi+json' | 'openapi';
+
+export interface ParsedDocument {
+  kind: DocumentKind;
+  /** True when the text was JSON (false: YAML). */
+  json: boolean;
+  doc: JsonObject;
+  operations: DocumentOperation[];
+  bytes: number;
+}
+
+export type ParseOutcome = { ok: true; parsed: ParsedDocument } | { ok: false; problem: string };
+
+export function importFormatOf(parsed: Pick<ParsedDocument, 'kind' | 'json'>): ImportFormat {
+  if (parsed.kind === 'swagger-2.0') return 'swagger-json';
+  return parsed.json ? 'openapi+json' : 'openapi';
+}
+
+export function parseSpecDocument(text: string): ParseOutcome {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > INLINE_DOCUMENT_MAX_BYTES) {
+    return { ok: false, problem: `the document is ${bytes} bytes; APIM imports at most ${INLINE_DOCUMENT_MAX_BYTES} bytes (4 MB) inline — host it and give its URL instead` };
+  }
+  const trimmed = text.trimStart();
+  const json = trimmed.startsWith('{');
+  let doc: unknown;
+  try {
+    // maxAliasCount bounds YAML alias expansion ("billion laughs").
+    doc = json ? JSON.parse(text) : YAML.parse(text, { maxAliasCount: 1000, prettyErrors: false });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    return {
+      ok: false,
+      problem: `is neither an absolute http(s) URL nor a parseable ${json ? 'JSON' : 'YAML'} OpenAPI document (${msg})`,
+    };
+  }
+  if (!isObject(doc)) {
+    return { ok: false, problem: 'is neither an absolute http(s) URL nor an OpenAPI document (expected a JSON/YAML object with "swagger: 2.0" or "openapi: 3.x")' };
+  }
+  const flavour = flavourOf(doc);
+  if (!flavour) {
+    const v = doc['openapi'] ?? doc['swagger'];
+    return {
+      ok: false,
+      problem: v === undefined
+        ? 'is not an OpenAPI document: it has no "swagger: \\"2.0\\"" or "openapi: 3.x.y" field'
+        : `declares OpenAPI version ${JSON.stringify(v)}; supported are Swagger 2.0, OpenAPI 3.0.x and 3.1.x`,
+    };
+  }
+  const kind: DocumentKind = flavour === 'v2' ? 'swagger-2.0' : flavour === 'v3' ? 'openapi-3.0' : 'openapi-3.1';
+  return { ok: true, parsed: { kind, json, doc, operations: listOperations(doc), bytes } };
+}
+
+/** Problems with operationIds, each naming the operations concerned. */
+export function operationIdProblems(operations: DocumentOperation[]): string[] {
+  const problems: string[] = [];
+  const missing = operations.filter((o) => o.operationId === undefined).map(operationLabel);
+  if (missing.length > 0) {
+    problems.push(
+      `${missing.length} operation${missing.length === 1 ? ' has' : 's have'} no operationId (APIM would name ${missing.length === 1 ? 'it' : 'them'} from method and path, and rename ${missing.length === 1 ? 'it' : 'them'} whenever the path changes): ${capList(missing)}; give every operation a unique operationId`,
+    );
+  }
+  const empty = operations.filter((o) => o.operationId !== undefined && operationCollisionKey(o.operationId) === '');
+  if (empty.length > 0) {
+    problems.push(`operationIds with no letters or digits cannot name an APIM operation: ${capList(empty.map((o) => `${operationLabel(o)} (${JSON.stringify(o.operationId)})`))}`);
+  }
+  const byKey = new Map<string, DocumentOperation[]>();
+  for (const o of operations) {
+    if (o.operationId === undefined) continue;
+    const key = operationCollisionKey(o.operationId);
+    if (key === '') continue;
+    const list = byKey.get(key) ?? [];
+    list.push(o);
+    byKey.set(key, list);
+  }
+  const collisions = [...byKey.values()].filter((l) => l.length > 1);
+  if (collisions.length > 0) {
+    const described = collisions.map((l) => l.map((o) => `${operationLabel(o)} (${JSON.stringify(o.operationId)})`).join(' vs '));
+    problems.push(
+      `${collisions.length} group${collisions.length === 1 ? '' : 's'} of operationIds collide after APIM's name normalization (lower-case, separators dropped): ${capList(described, 3)}; make them differ in letters or digits`,
+    );
+  }
+  return problems;
+}
+
+/** Semantic checks (duplicate parameters, path parameter mismatches, …) on a dereferenced copy; never fetches. */
+async function semanticProblems(doc: JsonObject): Promise<string[]> {
+  try {
+    await SwaggerParser.validate(structuredClone(doc) as never, {
+      resolve: { external: false },
+      dereference: { circular: 'ignore' },
+      validate: { schema: false, spec: true },
+    } as never);
+    return [];
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/Error resolving \$ref|Missing \$ref pointer|external/i.test(msg)) {
+      return [`has a $ref that does not resolve inside the document (APIM does not follow external references): ${msg.split('\n')[0]}`];
+    }
+    return [`is not a valid OpenAPI document: ${msg.split('\n').slice(0, 3).join(' ')}`];
+  }
+}
+
+/** All document problems, as sentences that follow the field name ("spec.specification: Invalid value: …: <problem>"). */
+export async function documentProblems(text: string): Promise<{ parsed?: ParsedDocument; problems: string[] }> {
+  const outcome = parseSpecDocument(text);
+  if (!outcome.ok) return { problems: [outcome.problem] };
+  const { parsed } = outcome;
+  const problems = operationIdProblems(parsed.operations);
+  const violations = schemaViolations(parsed.doc);
+  if (violations.length > 0) {
+    problems.push(`does not match the ${parsed.kind} schema: ${violations.join('; ')}`);
+  } else {
+    problems.push(...(await semanticProblems(parsed.doc)));
+  }
+  return { parsed, problems };
+}
+
+/**
+ * Document checks cost tens of milliseconds for a large document, and the same text arrives again and again
+ * (mutate then validate, dry-run then apply, every re-apply). Results are kept by content hash.
+ */
+export class DocumentCheckCache {
+  private readonly entries = new Map<string, { problems: string[]; parsed?: ParsedDocument }>();
+  private readonly max: number;
+  hits = 0;
+  misses = 0;
+
+  constructor(max = 64) {
+    this.max = max;
+  }
+
+  async check(text: string): Promise<{ parsed?: ParsedDocument; problems: string[] }> {
+    const key = createHash('sha256').update(text).digest('hex');
+    const cached = this.entries.get(key);
+    if (cached) {
+      this.hits++;
+      this.entries.delete(key);
+      this.entries.set(key, cached);
+      return cached;
+    }
+    this.misses++;
+    const result = await documentProblems(text);
+    this.entries.set(key, result);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+    return result;
+  }
+}

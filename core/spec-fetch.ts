@@ -1,0 +1,213 @@
+// Fetches specification documents by URL for the webhook and the executor (one implementation, one set of rules):
+// a hard time budget, a size cap, https only unless allowed, an optional host allowlist, and the address guard applied
+// to every resolved address and every redirect hop. Results are cached by URL and revalidated with ETags.
+import { lookup as dnsLookup } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { refusedAddressReason } from './address-guard.ts';
+
+export interface SpecFetchOptions {
+  /** Total budget for one fetch, redirects included. */
+  timeoutMs: number;
+  maxBytes: number;
+  allowHttp: boolean;
+  allowPrivate: boolean;
+  /** Host names (exact, or ".example.com" for a domain and its subdomains); empty = any host. */
+  allowedHosts: string[];
+  /** How long a fetched document is reused without asking the server again. */
+  freshMs: number;
+  maxRedirects: number;
+  /** Extra CA certificates to trust (PEM), e.g. for an internal spec server. */
+  ca?: string;
+}
+
+export const DEFAULT_SPEC_FETCH_OPTIONS: SpecFetchOptions = {
+  timeoutMs: 3000,
+  maxBytes: 4 * 1024 * 1024,
+  allowHttp: false,
+  allowPrivate: false,
+  allowedHosts: [],
+  freshMs: 60_000,
+  maxRedirects: 3,
+};
+
+export type FetchOutcome =
+  /** The document text. */
+  | { kind: 'ok'; text: string; contentType?: string; etag?: string; fromCache: boolean }
+  /** The URL is not allowed by policy: a configuration or authoring error, not a transient one. */
+  | { kind: 'refused'; reason: string }
+  /** The server could not be reached or answered with an error: may be transient. */
+  | { kind: 'unreachable'; reason: string };
+
+class FetchRefused extends Error {}
+
+interface CacheEntry {
+  text: string;
+  contentType?: string;
+  etag?: string;
+  storedAt: number;
+}
+
+export function hostAllowed(host: string, allowed: string[]): boolean {
+  if (allowed.length === 0) return true;
+  const h = host.toLowerCase();
+  return allowed.some((a) => {
+    const rule = a.toLowerCase().trim();
+    return rule.startsWith('.') ? h.endsWith(rule) || h === rule.slice(1) : h === rule;
+  });
+}
+
+export class SpecFetcher {
+  readonly options: SpecFetchOptions;
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly maxCacheEntries = 128;
+  /** Counts by outcome, for metrics. */
+  readonly counts = { ok: 0, cached: 0, revalidated: 0, refused: 0, unreachable: 0 };
+
+  constructor(options: Partial<SpecFetchOptions> = {}) {
+    this.options = { ...DEFAULT_SPEC_FETCH_OPTIONS, ...options };
+  }
+
+  async fetch(url: string): Promise<FetchOutcome> {
+    const cached = this.cache.get(url);
+    if (cached && Date.now() - cached.storedAt < this.options.freshMs) {
+      this.counts.cached++;
+      return { kind: 'ok', text: cached.text, contentType: cached.contentType, etag: cached.etag, fromCache: true };
+    }
+    const deadline = Date.now() + this.options.timeoutMs;
+    try {
+      const res = await this.follow(url, deadline, cached?.etag);
+      if (res.status === 304 && cached) {
+        cached.storedAt = Date.now();
+        this.counts.revalidated++;
+        return { kind: 'ok', text: cached.text, contentType: cached.contentType, etag: cached.etag, fromCache: true };
+      }
+      const entry: CacheEntry = { text: res.body, contentType: res.contentType, etag: res.etag, storedAt: Date.now() };
+      this.cache.delete(url);
+      this.cache.set(url, entry);
+      if (this.cache.size > this.maxCacheEntries) this.cache.delete(this.cache.keys().next().value as string);
+      this.counts.ok++;
+      return { kind: 'ok', text: res.body, contentType: res.contentType, etag: res.etag, fromCache: false };
+    } catch (e) {
+      if (e instanceof FetchRefused) {
+        this.counts.refused++;
+        return { kind: 'refused', reason: e.message };
+      }
+      this.counts.unreachable++;
+      return { kind: 'unreachable', reason: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  /** Why a URL may not be fetched at all (scheme, host allowlist, literal address), before any network traffic. */
+  urlRefusal(url: string): string | undefined {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return `${JSON.stringify(url)} is not an absolute URL`;
+    }
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && this.options.allowHttp)) {
+      return u.protocol === 'http:'
+        ? `plain http is not fetched (SPEC_FETCH_ALLOW_HTTP=false); use an https URL`
+        : `scheme ${u.protocol} is not fetched; use an https URL`;
+    }
+    if (u.username || u.password) return 'URLs with embedded credentials are not fetched';
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    if (!hostAllowed(host, this.options.allowedHosts)) {
+      return `host ${host} is not in the allowed specification hosts (${this.options.allowedHosts.join(', ')})`;
+    }
+    if (isIP(host)) return refusedAddressReason(host, this.options);
+    return undefined;
+  }
+
+  private async follow(url: string, deadline: number, etag: string | undefined): Promise<{ status: number; body: string; contentType?: string; etag?: string }> {
+    let current = url;
+    for (let hop = 0; hop <= this.options.maxRedirects; hop++) {
+      const refusal = this.urlRefusal(current);
+      if (refusal) throw new FetchRefused(hop === 0 ? refusal : `redirected to ${current}: ${refusal}`);
+      const res = await this.request(current, deadline, hop === 0 ? etag : undefined);
+      if (res.status >= 300 && res.status < 400 && res.status !== 304 && res.location) {
+        current = new URL(res.location, current).toString();
+        continue;
+      }
+      if (res.status === 304) return { status: 304, body: '' };
+      if (res.status < 200 || res.status >= 300) throw new Error(`GET ${current} answered HTTP ${res.status}`);
+      return { status: res.status, body: res.body, contentType: res.contentType, etag: res.etag };
+    }
+    throw new FetchRefused(`more than ${this.options.maxRedirects} redirects`);
+  }
+
+  private request(url: string, deadline: number, etag: string | undefined): Promise<{ status: number; body: string; location?: string; contentType?: string; etag?: string }> {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return Promise.reject(new Error(`timed out after ${this.options.timeoutMs} ms`));
+    const u = new URL(url);
+    const policy = this.options;
+    // Every address a name resolves to must pass the guard; the connection then uses the checked address, so a
+    // second DNS answer (rebinding) cannot swap in an internal one.
+    const guardedLookup: LookupFunction = (hostname, opts, callback) => {
+      dnsLookup(hostname, { ...opts, all: true }, (err, addresses) => {
+        if (err) return callback(err, '', 4);
+        const list = addresses as unknown as { address: string; family: number }[];
+        for (const a of list) {
+          const reason = refusedAddressReason(a.address, policy);
+          if (reason) return callback(new FetchRefused(`${hostname} resolves to ${reason}`), '', 4);
+        }
+        if ((opts as { all?: boolean }).all) return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
+        const first = list[0]!;
+        callback(null, first.address, first.family);
+      });
+    };
+    const mod = u.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(
+        u,
+        {
+          method: 'GET',
+          lookup: guardedLookup,
+          headers: {
+            accept: 'application/json, application/yaml, text/yaml, */*;q=0.5',
+            'accept-encoding': 'identity',
+            'user-agent': 'exposedapi-apim',
+            ...(etag ? { 'if-none-match': etag } : {}),
+          },
+          ...(policy.ca ? { ca: policy.ca } : {}),
+          agent: false,
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          const declared = Number(res.headers['content-length'] ?? '0');
+          if (declared > policy.maxBytes) {
+            res.destroy();
+            reject(new FetchRefused(`the document is ${declared} bytes; the limit is ${policy.maxBytes}`));
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > policy.maxBytes) {
+              req.destroy(new FetchRefused(`the document exceeds the limit of ${policy.maxBytes} bytes`));
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on('end', () =>
+            resolve({
+              status,
+              body: Buffer.concat(chunks).toString('utf8'),
+              location: typeof res.headers.location === 'string' ? res.headers.location : undefined,
+              contentType: res.headers['content-type'],
+              etag: typeof res.headers.etag === 'string' ? res.headers.etag : undefined,
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
+      const timer = setTimeout(() => req.destroy(new Error(`timed out after ${policy.timeoutMs} ms`)), remaining);
+      req.on('error', (e) => reject(e));
+      req.on('close', () => clearTimeout(timer));
+      req.end();
+    });
+  }
+}

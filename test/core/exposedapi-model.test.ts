@@ -1,0 +1,106 @@
+import t from 'tap';
+import YAML from 'yaml';
+import { readExposedApi, looksLikeUrl, splitCsv, DEFAULT_CORS_ALLOW_HEADERS } from '../../core/exposedapi-model.ts';
+import { exposedApi, referenceText, swagger2 } from '../helpers/fixtures.ts';
+
+const inlineDoc = JSON.stringify(swagger2());
+const yamlDoc = YAML.stringify(swagger2());
+
+t.test('every accepted specification shape normalizes to a list of sources', async (t) => {
+  const cases: { name: string; apiVersion: string; specification: unknown; expect: { kind: string; url?: string; version?: string; field: string }[] }[] = [
+    { name: 'v1 single object (canvas >= 1.2.5)', apiVersion: 'oda.tmforum.org/v1', specification: { url: 'https://h/a.json', version: 'v4' }, expect: [{ kind: 'url', url: 'https://h/a.json', version: 'v4', field: 'spec.specification.url' }] },
+    { name: 'v1beta4 array of {url, version}', apiVersion: 'oda.tmforum.org/v1beta4', specification: [{ url: 'https://h/a.json', version: 'v4' }, { url: 'https://h/b.yaml', version: 'v5' }], expect: [{ kind: 'url', url: 'https://h/a.json', version: 'v4', field: 'spec.specification[0].url' }, { kind: 'url', url: 'https://h/b.yaml', version: 'v5', field: 'spec.specification[1].url' }] },
+    { name: 'v1beta3 array of URL strings', apiVersion: 'oda.tmforum.org/v1beta3', specification: ['https://h/a.json'], expect: [{ kind: 'url', url: 'https://h/a.json', field: 'spec.specification[0]' }] },
+    { name: 'oldest form: a URL string', apiVersion: 'oda.tmforum.org/v1beta3', specification: ' https://h/a.json ', expect: [{ kind: 'url', url: 'https://h/a.json', field: 'spec.specification' }] },
+    { name: 'Azure guide variant: the whole document as a string (JSON)', apiVersion: 'oda.tmforum.org/v1beta3', specification: inlineDoc, expect: [{ kind: 'inline', field: 'spec.specification' }] },
+    { name: 'Azure guide variant: the whole document as a string (YAML)', apiVersion: 'oda.tmforum.org/v1beta3', specification: yamlDoc, expect: [{ kind: 'inline', field: 'spec.specification' }] },
+    { name: 'an array item that is not a URL is an inline document', apiVersion: 'oda.tmforum.org/v1beta3', specification: [yamlDoc], expect: [{ kind: 'inline', field: 'spec.specification[0]' }] },
+    { name: 'absent', apiVersion: 'oda.tmforum.org/v1', specification: undefined, expect: [] },
+  ];
+  for (const c of cases) {
+    const { model, errors } = readExposedApi(exposedApi({ apiVersion: c.apiVersion, spec: { specification: c.specification } }));
+    t.same(errors, [], `${c.name}: no shape errors`);
+    t.equal(model.spec.specification.length, c.expect.length, `${c.name}: source count`);
+    c.expect.forEach((e, i) => t.match(model.spec.specification[i], e, `${c.name}: source ${i}`));
+    if (c.expect[0]?.kind === 'inline') t.equal((model.spec.specification[0] as { text: string }).text, c.specification instanceof Array ? c.specification[0] : c.specification, `${c.name}: text kept verbatim`);
+  }
+});
+
+t.test('metrics and MCP APIs have no specification', async (t) => {
+  for (const apiType of ['prometheus', 'openmetrics', 'mcp']) {
+    const { model, errors } = readExposedApi(exposedApi({ spec: { apiType, specification: undefined, path: '/ctk/metrics', port: 4000 } }));
+    t.same(errors, [], apiType);
+    t.equal(model.spec.apiType, apiType);
+    t.same(model.spec.specification, []);
+  }
+});
+
+t.test('ODA defaults are applied in the model and never written into the object', async (t) => {
+  const obj = exposedApi({ spec: { CORS: { enabled: true } } });
+  const before = JSON.stringify(obj);
+  const { model } = readExposedApi(obj);
+  t.equal(JSON.stringify(obj), before, 'user object untouched');
+  t.same(model.spec.cors.allowOrigins, ['*']);
+  t.same(model.spec.cors.preflight.allowHeaders, splitCsv(DEFAULT_CORS_ALLOW_HEADERS));
+  t.same(model.spec.cors.preflight.allowMethods, ['GET', 'POST', 'HEAD', 'OPTIONS']);
+  t.equal(model.spec.cors.preflight.maxAge, 1800);
+  t.equal(model.spec.cors.preflight.enabled, true);
+  t.equal(model.spec.rateLimit.enabled, false);
+  t.equal(model.spec.rateLimit.interval, 'ps');
+  t.equal(model.spec.apiKeyVerification.enabled, false);
+  t.same(model.spec.oasValidation, { requestEnabled: false, responseEnabled: false, allowUnspecifiedHeaders: false, allowUnspecifiedQueryParams: false, allowUnspecifiedCookies: false });
+  t.equal(readExposedApi(exposedApi({ spec: { segment: undefined } })).model.spec.segment, 'coreFunction');
+  // Empty strings from the component operator mean "default".
+  t.same(readExposedApi(exposedApi({ spec: { CORS: { allowOrigins: '' } } })).model.spec.cors.allowOrigins, ['*']);
+});
+
+t.test('spec.apim extension block', async (t) => {
+  const { model, errors } = readExposedApi(
+    exposedApi({
+      spec: {
+        apim: {
+          apiId: 'components-productcatalog',
+          displayName: 'Product Catalog',
+          products: ['oda-core'],
+          tags: ['tmf620'],
+          authentication: { jwt: { openidConfigUrl: 'https://login.example.com/.well-known/openid-configuration', audiences: ['api://pc'], issuers: ['https://sts.example.com/'], requiredClaims: { roles: ['reader', 'writer'], tid: 'abc' } } },
+          backend: { url: 'https://backend.example.com/api' },
+        },
+      },
+    }),
+  );
+  t.same(errors, []);
+  t.equal(model.spec.apim.apiId, 'components-productcatalog');
+  t.same(model.spec.apim.products, ['oda-core']);
+  t.same(model.spec.apim.jwt?.requiredClaims, [{ name: 'roles', values: ['reader', 'writer'] }, { name: 'tid', values: ['abc'] }]);
+  t.equal(model.spec.apim.backend.mode, 'url', 'a backend url without a mode means mode url');
+  const unknown = readExposedApi(exposedApi({ spec: { apim: { prodcuts: ['x'] } } }));
+  t.match(unknown.errors, [{ field: 'spec.apim.prodcuts', reason: 'Forbidden' }], 'typos in spec.apim are reported');
+});
+
+t.test('wrong types become field errors, not exceptions', async (t) => {
+  const { errors } = readExposedApi(exposedApi({ spec: { port: '8080', rateLimit: { enabled: 'yes' }, CORS: 'on', specification: 42 } }));
+  const fields = errors.map((e) => `${e.field}:${e.reason}`);
+  t.ok(fields.includes('spec.port:Invalid'), 'port given as a string');
+  t.ok(fields.includes('spec.specification:Invalid'), 'specification of a wrong type');
+  t.ok(errors.some((e) => e.field === 'spec.rateLimit.enabled'));
+  t.ok(errors.some((e) => e.field === 'spec.CORS'));
+  t.match(readExposedApi('not an object').errors[0], { field: '<root>' });
+  t.match(readExposedApi(exposedApi({ apiVersion: 'oda.tmforum.org/v2' })).errors[0], { field: 'apiVersion', reason: 'NotSupported' });
+});
+
+t.test('the ODA reference example reads without errors', async (t) => {
+  const { model, errors } = readExposedApi(YAML.parse(referenceText('oda/ExposedAPI-example.yaml')));
+  t.same(errors, []);
+  t.equal(model.version, 'v1');
+  t.equal(model.spec.rateLimit.limit, '100');
+  t.same(model.spec.cors.allowOrigins, ['https://allowed-origin.com', 'https://another-allowed-origin.com']);
+});
+
+t.test('URL detection', async (t) => {
+  t.ok(looksLikeUrl('https://a.b/c'));
+  t.ok(looksLikeUrl('ftp://a.b/c'), 'other schemes are URLs too (and then rejected by the URL rule)');
+  t.notOk(looksLikeUrl('{"swagger":"2.0"}'));
+  t.notOk(looksLikeUrl('openapi: 3.0.0\ninfo: {}'));
+  t.notOk(looksLikeUrl('specs/api.json'));
+});

@@ -1,0 +1,105 @@
+// The admission server: fastify over HTTPS with POST /validate and POST /mutate, health and metrics. HTTP plumbing
+// only — the decisions live in validate-decision.ts and mutate-decision.ts.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createSecureContext } from 'node:tls';
+import type { Server as HttpsServer } from 'node:https';
+import { isObject } from '../core/object-reader.ts';
+import type { ValidationContext } from '../core/validate-exposedapi.ts';
+import { decodeAdmissionReview, reviewOf } from './admission-review.ts';
+import type { AdmissionMetrics } from './admission-metrics.ts';
+import { mutateDecision } from './mutate-decision.ts';
+import type { PathClaimRegistry } from './path-claim-registry.ts';
+import { validateDecision } from './validate-decision.ts';
+import type { TlsMaterial } from './tls-reloader.ts';
+
+export interface AdmissionServerOptions {
+  tls: TlsMaterial;
+  maxBodyBytes: number;
+  validation: ValidationContext;
+  metrics: AdmissionMetrics;
+  /** Admitted path claims are recorded here until the watch confirms them. */
+  claims?: PathClaimRegistry;
+  /** Readiness beyond "listening", e.g. the ExposedAPI cache has synced. */
+  ready?: () => boolean;
+  logLevel?: string;
+  /** Hard budget for a validation, below the webhook timeout, so the apiserver never sees a timeout from us. */
+  decisionBudgetMs?: number;
+}
+
+export function buildAdmissionServer(opts: AdmissionServerOptions): FastifyInstance<HttpsServer> {
+  const app = Fastify({
+    https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' },
+    bodyLimit: opts.maxBodyBytes,
+    logger: { level: opts.logLevel ?? 'info', redact: ['req.headers.authorization'] },
+    // AdmissionReviews can be large and deep; keep the default JSON parser but never let a bad body crash anything.
+    disableRequestLogging: true,
+  }) as unknown as FastifyInstance<HttpsServer>;
+
+  const budgetMs = opts.decisionBudgetMs ?? 8000;
+
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({
+        error: 'Payload Too Large',
+        message: `the AdmissionReview is larger than ${opts.maxBodyBytes} bytes (WEBHOOK_MAX_BODY_BYTES); an ExposedAPI with a document this large should reference it by URL`,
+      });
+    }
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: 'Bad Request', message: err.message });
+    req.log.error({ err: err.message }, 'admission handler failed');
+    return reply.code(500).send({ error: 'Internal Server Error', message: 'the webhook failed to process the review; see its log' });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = opts.ready ? opts.ready() : true;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'starting' });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    return reply.header('content-type', opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
+  });
+
+  app.post('/validate', async (req, reply) => {
+    const started = performance.now();
+    const decoded = decodeAdmissionReview(req.body);
+    if (!decoded.ok) return reply.code(400).send({ error: 'Bad Request', message: decoded.error });
+    const r = decoded.request;
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`validation took longer than ${budgetMs} ms`)), budgetMs);
+    });
+    try {
+      const { response, outcome } = await Promise.race([validateDecision(r, opts.validation), budget]);
+      if (outcome === 'allowed' && !r.dryRun && opts.claims && r.object && r.namespace) {
+        const spec = isObject(r.object['spec']) ? r.object['spec'] : {};
+        const meta = isObject(r.object['metadata']) ? r.object['metadata'] : {};
+        const name = String(meta['name'] ?? r.name ?? '');
+        if (typeof spec['path'] === 'string' && name) opts.claims.admitted({ namespace: r.namespace, name }, spec['path']);
+      }
+      opts.metrics.reviews.inc({ webhook: 'validate', operation: r.operation, outcome });
+      if (outcome === 'denied') req.log.info({ uid: r.uid, namespace: r.namespace, name: r.name, reason: response.status?.message }, 'denied ExposedAPI');
+      return reviewOf(response);
+    } finally {
+      clearTimeout(timer);
+      opts.metrics.latency.observe({ webhook: 'validate' }, (performance.now() - started) / 1000);
+    }
+  });
+
+  app.post('/mutate', async (req, reply) => {
+    const started = performance.now();
+    const decoded = decodeAdmissionReview(req.body);
+    if (!decoded.ok) return reply.code(400).send({ error: 'Bad Request', message: decoded.error });
+    const { response, outcome } = mutateDecision(decoded.request);
+    opts.metrics.reviews.inc({ webhook: 'mutate', operation: decoded.request.operation, outcome });
+    opts.metrics.latency.observe({ webhook: 'mutate' }, (performance.now() - started) / 1000);
+    return reviewOf(response);
+  });
+
+  return app;
+}
+
+/** Replaces the serving certificate of a running server (new connections use it; open ones keep theirs). */
+export function applyTls(app: FastifyInstance<HttpsServer>, tls: TlsMaterial): void {
+  createSecureContext({ cert: tls.cert, key: tls.key }); // throws on a mismatched pair before anything changes
+  app.server.setSecureContext({ cert: tls.cert, key: tls.key });
+}

@@ -1,0 +1,189 @@
+// A resilient list + watch of ExposedAPIs: relists on 410 Gone, backs off on errors, one watch per configured
+// namespace (or one cluster-wide). It keeps a slim summary per object, never the full object: an inline OpenAPI
+// document can be hundreds of kilobytes, and thousands of ExposedAPIs must fit in a small process.
+import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { ODA_GROUP } from '../core/exposedapi-model.ts';
+import { isObject } from '../core/object-reader.ts';
+
+export interface InformerEvents<S> {
+  /** An object was added or changed (full object, then its summary). */
+  upsert(obj: Record<string, unknown>, summary: S): void;
+  remove(summary: S): void;
+  /** The initial list of every watched namespace has been processed. */
+  synced?(): void;
+}
+
+export interface InformerOptions<S> {
+  kubeConfig: KubeConfig;
+  /** Empty = all namespaces. */
+  namespaces: string[];
+  summarize(obj: Record<string, unknown>): S;
+  events: InformerEvents<S>;
+  /** Watched version; v1 is the storage version, and every object is visible through it. */
+  version?: string;
+  plural?: string;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  maxBackoffMs?: number;
+}
+
+function keyOf(obj: Record<string, unknown>): string {
+  const m = isObject(obj['metadata']) ? obj['metadata'] : {};
+  return `${String(m['namespace'] ?? '')}/${String(m['name'] ?? '')}`;
+}
+
+export class ExposedApiInformer<S> {
+  private readonly opts: Required<Omit<InformerOptions<S>, 'log'>> & Pick<InformerOptions<S>, 'log'>;
+  private readonly items = new Map<string, S>();
+  private readonly aborts = new Set<AbortController>();
+  private stopped = false;
+  private pendingSync: number;
+  isSynced = false;
+  /** Counters for tests and metrics. */
+  readonly stats = { lists: 0, watches: 0, relistsOnGone: 0, errors: 0 };
+
+  constructor(opts: InformerOptions<S>) {
+    this.opts = { version: 'v1', plural: 'exposedapis', maxBackoffMs: 30_000, ...opts };
+    this.pendingSync = Math.max(1, opts.namespaces.length);
+  }
+
+  get(namespace: string, name: string): S | undefined {
+    return this.items.get(`${namespace}/${name}`);
+  }
+
+  values(): IterableIterator<S> {
+    return this.items.values();
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  start(): void {
+    const scopes = this.opts.namespaces.length > 0 ? this.opts.namespaces : [undefined];
+    for (const ns of scopes) void this.run(ns);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const a of this.aborts) a.abort();
+    this.aborts.clear();
+  }
+
+  private basePath(namespace: string | undefined): string {
+    const { version, plural } = this.opts;
+    return namespace ? `/apis/${ODA_GROUP}/${version}/namespaces/${namespace}/${plural}` : `/apis/${ODA_GROUP}/${version}/${plural}`;
+  }
+
+  private inScope(key: string, namespace: string | undefined): boolean {
+    return namespace === undefined || key.startsWith(`${namespace}/`);
+  }
+
+  private async list(namespace: string | undefined): Promise<string> {
+    const api = this.opts.kubeConfig.makeApiClient(CustomObjectsApi);
+    const { version, plural } = this.opts;
+    const list = (namespace
+      ? await api.listNamespacedCustomObject({ group: ODA_GROUP, version, namespace, plural })
+      : await api.listClusterCustomObject({ group: ODA_GROUP, version, plural })) as { items?: Record<string, unknown>[]; metadata?: { resourceVersion?: string } };
+    this.stats.lists++;
+    const seen = new Set<string>();
+    for (const obj of list.items ?? []) {
+      const key = keyOf(obj);
+      seen.add(key);
+      const summary = this.opts.summarize(obj);
+      this.items.set(key, summary);
+      this.opts.events.upsert(obj, summary);
+    }
+    // Objects deleted while we were not watching.
+    for (const [key, summary] of [...this.items]) {
+      if (this.inScope(key, namespace) && !seen.has(key)) {
+        this.items.delete(key);
+        this.opts.events.remove(summary);
+      }
+    }
+    return list.metadata?.resourceVersion ?? '';
+  }
+
+  private async run(namespace: string | undefined): Promise<void> {
+    let backoff = 200;
+    let firstSync = true;
+    while (!this.stopped) {
+      try {
+        let rv = await this.list(namespace);
+        if (firstSync) {
+          firstSync = false;
+          if (--this.pendingSync === 0) {
+            this.isSynced = true;
+            this.opts.events.synced?.();
+          }
+        }
+        backoff = 200;
+        // Watch until the server closes the stream (normal every few minutes) or says our version is too old.
+        for (;;) {
+          if (this.stopped) return;
+          const result = await this.watchOnce(namespace, rv);
+          if (result.gone) {
+            this.stats.relistsOnGone++;
+            break; // relist
+          }
+          if (result.error) throw result.error;
+          rv = result.resourceVersion;
+        }
+      } catch (e) {
+        if (this.stopped) return;
+        this.stats.errors++;
+        this.opts.log?.('ExposedAPI watch failed; retrying', { namespace: namespace ?? '*', error: e instanceof Error ? e.message : String(e), backoffMs: backoff });
+        await new Promise((r) => setTimeout(r, backoff + Math.random() * backoff * 0.2));
+        backoff = Math.min(backoff * 2, this.opts.maxBackoffMs);
+      }
+    }
+  }
+
+  private watchOnce(namespace: string | undefined, resourceVersion: string): Promise<{ resourceVersion: string; gone?: boolean; error?: unknown }> {
+    return new Promise((resolve) => {
+      let rv = resourceVersion;
+      let gone = false;
+      let abort: AbortController | undefined;
+      this.stats.watches++;
+      const watch = new Watch(this.opts.kubeConfig);
+      watch
+        .watch(
+          this.basePath(namespace),
+          { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 300 },
+          (phase: string, obj: Record<string, unknown>) => {
+            if (phase === 'ERROR') {
+              if (isObject(obj) && obj['code'] === 410) gone = true;
+              abort?.abort();
+              return;
+            }
+            const meta = isObject(obj?.['metadata']) ? obj['metadata'] : {};
+            if (typeof meta['resourceVersion'] === 'string') rv = meta['resourceVersion'];
+            if (phase === 'BOOKMARK') return;
+            const key = keyOf(obj);
+            if (phase === 'DELETED') {
+              const summary = this.items.get(key) ?? this.opts.summarize(obj);
+              this.items.delete(key);
+              this.opts.events.remove(summary);
+            } else {
+              const summary = this.opts.summarize(obj);
+              this.items.set(key, summary);
+              this.opts.events.upsert(obj, summary);
+            }
+          },
+          (err: unknown) => {
+            if (abort) this.aborts.delete(abort);
+            if (gone) resolve({ resourceVersion: rv, gone: true });
+            else if (err && !this.stopped) resolve({ resourceVersion: rv, error: err });
+            else resolve({ resourceVersion: rv });
+          },
+        )
+        .then(
+          (a) => {
+            abort = a;
+            if (this.stopped) a.abort();
+            else this.aborts.add(a);
+          },
+          (err: unknown) => resolve({ resourceVersion: rv, error: err }),
+        );
+    });
+  }
+}

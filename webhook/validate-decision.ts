@@ -1,0 +1,58 @@
+// The validating webhook's decision: every problem of an ExposedAPI at once, or allowed (with warnings).
+import { canonicalJson } from '../core/spec-hash.ts';
+import { isObject } from '../core/object-reader.ts';
+import { KIND, ODA_GROUP, RECONCILE_AT_ANNOTATION } from '../core/exposedapi-model.ts';
+import { validateExposedApi, type ValidationContext } from '../core/validate-exposedapi.ts';
+import { allowed, deniedInvalid, type AdmissionRequest, type AdmissionResponse } from './admission-review.ts';
+
+function annotation(obj: Record<string, unknown> | null | undefined, key: string): string | undefined {
+  const meta = obj?.['metadata'];
+  const ann = isObject(meta) ? meta['annotations'] : undefined;
+  const v = isObject(ann) ? ann[key] : undefined;
+  return typeof v === 'string' ? v : undefined;
+}
+
+function isDeleting(obj: Record<string, unknown> | null | undefined): boolean {
+  const meta = obj?.['metadata'];
+  return isObject(meta) && typeof meta['deletionTimestamp'] === 'string';
+}
+
+/**
+ * Updates that cannot change what is applied — status writes (the ODA CRD has no status subresource, so they come
+ * through here), finalizer removal, label edits — are allowed without re-validating: an object admitted under
+ * yesterday's rules must never get stuck because of today's, and the executor must always be able to write status.
+ */
+export function changesNothingApplied(req: AdmissionRequest): boolean {
+  if (req.operation !== 'UPDATE' || !req.oldObject || !req.object) return false;
+  return (
+    canonicalJson(req.object['spec']) === canonicalJson(req.oldObject['spec']) &&
+    annotation(req.object, RECONCILE_AT_ANNOTATION) === annotation(req.oldObject, RECONCILE_AT_ANNOTATION)
+  );
+}
+
+export interface ValidateOutcome {
+  response: AdmissionResponse;
+  /** What happened, for metrics: allowed, allowed-unchanged, allowed-deleting, denied. */
+  outcome: 'allowed' | 'allowed-unchanged' | 'allowed-deleting' | 'denied';
+}
+
+export async function validateDecision(req: AdmissionRequest, ctx: ValidationContext): Promise<ValidateOutcome> {
+  if (req.operation === 'DELETE' || req.operation === 'CONNECT' || !req.object) {
+    return { response: allowed(req.uid), outcome: 'allowed-deleting' };
+  }
+  if (isDeleting(req.object)) return { response: allowed(req.uid), outcome: 'allowed-deleting' };
+  if (changesNothingApplied(req)) return { response: allowed(req.uid), outcome: 'allowed-unchanged' };
+
+  // metadata.namespace can be empty on CREATE (it comes from the URL); the request carries the real one.
+  const object = structuredClone(req.object);
+  const meta = isObject(object['metadata']) ? object['metadata'] : (object['metadata'] = {});
+  if (req.namespace) (meta as Record<string, unknown>)['namespace'] = req.namespace;
+  if (req.name && !(meta as Record<string, unknown>)['name']) (meta as Record<string, unknown>)['name'] = req.name;
+
+  const result = await validateExposedApi(object, ctx);
+  const name = result.model.name || req.name || '<generated>';
+  if (result.errors.length > 0) {
+    return { response: deniedInvalid(req.uid, { group: ODA_GROUP, kind: KIND, name }, result.errors, result.warnings), outcome: 'denied' };
+  }
+  return { response: allowed(req.uid, result.warnings), outcome: 'allowed' };
+}
