@@ -1,0 +1,93 @@
+// Starting and stopping the supervisor from another process (tap's before/after scripts, a test file running alone,
+// the teardown tests). The supervisor runs detached, in its own session, so a Ctrl-C aimed at tap does not kill the
+// components out of order; it watches its parent PID instead and tears down when that process is gone.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isAlive, readLiveState, supervisorLogFor, type ControlPlaneState } from './state-file.ts';
+
+export const SUPERVISOR_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'supervisor.ts');
+
+export interface LaunchOptions {
+  stateFile: string;
+  /** Tear down when this process is gone. */
+  parentPid: number;
+  /** Extra supervisor flags, e.g. ['--ingress-address', 'off']. */
+  args?: string[];
+  /** Default 120 s: far above the few seconds start-up takes with cached binaries, below a cold build's minutes. */
+  timeoutMs?: number;
+}
+
+export interface LaunchedSupervisor {
+  state: ControlPlaneState;
+  logPath: string;
+}
+
+export async function launchSupervisor(o: LaunchOptions): Promise<LaunchedSupervisor> {
+  const logPath = supervisorLogFor(o.stateFile);
+  await mkdir(dirname(o.stateFile), { recursive: true });
+  const fd = openSync(logPath, 'w');
+  // process.execPath: the supervisor, and through it the node agent's `exposedapi-apim` pods, run on the same pinned
+  // Node as the caller (tap and the tests).
+  const child = spawn(process.execPath, [SUPERVISOR_SCRIPT, '--state-file', o.stateFile, '--parent-pid', String(o.parentPid), ...(o.args ?? [])], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  child.unref();
+  let exit: string | undefined;
+  child.once('exit', (code, signal) => (exit = `exited with ${code ?? signal}`));
+  child.once('error', (err) => (exit = `failed to start: ${err.message}`));
+  const deadline = Date.now() + (o.timeoutMs ?? 120_000);
+  for (;;) {
+    const state = await readLiveState(o.stateFile);
+    if (state && state.supervisorPid === child.pid) return { state, logPath };
+    if (exit !== undefined) {
+      throw new Error(`control plane supervisor ${exit} before it was ready; its log (${logPath}) ends with:\n${tail(logPath)}`);
+    }
+    if (Date.now() > deadline) {
+      if (child.pid !== undefined) await stopProcess(child.pid, 30_000);
+      throw new Error(`control plane supervisor not ready after ${o.timeoutMs ?? 120_000} ms; log ${logPath}:\n${tail(logPath)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** SIGTERM the supervisor and wait until it (and so its components) are gone; SIGKILL everything it owned on timeout. */
+export async function stopSupervisor(state: ControlPlaneState, timeoutMs = 60_000): Promise<void> {
+  if (await stopProcess(state.supervisorPid, timeoutMs)) return;
+  // The supervisor hung: end the components it started, by their PIDs, so at least nothing keeps running.
+  for (const pid of [state.pids.controllerManager, state.pids.apiserver, state.pids.etcd]) kill(pid, 'SIGKILL');
+  throw new Error(`control plane supervisor ${state.supervisorPid} did not stop within ${timeoutMs} ms; killed it and its components`);
+}
+
+async function stopProcess(pid: number, timeoutMs: number): Promise<boolean> {
+  kill(pid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) {
+      kill(pid, 'SIGKILL');
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+function kill(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+function tail(path: string, lines = 30): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

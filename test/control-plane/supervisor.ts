@@ -1,0 +1,118 @@
+// The process that owns one control plane for a whole test run: etcd, kube-apiserver, kube-controller-manager, the
+// node agent and the ingress status faker. It writes the state file once everything is ready and tears everything down
+// (components stopped by their own PIDs, run directory removed, state file deleted) on SIGTERM, SIGINT or SIGHUP,
+// or as soon as its parent process (the tap runner, or a test file running alone) is gone, so nothing outlives a run.
+//
+//   node test/control-plane/supervisor.ts --state-file <path> --parent-pid <pid>
+//        [--ingress-address <ip|hostname|off>] [--ingress-class <a,b>] [--node-name <name>]
+import { KubeConfig } from '@kubernetes/client-node';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startControlPlane, type RunningControlPlane } from './control-plane.ts';
+import { DEFAULT_INGRESS_ADDRESS, INGRESS_ADDRESS_ENV, INGRESS_CLASS_ENV, startIngressStatusFaker, type IngressStatusFaker } from './ingress-status.ts';
+import { startNodeAgent, type NodeAgent } from './node-agent.ts';
+import { isAlive, writeState, type ControlPlaneState } from './state-file.ts';
+
+const PARENT_POLL_MS = 500;
+
+function log(line: string): void {
+  process.stderr.write(`[supervisor ${new Date().toISOString()}] ${line}\n`);
+}
+
+const { values } = parseArgs({
+  options: {
+    'state-file': { type: 'string' },
+    'parent-pid': { type: 'string' },
+    'ingress-address': { type: 'string' },
+    'ingress-class': { type: 'string' },
+    'node-name': { type: 'string' },
+  },
+});
+const stateFile = values['state-file'];
+if (!stateFile) {
+  log('usage: supervisor.ts --state-file <path> --parent-pid <pid> [--ingress-address <ip|hostname|off>] [--ingress-class <a,b>]');
+  process.exit(2);
+}
+const parentPid = Number(values['parent-pid'] ?? process.ppid);
+const started = Date.now();
+const aborted = new AbortController();
+let cp: RunningControlPlane | undefined;
+let agent: NodeAgent | undefined;
+let faker: IngressStatusFaker | undefined;
+let tearingDown: Promise<void> | undefined;
+
+async function start(): Promise<void> {
+  cp = await startControlPlane({ log, signal: aborted.signal });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(cp.kubeconfigPath);
+  const podsDir = join(cp.runDir, 'pods');
+  agent = await startNodeAgent({
+    kubeConfig, podsDir, apiserverHost: cp.host, apiserverPort: cp.ports.apiserver,
+    ...(values['node-name'] ? { nodeName: values['node-name'] } : {}), log,
+  });
+  const ingressAddress = values['ingress-address'] ?? process.env[INGRESS_ADDRESS_ENV] ?? DEFAULT_INGRESS_ADDRESS;
+  const classSpec = values['ingress-class'] ?? process.env[INGRESS_CLASS_ENV];
+  const classNames = classSpec ? classSpec.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  faker = await startIngressStatusFaker({ kubeConfig, address: ingressAddress, ...(classNames ? { classNames } : {}), log });
+  if (aborted.signal.aborted) return;
+
+  const state: ControlPlaneState = {
+    version: 1,
+    supervisorPid: process.pid,
+    parentPid,
+    runDir: cp.runDir,
+    kubeconfigPath: cp.kubeconfigPath,
+    caPath: cp.pki.caCert,
+    server: cp.server,
+    apiserverHost: cp.host,
+    apiserverPort: cp.ports.apiserver,
+    ports: cp.ports,
+    pids: cp.pids,
+    binDir: cp.binaries.dir,
+    kubectl: cp.binaries.kubectl,
+    nodeName: agent.nodeName,
+    podsDir,
+    ingress: { defaultAddress: ingressAddress, ...(classNames ? { classNames } : {}) },
+    timings: { ...cp.timings, ready: Date.now() - started },
+    readyAt: new Date().toISOString(),
+  };
+  await writeState(stateFile!, state);
+  log(`ready in ${Date.now() - started} ms: ${cp.server}, kubeconfig ${cp.kubeconfigPath}, state ${stateFile}`);
+
+  // A component dying on its own makes the plane useless: stop everything so tests fail fast with the reason logged.
+  for (const p of cp.processes) {
+    void p.exited.then((code) => shutdown(`${p.name} (PID ${p.pid}) exited with ${code}; last log lines:\n${p.logTail()}`, 1));
+  }
+}
+
+function teardown(why: string): Promise<void> {
+  tearingDown ??= (async () => {
+    log(`tearing down: ${why}`);
+    clearInterval(parentPoll);
+    // Interrupt a start-up in progress; it stops whatever it had started before it settles.
+    aborted.abort();
+    await startup.catch(() => {});
+    faker?.stop();
+    // Pods first, while the apiserver can still take their final status; then the control plane.
+    await agent?.stop().catch((err: unknown) => log(`node agent stop: ${(err as Error).message}`));
+    await cp?.stop();
+    await rm(stateFile!, { force: true });
+    log('teardown complete');
+  })();
+  return tearingDown;
+}
+
+function shutdown(why: string, code: number): void {
+  if (tearingDown) return;
+  void teardown(why).finally(() => process.exit(code));
+}
+
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => shutdown(`received ${sig}`, 0));
+process.on('uncaughtException', (err) => shutdown(`uncaught exception: ${err.stack ?? err.message}`, 1));
+process.on('unhandledRejection', (err) => shutdown(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`, 1));
+const parentPoll = setInterval(() => {
+  if (!isAlive(parentPid)) shutdown(`parent process ${parentPid} is gone`, 0);
+}, PARENT_POLL_MS);
+const startup = start();
+startup.catch((err: unknown) => shutdown(`start-up failed: ${(err as Error).stack ?? String(err)}`, 1));
