@@ -10,6 +10,22 @@ import { isAlive, readLiveState, supervisorLogFor, type ControlPlaneState } from
 
 export const SUPERVISOR_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'supervisor.ts');
 
+const ORIGINAL_NODE_OPTIONS = 'EXPOSEDAPI_APIM_ORIGINAL_NODE_OPTIONS';
+
+/**
+ * tap's process tracking (@tapjs/processinfo) hooks every spawn of the processes it runs and adds its loader to
+ * NODE_OPTIONS plus _TAPJS_PROCESSINFO_* variables, with no opt-out. Inherited by the supervisor, that would instrument
+ * the supervisor and every Node process the node agent starts for a pod (their environment would no longer be the
+ * pod's, and tap would report coverage for them). So the supervisor starts from a shell that drops those variables
+ * and restores the caller's own NODE_OPTIONS before exec'ing Node.
+ */
+const UNINSTRUMENTED = [
+  `for v in $(env | sed -n 's/^\\(_TAPJS_PROCESSINFO_[A-Za-z0-9_]*\\)=.*/\\1/p'); do unset "$v"; done`,
+  `if [ -n "$${ORIGINAL_NODE_OPTIONS}" ]; then NODE_OPTIONS="$${ORIGINAL_NODE_OPTIONS}"; export NODE_OPTIONS; else unset NODE_OPTIONS; fi`,
+  `unset ${ORIGINAL_NODE_OPTIONS}`,
+  'exec "$0" "$@"',
+].join('\n');
+
 export interface LaunchOptions {
   stateFile: string;
   /** Tear down when this process is gone. */
@@ -30,10 +46,12 @@ export async function launchSupervisor(o: LaunchOptions): Promise<LaunchedSuperv
   await mkdir(dirname(o.stateFile), { recursive: true });
   const fd = openSync(logPath, 'w');
   // process.execPath: the supervisor, and through it the node agent's `exposedapi-apim` pods, run on the same pinned
-  // Node as the caller (tap and the tests).
-  const child = spawn(process.execPath, [SUPERVISOR_SCRIPT, '--state-file', o.stateFile, '--parent-pid', String(o.parentPid), ...(o.args ?? [])], {
+  // Node as the caller (tap and the tests). Started through `sh`, see UNINSTRUMENTED.
+  const child = spawn('/bin/sh', ['-c', UNINSTRUMENTED, process.execPath, SUPERVISOR_SCRIPT,
+    '--state-file', o.stateFile, '--parent-pid', String(o.parentPid), ...(o.args ?? [])], {
     detached: true,
     stdio: ['ignore', fd, fd],
+    env: { ...process.env, [ORIGINAL_NODE_OPTIONS]: process.env['NODE_OPTIONS'] ?? '' },
   });
   closeSync(fd);
   child.unref();
