@@ -98,6 +98,24 @@ export function operationIdProblems(operations: DocumentOperation[]): string[] {
   return problems;
 }
 
+/** `$ref` values that point outside the document, which APIM's import does not follow. */
+export function externalRefs(doc: unknown, max = 5): string[] {
+  const found: string[] = [];
+  const stack: unknown[] = [doc];
+  while (stack.length > 0 && found.length < max) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (const v of node) if (v !== null && typeof v === 'object') stack.push(v);
+    } else if (isObject(node)) {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === '$ref' && typeof v === 'string' && !v.startsWith('#')) found.push(v);
+        else if (v !== null && typeof v === 'object') stack.push(v);
+      }
+    }
+  }
+  return found;
+}
+
 /** Semantic checks (duplicate parameters, path parameter mismatches, …) on a dereferenced copy; never fetches. */
 async function semanticProblems(doc: JsonObject): Promise<string[]> {
   try {
@@ -122,8 +140,11 @@ export async function documentProblems(text: string): Promise<{ parsed?: ParsedD
   if (!outcome.ok) return { problems: [outcome.problem] };
   const { parsed } = outcome;
   const problems = operationIdProblems(parsed.operations);
+  const external = externalRefs(parsed.doc);
   const violations = schemaViolations(parsed.doc);
-  if (violations.length > 0) {
+  if (external.length > 0) {
+    problems.push(`has $ref values outside the document (APIM does not follow external references; bundle the document first): ${capList(external.map((r) => JSON.stringify(r)), 3)}`);
+  } else if (violations.length > 0) {
     problems.push(`does not match the ${parsed.kind} schema: ${violations.join('; ')}`);
   } else {
     problems.push(...(await semanticProblems(parsed.doc)));
@@ -136,7 +157,8 @@ export async function documentProblems(text: string): Promise<{ parsed?: ParsedD
  * (mutate then validate, dry-run then apply, every re-apply). Results are kept by content hash.
  */
 export class DocumentCheckCache {
-  private readonly entries = new Map<string, { problems: string[]; parsed?: ParsedDocument }>();
+  // Only the verdict is kept: a parsed document can be many times its text in memory.
+  private readonly entries = new Map<string, { problems: string[] }>();
   private readonly max: number;
   hits = 0;
   misses = 0;
@@ -145,7 +167,7 @@ export class DocumentCheckCache {
     this.max = max;
   }
 
-  async check(text: string): Promise<{ parsed?: ParsedDocument; problems: string[] }> {
+  async check(text: string): Promise<{ problems: string[] }> {
     const key = createHash('sha256').update(text).digest('hex');
     const cached = this.entries.get(key);
     if (cached) {
@@ -155,7 +177,7 @@ export class DocumentCheckCache {
       return cached;
     }
     this.misses++;
-    const result = await documentProblems(text);
+    const result = { problems: (await documentProblems(text)).problems };
     this.entries.set(key, result);
     if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
     return result;

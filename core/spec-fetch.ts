@@ -64,6 +64,13 @@ export class SpecFetcher {
   private readonly maxCacheEntries = 128;
   /** Counts by outcome, for metrics. */
   readonly counts = { ok: 0, cached: 0, revalidated: 0, refused: 0, unreachable: 0 };
+  /** Called once per fetch with its outcome, e.g. to feed a Prometheus counter. */
+  onOutcome?: (outcome: keyof SpecFetcher['counts']) => void;
+
+  private count(outcome: keyof SpecFetcher['counts']): void {
+    this.counts[outcome]++;
+    this.onOutcome?.(outcome);
+  }
 
   constructor(options: Partial<SpecFetchOptions> = {}) {
     this.options = { ...DEFAULT_SPEC_FETCH_OPTIONS, ...options };
@@ -72,7 +79,7 @@ export class SpecFetcher {
   async fetch(url: string): Promise<FetchOutcome> {
     const cached = this.cache.get(url);
     if (cached && Date.now() - cached.storedAt < this.options.freshMs) {
-      this.counts.cached++;
+      this.count('cached');
       return { kind: 'ok', text: cached.text, contentType: cached.contentType, etag: cached.etag, fromCache: true };
     }
     const deadline = Date.now() + this.options.timeoutMs;
@@ -80,21 +87,21 @@ export class SpecFetcher {
       const res = await this.follow(url, deadline, cached?.etag);
       if (res.status === 304 && cached) {
         cached.storedAt = Date.now();
-        this.counts.revalidated++;
+        this.count('revalidated');
         return { kind: 'ok', text: cached.text, contentType: cached.contentType, etag: cached.etag, fromCache: true };
       }
       const entry: CacheEntry = { text: res.body, contentType: res.contentType, etag: res.etag, storedAt: Date.now() };
       this.cache.delete(url);
       this.cache.set(url, entry);
       if (this.cache.size > this.maxCacheEntries) this.cache.delete(this.cache.keys().next().value as string);
-      this.counts.ok++;
+      this.count('ok');
       return { kind: 'ok', text: res.body, contentType: res.contentType, etag: res.etag, fromCache: false };
     } catch (e) {
       if (e instanceof FetchRefused) {
-        this.counts.refused++;
+        this.count('refused');
         return { kind: 'refused', reason: e.message };
       }
-      this.counts.unreachable++;
+      this.count('unreachable');
       return { kind: 'unreachable', reason: e instanceof Error ? e.message : String(e) };
     }
   }

