@@ -26,6 +26,20 @@ const UNINSTRUMENTED = [
   'exec "$0" "$@"',
 ].join('\n');
 
+/** NODE_OPTIONS minus tap's processinfo loader (`--import=<...@tapjs/processinfo...>` or `--import <...>`). */
+export function withoutTapLoader(nodeOptions: string): string {
+  const tokens = nodeOptions.split(/\s+/).filter(Boolean);
+  const kept: string[] = [];
+  for (const token of tokens) {
+    if (/@tapjs[\\/]processinfo/.test(token)) {
+      if (/^"?--(import|loader|experimental-loader)"?$/.test(kept.at(-1) ?? '')) kept.pop();
+      continue;
+    }
+    kept.push(token);
+  }
+  return kept.join(' ');
+}
+
 export interface LaunchOptions {
   stateFile: string;
   /** Tear down when this process is gone. */
@@ -51,7 +65,7 @@ export async function launchSupervisor(o: LaunchOptions): Promise<LaunchedSuperv
     '--state-file', o.stateFile, '--parent-pid', String(o.parentPid), ...(o.args ?? [])], {
     detached: true,
     stdio: ['ignore', fd, fd],
-    env: { ...process.env, [ORIGINAL_NODE_OPTIONS]: process.env['NODE_OPTIONS'] ?? '' },
+    env: { ...process.env, [ORIGINAL_NODE_OPTIONS]: withoutTapLoader(process.env['NODE_OPTIONS'] ?? '') },
   });
   closeSync(fd);
   child.unref();
