@@ -51,11 +51,11 @@ export interface ReadinessStep {
 }
 
 /**
- * Runs the steps in order, polling each until it passes. `failed()` is checked between polls so a component that
+ * Runs the steps in order, polling each until it passes; timings and the deadline count from `started`. `failed()` is checked between polls so a component that
  * crashed fails fast with its own explanation instead of a generic timeout.
  */
-export async function waitForSteps(steps: ReadinessStep[], deadlineMs: number, failed: () => string | undefined): Promise<Record<string, number>> {
-  const started = Date.now();
+export async function waitForSteps(steps: ReadinessStep[], deadlineMs: number, failed: () => string | undefined,
+  started = Date.now()): Promise<Record<string, number>> {
   const timings: Record<string, number> = {};
   for (const step of steps) {
     let lastError = '';
@@ -95,5 +95,41 @@ export function controlPlaneReadinessSteps(conn: AdminConnection): ReadinessStep
     },
     // Published by the root-ca-certificate-publisher controller; every pod's projected token volume reads ca.crt from it.
     { name: 'configmap default/kube-root-ca.crt', ok: () => is(200)('GET', '/api/v1/namespaces/default/configmaps/kube-root-ca.crt') },
+    tokenControllerStep(conn),
   ];
+}
+
+/**
+ * The serviceaccount-token controller signs with the controller-manager's --service-account-private-key-file, a key
+ * the apiserver must also accept: prove the pair works by letting it fill in a (legacy) token Secret, then remove it.
+ */
+function tokenControllerStep(conn: AdminConnection): ReadinessStep {
+  const path = '/api/v1/namespaces/default/secrets';
+  const name = 'exposedapi-apim-readiness-token';
+  let created = false;
+  return {
+    name: 'serviceaccount-token controller',
+    ok: async () => {
+      if (!created) {
+        const res = await adminRequest(conn, 'POST', path, {
+          apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
+          metadata: { name, annotations: { 'kubernetes.io/service-account.name': 'default' } },
+        });
+        if (res.status !== 201 && res.status !== 409) return false;
+        created = true;
+      }
+      const res = await adminRequest(conn, 'GET', `${path}/${name}`);
+      const secret = res.status === 200 ? (JSON.parse(res.body) as { data?: { token?: string } }) : undefined;
+      if (!secret?.data?.token) return false;
+      const token = Buffer.from(secret.data.token, 'base64').toString();
+      // The apiserver must accept what the controller signed.
+      const review = await adminRequest(conn, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+        apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token },
+      });
+      const authenticated = review.status === 201 && (JSON.parse(review.body) as { status?: { authenticated?: boolean } }).status?.authenticated === true;
+      if (!authenticated) throw new Error(`the apiserver rejects the token the controller-manager signed: ${review.body}`);
+      await adminRequest(conn, 'DELETE', `${path}/${name}`);
+      return true;
+    },
+  };
 }

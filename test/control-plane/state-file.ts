@@ -28,7 +28,7 @@ export interface ControlPlaneState {
   /** Pod logs: `<podsDir>/<namespace>/<pod>/<container>.log`. */
   podsDir: string;
   ingress: { defaultAddress: string; classNames?: string[] };
-  /** Milliseconds from supervisor start to each readiness step. */
+  /** Milliseconds from the control plane's start to each readiness step; `ready`: from the supervisor's start. */
   timings: Record<string, number>;
   readyAt: string;
 }

@@ -4,13 +4,13 @@
 // as their own ServiceAccount (cp.tokenFor / cp.kubeConfigFor), never as the admin that cp.kubeConfig() returns.
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INGRESS_ADDRESS_ANNOTATION } from './ingress-status.ts';
 import { runKubectl, type KubectlOptions, type KubectlResult } from './kubectl.ts';
 import { CONTEXT_NAME, renderKubeconfig } from './kubeconfig.ts';
 import { podLogPath } from './node-agent.ts';
-import { readLiveState, stateDir, stateFileForRun, STATE_ENV, type ControlPlaneState } from './state-file.ts';
+import { readLiveState, stateDir, stateFileForRun, supervisorLogFor, STATE_ENV, type ControlPlaneState } from './state-file.ts';
 import { launchSupervisor, stopSupervisor } from './supervisor-process.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -73,6 +73,7 @@ async function attach(t: TestLike): Promise<TestControlPlane> {
   t.teardown(async () => {
     shared = undefined;
     await stopSupervisor(own);
+    await rm(supervisorLogFor(stateFile), { force: true });
   });
   return forState(own);
 }
