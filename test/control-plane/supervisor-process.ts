@@ -42,7 +42,7 @@ export function withoutTapLoader(nodeOptions: string): string {
 
 export interface LaunchOptions {
   stateFile: string;
-  /** Tear down when this process is gone. */
+  /** Tear down when this process is gone (0: never; stop it with a signal). */
   parentPid: number;
   /** Extra supervisor flags, e.g. ['--ingress-address', 'off']. */
   args?: string[];

@@ -3,7 +3,7 @@
 // (components stopped by their own PIDs, run directory removed, state file deleted) on SIGTERM, SIGINT or SIGHUP,
 // or as soon as its parent process (the tap runner, or a test file running alone) is gone, so nothing outlives a run.
 //
-//   node test/control-plane/supervisor.ts --state-file <path> --parent-pid <pid>
+//   node test/control-plane/supervisor.ts --state-file <path> --parent-pid <pid|0>
 //        [--ingress-address <ip|hostname|off>] [--ingress-class <a,b>] [--node-name <name>]
 import { KubeConfig } from '@kubernetes/client-node';
 import { rm } from 'node:fs/promises';
@@ -111,8 +111,9 @@ function shutdown(why: string, code: number): void {
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => shutdown(`received ${sig}`, 0));
 process.on('uncaughtException', (err) => shutdown(`uncaught exception: ${err.stack ?? err.message}`, 1));
 process.on('unhandledRejection', (err) => shutdown(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`, 1));
+// --parent-pid 0: no parent to outlive (a long-lived sandbox plane, stopped only by a signal).
 const parentPoll = setInterval(() => {
-  if (!isAlive(parentPid)) shutdown(`parent process ${parentPid} is gone`, 0);
+  if (parentPid !== 0 && !isAlive(parentPid)) shutdown(`parent process ${parentPid} is gone`, 0);
 }, PARENT_POLL_MS);
 const startup = start();
 startup.catch((err: unknown) => shutdown(`start-up failed: ${(err as Error).stack ?? String(err)}`, 1));
