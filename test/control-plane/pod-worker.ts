@@ -4,7 +4,7 @@
 // Each container is its own process group, so a `sh -c` and everything it started are signalled together, and the
 // group is SIGKILLed once its main process exits so nothing outlives the container.
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
@@ -144,12 +144,20 @@ export function startPodWorker(pod: V1Pod, deps: PodWorkerDeps): PodWorker {
     } catch (err) {
       return Promise.resolve({ kind: 'terminated', exitCode: 128, reason: 'StartError', message: (err as Error).message, finishedAt: new Date() });
     }
-    const fd = openSync(join(podDir, `${c.name}.log`), 'a');
+    let child: ChildProcess;
+    try {
+      const fd = openSync(join(podDir, `${c.name}.log`), 'a');
+      try {
+        child = spawn(command.file, command.args, {
+          cwd: command.projectImage ? deps.repoRoot : cwd, env, stdio: ['ignore', fd, fd], detached: true,
+        });
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      return Promise.resolve({ kind: 'terminated', exitCode: 128, reason: 'StartError', message: `exec: "${command.file}": ${(err as Error).message}`, finishedAt: new Date() });
+    }
     return new Promise((resolve) => {
-      const child = spawn(command.file, command.args, {
-        cwd: command.projectImage ? deps.repoRoot : cwd, env, stdio: ['ignore', fd, fd], detached: true,
-      });
-      closeSync(fd);
       let settled = false;
       child.once('error', (err) => {
         if (settled) return;
@@ -164,8 +172,8 @@ export function startPodWorker(pod: V1Pod, deps: PodWorkerDeps): PodWorker {
         if (record.phase === 'Pending' && record.initContainers.every((i) => i.state.kind === 'terminated')) record.phase = 'Running';
         deps.log(`pod ${namespace}/${name}: container ${c.name} started as PID ${child.pid}: ${[command.file, ...command.args].join(' ')}`);
         void report();
-        // Deleted while starting: the SIGTERM sent by terminate() missed this process.
-        if (terminating) signalGroup(child.pid!, 'SIGTERM');
+        // Deleted while starting: terminate()'s signals missed this process.
+        if (terminating) signalGroup(child.pid!, Date.now() >= terminating.deadline ? 'SIGKILL' : 'SIGTERM');
       });
       child.once('exit', (code, sig) => {
         if (settled) return;
@@ -249,9 +257,16 @@ export function startPodWorker(pod: V1Pod, deps: PodWorkerDeps): PodWorker {
     await report();
   };
 
-  const doneP: Promise<void> = Promise.resolve().then(run).catch((err: unknown) => {
+  const doneP: Promise<void> = Promise.resolve().then(run).catch(async (err: unknown) => {
+    // A bug here must not leave the pod Running forever: end its processes and report it failed.
     deps.log(`pod ${namespace}/${name}: worker failed: ${(err as Error).stack ?? String(err)}`);
     signalAll('SIGKILL');
+    const now = new Date();
+    for (const rec of [...record.initContainers, ...record.containers]) {
+      if (rec.state.kind !== 'terminated') rec.state = { kind: 'terminated', exitCode: 128, reason: 'StartError', message: `node agent: ${(err as Error).message}`, finishedAt: now };
+    }
+    record.phase = 'Failed';
+    await report().catch(() => {});
   });
 
   return {
