@@ -1,7 +1,7 @@
 // The ingress load-balancer faker: Ingresses get status.loadBalancer.ingress[0] unless switched off, per namespace.
 import t from 'tap';
 import { CoreV1Api, NetworkingV1Api, PatchStrategy, setHeaderOptions, type V1Ingress } from '@kubernetes/client-node';
-import { INGRESS_ADDRESS_ANNOTATION, loadBalancerEntry } from './ingress-status.ts';
+import { INGRESS_ADDRESS_ANNOTATION, loadBalancerEntry, statusUpdate } from './ingress-status.ts';
 import { useControlPlane } from './use-control-plane.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -27,6 +27,19 @@ t.test('address parsing: IP, hostname, off', async (t) => {
   t.same(loadBalancerEntry('::1'), { ip: '::1' });
   t.same(loadBalancerEntry('lb.example.test'), { hostname: 'lb.example.test' });
   t.equal(loadBalancerEntry('off'), undefined);
+});
+
+t.test('which Ingresses get an update: class filter, existing status, deletion', async (t) => {
+  const nginx = ingress('a', 'nginx');
+  t.same(statusUpdate(nginx, '127.0.0.1', undefined), { ip: '127.0.0.1' }, 'no filter: every class');
+  t.same(statusUpdate(nginx, '127.0.0.1', ['nginx', 'azure']), { ip: '127.0.0.1' }, 'a listed class');
+  t.equal(statusUpdate(nginx, '127.0.0.1', ['azure']), undefined, 'another class is left alone');
+  t.equal(statusUpdate(ingress('b'), '127.0.0.1', ['azure']), undefined, 'no class with a filter is left alone');
+  const done = { ...nginx, status: { loadBalancer: { ingress: [{ ip: '127.0.0.1' }] } } };
+  t.equal(statusUpdate(done, '127.0.0.1', undefined), undefined, 'already has the address');
+  t.same(statusUpdate(done, 'lb.example.test', undefined), { hostname: 'lb.example.test' }, 'a changed address is written');
+  t.equal(statusUpdate(nginx, 'off', undefined), undefined, 'off');
+  t.equal(statusUpdate({ ...nginx, metadata: { name: 'a', deletionTimestamp: new Date() } }, '127.0.0.1', undefined), undefined, 'being deleted');
 });
 
 t.test('by default an Ingress gets 127.0.0.1', async (t) => {

@@ -34,6 +34,17 @@ export function loadBalancerEntry(address: string): { ip: string } | { hostname:
   return isIP(a) ? { ip: a } : { hostname: a };
 }
 
+/** The load-balancer entry to write, or undefined when the Ingress is not ours to touch or already has it. */
+export function statusUpdate(ing: V1Ingress, address: string, classNames: string[] | undefined): { ip: string } | { hostname: string } | undefined {
+  if (ing.metadata?.deletionTimestamp) return undefined;
+  if (classNames && !classNames.includes(ing.spec?.ingressClassName ?? '')) return undefined;
+  const entry = loadBalancerEntry(address);
+  if (!entry) return undefined;
+  const current = ing.status?.loadBalancer?.ingress?.[0];
+  const same = current && ('ip' in entry ? current.ip === entry.ip && !current.hostname : current.hostname === entry.hostname && !current.ip);
+  return same ? undefined : entry;
+}
+
 export async function startIngressStatusFaker(o: IngressStatusOptions): Promise<IngressStatusFaker> {
   const log = o.log ?? (() => {});
   const defaultAddress = o.address ?? process.env[INGRESS_ADDRESS_ENV] ?? DEFAULT_INGRESS_ADDRESS;
@@ -46,12 +57,8 @@ export async function startIngressStatusFaker(o: IngressStatusOptions): Promise<
 
   const reconcile = async (ing: V1Ingress): Promise<void> => {
     const { name, namespace } = ing.metadata!;
-    if (ing.metadata?.deletionTimestamp) return;
-    if (classes && !classes.includes(ing.spec?.ingressClassName ?? '')) return;
-    const entry = loadBalancerEntry(namespaceAddress.get(namespace!) ?? defaultAddress);
+    const entry = statusUpdate(ing, namespaceAddress.get(namespace!) ?? defaultAddress, classes);
     if (!entry) return;
-    const current = ing.status?.loadBalancer?.ingress?.[0];
-    if (current && ('ip' in entry ? current.ip === entry.ip && !current.hostname : current.hostname === entry.hostname && !current.ip)) return;
     try {
       await networking.patchNamespacedIngressStatus({ name: name!, namespace: namespace!, body: { status: { loadBalancer: { ingress: [entry] } } } }, mergePatch);
     } catch (err) {
