@@ -1,0 +1,100 @@
+// `exposedapi-apim emulator`: the local Azure API Management emulator as a process. Prints one JSON line with the
+// connection details when ready and serves until SIGINT/SIGTERM. Exit codes: 0 stopped by a signal, 2 usage error.
+import { parseArgs } from 'node:util';
+import type { ApimEmulatorOptions } from '../emulator/apim-emulator.ts';
+import { startApimEmulator } from '../emulator/apim-emulator.ts';
+import { defaultEmulatorDir } from '../emulator/emulator-home.ts';
+
+const HELP = `usage: exposedapi-apim emulator [--port N] [--host ADDR] [--state FILE] [--import-delay MS]
+                                [--async-mode location|azure-async-operation] [--dir DIR]
+                                [--sku NAME] [--hostname NAME]... [--throttle] [--verbose]
+
+Serves, over HTTPS on one port, a local emulator of the Azure API Management management plane (ARM api-version
+2024-05-01) with its own Entra ID token endpoint. When ready it prints one JSON line on stdout:
+  {"url","caFile","authorityHost","tenantId","clientId","clientSecret","subscriptionId","resourceGroup","serviceName"}
+Point @azure/arm-apimanagement at "url" (client option endpoint), @azure/identity at "authorityHost" with
+disableInstanceDiscovery: true, and trust "caFile" (NODE_EXTRA_CA_CERTS or tlsOptions.ca).
+
+  --port N            port to listen on (default 0: any free port)
+  --host ADDR         address to listen on (default 127.0.0.1; the /_emulator admin API has no authentication)
+  --state FILE        load entities from FILE at start and save them there on change
+  --import-delay MS   how long imports and other long-running writes stay in progress (default 100)
+  --async-mode MODE   location (202 + Location, as recorded from the real service; default) or
+                      azure-async-operation (201 + Azure-AsyncOperation status URL)
+  --dir DIR           where the CA, token-signing key and identity are kept (default ${defaultEmulatorDir()})
+  --sku NAME          service SKU (default Developer; Consumption refuses rate-limit and quota policies)
+  --hostname NAME     extra DNS name or IP for the serving certificate (repeatable)
+  --throttle          enforce ARM throttling (token buckets per principal) from the start
+  --verbose           log each request to stderr
+`;
+
+export async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        state: { type: 'string' },
+        'import-delay': { type: 'string' },
+        'async-mode': { type: 'string' },
+        dir: { type: 'string' },
+        sku: { type: 'string' },
+        hostname: { type: 'string', multiple: true },
+        throttle: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`exposedapi-apim emulator: ${e instanceof Error ? e.message : String(e)}\n\n${HELP}`);
+    return 2;
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const problems: string[] = [];
+  const int = (name: string, raw: string | undefined, max: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    if (!/^\d+$/.test(raw) || Number(raw) > max) {
+      problems.push(`--${name} must be an integer from 0 to ${max}, got "${raw}"`);
+      return undefined;
+    }
+    return Number(raw);
+  };
+  const port = int('port', v.port, 65535);
+  const importDelayMs = int('import-delay', v['import-delay'], 3_600_000);
+  const asyncMode = v['async-mode'];
+  if (asyncMode !== undefined && asyncMode !== 'location' && asyncMode !== 'azure-async-operation') {
+    problems.push(`--async-mode must be "location" or "azure-async-operation", got "${asyncMode}"`);
+  }
+  if (problems.length > 0) {
+    process.stderr.write(`exposedapi-apim emulator: ${problems.join('; ')}\n\n${HELP}`);
+    return 2;
+  }
+
+  const options: ApimEmulatorOptions = {};
+  if (port !== undefined) options.port = port;
+  if (v.host !== undefined) options.host = v.host;
+  if (v.state !== undefined) options.stateFile = v.state;
+  if (importDelayMs !== undefined) options.importDelayMs = importDelayMs;
+  if (asyncMode === 'location' || asyncMode === 'azure-async-operation') options.asyncMode = asyncMode;
+  if (v.dir !== undefined) options.dir = v.dir;
+  if (v.sku !== undefined) options.sku = v.sku;
+  if (v.hostname !== undefined) options.hostnames = v.hostname;
+  if (v.throttle) options.throttling = { enabled: true };
+  if (v.verbose) options.log = (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+
+  const emulator = await startApimEmulator(options);
+  process.stdout.write(`${JSON.stringify(emulator.info())}\n`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  process.stderr.write(`exposedapi-apim emulator: ${signal}, stopping\n`);
+  await emulator.close();
+  return 0;
+}

@@ -1,0 +1,184 @@
+// One emulated API Management service: its entities, ETag versions, long-running operations and the resource table.
+// What every resource handler shares lives here; the handlers themselves live in resources/*, one file per family.
+import type { ArmError } from './arm-errors.ts';
+import { apiInProgress, entityNotFound, preconditionFailed } from './arm-errors.ts';
+import type { ArmRequest, ArmResult } from './arm-request.ts';
+import { evaluateIfMatch, formatEtag } from './etag.ts';
+import type { AsyncMode, LongRunningOperation } from './long-running.ts';
+import { LongRunningOperations, pollingHeaders } from './long-running.ts';
+import type { PolicyDocumentContext } from './policy-documents.ts';
+import type { PolicyScope } from './policy-validation.ts';
+import type { ApiEntity, JsonObject, ServiceData } from './service-model.ts';
+import { emptyServiceData, key } from './service-model.ts';
+
+export const API_VERSION = '2024-05-01';
+
+export interface ServiceSettings {
+  /** How long an import (and other long-running writes) stays in progress, in milliseconds. */
+  importDelayMs: number;
+  asyncMode: AsyncMode;
+  /** The SKU decides which policies are offered (Consumption has no rate-limit/quota policies). */
+  sku: string;
+  /** Page size of collections when the client gives no `$top`. */
+  pageSize: number;
+}
+
+export interface ServiceIdentity {
+  subscriptionId: string;
+  resourceGroup: string;
+  serviceName: string;
+}
+
+export interface ApimServiceOptions extends ServiceIdentity, Partial<ServiceSettings> {
+  /** Fetches a link import's document (http or https, loopback allowed). */
+  fetchDocument: (url: string) => Promise<string>;
+  data?: ServiceData;
+  onChange?: () => void;
+}
+
+export class ApimService {
+  readonly identity: ServiceIdentity;
+  readonly settings: ServiceSettings;
+  readonly lro = new LongRunningOperations();
+  readonly fetchDocument: (url: string) => Promise<string>;
+  data: ServiceData;
+  /** API key → the import running on it; the API answers 409 to writes (and 404 if new) until it ends. */
+  readonly importing = new Map<string, LongRunningOperation>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #onChange: () => void;
+
+  constructor(opts: ApimServiceOptions) {
+    this.identity = { subscriptionId: opts.subscriptionId, resourceGroup: opts.resourceGroup, serviceName: opts.serviceName };
+    this.settings = {
+      importDelayMs: opts.importDelayMs ?? 100,
+      asyncMode: opts.asyncMode ?? 'location',
+      sku: opts.sku ?? 'Developer',
+      pageSize: opts.pageSize ?? 100,
+    };
+    this.fetchDocument = opts.fetchDocument;
+    this.data = opts.data ?? emptyServiceData();
+    this.#onChange = opts.onChange ?? (() => {});
+  }
+
+  /** The ARM id of a resource below the service (`/apis/x` → `/subscriptions/…/service/svc/apis/x`). */
+  resourceId(path = ''): string {
+    const { subscriptionId, resourceGroup, serviceName } = this.identity;
+    return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.ApiManagement/service/${serviceName}${path}`;
+  }
+
+  contract(type: string, path: string, name: string, properties: unknown): JsonObject {
+    return { id: this.resourceId(path), type: `Microsoft.ApiManagement/service/${type}`, name, properties } as JsonObject;
+  }
+
+  nextEtag(): string {
+    this.data.version += 1;
+    return formatEtag(this.data.version);
+  }
+
+  changed(): void {
+    this.#onChange();
+  }
+
+  /** If-Match on a write: `*` needs an existing entity, a tag must be current; absent means unconditional. */
+  checkIfMatch(req: ArmRequest, currentEtag: string | undefined): void {
+    if (evaluateIfMatch(req.headers['if-match'], currentEtag) === 'mismatch') throw preconditionFailed();
+  }
+
+  api(apiId: string): ApiEntity | undefined {
+    return this.data.apis[key(apiId)];
+  }
+
+  requireApi(apiId: string): ApiEntity {
+    const api = this.api(apiId);
+    if (!api) throw entityNotFound('Api');
+    return api;
+  }
+
+  assertNotImporting(apiId: string): void {
+    const op = this.importing.get(key(apiId));
+    if (op && op.status === 'InProgress') throw apiInProgress();
+  }
+
+  policyContext(scope: PolicyScope): PolicyDocumentContext {
+    return {
+      scope,
+      sku: this.settings.sku,
+      fragmentExists: (id) => this.data.policyFragments[key(id)] !== undefined,
+      backendExists: (id) => this.data.backends[key(id)] !== undefined,
+      namedValueExists: (name) =>
+        Object.values(this.data.namedValues).some((nv) => String(nv.properties['displayName'] ?? '').toLowerCase() === name.toLowerCase()),
+    };
+  }
+
+  /** Runs work after a delay on a timer the service can cancel when it stops. */
+  later(delayMs: number, work: () => void | Promise<void>): void {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      void work();
+    }, delayMs);
+    this.#timers.add(t);
+  }
+
+  /**
+   * The first answer to a long-running write. Location mode: 202, no body, Location (as recorded for real imports).
+   * Azure-AsyncOperation mode: 201/200 with the entity marked InProgress, Location and Azure-AsyncOperation.
+   */
+  accepted(req: ArmRequest, op: LongRunningOperation, inProgressBody?: JsonObject, extraQuery = ''): ArmResult {
+    const serviceUrl = req.serviceUrl;
+    const headers = pollingHeaders(this.settings.asyncMode, op, serviceUrl, API_VERSION, extraQuery);
+    if (this.settings.asyncMode === 'location' || inProgressBody === undefined) return { status: 202, headers };
+    return { status: op.code === 204 ? 202 : op.code, headers, body: inProgressBody };
+  }
+
+  /**
+   * A poll of the resource URL carrying `asyncId`: 202 while running (Location repeated), the error when it failed,
+   * and asyncCode with the resource (rendered by the caller) when it succeeded. Undefined when not a poll.
+   */
+  pollByLocation(req: ArmRequest, render: () => ArmResult): ArmResult | undefined {
+    const asyncId = req.query.get('asyncId');
+    if (asyncId === null) return undefined;
+    const op = this.lro.get(asyncId);
+    if (!op) return { status: 404, body: { error: { code: 'ResourceNotFound', message: `Operation '${asyncId}' not found.`, details: null } } };
+    if (op.status === 'InProgress') {
+      return { status: 202, headers: { location: `${req.serviceUrl}${op.resourcePath}?${req.query.toString()}` } };
+    }
+    if (op.status === 'Failed') return errorResult(op.error!);
+    if (op.code === 204) return { status: 204 };
+    const result = render();
+    return { ...result, status: result.status === 200 ? op.code : result.status };
+  }
+
+  /** `…/tenant/operationResults/{id}`: the Azure-AsyncOperation status document. */
+  operationResult(req: ArmRequest, asyncId: string): ArmResult {
+    const op = this.lro.get(asyncId);
+    if (!op) throw entityNotFound('Operation');
+    const body: JsonObject = {
+      id: this.resourceId(`/tenant/operationResults/${op.id}`),
+      name: op.id,
+      status: op.status,
+      startTime: op.startTime,
+    };
+    if (op.endTime) body['endTime'] = op.endTime;
+    if (op.error) body['error'] = op.error.body().error as unknown as JsonObject;
+    void req;
+    return { status: 200, body };
+  }
+
+  reset(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.importing.clear();
+    this.lro.clear();
+    this.data = emptyServiceData();
+    this.changed();
+  }
+
+  stop(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+}
+
+export function errorResult(err: ArmError): ArmResult {
+  return { status: err.status, body: err.body(), headers: err.headers };
+}

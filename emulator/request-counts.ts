@@ -1,0 +1,43 @@
+// Every request the emulator received, by method and by `METHOD path`, with a total of writes: the record tests use
+// to see a client's retries and polls (e.g. a 429 answered once shows up as two PUTs of the same path).
+
+export interface RequestCountsSnapshot {
+  total: number;
+  writes: number;
+  byMethod: Record<string, number>;
+  byPath: Record<string, number>;
+}
+
+const WRITE_METHODS = new Set(['PUT', 'PATCH', 'POST', 'DELETE']);
+
+export class RequestCounts {
+  #total = 0;
+  #writes = 0;
+  #byMethod = new Map<string, number>();
+  #byPath = new Map<string, number>();
+
+  record(method: string, path: string): void {
+    const m = method.toUpperCase();
+    this.#total += 1;
+    if (WRITE_METHODS.has(m)) this.#writes += 1;
+    this.#byMethod.set(m, (this.#byMethod.get(m) ?? 0) + 1);
+    const k = `${m} ${path}`;
+    this.#byPath.set(k, (this.#byPath.get(k) ?? 0) + 1);
+  }
+
+  snapshot(): RequestCountsSnapshot {
+    return {
+      total: this.#total,
+      writes: this.#writes,
+      byMethod: Object.fromEntries(this.#byMethod),
+      byPath: Object.fromEntries(this.#byPath),
+    };
+  }
+
+  reset(): void {
+    this.#total = 0;
+    this.#writes = 0;
+    this.#byMethod.clear();
+    this.#byPath.clear();
+  }
+}

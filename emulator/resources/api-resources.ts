@@ -1,0 +1,350 @@
+// APIs and their operations: create (plain or by import), read, update, delete with revisions, and listing.
+// An import is asynchronous like the real one: the PUT is accepted at once, the document is fetched, parsed and
+// applied after the configured delay, and failures show up on the poll, never on the PUT.
+import { ArmError, detail, toArmError, validationError, validationMessage } from '../arm-errors.ts';
+import type { ArmErrorDetail } from '../arm-errors.ts';
+import type { ArmRequest, ArmResult } from '../arm-request.ts';
+import { bodyProperties, noContent, ok } from '../arm-request.ts';
+import type { Route } from '../arm-routes.ts';
+import type { ApimService } from '../apim-service.ts';
+import { page } from '../collection-page.ts';
+import { checkInlineSize, importFormat, parseDocumentText } from '../import-document.ts';
+import type { ImportFormat } from '../import-document.ts';
+import { importOpenApi } from '../import-openapi.ts';
+import { mergeOperations } from '../import-apply.ts';
+import type { ApiEntity, Json, JsonObject, OperationEntity } from '../service-model.ts';
+import { key } from '../service-model.ts';
+import { checkAbsoluteUrl, checkApiPath, checkId, checkLength, checkOneOf, checkRequired, splitRevision } from '../value-rules.ts';
+
+/** The API properties the service keeps; anything else in a request (value, format, …) is input only. */
+const API_PROPERTIES = [
+  'displayName',
+  'apiRevision',
+  'description',
+  'subscriptionRequired',
+  'serviceUrl',
+  'path',
+  'protocols',
+  'authenticationSettings',
+  'subscriptionKeyParameterNames',
+  'type',
+  'isCurrent',
+  'apiVersion',
+  'apiVersionDescription',
+  'apiRevisionDescription',
+  'apiVersionSetId',
+  'apiVersionSet',
+  'termsOfServiceUrl',
+  'contact',
+  'license',
+] as const;
+
+const PROTOCOLS = ['http', 'https', 'ws', 'wss'];
+const API_TYPES = ['http', 'soap', 'websocket', 'graphql', 'odata', 'grpc'];
+
+/** Server defaults of a new API (recorded responses and the REST spec's examples). */
+function newApiProperties(path: string): JsonObject {
+  return {
+    displayName: null,
+    apiRevision: '1',
+    description: null,
+    subscriptionRequired: true,
+    path,
+    protocols: ['https'],
+    authenticationSettings: { oAuth2: null, openid: null, oAuth2AuthenticationSettings: [], openidAuthenticationSettings: [] },
+    subscriptionKeyParameterNames: { header: 'Ocp-Apim-Subscription-Key', query: 'subscription-key' },
+    type: 'http',
+    isCurrent: true,
+    isOnline: true,
+  };
+}
+
+function explicitProperties(props: Record<string, unknown>): JsonObject {
+  const out: JsonObject = {};
+  for (const name of API_PROPERTIES) {
+    if (props[name] !== undefined) out[name] = props[name] as Json;
+  }
+  // An API created as a new version carries its version set as an id.
+  const set = props['apiVersionSet'] as Record<string, unknown> | undefined;
+  if (out['apiVersionSetId'] === undefined && set && typeof set['id'] === 'string') out['apiVersionSetId'] = set['id'];
+  return out;
+}
+
+function validateApiProperties(props: Record<string, unknown>, mode: 'put' | 'patch', creating: boolean, importing: boolean): ArmErrorDetail[] {
+  const d: ArmErrorDetail[] = [];
+  if (mode === 'put') d.push(...checkRequired('path', props['path']));
+  if (props['path'] !== '') d.push(...checkApiPath(props['path']));
+  if (creating && !importing && mode === 'put') d.push(...checkRequired('displayName', props['displayName']));
+  d.push(...checkLength('displayName', props['displayName'], 1, 300));
+  if (props['serviceUrl'] !== null) d.push(...checkAbsoluteUrl('serviceUrl', props['serviceUrl']));
+  const protocols = props['protocols'];
+  if (protocols !== undefined && (!Array.isArray(protocols) || protocols.some((p) => !PROTOCOLS.includes(p as string)))) {
+    d.push(detail('protocols', `'protocols' must be a list of ${PROTOCOLS.map((p) => `'${p}'`).join(', ')}.`));
+  }
+  d.push(...checkOneOf('type', props['type'], API_TYPES));
+  d.push(...checkLength('apiRevision', props['apiRevision'], 1, 100));
+  d.push(...checkLength('apiVersion', props['apiVersion'], 0, 100));
+  d.push(...checkLength('apiRevisionDescription', props['apiRevisionDescription'], 0, 256));
+  d.push(...checkLength('apiVersionDescription', props['apiVersionDescription'], 0, 256));
+  if (props['subscriptionRequired'] !== undefined && typeof props['subscriptionRequired'] !== 'boolean') {
+    d.push(detail('subscriptionRequired', `'subscriptionRequired' must be true or false.`));
+  }
+  const names = props['subscriptionKeyParameterNames'];
+  if (names !== undefined && names !== null) {
+    const n = names as Record<string, unknown>;
+    if (typeof names !== 'object' || typeof n['header'] !== 'string' || typeof n['query'] !== 'string') {
+      d.push(detail('subscriptionKeyParameterNames', `'subscriptionKeyParameterNames' needs both 'header' and 'query' names.`));
+    }
+  }
+  const hasValue = props['value'] !== undefined;
+  const hasFormat = props['format'] !== undefined;
+  if (hasValue !== hasFormat) {
+    d.push(detail(hasValue ? 'format' : 'value', hasValue ? `'format' is required when 'value' is given.` : `'value' is required when 'format' is given.`));
+  }
+  if (hasValue && typeof props['value'] !== 'string') d.push(detail('value', `'value' must be a string.`));
+  return d;
+}
+
+function familyOf(apiId: string): string {
+  return key(splitRevision(apiId).base);
+}
+
+/** Two APIs may share a path only within one API (its revisions) or one version set. */
+function checkPathUnique(svc: ApimService, apiId: string, path: string, versionSetId: unknown): void {
+  const family = familyOf(apiId);
+  for (const other of Object.values(svc.data.apis)) {
+    if (familyOf(other.name) === family) continue;
+    const otherPath = other.properties['path'];
+    if (typeof otherPath !== 'string' || otherPath.toLowerCase() !== path.toLowerCase()) continue;
+    const otherSet = other.properties['apiVersionSetId'];
+    if (typeof versionSetId === 'string' && typeof otherSet === 'string' && versionSetId.toLowerCase() === otherSet.toLowerCase()) continue;
+    throw validationError([
+      detail('path', `Cannot create API '${apiId}' with the same Path '${path}' as API '${other.name}'  unless it's a part of the same version set`),
+    ]);
+  }
+}
+
+export function apiContract(svc: ApimService, api: ApiEntity): JsonObject {
+  return svc.contract('apis', `/apis/${api.name}`, api.name, api.properties);
+}
+
+function operationContract(svc: ApimService, api: ApiEntity, op: OperationEntity): JsonObject {
+  return svc.contract('apis/operations', `/apis/${api.name}/operations/${op.name}`, op.name, op.properties);
+}
+
+function checkApiId(apiId: string): void {
+  const d = checkId('apiId', apiId);
+  if (d.length > 0) throw validationError(d);
+}
+
+function newEntity(svc: ApimService, apiId: string, path: string): ApiEntity {
+  return { name: apiId, etag: svc.nextEtag(), properties: newApiProperties(path), operations: {}, tags: [] };
+}
+
+/** A new `x;rev=N` starts as a copy of the API's current revision. */
+function newRevision(svc: ApimService, apiId: string, revision: string): ApiEntity {
+  const base = svc.api(splitRevision(apiId).base);
+  if (!base) throw validationMessage(`Api '${splitRevision(apiId).base}' not found; create the API before its revision ${revision}.`);
+  const copy = structuredClone(base);
+  copy.name = apiId;
+  copy.etag = svc.nextEtag();
+  copy.properties['apiRevision'] = revision;
+  copy.properties['isCurrent'] = false;
+  delete copy.policy;
+  return copy;
+}
+
+function putApi(svc: ApimService, req: ArmRequest): ArmResult {
+  const apiId = req.params['apiId']!;
+  checkApiId(apiId);
+  svc.assertNotImporting(apiId);
+  const existing = svc.api(apiId);
+  svc.checkIfMatch(req, existing?.etag);
+  const props = bodyProperties(req.body);
+  if (!props) throw validationError([detail('properties', `'properties' is required.`)]);
+  const importing = props['value'] !== undefined || props['format'] !== undefined;
+  const details = validateApiProperties(props, 'put', existing === undefined, importing);
+  if (details.length > 0) throw validationError(details);
+  const { revision } = splitRevision(apiId);
+  const path = props['path'] as string;
+  checkPathUnique(svc, apiId, path, props['apiVersionSetId'] ?? (props['apiVersionSet'] as Record<string, unknown> | undefined)?.['id']);
+  const explicit = explicitProperties(props);
+
+  if (!importing) {
+    const entity = existing ?? (revision !== undefined ? newRevision(svc, apiId, revision) : newEntity(svc, apiId, path));
+    Object.assign(entity.properties, explicit);
+    entity.etag = svc.nextEtag();
+    svc.data.apis[key(apiId)] = entity;
+    svc.changed();
+    return ok(apiContract(svc, entity), entity.etag, existing ? 200 : 201);
+  }
+
+  const format = importFormat(props['format']);
+  const value = props['value'] as string;
+  if (format.link) {
+    const d = checkAbsoluteUrl('value', value, 8000);
+    if (d.length > 0) throw validationError(d);
+  } else {
+    checkInlineSize(value);
+  }
+  const op = svc.lro.start(`/apis/${apiId}`, existing ? 200 : 201);
+  svc.importing.set(key(apiId), op);
+  const translate = props['translateRequiredQueryParameters'] === 'query' ? 'query' : 'template';
+  svc.later(svc.settings.importDelayMs, () => runImport(svc, apiId, format, value, explicit, translate));
+  const draft = existing ? structuredClone(existing.properties) : newApiProperties(path);
+  Object.assign(draft, explicit, { provisioningState: 'InProgress' });
+  return svc.accepted(req, op, svc.contract('apis', `/apis/${apiId}`, apiId, draft));
+}
+
+async function runImport(svc: ApimService, apiId: string, format: ImportFormat, value: string, explicit: JsonObject, translate: 'template' | 'query'): Promise<void> {
+  const op = svc.importing.get(key(apiId))!;
+  try {
+    let text = value;
+    if (format.link) {
+      try {
+        text = await svc.fetchDocument(value);
+      } catch (err) {
+        // unverified wording: the real service reports an unreachable link as a validation error.
+        throw validationMessage(`Failed to download the API definition from '${value}': ${(err as Error).message}`);
+      }
+    }
+    const doc = parseDocumentText(text, format);
+    const imported = importOpenApi(doc, format.kind, { ...(format.link ? { sourceUrl: value } : {}), translateRequiredQueryParameters: translate });
+    const current = svc.api(apiId);
+    const { revision } = splitRevision(apiId);
+    const entity = current ?? (revision !== undefined ? newRevision(svc, apiId, revision) : newEntity(svc, apiId, explicit['path'] as string));
+    const merged = mergeOperations(entity.operations, imported.operations, () => svc.nextEtag());
+    const fromDocument: JsonObject = { description: imported.description, protocols: imported.protocols };
+    if (imported.displayName !== undefined) fromDocument['displayName'] = imported.displayName;
+    if (imported.serviceUrl !== null) fromDocument['serviceUrl'] = imported.serviceUrl;
+    Object.assign(entity.properties, fromDocument, explicit);
+    if (entity.properties['displayName'] === null || entity.properties['displayName'] === undefined) entity.properties['displayName'] = apiId;
+    entity.operations = merged.operations;
+    entity.etag = svc.nextEtag();
+    for (const tag of imported.tags) {
+      if (!svc.data.tags[key(tag.id)]) {
+        svc.data.tags[key(tag.id)] = { name: tag.id, etag: svc.nextEtag(), properties: { displayName: tag.displayName } };
+      }
+    }
+    svc.data.apis[key(apiId)] = entity;
+    svc.lro.succeed(op);
+  } catch (err) {
+    svc.lro.fail(op, err instanceof ArmError ? err : toArmError(err));
+  } finally {
+    svc.importing.delete(key(apiId));
+    svc.changed();
+  }
+}
+
+function getApi(svc: ApimService, req: ArmRequest): ArmResult {
+  const apiId = req.params['apiId']!;
+  const render = (): ArmResult => {
+    const api = svc.requireApi(apiId);
+    return ok(apiContract(svc, api), api.etag);
+  };
+  return svc.pollByLocation(req, render) ?? render();
+}
+
+function headApi(svc: ApimService, req: ArmRequest): ArmResult {
+  const api = svc.requireApi(req.params['apiId']!);
+  return { status: 200, headers: { etag: api.etag } };
+}
+
+function patchApi(svc: ApimService, req: ArmRequest): ArmResult {
+  const apiId = req.params['apiId']!;
+  checkApiId(apiId);
+  svc.assertNotImporting(apiId);
+  const api = svc.requireApi(apiId);
+  // unverified wording; the SDK always sends If-Match on update, other clients may not.
+  if (req.headers['if-match'] === undefined) throw validationError([detail('If-Match', `The 'If-Match' header is required to update an API; send the ETag from GET or '*'.`)]);
+  svc.checkIfMatch(req, api.etag);
+  const props = bodyProperties(req.body) ?? {};
+  const details = validateApiProperties(props, 'patch', false, false);
+  if (props['value'] !== undefined || props['format'] !== undefined) details.push(detail('value', `An API is imported with PUT, not PATCH.`));
+  if (details.length > 0) throw validationError(details);
+  if (typeof props['path'] === 'string') checkPathUnique(svc, apiId, props['path'], props['apiVersionSetId'] ?? api.properties['apiVersionSetId']);
+  Object.assign(api.properties, explicitProperties(props));
+  api.etag = svc.nextEtag();
+  svc.changed();
+  return ok(apiContract(svc, api), api.etag);
+}
+
+function deleteApi(svc: ApimService, req: ArmRequest): ArmResult {
+  const apiId = req.params['apiId']!;
+  checkApiId(apiId);
+  svc.assertNotImporting(apiId);
+  const api = svc.api(apiId);
+  // Deleting what is not there succeeds with 204, like ARM deletes generally (If-Match is not evaluated then).
+  if (!api) return noContent();
+  svc.checkIfMatch(req, api.etag);
+  const family = familyOf(api.name);
+  const others = Object.values(svc.data.apis).filter((a) => a !== api && familyOf(a.name) === family);
+  const deleteRevisions = req.query.get('deleteRevisions') === 'true';
+  if (api.properties['isCurrent'] !== false && others.length > 0 && !deleteRevisions) {
+    throw validationMessage('Cannot delete the current revision of an API.');
+  }
+  const doomed = api.properties['isCurrent'] !== false && deleteRevisions ? [api, ...others] : [api];
+  for (const a of doomed) {
+    delete svc.data.apis[key(a.name)];
+    for (const [productKey, list] of Object.entries(svc.data.productApis)) {
+      svc.data.productApis[productKey] = list.filter((k) => k !== key(a.name));
+    }
+  }
+  svc.changed();
+  const op = svc.lro.start(`/apis/${apiId}`, 204);
+  svc.lro.succeed(op);
+  return svc.accepted(req, op, undefined, deleteRevisions ? '&deleteRevisions=true' : '');
+}
+
+function listApis(svc: ApimService, req: ArmRequest): ArmResult {
+  const current = Object.values(svc.data.apis).filter((a) => a.properties['isCurrent'] !== false);
+  return ok(page(req, '/apis', current.map((a) => apiContract(svc, a)), svc.settings.pageSize));
+}
+
+function listOperations(svc: ApimService, req: ArmRequest): ArmResult {
+  const api = svc.requireApi(req.params['apiId']!);
+  const items = Object.values(api.operations).map((op) => operationContract(svc, api, op));
+  return ok(page(req, `/apis/${api.name}/operations`, items, svc.settings.pageSize));
+}
+
+function getOperation(svc: ApimService, req: ArmRequest): ArmResult {
+  const api = svc.requireApi(req.params['apiId']!);
+  const op = api.operations[key(req.params['operationId']!)];
+  if (!op) throw new ArmError(404, 'ResourceNotFound', 'Operation not found.');
+  return ok(operationContract(svc, api, op), op.etag);
+}
+
+function listRevisions(svc: ApimService, req: ArmRequest): ArmResult {
+  const api = svc.requireApi(req.params['apiId']!);
+  const family = familyOf(api.name);
+  const items = Object.values(svc.data.apis)
+    .filter((a) => familyOf(a.name) === family)
+    .map((a) => ({
+      apiId: `/apis/${a.name}`,
+      apiRevision: a.properties['apiRevision'] as string,
+      isCurrent: a.properties['isCurrent'] !== false,
+      isOnline: true,
+      description: (a.properties['apiRevisionDescription'] as string | undefined) ?? null,
+    }));
+  return ok(page(req, `/apis/${api.name}/revisions`, items as unknown as { name?: unknown }[], svc.settings.pageSize));
+}
+
+export function apiRoutes(svc: ApimService): Route[] {
+  return [
+    { pattern: 'apis', handlers: { GET: (r) => listApis(svc, r) } },
+    {
+      pattern: 'apis/{apiId}',
+      handlers: {
+        GET: (r) => getApi(svc, r),
+        HEAD: (r) => headApi(svc, r),
+        PUT: (r) => putApi(svc, r),
+        PATCH: (r) => patchApi(svc, r),
+        DELETE: (r) => deleteApi(svc, r),
+      },
+    },
+    { pattern: 'apis/{apiId}/operations', handlers: { GET: (r) => listOperations(svc, r) } },
+    { pattern: 'apis/{apiId}/operations/{operationId}', handlers: { GET: (r) => getOperation(svc, r), HEAD: (r) => ({ status: getOperation(svc, r).status, headers: getOperation(svc, r).headers ?? {} }) } },
+    { pattern: 'apis/{apiId}/revisions', handlers: { GET: (r) => listRevisions(svc, r) } },
+    { pattern: 'tenant/operationResults/{operationId}', handlers: { GET: (r) => svc.operationResult(r, r.params['operationId']!) } },
+  ];
+}
