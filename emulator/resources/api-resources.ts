@@ -64,6 +64,16 @@ function explicitProperties(props: Record<string, unknown>): JsonObject {
   for (const name of API_PROPERTIES) {
     if (props[name] !== undefined) out[name] = props[name] as Json;
   }
+  // APIM lists protocols in its own order (http, https, ws, wss) whatever order they were sent in.
+  if (Array.isArray(out['protocols'])) out['protocols'] = PROTOCOLS.filter((p) => (out['protocols'] as Json[]).includes(p));
+  // The single oAuth2/openid settings are mirrored into the newer lists, as the service returns them.
+  const auth = out['authenticationSettings'];
+  if (auth !== null && typeof auth === 'object' && !Array.isArray(auth)) {
+    const a = { ...auth } as JsonObject;
+    if (a['oAuth2'] && a['oAuth2AuthenticationSettings'] === undefined) a['oAuth2AuthenticationSettings'] = [a['oAuth2']];
+    if (a['openid'] && a['openidAuthenticationSettings'] === undefined) a['openidAuthenticationSettings'] = [a['openid']];
+    out['authenticationSettings'] = a;
+  }
   // An API created as a new version carries its version set as an id.
   const set = props['apiVersionSet'] as Record<string, unknown> | undefined;
   if (out['apiVersionSetId'] === undefined && set && typeof set['id'] === 'string') out['apiVersionSetId'] = set['id'];
@@ -72,7 +82,8 @@ function explicitProperties(props: Record<string, unknown>): JsonObject {
 
 function validateApiProperties(props: Record<string, unknown>, mode: 'put' | 'patch', creating: boolean, importing: boolean): ArmErrorDetail[] {
   const d: ArmErrorDetail[] = [];
-  if (mode === 'put') d.push(...checkRequired('path', props['path']));
+  // The empty path is a valid path (an API at the gateway's root), so only absence counts as missing.
+  if (mode === 'put' && (props['path'] === undefined || props['path'] === null)) d.push(detail('path', `'path' is required.`));
   if (props['path'] !== '') d.push(...checkApiPath(props['path']));
   if (creating && !importing && mode === 'put') d.push(...checkRequired('displayName', props['displayName']));
   d.push(...checkLength('displayName', props['displayName'], 1, 300));
@@ -163,9 +174,10 @@ function putApi(svc: ApimService, req: ArmRequest): ArmResult {
   const props = bodyProperties(req.body);
   if (!props) throw validationError([detail('properties', `'properties' is required.`)]);
   const importing = props['value'] !== undefined || props['format'] !== undefined;
-  const details = validateApiProperties(props, 'put', existing === undefined, importing);
-  if (details.length > 0) throw validationError(details);
   const { revision } = splitRevision(apiId);
+  // A new revision copies its display name (and everything else) from the current revision.
+  const details = validateApiProperties(props, 'put', existing === undefined && revision === undefined, importing);
+  if (details.length > 0) throw validationError(details);
   const path = props['path'] as string;
   checkPathUnique(svc, apiId, path, props['apiVersionSetId'] ?? (props['apiVersionSet'] as Record<string, unknown> | undefined)?.['id']);
   const explicit = explicitProperties(props);

@@ -165,3 +165,28 @@ export async function until<T>(fn: () => T | Promise<T>, { timeoutMs = 5000, eve
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+export interface ArmFailure {
+  statusCode: number | undefined;
+  code: string | undefined;
+  message: string;
+  /** The error body as sent: {error: {code, message, details}}. */
+  body: { error: { code: string; message: string; details: { code: string; target: string | null; message: string }[] | null } } | undefined;
+}
+
+/** Awaits an SDK call expected to fail and returns the RestError's status, code and the body the emulator sent. */
+export async function failure(p: Promise<unknown>): Promise<ArmFailure> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { statusCode?: number; code?: string; message: string; response?: { bodyAsText?: string | null } };
+    const text = e.response?.bodyAsText;
+    return { statusCode: e.statusCode, code: e.code, message: e.message, body: text ? JSON.parse(text) : undefined };
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** A REST example's request body (wire form, `properties` nested) as the SDK's flattened parameter model. */
+export function fromWire<T>(mapperName: string, body: unknown): T {
+  return deserialize(mapperName, body).value as T;
+}
