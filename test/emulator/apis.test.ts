@@ -64,7 +64,8 @@ t.test('ETags change on every write; PATCH needs If-Match; stale and missing ent
   t.equal(stale.code, 'PreconditionFailed');
   const updated = await h.client.api.update(h.rg, h.svc, 'echo-api', second.headers['etag']!, fromWire<ApiCreateOrUpdateParameter>('ApiUpdateContract', ex.parameters.parameters));
   t.match(updated, { displayName: 'Echo API New', serviceUrl: 'http://echoapi.cloudapp.net/api2', path: 'newecho' });
-  t.not(updated.etag, second.headers['etag'], 'PATCH returns a new ETag');
+  t.match(updated.eTag, /^"/, 'PATCH returns the new ETag (as eTag)');
+  t.not(updated.eTag, second.headers['etag']);
   const star = await h.client.api.update(h.rg, h.svc, 'echo-api', '*', { description: 'any version' });
   t.equal(star.description, 'any version');
   const exUpdated = ex.responses['200']!.body!['properties'] as Record<string, unknown>;
