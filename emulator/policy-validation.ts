@@ -337,6 +337,19 @@ const RULES: Record<string, PolicyRule> = {
   'validate-odata-request': { sections: IN },
 };
 
+/**
+ * A renewal period in seconds: an integer, or (as the REST spec's own example stores) an ISO 8601 duration such as
+ * `P3Y6M4DT12H30M5S`, surrounding whitespace allowed. Undefined when it is neither.
+ */
+export function periodSeconds(v: string): number | undefined {
+  const t = v.trim();
+  if (/^\d+$/.test(t)) return Number(t);
+  const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(t);
+  if (!m || t === 'P' || t.endsWith('T')) return undefined;
+  const [, y, mo, d, h, mi, sec] = m.map((x) => (x === undefined ? 0 : Number(x)));
+  return y! * 365 * 86400 + mo! * 30 * 86400 + d! * 86400 + h! * 3600 + mi! * 60 + sec!;
+}
+
 function quotaChecks(el: XmlElement, report: Reporter): void {
   if (attribute(el, 'calls') === undefined && attribute(el, 'bandwidth') === undefined) {
     report(el, `At least one of the attributes 'calls' or 'bandwidth' must be specified.`);
@@ -346,8 +359,9 @@ function quotaChecks(el: XmlElement, report: Reporter): void {
   integerAttribute(el, 'bandwidth', report, { min: 1 });
   const period = attribute(el, 'renewal-period');
   if (period !== undefined && !isExpression(period)) {
-    if (!/^\s*\d+\s*$/.test(period)) report(el, `The 'renewal-period' attribute is invalid - The value '${period}' is invalid according to its datatype 'Int32'.`);
-    else if (Number(period) !== 0 && Number(period) < 300) {
+    const seconds = periodSeconds(period);
+    if (seconds === undefined) report(el, `The 'renewal-period' attribute is invalid - The value '${period}' is invalid according to its datatype 'Int32'.`);
+    else if (seconds !== 0 && seconds < 300) {
       report(el, `The 'renewal-period' attribute is invalid - the renewal period must be 0 (never renews) or at least 300 seconds, got '${period}'.`);
     }
   }
