@@ -1,9 +1,9 @@
 // The real Job controller driving pods that the node agent runs as local processes: backoffLimit, podFailurePolicy,
 // activeDeadlineSeconds and ttlSecondsAfterFinished behave as in a cluster, with real exit codes in the pod statuses.
 import t from 'tap';
-import { BatchV1Api, CoreV1Api, type V1Job, type V1JobCondition } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, type V1Job, type V1JobCondition, type V1Pod } from '@kubernetes/client-node';
 import { useControlPlane } from './use-control-plane.ts';
-import { terminated, watchPodHistory } from './pod-history.ts';
+import { terminated, watchPodHistory, type PodHistory } from './pod-history.ts';
 import { waitFor } from './wait-for.ts';
 import { isAlive } from './state-file.ts';
 
@@ -29,6 +29,15 @@ function shJob(name: string, script: string, spec: Partial<NonNullable<V1Job['sp
   };
 }
 
+/** The pods' final states: the watch may deliver them a moment after the Job's own status says finished. */
+async function finalPods(pods: PodHistory, count: number): Promise<Map<string, V1Pod>> {
+  return waitFor(`${count} finished pod(s)`, () => {
+    const all = pods.latest();
+    const done = [...all.values()].every((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
+    return all.size >= count && done ? all : undefined;
+  });
+}
+
 async function finished(namespace: string, name: string, timeoutMs = 60_000): Promise<{ job: V1Job; condition: V1JobCondition }> {
   return waitFor(`Job ${namespace}/${name} to finish`, async () => {
     const job = await batch.readNamespacedJob({ name, namespace });
@@ -47,7 +56,7 @@ t.test('a successful pod completes the Job; exit code 0, reason Completed, log k
   t.comment(`Job complete in ${Date.now() - started} ms`);
   t.equal(condition.type, 'Complete');
   t.equal(job.status?.succeeded, 1);
-  const [podName, pod] = [...pods.latest()][0]!;
+  const [podName, pod] = [...(await finalPods(pods, 1))][0]!;
   const term = terminated(pod);
   t.equal(term?.exitCode, 0);
   t.equal(term?.reason, 'Completed');
@@ -67,8 +76,9 @@ t.test('backoffLimit: the Job fails after backoffLimit + 1 failed pods, each wit
   t.equal(condition.type, 'Failed');
   t.equal(condition.reason, 'BackoffLimitExceeded');
   t.equal(job.status?.failed, 2, 'two pods failed: the first run and one retry');
-  t.equal(pods.latest().size, 2, 'exactly two pods were created');
-  for (const [name, pod] of pods.latest()) {
+  const final = await finalPods(pods, 2);
+  t.equal(final.size, 2, 'exactly two pods were created');
+  for (const [name, pod] of final) {
     t.equal(terminated(pod)?.exitCode, 2, `${name} exit code`);
     t.equal(terminated(pod)?.reason, 'Error', `${name} reason`);
     t.equal(pod.status?.phase, 'Failed', `${name} phase`);
@@ -94,8 +104,9 @@ t.test('podFailurePolicy: FailJob on exit code 42 fails the Job at once, without
   t.equal(condition.reason, 'PodFailurePolicy');
   t.match(condition.message, /exit code 42/);
   t.equal(job.status?.failed, 1);
-  t.equal(pods.latest().size, 1, 'no retry despite backoffLimit 6');
-  t.equal(terminated([...pods.latest().values()][0])?.exitCode, 42);
+  const final = await finalPods(pods, 1);
+  t.equal(final.size, 1, 'no retry despite backoffLimit 6');
+  t.equal(terminated([...final.values()][0])?.exitCode, 42);
 });
 
 t.test('podFailurePolicy: an exit code the rules do not match counts against backoffLimit as usual', async (t) => {

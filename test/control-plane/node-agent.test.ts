@@ -63,10 +63,13 @@ t.test('a missing ConfigMap holds the pod in CreateContainerConfigError until it
     namespace: ns,
     body: pod('late', { command: ['sh', '-c', 'echo "$VALUE"'], env: [{ name: 'VALUE', valueFrom: { configMapKeyRef: { name: 'late', key: 'v' } } }] }),
   });
-  const waiting = await waitFor('the config error to be reported', async () =>
-    (await core.readNamespacedPod({ name: 'late', namespace: ns })).status?.containerStatuses?.[0]?.state?.waiting);
-  t.equal(waiting.reason, 'CreateContainerConfigError');
+  // The first report is ContainerCreating; the config error follows once the agent has looked for the ConfigMap.
+  const waiting = await waitFor('the config error to be reported', async () => {
+    const w = (await core.readNamespacedPod({ name: 'late', namespace: ns })).status?.containerStatuses?.[0]?.state?.waiting;
+    return w?.reason === 'CreateContainerConfigError' ? w : undefined;
+  });
   t.match(waiting.message, /configmap "late" not found/);
+  t.equal((await core.readNamespacedPod({ name: 'late', namespace: ns })).status?.phase, 'Pending', 'the pod waits in Pending');
   await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'late' }, data: { v: 'arrived' } } });
   t.equal((await finishedPod(ns, 'late')).status?.phase, 'Succeeded');
   t.equal(await cp.podLog(ns, 'late'), 'arrived\n');
