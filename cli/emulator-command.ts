@@ -98,3 +98,16 @@ export async function run(args: string[]): Promise<number> {
   await emulator.close();
   return 0;
 }
+
+// Also runnable on its own (`node cli/emulator-command.ts …`), e.g. by the sandbox without the dispatcher.
+if (import.meta.main) {
+  run(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`exposedapi-apim emulator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

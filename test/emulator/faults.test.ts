@@ -70,7 +70,7 @@ t.test('slow responses and dropped connections', async (t) => {
   t.equal(e.statusCode, undefined);
   t.match(e.code, /ECONNRESET|REQUEST_SEND_ERROR/);
 
-  const slowClient = new ApiManagementClient(h.credential, h.emu.subscriptionId, { ...clientOptions(h.emu), retryOptions: { maxRetries: 0 } } as ConstructorParameters<typeof ApiManagementClient>[2]);
+  const slowClient = new ApiManagementClient(h.credential, h.emu.subscriptionId, { ...clientOptions(h.emu), retryOptions: { maxRetries: 0 } });
   h.emu.faults.add({ pathPattern: '^/subscriptions/.*/tags/a\\?', delayMs: 2000, times: 1 });
   const aborted = await failure(slowClient.tag.get(h.rg, h.svc, 'a', { abortSignal: AbortSignal.timeout(200) }));
   t.match(aborted.message, /aborted/i, 'a client timeout ends a slow call (the rule matched by regular expression)');
@@ -114,7 +114,7 @@ t.test('ARM throttling: token buckets per principal, 429 SubscriptionRequestsThr
 
   const configured = await h.raw('PATCH', '/_emulator/throttling', { enabled: true, writes: { capacity: 2, refillPerSecond: 1 } });
   t.match(configured.body, { enabled: true, writes: { capacity: 2, refillPerSecond: 1 }, reads: { capacity: 250, refillPerSecond: 25 } });
-  const strict = new ApiManagementClient(h.credential, h.emu.subscriptionId, { ...clientOptions(h.emu), retryOptions: { maxRetries: 0 } } as ConstructorParameters<typeof ApiManagementClient>[2]);
+  const strict = new ApiManagementClient(h.credential, h.emu.subscriptionId, { ...clientOptions(h.emu), retryOptions: { maxRetries: 0 } });
   await strict.tag.createOrUpdate(h.rg, h.svc, 't1', { displayName: 'T1' });
   await strict.tag.createOrUpdate(h.rg, h.svc, 't2', { displayName: 'T2' });
   const limited = await failure(strict.tag.createOrUpdate(h.rg, h.svc, 't3', { displayName: 'T3' }));

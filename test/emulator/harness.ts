@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ClientSecretCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/identity';
 import { ApiManagementClient } from '@azure/arm-apimanagement';
+import type { ApiManagementClientOptionalParams } from '@azure/arm-apimanagement';
 import { createSerializer } from '@azure/core-client';
 import type { CompositeMapper, Mapper } from '@azure/core-client';
 import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
@@ -35,12 +36,12 @@ export interface Teardown {
 }
 
 /** Client options for tests: the emulator's CA, and quick exponential retries (Retry-After is still honoured). */
-export function clientOptions(emu: ApimEmulator): ConstructorParameters<typeof ApiManagementClient>[2] {
+export function clientOptions(emu: ApimEmulator): ApiManagementClientOptionalParams {
   return {
     endpoint: emu.url,
     tlsOptions: { ca: emu.caPem },
     retryOptions: { retryDelayInMs: 20, maxRetryDelayInMs: 200 },
-  } as ConstructorParameters<typeof ApiManagementClient>[2];
+  };
 }
 
 export interface Harness {
@@ -156,11 +157,11 @@ export function here(file: string): string {
 }
 
 /** Polls until fn() is truthy or the bound is hit (bounded loop: tests never hang). */
-export async function until<T>(fn: () => T | Promise<T>, { timeoutMs = 5000, everyMs = 10 } = {}): Promise<T> {
+export async function until<T>(fn: () => T | Promise<T>, { timeoutMs = 5000, everyMs = 10 } = {}): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, everyMs));
   }

@@ -9,7 +9,7 @@ import { ClientSecretCredential, ClientAssertionCredential } from '@azure/identi
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { ApiManagementClient } from '@azure/arm-apimanagement';
 import { bearerTokenAuthenticationPolicyName } from '@azure/core-rest-pipeline';
-import { clientOptions, here, startHarness, tempDir } from './harness.ts';
+import { clientOptions, failure, here, startHarness, tempDir } from './harness.ts';
 
 function decodePayload(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
@@ -101,20 +101,20 @@ t.test('ARM without a token, with a foreign token, with an expired token: 401 in
   const h = await startHarness(t, { tokenLifetimeSeconds: 1 });
   const noAuth = new ApiManagementClient(h.credential, h.emu.subscriptionId, clientOptions(h.emu));
   noAuth.pipeline.removePolicy({ name: bearerTokenAuthenticationPolicyName });
-  const e1 = await noAuth.api.get(h.rg, h.svc, 'x').catch((e: unknown) => e as { statusCode?: number; code?: string; message: string });
+  const e1 = await failure(noAuth.api.get(h.rg, h.svc, 'x'));
   t.equal(e1.statusCode, 401);
   t.equal(e1.code, 'AuthenticationFailed');
   t.match(e1.message, /'Authorization' header is missing/);
 
   const forged = new ApiManagementClient(staticCredential(serviceAccountToken({})), h.emu.subscriptionId, clientOptions(h.emu));
-  const e2 = await forged.api.get(h.rg, h.svc, 'x').catch((e: unknown) => e as { statusCode?: number; code?: string });
+  const e2 = await failure(forged.api.get(h.rg, h.svc, 'x'));
   t.equal(e2.statusCode, 401);
   t.equal(e2.code, 'InvalidAuthenticationToken', 'a token the emulator did not sign');
 
   const issued = await h.credential.getToken(`${h.emu.url}/.default`);
   await new Promise((r) => setTimeout(r, 1100));
   const stale = new ApiManagementClient(staticCredential(issued!.token), h.emu.subscriptionId, clientOptions(h.emu));
-  const e3 = await stale.api.get(h.rg, h.svc, 'x').catch((e: unknown) => e as { statusCode?: number; code?: string; message: string });
+  const e3 = await failure(stale.api.get(h.rg, h.svc, 'x'));
   t.equal(e3.statusCode, 401);
   t.equal(e3.code, 'ExpiredAuthenticationToken');
   t.match(e3.message, /expiry UTC time/);

@@ -1,0 +1,116 @@
+// The emulator as tests and the sandbox use it: /_emulator/state and /reset, persistence to a state file, the CA and
+// identity kept in --dir across restarts, and the `exposedapi-apim emulator` command as a process.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ClientSecretCredential } from '@azure/identity';
+import { ApiManagementClient } from '@azure/arm-apimanagement';
+import { here, startHarness, tempDir, until } from './harness.ts';
+
+t.test('/_emulator/state holds everything, with request counts; /_emulator/reset clears it', async (t) => {
+  const h = await startHarness(t);
+  const { client, rg, svc, lro } = h;
+  await client.api.beginCreateOrUpdateAndWait(rg, svc, 'orders', { path: 'orders', format: 'openapi+json', value: JSON.stringify({ openapi: '3.0.1', info: { title: 'Orders', version: '1' }, paths: { '/orders': { get: { operationId: 'listOrders', tags: ['orders'], responses: { '200': { description: 'ok' } } } } } }) }, lro);
+  await client.apiPolicy.createOrUpdate(rg, svc, 'orders', 'policy', { value: '<policies><inbound><base /></inbound></policies>' });
+  await client.product.createOrUpdate(rg, svc, 'gold', { displayName: 'Gold' });
+  await client.productApi.createOrUpdate(rg, svc, 'gold', 'orders');
+  await client.tag.createOrUpdate(rg, svc, 'team-a', { displayName: 'Team A' });
+  await client.tag.assignToApi(rg, svc, 'orders', 'team-a');
+  await client.openIdConnectProvider.createOrUpdate(rg, svc, 'idp', { displayName: 'IdP', metadataEndpoint: 'https://idp.example/.well-known/openid-configuration', clientId: 'c', clientSecret: 's' });
+  await client.backend.createOrUpdate(rg, svc, 'orders-backend', { url: 'https://orders.internal', protocol: 'http' });
+  await client.policyFragment.beginCreateOrUpdateAndWait(rg, svc, 'cors', { format: 'xml', value: '<fragment><base /></fragment>' }, lro);
+  await client.namedValue.beginCreateOrUpdateAndWait(rg, svc, 'key', { displayName: 'key', value: 'v', secret: true }, lro);
+
+  const state = (await h.raw('GET', '/_emulator/state')).body;
+  t.match(state.service, { subscriptionId: h.emu.subscriptionId, resourceGroup: rg, serviceName: svc, sku: 'Developer' });
+  t.match(state.apis, [{ name: 'orders', properties: { displayName: 'Orders', path: 'orders' }, operations: [{ name: 'listorders', tags: ['orders'] }], policy: { format: 'xml', xml: '<policies>\r\n  <inbound>\r\n    <base />\r\n  </inbound>\r\n</policies>' }, tags: ['team-a'], products: ['gold'] }]);
+  t.match(state.products, [{ name: 'gold', apis: ['orders'] }]);
+  t.same(state.tags.map((x: { name: string }) => x.name).sort(), ['orders', 'team-a']);
+  t.match(state.openidConnectProviders, [{ name: 'idp', properties: { clientSecret: 's' } }], 'the state shows secrets (local use only)');
+  t.match(state.backends, [{ name: 'orders-backend', properties: { url: 'https://orders.internal' } }]);
+  t.match(state.policyFragments, [{ name: 'cors', policy: { xml: '<base />' } }]);
+  t.match(state.namedValues, [{ name: 'key', properties: { value: 'v', secret: true } }]);
+  t.same(state.importsInProgress, []);
+  t.equal(state.requests.byPath[`PUT ${h.servicePath('/apis/orders')}`], 1);
+  t.ok(state.requests.writes >= 10, 'writes are totalled');
+  t.ok(state.requests.byMethod.GET >= 1);
+  t.equal(state.requests.byPath['GET /_emulator/state'], undefined, 'admin calls are not counted');
+
+  t.equal((await h.raw('POST', '/_emulator/reset')).status, 204);
+  const empty = (await h.raw('GET', '/_emulator/state')).body;
+  t.same([empty.apis, empty.products, empty.tags, empty.requests.total], [[], [], [], 0]);
+  t.ok(await client.tag.createOrUpdate(rg, svc, 'after', { displayName: 'After' }), 'identity survives a reset');
+
+  const settings = await h.raw('PATCH', '/_emulator/settings', { importDelayMs: 5, asyncMode: 'azure-async-operation' });
+  t.match(settings.body, { importDelayMs: 5, asyncMode: 'azure-async-operation' });
+  t.equal((await h.raw('PATCH', '/_emulator/settings', { asyncMode: 'sometimes' })).status, 400);
+  t.equal((await h.raw('GET', '/_emulator/nothing')).status, 404);
+});
+
+t.test('entities persist to the state file; the CA and identity persist in the directory', async (t) => {
+  const dir = await tempDir(t);
+  const stateFile = join(dir, 'state.json');
+  const first = await startHarness(t, { dir, stateFile });
+  await first.client.api.beginCreateOrUpdateAndWait(first.rg, first.svc, 'kept', { displayName: 'Kept', path: 'kept' }, first.lro);
+  await first.client.tag.createOrUpdate(first.rg, first.svc, 'kept-tag', { displayName: 'Kept tag' });
+  const etag = (await first.client.api.getEntityTag(first.rg, first.svc, 'kept')).eTag;
+  await until(async () => (await stat(stateFile).catch(() => undefined)) !== undefined, { timeoutMs: 3000 });
+  await first.emu.close();
+  const saved = JSON.parse(await readFile(stateFile, 'utf8')) as { apis: Record<string, unknown> };
+  t.ok(saved.apis['kept'], 'written to the file');
+  t.ok((await stat(join(dir, 'ca.crt'))).isFile());
+
+  const second = await startHarness(t, { dir, stateFile });
+  t.equal(second.emu.caPem, first.emu.caPem, 'the CA is reused');
+  t.same([second.emu.tenantId, second.emu.clientId, second.emu.clientSecret, second.emu.subscriptionId], [first.emu.tenantId, first.emu.clientId, first.emu.clientSecret, first.emu.subscriptionId], 'the identity is reused');
+  const api = await second.client.api.get(second.rg, second.svc, 'kept');
+  t.equal(api.displayName, 'Kept');
+  t.equal(api.eTag, etag, 'ETags survive');
+  t.equal((await second.client.tag.get(second.rg, second.svc, 'kept-tag')).displayName, 'Kept tag');
+  const next = await second.client.tag.createOrUpdate(second.rg, second.svc, 'new-tag', { displayName: 'New' });
+  t.not(next.eTag, etag, 'the version counter continues');
+});
+
+// The command module is run directly: the dispatcher (cli/main.ts) lists its subcommands, and `emulator` must be
+// among them for `exposedapi-apim emulator` to reach this same run().
+const COMMAND = here('../../cli/emulator-command.ts');
+
+t.test('the emulator command prints one JSON line, serves the SDK, stops on SIGTERM', async (t) => {
+  const dir = await tempDir(t);
+  const child = spawn(process.execPath, [COMMAND, '--port', '0', '--dir', dir, '--import-delay', '10', '--async-mode', 'location'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const lines = createInterface({ input: child.stdout });
+  let timer: NodeJS.Timeout | undefined;
+  const first = await Promise.race([
+    new Promise<string>((resolve) => lines.once('line', resolve)),
+    new Promise<string>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ready line: ${stderr}`)), 20_000))),
+  ]).finally(() => clearTimeout(timer));
+  const info = JSON.parse(first) as Record<string, string>;
+  t.same(Object.keys(info), ['url', 'caFile', 'authorityHost', 'tenantId', 'clientId', 'clientSecret', 'subscriptionId', 'resourceGroup', 'serviceName']);
+  t.equal(info['caFile'], join(dir, 'ca.crt'));
+  const ca = await readFile(info['caFile']!, 'utf8');
+  const credential = new ClientSecretCredential(info['tenantId']!, info['clientId']!, info['clientSecret']!, {
+    authorityHost: info['authorityHost']!,
+    disableInstanceDiscovery: true,
+    tlsOptions: { ca },
+  } as ConstructorParameters<typeof ClientSecretCredential>[3]);
+  const client = new ApiManagementClient(credential, info['subscriptionId']!, { endpoint: info['url']!, tlsOptions: { ca } });
+  const api = await client.api.beginCreateOrUpdateAndWait(info['resourceGroup']!, info['serviceName']!, 'cli', { displayName: 'CLI', path: 'cli' }, { updateIntervalInMs: 10 });
+  t.equal(api.name, 'cli');
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.equal(code, 0, 'exit 0 after SIGTERM');
+  t.match(stderr, /SIGTERM, stopping/);
+
+  const usage = spawn(process.execPath, [COMMAND, '--async-mode', 'sometimes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let usageErr = '';
+  usage.stderr.on('data', (d: Buffer) => (usageErr += d.toString()));
+  t.equal(await new Promise<number | null>((resolve) => usage.on('exit', resolve)), 2, 'a usage error exits 2');
+  t.match(usageErr, /--async-mode must be "location" or "azure-async-operation"/);
+});
