@@ -199,6 +199,21 @@ export function issueToken(form: URLSearchParams, tenant: string, cfg: TokenServ
 
 export type TokenCheck = { ok: true; principal: Principal } | { ok: false; code: string; message: string };
 
+// Signature checks are the costliest part of a small ARM call (an ES256 verify per request), and clients send the
+// same token for an hour: verified tokens are remembered (expiry is still checked on every call).
+const verified = new Map<string, Record<string, unknown>>();
+const VERIFIED_MAX = 1000;
+
+function verifiedPayload(key: SigningKey, token: string): Record<string, unknown> | undefined {
+  const known = verified.get(`${key.kid}:${token}`);
+  if (known) return known;
+  const jwt = verifyJwt(key, token);
+  if (!jwt) return undefined;
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  verified.set(`${key.kid}:${token}`, jwt.payload);
+  return jwt.payload;
+}
+
 /** Checks `Authorization: Bearer …` on an ARM call: a token this emulator issued, unexpired, for its tenant. */
 export function checkBearer(authorization: string | undefined, cfg: TokenServiceConfig, key: SigningKey, now = Date.now()): TokenCheck {
   if (authorization === undefined || authorization.trim() === '') {
@@ -206,15 +221,15 @@ export function checkBearer(authorization: string | undefined, cfg: TokenService
   }
   const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
   if (!m) return { ok: false, code: 'AuthenticationFailed', message: "Authentication failed. The 'Authorization' header is provided in an invalid format." };
-  const jwt = verifyJwt(key, m[1]!);
-  if (!jwt) return { ok: false, code: 'InvalidAuthenticationToken', message: 'The access token is invalid.' };
-  const exp = jwt.payload['exp'];
+  const payload = verifiedPayload(key, m[1]!);
+  if (!payload) return { ok: false, code: 'InvalidAuthenticationToken', message: 'The access token is invalid.' };
+  const exp = payload['exp'];
   if (typeof exp !== 'number' || exp * 1000 <= now) {
     const at = typeof exp === 'number' ? new Date(exp * 1000).toISOString() : 'unknown';
     return { ok: false, code: 'ExpiredAuthenticationToken', message: `The access token expiry UTC time '${at}' is earlier than current UTC time '${new Date(now).toISOString()}'.` };
   }
-  if (String(jwt.payload['tid']).toLowerCase() !== cfg.tenantId.toLowerCase()) {
-    return { ok: false, code: 'InvalidAuthenticationTokenTenant', message: `The access token is from the wrong issuer '${String(jwt.payload['iss'])}'. It must match the tenant '${cfg.tenantId}' associated with this subscription.` };
+  if (String(payload['tid']).toLowerCase() !== cfg.tenantId.toLowerCase()) {
+    return { ok: false, code: 'InvalidAuthenticationTokenTenant', message: `The access token is from the wrong issuer '${String(payload['iss'])}'. It must match the tenant '${cfg.tenantId}' associated with this subscription.` };
   }
-  return { ok: true, principal: { clientId: String(jwt.payload['appid']), objectId: String(jwt.payload['oid']) } };
+  return { ok: true, principal: { clientId: String(payload['appid']), objectId: String(payload['oid']) } };
 }
