@@ -43,6 +43,8 @@ export function mergeOperations(
       created.push(op.name);
     }
     const entity: OperationEntity = { name: current?.name ?? op.name, etag: nextEtag(), properties: op.properties, tags: op.tags };
+    // An operation updated in place keeps its policy.
+    if (current?.policy) entity.policy = current.policy;
     working.set(k, entity);
     signatures.set(op.signature, k);
     touched.add(k);

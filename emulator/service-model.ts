@@ -53,6 +53,8 @@ export interface OperationEntity {
   properties: OperationProperties;
   /** Tag ids linked to the operation (from the document's operation tags). */
   tags: string[];
+  /** The operation-level policy; it goes when a re-import deletes the operation. */
+  policy?: PolicyEntity;
 }
 
 export interface PolicyEntity {

@@ -185,5 +185,27 @@ export function policyResourceRoutes(svc: ApimService): Route[] {
       else delete svc.data.policy;
     },
   });
-  return [...policyRoutes(svc, 'apis/{apiId}/', apiHolder), ...policyRoutes(svc, '', globalHolder), ...fragmentRoutes(svc)];
+  const operationHolder = (req: ArmRequest, write: boolean): PolicyHolder => {
+    const apiId = req.params['apiId']!;
+    if (write) svc.assertNotImporting(apiId);
+    const api = svc.requireApi(apiId);
+    const op = api.operations[key(req.params['operationId']!)];
+    if (!op) throw new ArmError(404, 'ResourceNotFound', 'Operation not found.');
+    return {
+      scope: 'operation',
+      type: 'apis/operations/policies',
+      path: `/apis/${api.name}/operations/${op.name}/policies/policy`,
+      get: () => op.policy,
+      set: (p) => {
+        if (p) op.policy = p;
+        else delete op.policy;
+      },
+    };
+  };
+  return [
+    ...policyRoutes(svc, 'apis/{apiId}/', apiHolder),
+    ...policyRoutes(svc, 'apis/{apiId}/operations/{operationId}/', operationHolder),
+    ...policyRoutes(svc, '', globalHolder),
+    ...fragmentRoutes(svc),
+  ];
 }

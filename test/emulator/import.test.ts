@@ -248,6 +248,9 @@ t.test('re-import: matched operations updated, unmatched deleted; serviceUrl ove
   const api1 = await h.client.api.beginCreateOrUpdateAndWait(h.rg, h.svc, 'evolving', { path: 'evolving', format: 'openapi+json', value: JSON.stringify(first) }, h.lro);
   t.equal(api1.serviceUrl, 'https://backend.example/v1', 'the first https server');
   const before = await operations(h, 'evolving');
+  for (const opId of ['a', 'b']) {
+    await h.client.apiOperationPolicy.createOrUpdate(h.rg, h.svc, 'evolving', opId, 'policy', { value: '<policies><inbound><base /><set-header name="X-Op" exists-action="override"><value>1</value></set-header></inbound></policies>' });
+  }
   const etagA = (await h.client.apiOperation.get(h.rg, h.svc, 'evolving', 'a')).eTag;
   t.match(etagA, /^"/, 'operations carry ETags too');
 
@@ -259,6 +262,10 @@ t.test('re-import: matched operations updated, unmatched deleted; serviceUrl ove
   t.same(before.map((o) => o.name), ['a', 'b', 'c', 'get-foo']);
   t.same(after.map((o) => [o.name, o.displayName]), [['a', 'A, renamed'], ['c', 'C'], ['d', 'D'], ['get-foo', 'Foo']], 'b deleted, d created, a updated in place');
   t.not((await h.client.apiOperation.get(h.rg, h.svc, 'evolving', 'a')).eTag, etagA);
+  const policyOfA = await h.raw('GET', h.servicePath('/apis/evolving/operations/a/policies/policy?api-version=2024-05-01'));
+  t.equal(policyOfA.status, 200, 'an operation updated in place keeps its policy');
+  t.equal(policyOfA.body.type, 'Microsoft.ApiManagement/service/apis/operations/policies');
+  t.equal((await h.raw('GET', h.servicePath('/apis/evolving/operations/b/policies/policy?api-version=2024-05-01'))).status, 404, 'a deleted operation takes its policy along');
 
   const renamed = { ...second, paths: { ...second.paths, '/foo': { get: op('listFoo', 'Foo') } } };
   const conflict = await failure(h.client.api.beginCreateOrUpdateAndWait(h.rg, h.svc, 'evolving', { path: 'evolving', format: 'openapi+json', value: JSON.stringify(renamed) }, h.lro));
