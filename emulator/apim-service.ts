@@ -149,7 +149,7 @@ export class ApimService {
   }
 
   /** `…/tenant/operationResults/{id}`: the Azure-AsyncOperation status document. */
-  operationResult(req: ArmRequest, asyncId: string): ArmResult {
+  operationResult(asyncId: string): ArmResult {
     const op = this.lro.get(asyncId);
     if (!op) throw entityNotFound('Operation');
     const body: JsonObject = {
@@ -160,7 +160,6 @@ export class ApimService {
     };
     if (op.endTime) body['endTime'] = op.endTime;
     if (op.error) body['error'] = op.error.body().error as unknown as JsonObject;
-    void req;
     return { status: 200, body };
   }
 

@@ -355,8 +355,11 @@ export function apiRoutes(svc: ApimService): Route[] {
       },
     },
     { pattern: 'apis/{apiId}/operations', handlers: { GET: (r) => listOperations(svc, r) } },
-    { pattern: 'apis/{apiId}/operations/{operationId}', handlers: { GET: (r) => getOperation(svc, r), HEAD: (r) => ({ status: getOperation(svc, r).status, headers: getOperation(svc, r).headers ?? {} }) } },
+    {
+      pattern: 'apis/{apiId}/operations/{operationId}',
+      handlers: { GET: (r) => getOperation(svc, r), HEAD: (r) => ({ status: 200, headers: getOperation(svc, r).headers ?? {} }) },
+    },
     { pattern: 'apis/{apiId}/revisions', handlers: { GET: (r) => listRevisions(svc, r) } },
-    { pattern: 'tenant/operationResults/{operationId}', handlers: { GET: (r) => svc.operationResult(r, r.params['operationId']!) } },
+    { pattern: 'tenant/operationResults/{operationId}', handlers: { GET: (r) => svc.operationResult(r.params['operationId']!) } },
   ];
 }

@@ -128,7 +128,7 @@ t.test('backends: the REST example; ids up to 80 characters; url required', asyn
 });
 
 t.test('named values: long-running writes in both modes; secret values are not returned', async (t) => {
-  const h = await startHarness(t, { importDelayMs: 40 });
+  const h = await startHarness(t, { importDelayMs: 400 });
   const ex = await example('ApiManagementCreateNamedValue');
   const statuses: number[] = [];
   const created = await h.client.namedValue.beginCreateOrUpdateAndWait(h.rg, h.svc, 'testprop2', fromWire<NamedValueCreateContract>('NamedValueCreateContract', ex.parameters.parameters), {
