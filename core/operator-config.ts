@@ -18,6 +18,12 @@ export interface WebhookConfig {
   pathUniqueness: boolean;
   remoteSpecCheck: RemoteSpecMode;
   specFetch: SpecFetchOptions;
+  /** Hard budget for checking one OpenAPI document (in the webhook's checker process). */
+  documentCheckTimeoutMs: number;
+  /** The checker process exits after this much idle time, returning its memory. */
+  documentCheckerIdleMs: number;
+  /** The checker process is replaced when its RSS exceeds this. */
+  documentCheckerMaxRssMb: number;
   /** An operator-wide default JWT configuration exists (claim-keyed counters are then usable without spec.apim). */
   defaultJwt: boolean;
   logLevel: string;
@@ -94,6 +100,9 @@ export function readWebhookConfig(env: Record<string, string | undefined> = proc
     pathUniqueness: r.bool('PATH_UNIQUENESS', true),
     remoteSpecCheck: r.oneOf('REMOTE_SPEC_CHECK', 'deny', ['deny', 'warn', 'off'] as const),
     specFetch: readSpecFetchOptions(r),
+    documentCheckTimeoutMs: r.int('DOCUMENT_CHECK_TIMEOUT_MS', 5000, 500, 8000),
+    documentCheckerIdleMs: r.int('DOCUMENT_CHECKER_IDLE_SECONDS', 10, 1, 3600) * 1000,
+    documentCheckerMaxRssMb: r.int('DOCUMENT_CHECKER_MAX_RSS_MB', 256, 64, 4096),
     defaultJwt: r.str('JWT_OPENID_CONFIG_URL', '') !== '',
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
   };

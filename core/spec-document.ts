@@ -152,34 +152,57 @@ export async function documentProblems(text: string): Promise<{ parsed?: ParsedD
   return { parsed, problems };
 }
 
+/** Anything that can judge a document: in-process here, or in a separate process (the webhook's checker). */
+export interface DocumentChecker {
+  check(text: string): Promise<{ problems: string[] }>;
+}
+
+/** Texts up to this size are cache keys themselves (no hashing on a hit); longer ones are keyed by SHA-256. */
+const IDENTITY_KEY_MAX_CHARS = 512 * 1024;
+/** At most this many characters of document text are held as keys, so the cache stays small in memory. */
+const IDENTITY_KEY_BUDGET_CHARS = 4 * 1024 * 1024;
+
 /**
  * Document checks cost tens of milliseconds for a large document, and the same text arrives again and again
- * (mutate then validate, dry-run then apply, every re-apply). Results are kept by content hash.
+ * (mutate then validate, dry-run then apply, every re-apply, a fetched URL). Verdicts are kept by content.
  */
-export class DocumentCheckCache {
+export class DocumentCheckCache implements DocumentChecker {
   // Only the verdict is kept: a parsed document can be many times its text in memory.
   private readonly entries = new Map<string, { problems: string[] }>();
   private readonly max: number;
+  private identityChars = 0;
+  private readonly inner: (text: string) => Promise<{ problems: string[] }>;
   hits = 0;
   misses = 0;
 
-  constructor(max = 64) {
+  constructor(max = 32, inner: (text: string) => Promise<{ problems: string[] }> = documentProblems) {
     this.max = max;
+    this.inner = inner;
   }
 
   async check(text: string): Promise<{ problems: string[] }> {
-    const key = createHash('sha256').update(text).digest('hex');
-    const cached = this.entries.get(key);
+    // Map lookups by a long string are cheap: V8 hashes long strings by length, and the same string object (a
+    // fetched document) compares by pointer; an equal copy compares by memcmp, far cheaper than hashing.
+    const cached = this.entries.get(text) ?? (text.length > IDENTITY_KEY_MAX_CHARS || this.identityChars > 0 ? this.entries.get(this.hashKey(text)) : undefined);
     if (cached) {
       this.hits++;
-      this.entries.delete(key);
-      this.entries.set(key, cached);
       return cached;
     }
     this.misses++;
-    const result = { problems: (await documentProblems(text)).problems };
+    const result = { problems: (await this.inner(text)).problems };
+    const identity = text.length <= IDENTITY_KEY_MAX_CHARS && this.identityChars + text.length <= IDENTITY_KEY_BUDGET_CHARS;
+    const key = identity ? text : this.hashKey(text);
+    if (identity) this.identityChars += text.length;
     this.entries.set(key, result);
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+    if (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+      if (!oldest.startsWith('sha256:') || oldest.length !== 71) this.identityChars -= oldest.length;
+    }
     return result;
+  }
+
+  private hashKey(text: string): string {
+    return `sha256:${createHash('sha256').update(text).digest('hex')}`;
   }
 }

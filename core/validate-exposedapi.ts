@@ -10,7 +10,7 @@ import { checkPathClaim, type PathClaims } from './rules/path-claim.ts';
 import { checkSpecification, type RemoteSpecMode } from './rules/specification.ts';
 import { checkTemplate, checkTrafficPolicies } from './rules/traffic-policies.ts';
 import { parsePolicyIdentifier } from './policy-identifier.ts';
-import { DocumentCheckCache } from './spec-document.ts';
+import { DocumentCheckCache, type DocumentChecker } from './spec-document.ts';
 import type { FetchOutcome } from './spec-fetch.ts';
 
 export interface ValidationContext {
@@ -18,7 +18,7 @@ export interface ValidationContext {
   pathClaims?: PathClaims;
   /** The operator has default JWT settings (so claim-based counters work without spec.apim.authentication). */
   defaultJwt: boolean;
-  documents: DocumentCheckCache;
+  documents: DocumentChecker;
   /** Fetches remote specification URLs; absent = remote documents are not checked. */
   fetch?: (url: string) => Promise<FetchOutcome>;
   remoteMode: RemoteSpecMode;

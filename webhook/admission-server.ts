@@ -1,6 +1,6 @@
 // The admission server: fastify over HTTPS with POST /validate and POST /mutate, health and metrics. HTTP plumbing
 // only — the decisions live in validate-decision.ts and mutate-decision.ts.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createSecureContext } from 'node:tls';
 import type { Server as HttpsServer } from 'node:https';
 import { isObject } from '../core/object-reader.ts';
@@ -11,6 +11,7 @@ import { mutateDecision } from './mutate-decision.ts';
 import type { PathClaimRegistry } from './path-claim-registry.ts';
 import { validateDecision } from './validate-decision.ts';
 import type { TlsMaterial } from './tls-reloader.ts';
+import { IdleCompactor } from './idle-compaction.ts';
 
 export interface AdmissionServerOptions {
   tls: TlsMaterial;
@@ -31,11 +32,16 @@ export function buildAdmissionServer(opts: AdmissionServerOptions): FastifyInsta
     https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' },
     bodyLimit: opts.maxBodyBytes,
     logger: { level: opts.logLevel ?? 'info', redact: ['req.headers.authorization'] },
-    // AdmissionReviews can be large and deep; keep the default JSON parser but never let a bad body crash anything.
-    disableRequestLogging: true,
+    // One log line per admission is noise at any real rate; denials and failures are logged by the handlers.
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance<HttpsServer>;
 
   const budgetMs = opts.decisionBudgetMs ?? 8000;
+  const compactor = new IdleCompactor();
+  app.addHook('onRequest', async (req) => {
+    compactor.note(Number(req.headers['content-length'] ?? 0));
+  });
+  app.addHook('onClose', async () => compactor.stop());
 
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
     const status = err.statusCode ?? 500;

@@ -5,6 +5,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { WebhookConfig } from '../core/operator-config.ts';
 import { SpecFetcher } from '../core/spec-fetch.ts';
 import { DocumentCheckCache } from '../core/spec-document.ts';
+import { IsolatedDocumentChecker } from './document-check-process.ts';
 import type { ValidationContext } from '../core/validate-exposedapi.ts';
 import { createAdmissionMetrics, type AdmissionMetrics } from './admission-metrics.ts';
 import { applyTls, buildAdmissionServer } from './admission-server.ts';
@@ -21,6 +22,7 @@ export interface RunningWebhook {
   informer?: ExposedApiInformer<PathSummary>;
   fetcher: SpecFetcher;
   tlsReloader: TlsReloader;
+  checker: IsolatedDocumentChecker;
   close(): Promise<void>;
 }
 
@@ -49,10 +51,17 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     });
   }
 
+  let log: ((msg: string, fields?: Record<string, unknown>) => void) | undefined;
+  const checker = new IsolatedDocumentChecker({
+    log: (msg, fields) => log?.(msg, fields),
+    timeoutMs: config.documentCheckTimeoutMs,
+    idleMs: config.documentCheckerIdleMs,
+    maxRssMb: config.documentCheckerMaxRssMb,
+  });
   const validation: ValidationContext = {
     pathClaims: claims,
     defaultJwt: config.defaultJwt,
-    documents: new DocumentCheckCache(),
+    documents: new DocumentCheckCache(32, (text) => checker.check(text)),
     fetch: (url) => fetcher.fetch(url),
     remoteMode: config.remoteSpecCheck,
   };
@@ -65,6 +74,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     ready: () => (informer ? informer.isSynced : true),
     logLevel: config.logLevel,
   });
+  log = (msg, fields) => app.log.info(fields ?? {}, msg);
   const tlsReloader = new TlsReloader(
     config.tlsCertFile,
     config.tlsKeyFile,
@@ -89,10 +99,12 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     informer,
     fetcher,
     tlsReloader,
+    checker,
     async close() {
       tlsReloader.stop();
       informer?.stop();
       await app.close();
+      await checker.close();
     },
   };
 }

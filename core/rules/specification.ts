@@ -3,7 +3,7 @@
 import { forbidden, invalid, required, tooLong, type FieldError } from '../field-error.ts';
 import type { ExposedApi, SpecSource } from '../exposedapi-model.ts';
 import { isHttpUrl } from '../http-tokens.ts';
-import type { DocumentCheckCache } from '../spec-document.ts';
+import type { DocumentChecker } from '../spec-document.ts';
 import type { FetchOutcome } from '../spec-fetch.ts';
 
 export const SPEC_URL_MAX = 2000;
@@ -12,7 +12,7 @@ export const SPEC_URL_MAX = 2000;
 export type RemoteSpecMode = 'deny' | 'warn' | 'off';
 
 export interface SpecificationContext {
-  documents: DocumentCheckCache;
+  documents: DocumentChecker;
   /** Absent: remote documents are not fetched (offline validate without --fetch). */
   fetch?: (url: string) => Promise<FetchOutcome>;
   remoteMode: RemoteSpecMode;

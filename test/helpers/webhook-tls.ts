@@ -24,5 +24,6 @@ export async function testTls(): Promise<TestTls> {
     writeFileSync(certFile, leaf.certPem);
   };
   await issue();
+  writeFileSync(join(dir, 'ca.crt'), ca.certPem);
   return { dir, ca, certFile, keyFile, rotate: issue, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
