@@ -100,7 +100,8 @@ export function deniedInvalid(
         name: target.name,
         group: target.group,
         kind: target.kind,
-        causes: errors.map((e) => ({ reason: CAUSE_REASON[e.reason], field: e.field, message: renderFieldError(e) })),
+        // As the apiserver's own causes: the message without the field, which kubectl prints in front of it.
+        causes: errors.map((e) => ({ reason: CAUSE_REASON[e.reason], field: e.field, message: renderFieldError(e).slice(e.field.length + 2) })),
       },
     },
     ...(warnings.length > 0 ? { warnings } : {}),

@@ -63,6 +63,20 @@ export function useControlPlane(t: TestLike): Promise<TestControlPlane> {
   return shared;
 }
 
+/**
+ * A control plane of this test file's own, even under tap: for tests that need cluster-scoped state the shared plane
+ * cannot have (e.g. a different CRD of the same name). Torn down with `t`.
+ */
+export async function usePrivateControlPlane(t: TestLike): Promise<TestControlPlane> {
+  const stateFile = join(stateDir(), `private-${process.pid}-${randomBytes(3).toString('hex')}.json`);
+  const { state } = await launchSupervisor({ stateFile, parentPid: process.pid });
+  t.teardown(async () => {
+    await stopSupervisor(state);
+    await rm(supervisorLogFor(stateFile), { force: true });
+  });
+  return forState(state);
+}
+
 async function attach(t: TestLike): Promise<TestControlPlane> {
   const explicit = process.env[STATE_ENV];
   const state = (explicit ? await readLiveState(explicit) : undefined) ?? (await readLiveState(stateFileForRun(process.ppid)));

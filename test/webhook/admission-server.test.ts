@@ -69,6 +69,7 @@ t.test('admission over HTTPS', async (t) => {
     t.equal(res.status.reason, 'Invalid');
     t.equal(res.status.message, `ExposedAPI "${bad.metadata.name}" is invalid: [spec.port: Invalid value: 0: must be a port number between 1 and 65535, spec.path: Invalid value: "api": must start with "/", e.g. "/api", spec.CORS.allowCredentials: Invalid value: true: cannot be true while allowOrigins is "*" (browsers refuse credentials for a wildcard origin); list the allowed origins explicitly]`);
     t.same(res.status.details.causes.map((c: any) => `${c.reason} ${c.field}`), ['FieldValueInvalid spec.port', 'FieldValueInvalid spec.path', 'FieldValueInvalid spec.CORS.allowCredentials']);
+    t.equal(res.status.details.causes[0].message, 'Invalid value: 0: must be a port number between 1 and 65535', 'cause messages leave the field to kubectl');
     t.match(res.status.details, { group: 'oda.tmforum.org', kind: 'ExposedAPI', name: bad.metadata.name });
   });
 
