@@ -1,0 +1,79 @@
+// The contract between the dispatcher, the executor and everything that reads an ExposedAPI's status (the ODA test
+// kit, the component operator, kubectl's printer columns). ODA fixes status.apiStatus and status.implementation;
+// the rest is ours. Pure: shapes, condition bookkeeping, exit codes, Job labels.
+
+export interface ApiStatus {
+  /** metadata.name of the ExposedAPI (ODA convention). */
+  name: string;
+  /** Full external base URL: APIM gateway URL + spec.path. Consumers append resource paths to it. */
+  url: string;
+  /** Full URL of the developer UI, only when spec.developerUI is set. */
+  developerUI?: string;
+  path: string;
+  port: number;
+  implementation: string;
+  /** Gateway host. */
+  ip?: string;
+}
+
+export type ConditionType =
+  | 'Validated'
+  | 'RouteReady'
+  | 'Imported'
+  | 'PoliciesApplied'
+  | 'Ready'
+  /** Set by the dispatcher while a Job for the current spec hash runs (reason Applying / Deleting, message = Job). */
+  | 'Progressing'
+  /** Set when a delete keeps failing: the message names the escape hatch (the detach annotation). */
+  | 'DeleteBlocked';
+
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  /** The spec hash the condition describes (like observedGeneration, which ODA's CRD cannot use). */
+  specHash?: string;
+}
+
+export interface ExposedApiStatus {
+  apiStatus?: ApiStatus;
+  implementation?: { ready: boolean };
+  conditions?: Condition[];
+  /** The spec hash the executor last applied successfully. The dispatcher compares it with the annotation. */
+  appliedSpecHash?: string;
+  /** Name of the last Job that worked on this ExposedAPI (namespace of the operator). */
+  lastJob?: string;
+  /** APIM identifiers, for operators' convenience. */
+  apim?: { apiId: string; serviceName: string };
+}
+
+/** Returns the conditions with `next` set; lastTransitionTime only moves when the status changes. */
+export function setCondition(conditions: readonly Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
+  const list = [...(conditions ?? [])];
+  const i = list.findIndex((c) => c.type === next.type);
+  const previous = i >= 0 ? list[i] : undefined;
+  const lastTransitionTime = previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString();
+  const merged: Condition = { ...next, lastTransitionTime };
+  if (i >= 0) list[i] = merged;
+  else list.push(merged);
+  return list;
+}
+
+/** Executor exit codes. The Job's podFailurePolicy turns EXIT_PERMANENT into FailJob (no pointless retries). */
+export const EXIT_OK = 0;
+/** Transient trouble (throttling, 5xx, timeouts, route not ready yet): the Job's backoffLimit retries. */
+export const EXIT_RETRIABLE = 1;
+/** Invalid input or a permanent APIM rejection: retrying cannot help; the reason is in status. */
+export const EXIT_PERMANENT = 42;
+
+/** Labels on every Job, so `kubectl get jobs -l exposedapi-apim.io/name=X` lists an API's history. */
+export const JOB_LABELS = {
+  namespace: 'exposedapi-apim.io/namespace',
+  name: 'exposedapi-apim.io/name',
+  specHash: 'exposedapi-apim.io/spec-hash',
+  action: 'exposedapi-apim.io/action',
+} as const;
+
+export type JobAction = 'apply' | 'delete';
