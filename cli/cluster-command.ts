@@ -1,0 +1,43 @@
+// `exposedapi-apim cluster up|down [--dir DIR]`: a real local control plane with our CRD, RBAC and webhook, to explore.
+import { parseArgs } from 'node:util';
+import { clusterDown, clusterUp, usageText } from './local-cluster.ts';
+
+const HELP = `usage: exposedapi-apim cluster up|down [--dir DIR]
+
+  up     start etcd, kube-apiserver, kube-controller-manager (v1.36, built from the Go modules on first use) and a
+         node agent that runs Job pods as local processes; install the ExposedAPI CRD and RBAC; serve the admission
+         webhook on loopback and register it; write DIR/kubeconfig and print how to use it
+  down   stop everything "up" started (by PID) and remove its files
+
+  --dir DIR   where the kubeconfig, certificates and logs go (default .sandbox/cluster)
+`;
+
+export async function run(args: string[]): Promise<number> {
+  if (!import.meta.url.endsWith('.ts')) {
+    process.stderr.write('exposedapi-apim cluster runs from a source checkout (it uses the test control plane): npm run cli -- cluster up\n');
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { dir: { type: 'string', default: '.sandbox/cluster' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    process.stderr.write(`exposedapi-apim cluster: ${e instanceof Error ? e.message : String(e)}\n\n${HELP}`);
+    return 2;
+  }
+  const [action, ...rest] = parsed.positionals;
+  if (parsed.values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if ((action !== 'up' && action !== 'down') || rest.length > 0) {
+    process.stderr.write(`exposedapi-apim cluster: expected "up" or "down"\n\n${HELP}`);
+    return 2;
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (action === 'up') {
+    const record = await clusterUp(parsed.values.dir!, log);
+    process.stdout.write(usageText(record));
+    return 0;
+  }
+  return (await clusterDown(parsed.values.dir!, log)) ? 0 : 1;
+}

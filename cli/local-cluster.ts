@@ -1,0 +1,182 @@
+// A local cluster for people to explore: the test control plane (etcd, kube-apiserver, kube-controller-manager, the
+// node agent) started long-lived, with our CRD, the webhook's ServiceAccount and RBAC, and the admission webhook
+// served on loopback and registered by URL + caBundle. Everything it starts is recorded in DIR/cluster.json, so
+// `cluster down` ends exactly those processes, by PID.
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { createCertificateAuthority, issueCertificate } from '../certs/pki.ts';
+import { localWebhookConfigurations } from '../webhook/local-registration.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const OPERATOR_NAMESPACE = 'exposedapi-apim';
+
+export interface ClusterRecord {
+  dir: string;
+  kubeconfig: string;
+  kubectl: string;
+  server: string;
+  webhookPid: number;
+  webhookUrl: string;
+  controlPlaneState: string;
+  startedAt: string;
+}
+
+type Log = (line: string) => void;
+
+function recordPath(dir: string): string {
+  return join(dir, 'cluster.json');
+}
+
+export function readClusterRecord(dir: string): ClusterRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(recordPath(dir), 'utf8')) as ClusterRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function kubectl(cpKubectl: string, kubeconfig: string, args: string[], input?: string): Promise<string> {
+  const { runKubectl } = await import('../test/control-plane/kubectl.ts');
+  const r = await runKubectl(cpKubectl, kubeconfig, args, input !== undefined ? { input } : {});
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+async function waitHttpsReady(url: string, caPem: string, timeoutMs: number): Promise<void> {
+  const https = await import('node:https');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const req = https.get(`${url}/readyz`, { ca: caPem, timeout: 2000 }, (r) => {
+        r.resume();
+        res(r.statusCode === 200);
+      });
+      req.on('error', () => res(false));
+      req.on('timeout', () => req.destroy());
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`the webhook at ${url} was not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function clusterUp(dirArg: string, log: Log): Promise<ClusterRecord> {
+  const dir = resolve(dirArg);
+  const existing = readClusterRecord(dir);
+  if (existing && alive(existing.webhookPid)) {
+    log(`a cluster is already running from ${dir} (kubeconfig ${existing.kubeconfig}); run "cluster down --dir ${dirArg}" first`);
+    return existing;
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const { launchSupervisor } = await import('../test/control-plane/supervisor-process.ts');
+  const { forState } = await import('../test/control-plane/use-control-plane.ts');
+  log('starting etcd, kube-apiserver, kube-controller-manager and the node agent (the first run builds them from the Go modules: several minutes)…');
+  const controlPlaneState = join(dir, 'control-plane.json');
+  const { state } = await launchSupervisor({ stateFile: controlPlaneState, parentPid: 0, timeoutMs: 60 * 60_000 });
+  const cp = forState(state);
+  const kubeconfig = join(dir, 'kubeconfig');
+  copyFileSync(state.kubeconfigPath, kubeconfig);
+  const k = (args: string[], input?: string) => kubectl(state.kubectl, kubeconfig, args, input);
+
+  log('installing the ExposedAPI CRD and the webhook\'s ServiceAccount and RBAC…');
+  await k(['apply', '--server-side', '-f', join(REPO_ROOT, 'manifests/base/crd.yaml')]);
+  await k(['wait', '--for', 'condition=Established', '--timeout=60s', 'crd/exposedapis.oda.tmforum.org']);
+  await k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } }));
+  const rbac = YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'manifests/base/rbac.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, any>);
+  for (const obj of rbac) if (obj['kind'] === 'ServiceAccount' || obj['kind'] === 'Role' || obj['kind'] === 'RoleBinding') obj['metadata'].namespace = OPERATOR_NAMESPACE;
+  await k(['apply', '-f', '-'], rbac.map((o) => YAML.stringify(o)).join('---\n'));
+
+  // The webhook runs here as its ServiceAccount (a token from TokenRequest), never as admin.
+  const webhookDir = join(dir, 'webhook');
+  mkdirSync(webhookDir, { recursive: true, mode: 0o700 });
+  const ca = await createCertificateAuthority('exposedapi-apim local cluster webhook CA');
+  const leaf = await issueCertificate(ca, { commonName: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
+  writeFileSync(join(webhookDir, 'ca.crt'), ca.certPem);
+  writeFileSync(join(webhookDir, 'tls.crt'), leaf.certPem);
+  writeFileSync(join(webhookDir, 'tls.key'), leaf.keyPem, { mode: 0o600 });
+  const webhookKubeconfig = await cp.kubeconfigFileFor(OPERATOR_NAMESPACE, 'exposedapi-apim-webhook', { expirationSeconds: 7 * 24 * 3600 });
+  copyFileSync(webhookKubeconfig, join(webhookDir, 'kubeconfig'));
+  const { freeLoopbackPorts } = await import('../test/control-plane/free-port.ts');
+  const [port] = await freeLoopbackPorts(1);
+  const logFd = openSync(join(dir, 'webhook.log'), 'a');
+  const webhook = spawn(process.execPath, [join(REPO_ROOT, 'cli/main.ts'), 'webhook'], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: {
+      ...process.env,
+      WEBHOOK_HOST: '127.0.0.1',
+      WEBHOOK_PORT: String(port),
+      TLS_CERT_FILE: join(webhookDir, 'tls.crt'),
+      TLS_KEY_FILE: join(webhookDir, 'tls.key'),
+      KUBECONFIG: join(webhookDir, 'kubeconfig'),
+      SPEC_FETCH_ALLOW_PRIVATE: process.env['SPEC_FETCH_ALLOW_PRIVATE'] ?? 'true',
+    },
+  });
+  closeSync(logFd);
+  webhook.unref();
+  const webhookUrl = `https://127.0.0.1:${port}`;
+  await waitHttpsReady(webhookUrl, ca.certPem, 30_000);
+  log('registering the admission webhook by URL…');
+  const configurations = localWebhookConfigurations({ url: webhookUrl, caPem: ca.certPem });
+  await k(['apply', '-f', '-'], configurations.map((o) => YAML.stringify(o)).join('---\n'));
+  const record: ClusterRecord = {
+    dir,
+    kubeconfig,
+    kubectl: state.kubectl,
+    server: state.server,
+    webhookPid: webhook.pid!,
+    webhookUrl,
+    controlPlaneState,
+    startedAt: new Date().toISOString(),
+  };
+  writeFileSync(recordPath(dir), JSON.stringify(record, null, 2));
+  return record;
+}
+
+export async function clusterDown(dirArg: string, log: Log): Promise<boolean> {
+  const dir = resolve(dirArg);
+  const record = readClusterRecord(dir);
+  if (!record) {
+    log(`no cluster recorded in ${dir}`);
+    return false;
+  }
+  if (alive(record.webhookPid)) {
+    process.kill(record.webhookPid, 'SIGTERM');
+    for (let i = 0; i < 100 && alive(record.webhookPid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (alive(record.webhookPid)) process.kill(record.webhookPid, 'SIGKILL');
+  }
+  const { readLiveState } = await import('../test/control-plane/state-file.ts');
+  const { stopSupervisor } = await import('../test/control-plane/supervisor-process.ts');
+  const state = await readLiveState(record.controlPlaneState);
+  if (state) await stopSupervisor(state);
+  for (const f of ['cluster.json', 'kubeconfig', 'control-plane.json', 'webhook']) rmSync(join(dir, f), { recursive: true, force: true });
+  log(`stopped the webhook (pid ${record.webhookPid}) and the control plane; ${dir} keeps webhook.log`);
+  return true;
+}
+
+export function usageText(r: ClusterRecord): string {
+  return [
+    '',
+    `A local cluster is running (Kubernetes ${existsSync(r.kubectl) ? 'v1.36' : ''}, API server ${r.server}).`,
+    `  export KUBECONFIG=${r.kubeconfig}`,
+    `  alias kubectl=${r.kubectl}   # the matching kubectl`,
+    '  kubectl get crd exposedapis.oda.tmforum.org',
+    '  kubectl apply -f my-exposedapi.yaml            # the webhook validates and stamps it',
+    `Admission webhook: ${r.webhookUrl} (log: ${join(r.dir, 'webhook.log')})`,
+    'Pods of Jobs run as local processes on this machine (a node agent plays kubelet).',
+    `Stop it with: npm run cli -- cluster down --dir ${r.dir}`,
+    '',
+  ].join('\n');
+}
