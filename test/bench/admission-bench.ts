@@ -106,6 +106,7 @@ try {
   const bareInline = await runLoad({ url: `${bare.url}/validate`, ca, bodies: () => inlineBody, requests: N_INLINE, concurrency: CONCURRENCY });
   const hookInline = await runLoad({ url: `${webhook.url}/validate`, ca, bodies: () => inlineBody, requests: N_INLINE, concurrency: CONCURRENCY, check: allowed });
   const hookInlineUnique = await runLoad({ url: `${webhook.url}/validate`, ca, bodies: uniqueInline, requests: Math.min(N_INLINE, 200), concurrency: CONCURRENCY, check: allowed });
+  const hookInlineUniqueSerial = await runLoad({ url: `${webhook.url}/validate`, ca, bodies: uniqueInline, requests: 100, concurrency: 1, check: allowed });
 
   process.stdout.write(`\nadmission over HTTPS, concurrency ${CONCURRENCY}, ${CONCURRENCY} keep-alive connections\n`);
   process.stdout.write(`  bare fastify, URL-spec body     ${fmt(bareUrl)}\n`);
@@ -114,6 +115,7 @@ try {
   process.stdout.write(`  bare fastify, inline body       ${fmt(bareInline)}\n`);
   process.stdout.write(`  (b) webhook, inline TMF620 v4   ${fmt(hookInline)}  (same document: verdict cached by content hash)\n`);
   process.stdout.write(`  (b') webhook, inline, each new  ${fmt(hookInlineUnique)}  (every request a different document: full checks)\n`);
+  process.stdout.write(`  (b'') same, one at a time        ${fmt(hookInlineUniqueSerial)}  (the latency of one apply of a new document)\n`);
   process.stdout.write(`      p99 target ≤ 150 ms; throughput ratio (b)/bare = ${(hookInline.perSecond / bareInline.perSecond * 100).toFixed(0)} %\n`);
 
   // A 4 MB document: many operations with real-looking schemas, just under APIM's inline limit.
