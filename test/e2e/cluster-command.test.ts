@@ -6,19 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { SPEC_HASH_ANNOTATION } from '../../core/exposedapi-model.ts';
+import { isAlive as alive } from '../control-plane/state-file.ts';
 import { exposedApi, REPO_DIR } from '../helpers/fixtures.ts';
 
 const cli = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [join(REPO_DIR, 'cli/main.ts'), ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...env } });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 t.test('cluster up, use it with kubectl, cluster down', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'exposedapi-apim-cluster-'));
