@@ -12,7 +12,7 @@ import { isAlive as alive } from '../test/control-plane/state-file.ts';
 import { localWebhookConfigurations } from '../webhook/local-registration.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const OPERATOR_NAMESPACE = 'exposedapi-apim';
+export const OPERATOR_NAMESPACE = 'exposedapi-apim';
 
 export interface ClusterRecord {
   dir: string;
@@ -64,41 +64,53 @@ async function waitHttpsReady(url: string, caPem: string, timeoutMs: number): Pr
   }
 }
 
-export async function clusterUp(dirArg: string, log: Log): Promise<ClusterRecord> {
-  const dir = resolve(dirArg);
-  const existing = readClusterRecord(dir);
-  if (existing && alive(existing.webhookPid)) {
-    log(`a cluster is already running from ${dir} (kubeconfig ${existing.kubeconfig}); run "cluster down --dir ${dirArg}" first`);
-    return existing;
-  }
+export interface LocalControlPlane {
+  state: import('../test/control-plane/state-file.ts').ControlPlaneState;
+  cp: import('../test/control-plane/use-control-plane.ts').TestControlPlane;
+  kubeconfig: string;
+  controlPlaneState: string;
+  /** kubectl with the admin kubeconfig; throws with kubectl's stderr on failure. */
+  k: (args: string[], input?: string) => Promise<string>;
+}
+
+/** The control plane and node agent, started detached; tied to `parentPid` (0: lives until `down`). */
+export async function startLocalControlPlane(dir: string, parentPid: number, log: Log): Promise<LocalControlPlane> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { launchSupervisor } = await import('../test/control-plane/supervisor-process.ts');
   const { forState } = await import('../test/control-plane/use-control-plane.ts');
   log('starting etcd, kube-apiserver, kube-controller-manager and the node agent (the first run builds them from the Go modules: several minutes)…');
   const controlPlaneState = join(dir, 'control-plane.json');
-  const { state } = await launchSupervisor({ stateFile: controlPlaneState, parentPid: 0, timeoutMs: 60 * 60_000 });
-  const cp = forState(state);
+  const { state } = await launchSupervisor({ stateFile: controlPlaneState, parentPid, timeoutMs: 60 * 60_000 });
   const kubeconfig = join(dir, 'kubeconfig');
   copyFileSync(state.kubeconfigPath, kubeconfig);
-  const k = (args: string[], input?: string) => kubectl(state.kubectl, kubeconfig, args, input);
+  return { state, cp: forState(state), kubeconfig, controlPlaneState, k: (args, input) => kubectl(state.kubectl, kubeconfig, args, input) };
+}
 
-  log('installing the ExposedAPI CRD and the webhook\'s ServiceAccount and RBAC…');
-  await k(['apply', '--server-side', '-f', join(REPO_ROOT, 'manifests/base/crd.yaml')]);
-  await k(['wait', '--for', 'condition=Established', '--timeout=60s', 'crd/exposedapis.oda.tmforum.org']);
-  await k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } }));
-  const rbac = YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'manifests/base/rbac.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, any>);
-  for (const obj of rbac) if (obj['kind'] === 'ServiceAccount' || obj['kind'] === 'Role' || obj['kind'] === 'RoleBinding') obj['metadata'].namespace = OPERATOR_NAMESPACE;
-  await k(['apply', '-f', '-'], rbac.map((o) => YAML.stringify(o)).join('---\n'));
+/** The CRD, the operator namespace and the RBAC files of manifests/base (namespaced objects put in the namespace). */
+export async function installOperatorResources(lcp: LocalControlPlane, rbacFiles: string[], log: Log): Promise<void> {
+  log('installing the ExposedAPI CRD and the operator\'s ServiceAccounts and RBAC…');
+  await lcp.k(['apply', '--server-side', '--force-conflicts', '-f', join(REPO_ROOT, 'manifests/base/crd.yaml')]);
+  await lcp.k(['wait', '--for', 'condition=Established', '--timeout=60s', 'crd/exposedapis.oda.tmforum.org']);
+  await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } }));
+  const cluster = new Set(['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'CustomResourceDefinition']);
+  for (const file of rbacFiles) {
+    const objs = YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'manifests/base', file), 'utf8')).map((d) => d.toJS() as Record<string, any>).filter(Boolean);
+    for (const obj of objs) if (!cluster.has(obj['kind'])) obj['metadata'].namespace = OPERATOR_NAMESPACE;
+    await lcp.k(['apply', '-f', '-'], objs.map((o) => YAML.stringify(o)).join('---\n'));
+  }
+}
 
-  // The webhook runs here as its ServiceAccount (a token from TokenRequest), never as admin.
+/** The webhook (and, when enabled by `env`, the dispatcher) served on loopback as its ServiceAccount, registered by URL. */
+export async function startLocalWebhook(dir: string, lcp: LocalControlPlane, env: Record<string, string>, log: Log): Promise<{ pid: number; url: string }> {
   const webhookDir = join(dir, 'webhook');
   mkdirSync(webhookDir, { recursive: true, mode: 0o700 });
-  const ca = await createCertificateAuthority('exposedapi-apim local cluster webhook CA');
+  const ca = await createCertificateAuthority('exposedapi-apim local webhook CA');
   const leaf = await issueCertificate(ca, { commonName: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
   writeFileSync(join(webhookDir, 'ca.crt'), ca.certPem);
   writeFileSync(join(webhookDir, 'tls.crt'), leaf.certPem);
   writeFileSync(join(webhookDir, 'tls.key'), leaf.keyPem, { mode: 0o600 });
-  const webhookKubeconfig = await cp.kubeconfigFileFor(OPERATOR_NAMESPACE, 'exposedapi-apim-webhook', { expirationSeconds: 7 * 24 * 3600 });
+  // The webhook runs as its ServiceAccount (a TokenRequest token), never as admin.
+  const webhookKubeconfig = await lcp.cp.kubeconfigFileFor(OPERATOR_NAMESPACE, 'exposedapi-apim-webhook', { expirationSeconds: 7 * 24 * 3600 });
   copyFileSync(webhookKubeconfig, join(webhookDir, 'kubeconfig'));
   const { freeLoopbackPorts } = await import('../test/control-plane/free-port.ts');
   const [port] = await freeLoopbackPorts(1);
@@ -114,23 +126,37 @@ export async function clusterUp(dirArg: string, log: Log): Promise<ClusterRecord
       TLS_KEY_FILE: join(webhookDir, 'tls.key'),
       KUBECONFIG: join(webhookDir, 'kubeconfig'),
       SPEC_FETCH_ALLOW_PRIVATE: process.env['SPEC_FETCH_ALLOW_PRIVATE'] ?? 'true',
+      ...env,
     },
   });
   closeSync(logFd);
   webhook.unref();
-  const webhookUrl = `https://127.0.0.1:${port}`;
-  await waitHttpsReady(webhookUrl, ca.certPem, 30_000);
+  const url = `https://127.0.0.1:${port}`;
+  await waitHttpsReady(url, ca.certPem, 30_000);
   log('registering the admission webhook by URL…');
-  const configurations = localWebhookConfigurations({ url: webhookUrl, caPem: ca.certPem });
-  await k(['apply', '-f', '-'], configurations.map((o) => YAML.stringify(o)).join('---\n'));
+  const configurations = localWebhookConfigurations({ url, caPem: ca.certPem });
+  await lcp.k(['apply', '-f', '-'], configurations.map((o) => YAML.stringify(o)).join('---\n'));
+  return { pid: webhook.pid!, url };
+}
+
+export async function clusterUp(dirArg: string, log: Log): Promise<ClusterRecord> {
+  const dir = resolve(dirArg);
+  const existing = readClusterRecord(dir);
+  if (existing && alive(existing.webhookPid)) {
+    log(`a cluster is already running from ${dir} (kubeconfig ${existing.kubeconfig}); run "cluster down --dir ${dirArg}" first`);
+    return existing;
+  }
+  const lcp = await startLocalControlPlane(dir, 0, log);
+  await installOperatorResources(lcp, ['rbac.yaml'], log);
+  const webhook = await startLocalWebhook(dir, lcp, { DISPATCHER_ENABLED: 'false' }, log);
   const record: ClusterRecord = {
     dir,
-    kubeconfig,
-    kubectl: state.kubectl,
-    server: state.server,
-    webhookPid: webhook.pid!,
-    webhookUrl,
-    controlPlaneState,
+    kubeconfig: lcp.kubeconfig,
+    kubectl: lcp.state.kubectl,
+    server: lcp.state.server,
+    webhookPid: webhook.pid,
+    webhookUrl: webhook.url,
+    controlPlaneState: lcp.controlPlaneState,
     startedAt: new Date().toISOString(),
   };
   writeFileSync(recordPath(dir), JSON.stringify(record, null, 2));
