@@ -1,11 +1,13 @@
 // `exposedapi-apim webhook [--local]`: serves admission until SIGTERM/SIGINT. Configured by environment (README).
 // --local is for trying it on a workstation: a throw-away certificate for 127.0.0.1/localhost, loopback only, and
 // path uniqueness only when a kubeconfig is available.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../certs/pki.ts';
 import { readWebhookConfig } from '../core/operator-config.ts';
+import { readDispatcherConfig, serviceAccountNamespace } from '../core/dispatcher-config.ts';
 import { startWebhook } from '../webhook/run-webhook.ts';
 
 const HELP = `usage: exposedapi-apim webhook [--local]
@@ -51,12 +53,16 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const localEnv = local ? await localEnvironment() : {};
-  const parsed = readWebhookConfig({ ...localEnv, ...process.env });
-  if (!parsed.ok) {
-    process.stderr.write(`exposedapi-apim webhook: invalid configuration:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+  const env = { ...localEnv, ...process.env };
+  const parsed = readWebhookConfig(env);
+  // The dispatcher (DISPATCHER_ENABLED, default on in a cluster) runs in this process: see docs/dispatcher.md.
+  const dispatcher = readDispatcherConfig(env, { serviceAccountNamespace: serviceAccountNamespace(env), hostname: hostname(), randomSuffix: randomBytes(3).toString('hex') });
+  const errors = [...(parsed.ok ? [] : parsed.errors), ...(dispatcher.ok ? [] : dispatcher.errors)];
+  if (!parsed.ok || !dispatcher.ok) {
+    process.stderr.write(`exposedapi-apim webhook: invalid configuration:\n${errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return 2;
   }
-  const webhook = await startWebhook(parsed.config);
+  const webhook = await startWebhook(parsed.config, { dispatcher: dispatcher.config });
   webhook.app.log.info({ url: webhook.url }, 'admission webhook listening');
   if (local) {
     process.stderr.write(

@@ -1,8 +1,13 @@
-// Wires the admission server to its configuration, the ExposedAPI watch (for path claims) and certificate rotation.
+// Wires the admission server to its configuration, the ExposedAPI watch (for path claims and the dispatcher), the
+// dispatcher (docs/dispatcher.md) and certificate rotation.
 import { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import type { WebhookConfig } from '../core/operator-config.ts';
+import type { DispatcherConfig } from '../core/dispatcher-config.ts';
+import { Dispatcher, type ExposedApiCache } from '../dispatcher/dispatcher.ts';
+import { createDispatcherMetrics } from '../dispatcher/dispatcher-metrics.ts';
+import { dispatchSummary, type DispatchSummary } from '../dispatcher/exposedapi-summary.ts';
 import { SpecFetcher } from '../core/spec-fetch.ts';
 import { DocumentCheckCache } from '../core/spec-document.ts';
 import { IsolatedDocumentChecker } from './document-check-process.ts';
@@ -13,13 +18,18 @@ import { ExposedApiInformer } from './exposedapi-informer.ts';
 import { PathClaimRegistry, pathSummary, type PathSummary } from './path-claim-registry.ts';
 import { readTls, TlsReloader } from './tls-reloader.ts';
 
+/** What the one ExposedAPI informer keeps per object: the path claim and, with the dispatcher, its dispatch summary. */
+export type WatchedExposedApi = PathSummary & { dispatch?: DispatchSummary };
+
 export interface RunningWebhook {
   app: FastifyInstance<HttpsServer>;
   url: string;
   port: number;
   metrics: AdmissionMetrics;
   claims?: PathClaimRegistry;
-  informer?: ExposedApiInformer<PathSummary>;
+  informer?: ExposedApiInformer<WatchedExposedApi>;
+  /** The dispatcher (DISPATCHER_ENABLED): this replica campaigns for the Lease and dispatches while it leads. */
+  dispatcher?: Dispatcher;
   fetcher: SpecFetcher;
   tlsReloader: TlsReloader;
   checker: IsolatedDocumentChecker;
@@ -33,21 +43,34 @@ export function loadKubeConfig(): KubeConfig {
   return kc;
 }
 
-export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: KubeConfig } = {}): Promise<RunningWebhook> {
+export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: KubeConfig; dispatcher?: DispatcherConfig } = {}): Promise<RunningWebhook> {
   const metrics = createAdmissionMetrics();
   const fetcher = new SpecFetcher(config.specFetch);
   fetcher.onOutcome = (outcome) => metrics.fetches.inc({ outcome });
 
-  let claims: PathClaimRegistry | undefined;
-  let informer: ExposedApiInformer<PathSummary> | undefined;
-  if (config.pathUniqueness) {
-    claims = new PathClaimRegistry();
-    const registry = claims;
-    informer = new ExposedApiInformer<PathSummary>({
-      kubeConfig: deps.kubeConfig ?? loadKubeConfig(),
+  // ONE ExposedAPI informer per process feeds both the path-claim registry and the dispatcher (issue 6): one list,
+  // one watch, one slim summary per object, whichever of the two is enabled.
+  const dispatcherConfig = deps.dispatcher?.enabled ? deps.dispatcher : undefined;
+  const kubeConfig = config.pathUniqueness || dispatcherConfig ? (deps.kubeConfig ?? loadKubeConfig()) : undefined;
+  const claims = config.pathUniqueness ? new PathClaimRegistry() : undefined;
+  let dispatcher: Dispatcher | undefined; // created below, once the logger exists; the informer starts after that
+  let informer: ExposedApiInformer<WatchedExposedApi> | undefined;
+  if (kubeConfig) {
+    informer = new ExposedApiInformer<WatchedExposedApi>({
+      kubeConfig,
       namespaces: config.watchNamespaces,
-      summarize: pathSummary,
-      events: { upsert: (_obj, s) => registry.observed(s), remove: (s) => registry.removed(s) },
+      summarize: dispatcherConfig ? (obj) => ({ ...pathSummary(obj), dispatch: dispatchSummary(obj) }) : pathSummary,
+      events: {
+        upsert: (_obj, s) => {
+          claims?.observed(s);
+          if (s.dispatch) dispatcher?.observed(s.dispatch);
+        },
+        remove: (s) => {
+          claims?.removed(s);
+          dispatcher?.removed(s);
+        },
+        synced: () => dispatcher?.apisSynced(),
+      },
     });
   }
 
@@ -75,6 +98,26 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     logLevel: config.logLevel,
   });
   log = (msg, fields) => app.log.info(fields ?? {}, msg);
+  if (dispatcherConfig && kubeConfig && informer) {
+    const cache = informer;
+    const apis: ExposedApiCache = {
+      get: (namespace, name) => cache.get(namespace, name)?.dispatch,
+      *values() {
+        for (const s of cache.values()) if (s.dispatch) yield s.dispatch;
+      },
+      get isSynced() {
+        return cache.isSynced;
+      },
+    };
+    dispatcher = new Dispatcher({
+      config: dispatcherConfig,
+      kubeConfig,
+      watchNamespaces: config.watchNamespaces,
+      apis,
+      metrics: createDispatcherMetrics(metrics.registry),
+      log: app.log.child({ component: 'dispatcher' }),
+    });
+  }
   const tlsReloader = new TlsReloader(
     config.tlsCertFile,
     config.tlsKeyFile,
@@ -87,6 +130,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
   informer?.start();
   await app.listen({ host: config.host, port: config.port });
   tlsReloader.start(config.tlsReloadIntervalMs);
+  dispatcher?.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -97,11 +141,13 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     metrics,
     claims,
     informer,
+    dispatcher,
     fetcher,
     tlsReloader,
     checker,
     async close() {
       tlsReloader.stop();
+      await dispatcher?.stop(); // hands the lease over before the watch goes
       informer?.stop();
       await app.close();
       await checker.close();

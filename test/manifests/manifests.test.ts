@@ -67,9 +67,27 @@ t.test('deployment, RBAC and disruption budget', async (t) => {
   t.same(c.securityContext.capabilities.drop, ['ALL']);
   t.ok(c.readinessProbe && c.livenessProbe, 'probes');
   t.ok(c.resources.requests && c.resources.limits, 'requests and limits');
-  const rbac = docs('rbac.yaml');
-  const role = rbac.find((d) => d.kind === 'ClusterRole');
-  const verbs = role.rules.flatMap((r: any) => r.verbs);
-  t.notOk(verbs.some((v: string) => ['create', 'update', 'patch', 'delete', '*'].includes(v)), 'the webhook only reads');
+  // Least privilege: admission only reads ExposedAPIs; the dispatcher (same ServiceAccount, dispatcher-rbac.yaml)
+  // adds exactly what it needs — and Jobs and Leases only in the operator namespace (a Role, never a ClusterRole).
+  const rbac = [...docs('rbac.yaml'), ...docs('dispatcher-rbac.yaml')];
+  const grants = (kind: string) => [...new Set(rbac.filter((d) => d.kind === kind).flatMap((role) => role.rules.flatMap((r: any) =>
+    r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g || 'core'}/${res}: ${v}`))))))].sort();
+  t.same(grants('ClusterRole'), [
+    'core/events: create',
+    'discovery.k8s.io/endpointslices: list', 'discovery.k8s.io/endpointslices: watch',
+    'oda.tmforum.org/components: get', 'oda.tmforum.org/components: patch',
+    'oda.tmforum.org/exposedapis/status: patch',
+    'oda.tmforum.org/exposedapis: get', 'oda.tmforum.org/exposedapis: list', 'oda.tmforum.org/exposedapis: patch', 'oda.tmforum.org/exposedapis: watch',
+  ], 'cluster-wide: read ExposedAPIs, write their status and finalizer, read EndpointSlices, set Component readiness, record Events');
+  t.same(grants('Role'), [
+    'batch/jobs: create', 'batch/jobs: delete', 'batch/jobs: get', 'batch/jobs: list', 'batch/jobs: watch',
+    'coordination.k8s.io/leases: create', 'coordination.k8s.io/leases: get', 'coordination.k8s.io/leases: update',
+  ], 'operator namespace only: executor Jobs and the leader Lease');
+  const admission = docs('rbac.yaml').find((d) => d.kind === 'ClusterRole');
+  t.notOk(admission.rules.flatMap((r: any) => r.verbs).some((v: string) => ['create', 'update', 'patch', 'delete', '*'].includes(v)), 'admission itself only reads');
+  for (const b of rbac.filter((d) => d.kind.endsWith('Binding'))) {
+    t.same(b.subjects, [{ kind: 'ServiceAccount', name: 'exposedapi-apim-webhook', namespace: 'exposedapi-apim' }], `${b.kind} ${b.metadata.name} binds only the webhook's ServiceAccount`);
+  }
+  t.ok(YAML.parse(readFileSync(join(base, 'kustomization.yaml'), 'utf8')).resources.includes('dispatcher-rbac.yaml'), 'installed by the kustomization');
   t.same(docs('pdb.yaml')[0].spec.minAvailable, 1);
 });

@@ -1,0 +1,171 @@
+// The dispatcher's decision for one ExposedAPI, from its cached summary and its Jobs: which change should run (if
+// any), which old Jobs are in the way, and what the status should say. Pure and level-based: the same inputs always
+// give the same plan, so replaying an event, a relist or a new leader's first pass is harmless.
+//
+// Durable state lives on the ExposedAPI, not in memory and not in Jobs (which expire after their TTL):
+// - status.appliedSpecHash = the change is done;
+// - condition Ready False / JobFailed with specHash H = H failed and is not retried until a new change (an edit or
+//   a new reconcile-at) gives a new hash;
+// - status.lastJob = the Job that worked on the object last. A finished Job named for the current change is this
+//   change's result only if lastJob names it (or this leader has just created it); otherwise it is a leftover of an
+//   earlier identical change (A → B → A) and is deleted so the change runs again.
+import { DETACH_ANNOTATION } from '../core/exposedapi-model.ts';
+import { setCondition, type Condition } from '../core/exposedapi-status.ts';
+import { hasOurFinalizer, type DispatchSummary } from './exposedapi-summary.ts';
+import { jobName, type Change } from './job-manifest.ts';
+import { failureText, isActive, type JobSummary } from './job-summary.ts';
+
+export interface PlanContext {
+  now: Date;
+  operatorNamespace: string;
+  /** The Job this leader created last for the object: its outcome counts even before status.lastJob says so. */
+  lastCreated?: string;
+  /** The summary was just read from the apiserver rather than the cache. */
+  fresh?: boolean;
+}
+
+export interface PlanEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface Plan {
+  /** The change that should run now or as soon as the object's running Job ends and the global cap allows. */
+  want?: Change;
+  /** Jobs in the way: leftovers of an earlier identical change, or of an earlier object with the same name. */
+  deleteJobs: string[];
+  /** Status to write (only set when it differs from what the object already says). */
+  status?: { conditions: Condition[]; lastJob?: string };
+  event?: PlanEvent;
+  /** Remove our finalizer without a delete Job (detach-on-delete). */
+  releaseFinalizer: boolean;
+  /** A Job succeeded but the cache does not show its result: read the object again and plan with `fresh`. */
+  refresh: boolean;
+}
+
+type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
+
+function same(a: Condition | undefined, b: ConditionInput): boolean {
+  return !!a && a.status === b.status && a.reason === b.reason && a.message === b.message && (a.specHash ?? '') === (b.specHash ?? '');
+}
+
+/** setCondition, but returns the very same list when nothing would change (so "no write needed" is cheap to see). */
+export function ensureCondition(conditions: Condition[], next: ConditionInput, now: Date): Condition[] {
+  return same(conditions.find((c) => c.type === next.type), next) ? conditions : setCondition(conditions, next, now);
+}
+
+export function conditionOf(conditions: readonly Condition[], type: Condition['type']): Condition | undefined {
+  return conditions.find((c) => c.type === type);
+}
+
+/** The change with hash H failed and the failure is recorded: wait for a new change. */
+export function failureRecorded(api: DispatchSummary, hash: string): boolean {
+  const ready = conditionOf(api.conditions, 'Ready');
+  return !!ready && ready.status === 'False' && ready.reason === 'JobFailed' && ready.specHash === hash;
+}
+
+function jobRef(ctx: PlanContext, name: string): string {
+  return `${ctx.operatorNamespace}/${name}`;
+}
+
+export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: PlanContext): Plan {
+  const plan: Plan = { deleteJobs: [], releaseFinalizer: false, refresh: false };
+  let conditions = api.conditions;
+  let lastJob: string | undefined;
+  const set = (c: ConditionInput) => {
+    conditions = ensureCondition(conditions, c, ctx.now);
+  };
+  const finish = (): Plan => {
+    if (conditions !== api.conditions || lastJob !== undefined) {
+      plan.status = { conditions, ...(lastJob !== undefined ? { lastJob } : {}) };
+    }
+    return plan;
+  };
+
+  const live = jobs.filter((j) => !j.deleting);
+  // A Job created for an earlier object of the same name is in the way, running or not: that object is gone.
+  const belongs = (j: JobSummary) => !j.apiUid || !api.uid || j.apiUid === api.uid;
+  for (const j of live) if (!belongs(j)) plan.deleteJobs.push(j.name);
+  const ours = live.filter(belongs);
+  const active = ours.filter(isActive);
+  const hash = api.specHash;
+
+  if (api.deleting && hasOurFinalizer(api) && api.detach) {
+    // Detach: release at once, without a Job — typically the delete is failing because APIM is unreachable, and the
+    // ODA test kit expects a removed ExposedAPI to be gone within 30 s. A running Job finds the object gone.
+    plan.releaseFinalizer = true;
+    return plan;
+  }
+
+  // Progressing mirrors the running Job, whichever change it is for.
+  const running = active.find((j) => j.specHash === hash) ?? active[0];
+  const progressing = conditionOf(conditions, 'Progressing');
+  if (running) {
+    set({ type: 'Progressing', status: 'True', reason: running.action === 'delete' ? 'Deleting' : 'Applying', message: running.name, specHash: running.specHash });
+    if (api.lastJob !== running.name) lastJob = running.name;
+    if (running.action === 'delete' && conditionOf(conditions, 'DeleteBlocked')?.status === 'True') {
+      set({ type: 'DeleteBlocked', status: 'False', reason: 'Retrying', message: `the delete Job ${jobRef(ctx, running.name)} is running`, specHash: running.specHash });
+    }
+  } else if (progressing?.status === 'True') {
+    // The Job ended (or was deleted) without a result we know of; the branches below may say more.
+    set({ type: 'Progressing', status: 'False', reason: 'NoActiveJob', message: progressing.message, specHash: progressing.specHash });
+  }
+
+  if (hash === undefined) return finish(); // never admitted by our webhook: nothing to apply
+  if (api.deleting && !hasOurFinalizer(api)) return finish(); // released already, or never ours
+
+  const action = api.deleting ? 'delete' : 'apply';
+  const change: Change = { namespace: api.namespace, name: api.name, uid: api.uid, specHash: hash, action };
+  const name = jobName(change);
+  const own = ours.find((j) => j.name === name);
+  const current = !!own && (isActive(own) || api.lastJob === own.name || ctx.lastCreated === own.name);
+
+  const recordFailure = (job: JobSummary, message: string): Plan => {
+    set({ type: 'Progressing', status: 'False', reason: 'JobFailed', message: job.name, specHash: hash });
+    const next: ConditionInput = action === 'apply'
+      ? { type: 'Ready', status: 'False', reason: 'JobFailed', message, specHash: hash }
+      : { type: 'DeleteBlocked', status: 'True', reason: 'DeleteJobFailed', message, specHash: hash };
+    const before = conditionOf(conditions, next.type);
+    set(next);
+    // One Event per failure: only when the condition changes (a replayed event or a new leader stays quiet).
+    if (!(before && before.status === next.status && before.reason === next.reason && before.specHash === next.specHash)) {
+      plan.event = { type: 'Warning', reason: action === 'apply' ? 'JobFailed' : 'DeleteBlocked', message };
+    }
+    return finish();
+  };
+
+  if (own && current) {
+    if (isActive(own)) return finish();
+    const ref = jobRef(ctx, own.name);
+    if (own.outcome === 'Complete') {
+      if (action === 'apply' && api.appliedSpecHash === hash) {
+        set({ type: 'Progressing', status: 'False', reason: 'JobComplete', message: own.name, specHash: hash });
+        return finish();
+      }
+      if (!ctx.fresh) {
+        plan.refresh = true;
+        return plan;
+      }
+      return recordFailure(own, action === 'apply'
+        ? `Job ${ref} completed but did not record spec hash ${hash.slice(0, 8)}… as applied (status.appliedSpecHash); see the Job's log`
+        : `the delete Job ${ref} completed but the finalizer is still there; see the Job's log. To release the ExposedAPI without cleaning up APIM: kubectl annotate exposedapi -n ${api.namespace} ${api.name} ${DETACH_ANNOTATION}=true`);
+    }
+    return recordFailure(own, action === 'apply'
+      ? `Job ${ref} failed: ${failureText(own)}${executorSaid(api, hash)}`
+      : `the delete Job ${ref} failed: ${failureText(own)}. The APIM API may still exist. Fix the cause and delete the Job to retry (kubectl delete job -n ${ctx.operatorNamespace} ${own.name}), ` +
+        `or release the ExposedAPI without cleaning up APIM: kubectl annotate exposedapi -n ${api.namespace} ${api.name} ${DETACH_ANNOTATION}=true`);
+  }
+
+  if (own) plan.deleteJobs.push(own.name); // finished, and not this change's: an earlier identical change
+  if (action === 'apply' && (api.appliedSpecHash === hash || failureRecorded(api, hash))) return finish();
+  plan.want = change;
+  return finish();
+}
+
+/** The executor's own words about this change, when it wrote them before failing. */
+function executorSaid(api: DispatchSummary, hash: string): string {
+  const ready = conditionOf(api.conditions, 'Ready');
+  if (!ready || ready.status !== 'False' || ready.reason === 'JobFailed' || ready.specHash !== hash || !ready.message) return '';
+  return `; the executor reported ${ready.reason}: ${ready.message}`;
+}

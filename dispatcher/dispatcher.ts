@@ -1,0 +1,427 @@
+// The dispatcher: turns every accepted change of an ExposedAPI into exactly one executor Job. It runs in every
+// webhook replica; a Lease picks the one that acts (a "term" lasts as long as it leads). Data flows one way: the
+// webhook's ExposedAPI cache and the Job watch feed a per-object work queue; each object's plan (dispatch-plan.ts)
+// says what should run and what its status should say; changes wait in the dispatch queue (one running Job per
+// object, a global cap, namespaces in turn) until a Job is created for them.
+import { BatchV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { DispatcherConfig } from '../core/dispatcher-config.ts';
+import { DispatchQueue } from './dispatch-queue.ts';
+import { failureRecorded, planFor } from './dispatch-plan.ts';
+import type { DispatcherMetrics } from './dispatcher-metrics.ts';
+import { EventRecorder } from './event-recorder.ts';
+import { dispatchSummary, hasOurFinalizer, keyOf, type DispatchSummary } from './exposedapi-summary.ts';
+import { ExposedApiWrites, statusCode } from './exposedapi-writes.ts';
+import { buildJob, JOB_SELECTOR, jobName, type Change } from './job-manifest.ts';
+import { isActive, jobSummary, type JobSummary } from './job-summary.ts';
+import { LeaseElection } from './lease-election.ts';
+import { ReadinessSync } from './readiness-sync.ts';
+import { ResourceWatch } from './resource-watch.ts';
+import { KeyedWorkQueue } from './work-queue.ts';
+
+/** The part of a pino logger the dispatcher uses. */
+export interface DispatcherLog {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+  debug(fields: object, msg: string): void;
+}
+
+/** The webhook's ExposedAPI cache, seen as dispatch summaries. */
+export interface ExposedApiCache {
+  get(namespace: string, name: string): DispatchSummary | undefined;
+  values(): Iterable<DispatchSummary>;
+  readonly isSynced: boolean;
+}
+
+export interface DispatcherOptions {
+  config: DispatcherConfig;
+  kubeConfig: KubeConfig;
+  /** WATCH_NAMESPACES (empty = all): where ExposedAPIs and their implementation Services are. */
+  watchNamespaces: string[];
+  apis: ExposedApiCache;
+  metrics: DispatcherMetrics;
+  log: DispatcherLog;
+}
+
+/** How many objects are planned at once: enough to absorb a burst, few enough to be gentle with the apiserver. */
+const WORKERS = 8;
+/** How long a Component that does not list its ExposedAPI yet is asked again, every COMPONENT_RETRY_MS. */
+const COMPONENT_RETRIES = 24;
+const COMPONENT_RETRY_MS = 5000;
+
+function errorText(err: unknown): string {
+  const body = (err as { body?: unknown })?.body;
+  if (typeof body === 'string' && body.length < 2000) return `${(err as Error).message ?? err} ${body}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class Dispatcher {
+  private readonly o: DispatcherOptions;
+  private readonly election: LeaseElection;
+  private term: Term | undefined;
+  /** When each object's pending change became visible (for the dispatch latency), by `action:hash`. */
+  readonly seen = new Map<string, { id: string; at: number }>();
+  /** ExposedAPIs by implementation Service (namespace/service → keys), for EndpointSlice changes. */
+  readonly byService = new Map<string, Set<string>>();
+  private readonly serviceOf = new Map<string, string>();
+
+  constructor(o: DispatcherOptions) {
+    this.o = o;
+    const { lease, operatorNamespace, identity } = o.config;
+    this.election = new LeaseElection({
+      kubeConfig: o.kubeConfig,
+      namespace: operatorNamespace,
+      name: lease.name,
+      identity,
+      durationMs: lease.durationMs,
+      renewDeadlineMs: lease.renewDeadlineMs,
+      retryPeriodMs: lease.retryPeriodMs,
+      onStartedLeading: () => {
+        o.metrics.leader.set(1);
+        this.term = new Term(this.o, this);
+        this.term.start();
+      },
+      onStoppedLeading: () => {
+        o.metrics.leader.set(0);
+        this.term?.stop();
+        this.term = undefined;
+      },
+      log: (level, msg, fields) => o.log[level](fields ?? {}, msg),
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.election.isLeader;
+  }
+
+  /** The current term's internals, for tests. */
+  get current(): Term | undefined {
+    return this.term;
+  }
+
+  start(): void {
+    this.election.start();
+  }
+
+  /** Stops dispatching and hands the lease over (the next replica takes over at its next retry). */
+  async stop(): Promise<void> {
+    await this.election.stop();
+    this.term?.stop();
+    this.term = undefined;
+  }
+
+  /** From the ExposedAPI cache: an object was added or changed. Called on every replica, leader or not. */
+  observed(api: DispatchSummary): void {
+    const key = keyOf(api);
+    this.index(key, api.implementation ? `${api.namespace}/${api.implementation}` : undefined);
+    const needs = api.specHash !== undefined && (api.deleting
+      ? hasOurFinalizer(api) && !api.detach
+      : api.appliedSpecHash !== api.specHash && !failureRecorded(api, api.specHash));
+    if (!needs) this.seen.delete(key);
+    else {
+      const id = `${api.deleting ? 'delete' : 'apply'}:${api.specHash}`;
+      if (this.seen.get(key)?.id !== id) this.seen.set(key, { id, at: performance.now() });
+    }
+    this.term?.enqueue(key);
+  }
+
+  removed(api: { namespace: string; name: string }): void {
+    const key = keyOf(api);
+    this.index(key, undefined);
+    this.seen.delete(key);
+    this.term?.enqueue(key);
+  }
+
+  /** The ExposedAPI cache finished its first list. */
+  apisSynced(): void {
+    this.term?.checkReady();
+  }
+
+  private index(key: string, service: string | undefined): void {
+    const before = this.serviceOf.get(key);
+    if (before === service) return;
+    if (before !== undefined) {
+      const set = this.byService.get(before);
+      set?.delete(key);
+      if (set?.size === 0) this.byService.delete(before);
+    }
+    if (service === undefined) this.serviceOf.delete(key);
+    else {
+      this.serviceOf.set(key, service);
+      let set = this.byService.get(service);
+      if (!set) this.byService.set(service, (set = new Set()));
+      set.add(key);
+    }
+  }
+}
+
+/** One leadership term: its own watches and queues, built from scratch, discarded when leadership ends. */
+export class Term {
+  private readonly o: DispatcherOptions;
+  private readonly owner: Dispatcher;
+  private readonly batch: BatchV1Api;
+  private readonly writes: ExposedApiWrites;
+  private readonly events: EventRecorder;
+  readonly queue: DispatchQueue;
+  private readonly work: KeyedWorkQueue;
+  private readonly jobs: ResourceWatch<JobSummary>;
+  private readonly readiness: ReadinessSync | undefined;
+  /** Jobs by ExposedAPI key, including ones this term created that the watch has not shown yet. */
+  readonly jobsByKey = new Map<string, Map<string, JobSummary>>();
+  /** The Job this term created last per object: its outcome counts before status.lastJob says so. */
+  private readonly lastCreated = new Map<string, string>();
+  /** Jobs seen running during this term: when they end, the outcome is counted (once). */
+  private readonly watchedRunning = new Set<string>();
+  private readonly componentRetries = new Map<string, number>();
+  private ready = false;
+  private stopped = false;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+
+  constructor(o: DispatcherOptions, owner: Dispatcher) {
+    this.o = o;
+    this.owner = owner;
+    const ns = o.config.operatorNamespace;
+    this.batch = o.kubeConfig.makeApiClient(BatchV1Api);
+    this.writes = new ExposedApiWrites(o.kubeConfig);
+    this.events = new EventRecorder(o.kubeConfig, o.config.identity);
+    this.queue = new DispatchQueue(o.config.maxActiveJobs);
+    this.work = new KeyedWorkQueue({
+      concurrency: WORKERS,
+      work: (key) => this.reconcile(key),
+      onError: (key, err, retryInMs) => o.log.warn({ exposedapi: key, error: errorText(err), retryInMs }, 'dispatch step failed; retrying'),
+    });
+    this.jobs = new ResourceWatch<JobSummary>({
+      kubeConfig: o.kubeConfig,
+      path: `/apis/batch/v1/namespaces/${ns}/jobs`,
+      labelSelector: JOB_SELECTOR,
+      list: () => this.batch.listNamespacedJob({ namespace: ns, labelSelector: JOB_SELECTOR }),
+      summarize: jobSummary,
+      onUpsert: (_key, job) => this.jobChanged(job),
+      onRemove: (_key, job) => this.jobGone(job),
+      onSynced: () => this.checkReady(),
+      log: (msg, fields) => o.log.warn(fields ?? {}, `Job ${msg}`),
+    });
+    this.readiness = o.config.readinessSync
+      ? new ReadinessSync({
+          kubeConfig: o.kubeConfig,
+          namespaces: o.watchNamespaces,
+          writes: this.writes,
+          onServiceChanged: (namespace, service) => {
+            for (const key of this.owner.byService.get(`${namespace}/${service}`) ?? []) this.enqueue(key);
+          },
+          onSynced: () => this.checkReady(),
+          log: (msg, fields) => o.log.warn(fields ?? {}, `EndpointSlice ${msg}`),
+        })
+      : undefined;
+  }
+
+  start(): void {
+    this.jobs.start();
+    this.readiness?.start();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.jobs.stop();
+    this.readiness?.stop();
+    this.work.stop();
+    clearTimeout(this.pumpTimer);
+    clearInterval(this.resyncTimer);
+    this.o.metrics.queueDepth.set(0);
+    this.o.metrics.activeJobs.set(0);
+  }
+
+  /** Planning starts once every cache is complete: a plan made from half a picture could start a second Job. */
+  checkReady(): void {
+    if (this.ready || this.stopped) return;
+    if (!this.jobs.isSynced || (this.readiness && !this.readiness.isSynced) || !this.o.apis.isSynced) return;
+    this.ready = true;
+    this.o.log.info({ jobs: this.jobs.size, activeJobs: this.queue.activeCount }, 'dispatcher caches synced; planning every ExposedAPI');
+    this.enqueueAll();
+    this.resyncTimer = setInterval(() => {
+      this.readiness?.forgetComponents();
+      this.enqueueAll();
+    }, this.o.config.resyncMs);
+    this.resyncTimer.unref();
+  }
+
+  private enqueueAll(): void {
+    for (const api of this.o.apis.values()) this.enqueue(keyOf(api));
+  }
+
+  enqueue(key: string, delayMs = 0): void {
+    if (this.ready && !this.stopped) this.work.add(key, delayMs);
+  }
+
+  /** Resolves when no object is being planned (for tests and benchmarks). */
+  idle(): Promise<void> {
+    return this.work.idle();
+  }
+
+  private jobChanged(job: JobSummary): void {
+    const key = keyOf({ namespace: job.namespace, name: job.apiName });
+    let byName = this.jobsByKey.get(key);
+    if (!byName) this.jobsByKey.set(key, (byName = new Map()));
+    byName.set(job.name, job);
+    if (isActive(job)) {
+      this.queue.markActive(key, job.name);
+      this.watchedRunning.add(job.name);
+    } else {
+      this.queue.markInactive(job.name);
+      if (job.outcome && this.watchedRunning.delete(job.name)) {
+        (job.outcome === 'Complete' ? this.o.metrics.jobsSucceeded : this.o.metrics.jobsFailed).inc({ action: job.action });
+        this.o.log.info({ job: job.name, exposedapi: key, outcome: job.outcome, reason: job.reason }, `executor Job ${job.outcome === 'Complete' ? 'completed' : 'failed'}`);
+      }
+    }
+    this.enqueue(key);
+    this.pump();
+  }
+
+  private jobGone(job: JobSummary): void {
+    const key = keyOf({ namespace: job.namespace, name: job.apiName });
+    const byName = this.jobsByKey.get(key);
+    byName?.delete(job.name);
+    if (byName?.size === 0) this.jobsByKey.delete(key);
+    this.queue.markInactive(job.name);
+    this.watchedRunning.delete(job.name);
+    this.enqueue(key);
+    this.pump();
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    if (this.stopped || !this.ready) return;
+    const slash = key.indexOf('/');
+    let api = this.o.apis.get(key.slice(0, slash), key.slice(slash + 1));
+    if (!api) {
+      this.queue.cancel(key);
+      this.lastCreated.delete(key);
+      this.componentRetries.delete(key);
+      this.readiness?.forget(key);
+      this.updateGauges();
+      return;
+    }
+    const jobs = [...(this.jobsByKey.get(key)?.values() ?? [])];
+    const ctx = { now: new Date(), operatorNamespace: this.o.config.operatorNamespace, lastCreated: this.lastCreated.get(key) };
+    let plan = planFor(api, jobs, ctx);
+    if (plan.refresh) {
+      // A Job succeeded but the cache does not show its result yet (the two watches are not ordered): ask the source.
+      const fresh = await this.writes.read(api);
+      if (!fresh) return;
+      api = dispatchSummary(fresh);
+      plan = planFor(api, jobs, { ...ctx, fresh: true });
+    }
+    for (const name of plan.deleteJobs) await this.deleteJob(key, name);
+    if (plan.releaseFinalizer) {
+      const result = await this.writes.releaseFinalizer(api);
+      if (result === 'conflict') return this.enqueue(key, 100);
+      this.o.log.info({ exposedapi: key }, 'detach-on-delete: finalizer released without cleaning up APIM');
+      this.queue.cancel(key);
+      this.updateGauges();
+      return;
+    }
+    if (plan.status) {
+      const result = await this.writes.writeStatus(api, plan.status);
+      if (result === 'gone') return;
+      // Planned from an older version; the cache brings the newer one, and its plan decides.
+      if (result === 'conflict') return this.enqueue(key, 100);
+    }
+    if (plan.event) {
+      await this.events.record(api, plan.event).catch((err: unknown) => this.o.log.warn({ exposedapi: key, error: errorText(err) }, 'could not record an Event'));
+    }
+    if (plan.want) this.queue.want(plan.want);
+    else this.queue.cancel(key);
+    if (this.readiness) await this.syncReadiness(key, api);
+    this.pump();
+  }
+
+  private async syncReadiness(key: string, api: DispatchSummary): Promise<void> {
+    const before = { ...this.readiness!.stats };
+    const result = await this.readiness!.sync(api);
+    const after = this.readiness!.stats;
+    if (after.statusWrites > before.statusWrites) this.o.metrics.readinessWrites.inc({ target: 'exposedapi' });
+    if (after.componentWrites > before.componentWrites) this.o.metrics.readinessWrites.inc({ target: 'component' });
+    if (result === 'done') this.componentRetries.delete(key);
+    else {
+      const n = (this.componentRetries.get(key) ?? 0) + 1;
+      this.componentRetries.set(key, n);
+      if (n <= COMPONENT_RETRIES) this.enqueue(key, COMPONENT_RETRY_MS);
+    }
+  }
+
+  private async deleteJob(key: string, name: string): Promise<void> {
+    try {
+      // Background: the Job object goes at once (its name is free for the new Job), its pods after it.
+      await this.batch.deleteNamespacedJob({ name, namespace: this.o.config.operatorNamespace, propagationPolicy: 'Background' });
+      this.o.log.info({ job: name, exposedapi: key }, 'deleted a Job left over from an earlier change of the same content');
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+    this.jobsByKey.get(key)?.delete(name);
+    this.queue.markInactive(name);
+  }
+
+  private pump(): void {
+    if (!this.ready || this.stopped) return;
+    const now = Date.now();
+    for (const change of this.queue.take(now, jobName)) void this.create(change);
+    const due = this.queue.nextDueMs(now);
+    clearTimeout(this.pumpTimer);
+    if (due !== undefined) {
+      this.pumpTimer = setTimeout(() => this.pump(), Math.max(10, due - now));
+      this.pumpTimer.unref();
+    }
+    this.updateGauges();
+  }
+
+  private updateGauges(): void {
+    this.o.metrics.queueDepth.set(this.queue.depth);
+    this.o.metrics.activeJobs.set(this.queue.activeCount);
+  }
+
+  private async create(change: Change): Promise<void> {
+    const key = DispatchQueue.key(change);
+    const name = jobName(change);
+    const namespace = this.o.config.operatorNamespace;
+    // Recorded before the call: a Job that finishes before the create returns is still known as this change's.
+    const previous = this.lastCreated.get(key);
+    this.lastCreated.set(key, name);
+    try {
+      await this.batch.createNamespacedJob({ namespace, body: buildJob(change, this.o.config.job, namespace) });
+    } catch (err) {
+      if (this.stopped) return;
+      if (statusCode(err) === 409) {
+        // Created before (by this replica a moment ago, or by the previous leader): the same Job, nothing to do.
+        const existing = this.jobsByKey.get(key)?.get(name);
+        if (existing && !isActive(existing)) this.queue.markInactive(name);
+        this.enqueue(key);
+        this.pump();
+        return;
+      }
+      if (previous === undefined) this.lastCreated.delete(key);
+      else this.lastCreated.set(key, previous);
+      this.queue.markInactive(name);
+      // Retry later, unless a newer change has replaced this one meanwhile.
+      if (!this.queue.waitingFor(key)) this.queue.want(change, Date.now() + 2000);
+      this.o.log.warn({ job: name, exposedapi: key, error: errorText(err) }, 'could not create the executor Job; retrying in 2 s');
+      this.pump();
+      return;
+    }
+    this.o.metrics.jobsCreated.inc({ action: change.action });
+    const seen = this.owner.seen.get(key);
+    if (seen?.id === `${change.action}:${change.specHash}`) {
+      this.o.metrics.dispatchLatency.observe({ action: change.action }, (performance.now() - seen.at) / 1000);
+      this.owner.seen.delete(key);
+    }
+    this.o.log.info({ job: name, exposedapi: key, action: change.action, specHash: change.specHash }, 'created executor Job');
+    if (this.stopped) return;
+    // Until the watch shows it, the Job is known from here: it counts as running for the plan and the cap.
+    let byName = this.jobsByKey.get(key);
+    if (!byName) this.jobsByKey.set(key, (byName = new Map()));
+    if (!byName.has(name)) {
+      byName.set(name, { name, namespace: change.namespace, apiName: change.name, apiUid: change.uid, specHash: change.specHash, action: change.action, deleting: false });
+      this.watchedRunning.add(name);
+    }
+    this.enqueue(key);
+  }
+}

@@ -1,0 +1,157 @@
+// The executor Job for one change of one ExposedAPI: a pure function of the change and the configured template.
+// Names are deterministic, so creating the same Job twice is harmless (the second create is AlreadyExists) and a new
+// leader can never start a duplicate; labels are the index (`kubectl get jobs -l exposedapi-apim.io/name=X`).
+import { createHash } from 'node:crypto';
+import type { V1Job } from '@kubernetes/client-node';
+import type { JobTemplateConfig } from '../core/dispatcher-config.ts';
+import { EXIT_PERMANENT, JOB_LABELS, type JobAction } from '../core/exposedapi-status.ts';
+import { ANNOTATION_PREFIX } from '../core/exposedapi-model.ts';
+
+/** One accepted change: what a Job applies (or deletes). */
+export interface Change {
+  namespace: string;
+  name: string;
+  /** metadata.uid of the ExposedAPI: tells its Jobs from those of an earlier object with the same name. */
+  uid: string;
+  specHash: string;
+  action: JobAction;
+}
+
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'exposedapi-apim-dispatcher';
+/** Jobs the dispatcher watches: `app.kubernetes.io/managed-by=exposedapi-apim-dispatcher`. */
+export const JOB_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+/** Full values that labels cannot hold (a spec hash is 64 hex digits, a label value at most 63 characters). */
+export const JOB_ANNOTATIONS = {
+  uid: `${ANNOTATION_PREFIX}/uid`,
+  specHash: `${ANNOTATION_PREFIX}/spec-hash`,
+  exposedApi: `${ANNOTATION_PREFIX}/exposedapi`,
+} as const;
+/** Azure Workload Identity's webhook injects the federated token into pods with this label. */
+export const WORKLOAD_IDENTITY_LABEL = 'azure.workload.identity/use';
+export const EXECUTOR_CONTAINER = 'executor';
+
+const MAX_NAME = 63; // the Job controller copies the name into a pod label, so a Job name is at most a label value
+const HASH_PART = 8;
+const DELETE_SUFFIX = '-delete';
+/** Room left for the prefix so that `<prefix>-<hash8>-delete` still fits. */
+export const MAX_PREFIX = MAX_NAME - 1 - HASH_PART - DELETE_SUFFIX.length;
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/**
+ * `<namespace>-<name>`, made DNS-1123 (dots and anything else become "-"), shortened with a hash of the pair when
+ * longer than MAX_PREFIX. Readable when short; unique enough when long (the hash covers the full names).
+ */
+export function jobNamePrefix(namespace: string, name: string): string {
+  const raw = `${namespace}-${name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  if (raw.length <= MAX_PREFIX) return raw;
+  const keep = raw.slice(0, MAX_PREFIX - 1 - HASH_PART).replace(/-+$/, '');
+  return `${keep}-${sha256(`${namespace}/${name}`).slice(0, HASH_PART)}`;
+}
+
+/** `<prefix>-<first 8 of the spec hash>` for an apply, with `-delete` for a delete (they may share a hash). */
+export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action'>): string {
+  const base = `${jobNamePrefix(change.namespace, change.name)}-${change.specHash.slice(0, HASH_PART).toLowerCase()}`;
+  return change.action === 'delete' ? `${base}${DELETE_SUFFIX}` : base;
+}
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+/** A label value for an arbitrary string: itself when valid, else shortened with a hash (the annotation keeps it). */
+export function labelValue(value: string): string {
+  if (value.length <= 63 && LABEL_VALUE.test(value)) return value;
+  const cleaned = value.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 63 - 1 - HASH_PART).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return `${cleaned}${cleaned ? '-' : ''}${sha256(value).slice(0, HASH_PART)}`;
+}
+
+export function jobLabels(change: Change): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': 'exposedapi-apim-executor',
+    [MANAGED_BY_LABEL]: MANAGED_BY,
+    [JOB_LABELS.namespace]: labelValue(change.namespace),
+    [JOB_LABELS.name]: labelValue(change.name),
+    // 63 of the 64 hex digits: enough to select by; the annotation has all of them.
+    [JOB_LABELS.specHash]: change.specHash.slice(0, 63),
+    [JOB_LABELS.action]: change.action,
+  };
+}
+
+export function executorArgs(change: Change): string[] {
+  return ['execute', change.action, '--namespace', change.namespace, '--name', change.name, '--spec-hash', change.specHash];
+}
+
+export function buildJob(change: Change, template: JobTemplateConfig, operatorNamespace: string): V1Job {
+  const name = jobName(change);
+  const labels = jobLabels(change);
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name,
+      namespace: operatorNamespace,
+      labels,
+      annotations: {
+        [JOB_ANNOTATIONS.uid]: change.uid,
+        [JOB_ANNOTATIONS.specHash]: change.specHash,
+        [JOB_ANNOTATIONS.exposedApi]: `${change.namespace}/${change.name}`,
+      },
+    },
+    spec: {
+      backoffLimit: template.backoffLimit,
+      activeDeadlineSeconds: template.activeDeadlineSeconds,
+      ttlSecondsAfterFinished: template.ttlSecondsAfterFinished,
+      podFailurePolicy: {
+        rules: [
+          // The executor's "retrying cannot help" (invalid input, a permanent APIM rejection): fail at once.
+          { action: 'FailJob', onExitCodes: { containerName: EXECUTOR_CONTAINER, operator: 'In', values: [EXIT_PERMANENT] } },
+          // A node drain or preemption is not the change's fault and must not use up a retry.
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        ],
+      },
+      template: {
+        metadata: { labels: { ...labels, [WORKLOAD_IDENTITY_LABEL]: 'true' } },
+        spec: {
+          serviceAccountName: template.serviceAccountName,
+          automountServiceAccountToken: true, // the executor writes the ExposedAPI's status with it
+          restartPolicy: 'Never', // podFailurePolicy requires it; retries are new pods, counted by backoffLimit
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: EXECUTOR_CONTAINER,
+              image: template.image,
+              ...(template.imagePullPolicy ? { imagePullPolicy: template.imagePullPolicy } : {}),
+              ...(template.command ? { command: template.command } : {}),
+              args: executorArgs(change),
+              envFrom: [{ configMapRef: { name: template.configMapName } }],
+              env: [
+                { name: 'JOB_NAME', value: name },
+                { name: 'OPERATOR_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              ],
+              resources: {
+                requests: { ...template.resources.requests },
+                limits: { ...template.resources.limits },
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,74 @@
+// What the dispatcher keeps of an executor Job: which change it is for and how it ended. Reads both the typed objects
+// of a list (dates as Date) and the raw JSON of a watch (dates as strings).
+import { JOB_LABELS, EXIT_PERMANENT, type JobAction } from '../core/exposedapi-status.ts';
+import { isObject } from '../core/object-reader.ts';
+import { JOB_ANNOTATIONS } from './job-manifest.ts';
+
+export interface JobSummary {
+  name: string;
+  /** The ExposedAPI the Job works on. */
+  namespace: string;
+  apiName: string;
+  /** metadata.uid of that ExposedAPI when the Job was created. */
+  apiUid: string;
+  specHash: string;
+  action: JobAction;
+  /** The Job is being deleted: it no longer counts, whatever its pods still do. */
+  deleting: boolean;
+  /** Set once the Job has finished (condition Complete or Failed). */
+  outcome?: 'Complete' | 'Failed';
+  /** The finishing condition's reason and message, e.g. PodFailurePolicy / "… exit code 42 …". */
+  reason?: string;
+  message?: string;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** undefined for anything that is not one of our executor Jobs (missing labels). */
+export function jobSummary(job: unknown): JobSummary | undefined {
+  if (!isObject(job)) return undefined;
+  const meta = isObject(job['metadata']) ? job['metadata'] : {};
+  const labels = isObject(meta['labels']) ? meta['labels'] : {};
+  const annotations = isObject(meta['annotations']) ? meta['annotations'] : {};
+  const [ns, api] = String(annotations[JOB_ANNOTATIONS.exposedApi] ?? '').split('/');
+  const action = labels[JOB_LABELS.action];
+  const name = str(meta['name']);
+  const specHash = str(annotations[JOB_ANNOTATIONS.specHash]);
+  if (!name || !ns || !api || !specHash || (action !== 'apply' && action !== 'delete')) return undefined;
+  const status = isObject(job['status']) ? job['status'] : {};
+  const conditions = Array.isArray(status['conditions']) ? status['conditions'].filter(isObject) : [];
+  const end = conditions.find((c) => (c['type'] === 'Complete' || c['type'] === 'Failed') && c['status'] === 'True');
+  return {
+    name,
+    namespace: ns,
+    apiName: api,
+    apiUid: str(annotations[JOB_ANNOTATIONS.uid]) ?? '',
+    specHash,
+    action,
+    deleting: meta['deletionTimestamp'] !== undefined && meta['deletionTimestamp'] !== null,
+    ...(end
+      ? { outcome: end['type'] as 'Complete' | 'Failed', reason: str(end['reason']) ?? '', message: str(end['message']) ?? '' }
+      : {}),
+  };
+}
+
+export function isActive(job: JobSummary): boolean {
+  return !job.deleting && job.outcome === undefined;
+}
+
+/** Why a Job failed, in words an operator can act on, from the Job controller's Failed condition. */
+export function failureText(job: JobSummary): string {
+  const reason = job.reason || 'Failed';
+  const detail = job.message ? `: ${job.message}` : '';
+  let meaning = '';
+  if (reason === 'PodFailurePolicy' && new RegExp(`exit code ${EXIT_PERMANENT}\\b`).test(job.message ?? '')) {
+    meaning = ` (exit code ${EXIT_PERMANENT}: a permanent error; retrying cannot help — fix the ExposedAPI or the APIM side, or set a new exposedapi-apim.io/reconcile-at to retry)`;
+  } else if (reason === 'BackoffLimitExceeded') {
+    meaning = ' (every retry failed; see the Job\'s pod logs)';
+  } else if (reason === 'DeadlineExceeded') {
+    meaning = ' (the Job ran longer than JOB_ACTIVE_DEADLINE_SECONDS)';
+  }
+  return `${reason}${detail}${meaning}`;
+}

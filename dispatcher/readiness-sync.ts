@@ -1,0 +1,121 @@
+// Readiness without Jobs: watches EndpointSlices (only those of Services, by label) in the watched namespaces and
+// keeps status.implementation.ready of each ExposedAPI — and the `ready` of its entry in the parent Component's
+// status — equal to "the implementation Service has a ready endpoint". Endpoints come and go far more often than
+// specs change, and starting a Job (a pod, an APIM login) to flip one boolean would be absurd, so this is a direct
+// merge patch.
+import { CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { ODA_GROUP } from '../core/exposedapi-model.ts';
+import { componentReadyChange, SERVICE_NAME_LABEL, ServiceReadiness, sliceSummary, type SliceSummary } from './endpoint-readiness.ts';
+import { keyOf, type DispatchSummary } from './exposedapi-summary.ts';
+import { statusCode, type ExposedApiWrites } from './exposedapi-writes.ts';
+import { ResourceWatch } from './resource-watch.ts';
+
+export interface ReadinessSyncOptions {
+  kubeConfig: KubeConfig;
+  /** Empty = all namespaces. */
+  namespaces: string[];
+  writes: ExposedApiWrites;
+  /** A Service's readiness changed: the ExposedAPIs that name it need a sync. */
+  onServiceChanged: (namespace: string, service: string) => void;
+  onSynced: () => void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export class ReadinessSync {
+  private readonly o: ReadinessSyncOptions;
+  private readonly readiness = new ServiceReadiness();
+  private readonly watches: ResourceWatch<SliceSummary>[];
+  private readonly components: CustomObjectsApi;
+  /** The ready value each ExposedAPI's Component entry is known to have (cleared on resync). */
+  private readonly componentState = new Map<string, boolean>();
+  /** Writes that were needed (for tests and metrics). */
+  readonly stats = { statusWrites: 0, componentWrites: 0 };
+
+  constructor(o: ReadinessSyncOptions) {
+    this.o = o;
+    this.components = o.kubeConfig.makeApiClient(CustomObjectsApi);
+    const discovery = o.kubeConfig.makeApiClient(DiscoveryV1Api);
+    const scopes = o.namespaces.length > 0 ? o.namespaces : [undefined];
+    let pending = scopes.length;
+    this.watches = scopes.map((namespace) => new ResourceWatch<SliceSummary>({
+      kubeConfig: o.kubeConfig,
+      path: namespace ? `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices` : '/apis/discovery.k8s.io/v1/endpointslices',
+      labelSelector: SERVICE_NAME_LABEL,
+      list: () => (namespace
+        ? discovery.listNamespacedEndpointSlice({ namespace, labelSelector: SERVICE_NAME_LABEL })
+        : discovery.listEndpointSliceForAllNamespaces({ labelSelector: SERVICE_NAME_LABEL })),
+      summarize: sliceSummary,
+      onUpsert: (key, s) => this.changed(this.readiness.upsert(key, s), s),
+      onRemove: (key, s) => this.changed(this.readiness.remove(key, s), s),
+      onSynced: () => {
+        if (--pending === 0) o.onSynced();
+      },
+      log: o.log,
+    }));
+  }
+
+  get isSynced(): boolean {
+    return this.watches.every((w) => w.isSynced);
+  }
+
+  start(): void {
+    for (const w of this.watches) w.start();
+  }
+
+  stop(): void {
+    for (const w of this.watches) w.stop();
+  }
+
+  /** Forget what is known about Components, so the next sync checks them again (a safety net for resyncs). */
+  forgetComponents(): void {
+    this.componentState.clear();
+  }
+
+  forget(key: string): void {
+    this.componentState.delete(key);
+  }
+
+  private changed(serviceKey: string | undefined, s: SliceSummary): void {
+    if (serviceKey !== undefined && this.isSynced) this.o.onServiceChanged(s.namespace, s.service);
+  }
+
+  /**
+   * Brings one ExposedAPI (and its Component entry) in line with its Service. 'later' = the Component does not list
+   * the API yet (the component operator writes its status after creating the ExposedAPIs): ask again in a while.
+   */
+  async sync(api: DispatchSummary): Promise<'done' | 'later'> {
+    if (!this.isSynced || api.deleting || api.implementation === '') return 'done';
+    const ready = this.readiness.isReady(api.namespace, api.implementation);
+    if (api.implementationReady !== ready) {
+      this.stats.statusWrites++;
+      await this.o.writes.writeImplementationReady(api, ready);
+    }
+    return api.component ? this.syncComponent(api, ready) : 'done';
+  }
+
+  private async syncComponent(api: DispatchSummary, ready: boolean): Promise<'done' | 'later'> {
+    const key = keyOf(api);
+    const owner = api.component!;
+    if (this.componentState.get(key) === ready) return 'done';
+    const ref = { group: ODA_GROUP, version: 'v1', namespace: api.namespace, plural: 'components', name: owner.name };
+    let component: Record<string, unknown>;
+    try {
+      component = (await this.components.getNamespacedCustomObject(ref)) as Record<string, unknown>;
+    } catch (err) {
+      if (statusCode(err) === 404) return 'done'; // the Component is gone; the garbage collector will follow
+      throw err;
+    }
+    const change = componentReadyChange(component, api.uid, ready);
+    if (change.kind === 'no-entry') return 'later';
+    if (change.kind === 'patch') {
+      const meta = component['metadata'] as { resourceVersion?: string } | undefined;
+      this.stats.componentWrites++;
+      // The Component CRD has no status subresource either: status goes through the main object.
+      await this.components.patchNamespacedCustomObject({ ...ref, body: { metadata: { resourceVersion: meta?.resourceVersion }, status: { [change.section]: change.list } } }, mergePatch);
+    }
+    this.componentState.set(key, ready);
+    return 'done';
+  }
+}
