@@ -8,6 +8,7 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {
   validate: { summary: 'check ExposedAPI YAML/JSON files offline with the webhook\'s rules', load: () => import('./validate-command.ts') },
   webhook: { summary: 'serve admission (validate + mutate) over HTTPS', load: () => import('./webhook-command.ts') },
+  sandbox: { summary: 'the whole system on this machine: control plane, emulator, webhook, dispatcher, examples', load: () => import('./sandbox-command.ts') },
   cluster: { summary: 'start or stop a local control plane with the webhook, for exploring (cluster up|down)', load: () => import('./cluster-command.ts') },
   emulator: { summary: 'run the local Azure API Management emulator', load: () => import('./emulator-command.ts') },
 };

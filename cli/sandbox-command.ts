@@ -1,0 +1,61 @@
+// `exposedapi-apim sandbox` (npm start): the whole system on this machine; see sandbox/sandbox.ts.
+import { parseArgs } from 'node:util';
+
+const HELP = `usage: exposedapi-apim sandbox [--apply PATH]... [--exit] [--report FILE] [--dir DIR] [--no-examples] [--wait SECONDS]
+
+Starts a real Kubernetes control plane (v1.36, built from the Go modules on first use) with a node agent that runs
+Job pods as local processes, the APIM emulator, the admission webhook and dispatcher registered in the cluster, and a
+sample backend; applies examples/ and waits until every ExposedAPI is Ready; prints a summary; stays up until Ctrl-C.
+
+  --apply PATH    also apply these files or folders (repeatable); \${SANDBOX_SPEC_BASE} is the sample backend's URL
+  --exit          tear down once everything applied is Ready or failed; exit 0 only if all are Ready
+  --report FILE   write a JSON report: ExposedAPIs (annotations, finalizers, status), Jobs (labels, status, logs),
+                  the emulator's state
+  --dir DIR       where kubeconfig, certificates, logs and the emulator's CA go (default .sandbox)
+  --no-examples   apply only --apply paths
+  --wait SECONDS  how long to wait for Ready (default 180)
+`;
+
+export async function run(args: string[]): Promise<number> {
+  if (!import.meta.url.endsWith('.ts')) {
+    process.stderr.write('exposedapi-apim sandbox runs from a source checkout (it uses the test control plane): npm start\n');
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        apply: { type: 'string', multiple: true, default: [] },
+        exit: { type: 'boolean', default: false },
+        report: { type: 'string' },
+        dir: { type: 'string', default: '.sandbox' },
+        'no-examples': { type: 'boolean', default: false },
+        wait: { type: 'string', default: '180' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`exposedapi-apim sandbox: ${e instanceof Error ? e.message : String(e)}\n\n${HELP}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const wait = Number(parsed.values.wait);
+  if (!Number.isInteger(wait) || wait < 1) {
+    process.stderr.write(`exposedapi-apim sandbox: --wait ${parsed.values.wait}: a whole number of seconds, e.g. 180\n`);
+    return 2;
+  }
+  const { runSandbox } = await import('../sandbox/sandbox.ts');
+  return runSandbox({
+    dir: parsed.values.dir!,
+    apply: parsed.values.apply as string[],
+    noExamples: parsed.values['no-examples'],
+    exit: parsed.values.exit!,
+    report: parsed.values.report,
+    waitSeconds: wait,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+}

@@ -1,0 +1,215 @@
+// `exposedapi-apim sandbox` (npm start): the whole system on this machine. A real control plane with its node agent,
+// the APIM emulator, the webhook and dispatcher registered in the cluster, a sample backend, and the examples applied;
+// it waits until they are Ready, prints a summary, and stays up until Ctrl-C (or, with --exit, tears down).
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import YAML from 'yaml';
+import { isObject } from '../core/object-reader.ts';
+import { JOB_LABELS } from '../core/exposedapi-status.ts';
+import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalControlPlane, startLocalWebhook } from '../cli/local-cluster.ts';
+import { startApimEmulator } from '../emulator/apim-emulator.ts';
+import { publishBackendService, startSampleBackend } from './sample-backend.ts';
+
+export const SANDBOX_NAMESPACE = 'sandbox';
+export const SAMPLE_SERVICE = 'sandbox-prodcatapi';
+
+export interface SandboxOptions {
+  dir: string;
+  /** Files or folders applied after start-up (besides examples/ unless noExamples). */
+  apply: string[];
+  noExamples?: boolean;
+  /** Tear down once everything applied is Ready or failed; the exit code says whether all are Ready. */
+  exit: boolean;
+  report?: string;
+  /** How long to wait for the applied ExposedAPIs (default 180 s). */
+  waitSeconds?: number;
+  log: (line: string) => void;
+}
+
+type Obj = Record<string, any>;
+
+function manifestFiles(paths: string[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string) => {
+    const st = statSync(p);
+    if (st.isDirectory()) for (const e of readdirSync(p).sort()) walk(join(p, e));
+    else if (/\.(ya?ml|json)$/i.test(p)) out.push(p);
+  };
+  for (const p of paths) walk(resolve(p));
+  return out;
+}
+
+/** Examples name their specification host as ${SANDBOX_SPEC_BASE}: the sample backend's address. */
+export function renderManifests(files: string[], specBase: string): Obj[] {
+  const objs: Obj[] = [];
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8').replaceAll('${SANDBOX_SPEC_BASE}', specBase);
+    for (const doc of YAML.parseAllDocuments(text)) {
+      const o = doc.toJS() as Obj | null;
+      if (o && typeof o === 'object') objs.push(o);
+    }
+  }
+  return objs;
+}
+
+function readyState(o: Obj): 'ready' | 'failed' | 'pending' {
+  const conditions: Obj[] = o['status']?.['conditions'] ?? [];
+  const ready = conditions.find((c) => c['type'] === 'Ready');
+  const hash = o['metadata']?.['annotations']?.['exposedapi-apim.io/spec-hash'];
+  if (ready?.['status'] === 'True' && o['status']?.['appliedSpecHash'] === hash && o['status']?.['apiStatus']?.['url']) return 'ready';
+  if (ready?.['status'] === 'False' && (ready['reason'] === 'JobFailed' || /permanent|invalid/i.test(String(ready['reason'])))) return 'failed';
+  return 'pending';
+}
+
+export async function runSandbox(o: SandboxOptions): Promise<number> {
+  const dir = resolve(o.dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const started = Date.now();
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const teardown = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+  };
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const lcp = await startLocalControlPlane(dir, process.pid, o.log);
+    cleanups.push(async () => {
+      const { stopSupervisor } = await import('../test/control-plane/supervisor-process.ts');
+      await stopSupervisor(lcp.state);
+    });
+    o.log('starting the APIM emulator and the sample backend…');
+    const emulator = await startApimEmulator({ dir: join(dir, 'emulator'), importDelayMs: 0 });
+    cleanups.push(() => emulator.close());
+    const backend = await startSampleBackend();
+    cleanups.push(() => backend.close());
+
+    const rbacFiles = ['rbac.yaml', 'executor-rbac.yaml', 'dispatcher-rbac.yaml'].filter((f) => existsSync(join(REPO_ROOT, 'manifests/base', f)));
+    await installOperatorResources(lcp, rbacFiles, o.log);
+    // The operator ConfigMap, as an install would have it, pointed at the emulator. The credentials are the
+    // emulator's (in a real install they come from workload identity, never from a ConfigMap).
+    const config: Record<string, string> = {
+      APIM_SUBSCRIPTION_ID: emulator.subscriptionId,
+      APIM_RESOURCE_GROUP: emulator.resourceGroup,
+      APIM_SERVICE_NAME: emulator.serviceName,
+      APIM_GATEWAY_URL: `https://${emulator.serviceName}.azure-api.net`,
+      ARM_ENDPOINT: emulator.url,
+      AZURE_AUTHORITY_HOST: emulator.authorityHost,
+      AZURE_TENANT_ID: emulator.tenantId,
+      AZURE_CLIENT_ID: emulator.clientId,
+      AZURE_CLIENT_SECRET: emulator.clientSecret,
+      NODE_EXTRA_CA_CERTS: emulator.caFile,
+      ROUTE_MODE: 'ingress',
+      CREATE_MISSING_PRODUCTS: 'true',
+      CREATE_MISSING_TAGS: 'true',
+      SPEC_FETCH_ALLOW_HTTP: 'true',
+      SPEC_FETCH_ALLOW_PRIVATE: 'true',
+      REMOTE_SPEC_CHECK: 'deny',
+      LOG_LEVEL: 'info',
+    };
+    await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'exposedapi-apim-config', namespace: OPERATOR_NAMESPACE }, data: config }));
+    await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SANDBOX_NAMESPACE } }));
+    await publishBackendService(lcp.cp.kubeConfig(), SANDBOX_NAMESPACE, SAMPLE_SERVICE, 8080, backend);
+
+    const webhook = await startLocalWebhook(dir, lcp, {
+      DISPATCHER_ENABLED: 'true',
+      OPERATOR_NAMESPACE,
+      POD_NAMESPACE: OPERATOR_NAMESPACE,
+      POD_NAME: 'sandbox-webhook',
+      EXECUTOR_IMAGE: 'exposedapi-apim:sandbox',
+      SPEC_FETCH_ALLOW_HTTP: 'true',
+      SPEC_FETCH_ALLOW_PRIVATE: 'true',
+    }, o.log);
+    cleanups.push(() => {
+      try {
+        process.kill(webhook.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    });
+
+    const files = manifestFiles([...(o.noExamples ? [] : [join(REPO_ROOT, 'examples')]), ...o.apply]);
+    const objs = renderManifests(files, backend.url);
+    o.log(`applying ${objs.length} object(s) from ${files.length} file(s)…`);
+    if (objs.length > 0) {
+      await lcp.k(['apply', '--server-side', '-n', SANDBOX_NAMESPACE, '-f', '-'], objs.map((x) => YAML.stringify(x)).join('---\n'));
+    }
+    const names = objs.filter((x) => x['kind'] === 'ExposedAPI').map((x) => ({ ns: x['metadata']?.['namespace'] ?? SANDBOX_NAMESPACE, name: x['metadata']['name'] as string }));
+    const deadline = Date.now() + (o.waitSeconds ?? 180) * 1000;
+    let states: Record<string, string> = {};
+    while (!interrupted) {
+      const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
+      states = {};
+      for (const n of names) {
+        const obj = list.items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name);
+        states[`${n.ns}/${n.name}`] = obj ? readyState(obj) : 'pending';
+      }
+      if (Object.values(states).every((s) => s !== 'pending') || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const summary = await summarize(lcp, emulator, names);
+    process.stdout.write(summary.text);
+    process.stdout.write(`\nup in ${((Date.now() - started) / 1000).toFixed(1)} s. kubeconfig: ${lcp.kubeconfig}\n  export KUBECONFIG=${lcp.kubeconfig}; alias kubectl=${lcp.state.kubectl}\n`);
+    if (o.report) writeFileSync(o.report, JSON.stringify(await report(lcp, emulator), null, 2));
+    const allReady = names.length > 0 ? Object.values(states).every((s) => s === 'ready') : true;
+    if (o.exit || interrupted) return allReady ? 0 : 1;
+    process.stdout.write('Ctrl-C to stop.\n');
+    await new Promise<void>((r) => {
+      const stop = () => r();
+      if (interrupted) r();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    return 0;
+  } finally {
+    await teardown();
+    rmSync(join(dir, 'webhook'), { recursive: true, force: true });
+  }
+}
+
+async function summarize(lcp: Awaited<ReturnType<typeof startLocalControlPlane>>, emulator: { state(): unknown }, names: { ns: string; name: string }[]) {
+  const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
+  const jobs = JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };
+  const lines: string[] = ['', 'ExposedAPIs:'];
+  for (const n of names) {
+    const obj = list.items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name);
+    const ready = (obj?.['status']?.['conditions'] ?? []).find((c: Obj) => c['type'] === 'Ready');
+    lines.push(`  ${n.ns}/${n.name}: ${ready ? `Ready=${ready['status']} (${ready['reason']})` : 'no status yet'}  url=${obj?.['status']?.['apiStatus']?.['url'] ?? '-'}  implementation.ready=${obj?.['status']?.['implementation']?.['ready'] ?? '-'}`);
+    if (ready && ready['status'] !== 'True') lines.push(`      ${ready['message']}`);
+  }
+  lines.push('', `Jobs (namespace ${OPERATOR_NAMESPACE}):`);
+  for (const j of jobs.items) {
+    const cond = (j['status']?.['conditions'] ?? []).find((c: Obj) => c['status'] === 'True')?.['type'] ?? (j['status']?.['active'] ? 'Running' : 'Pending');
+    lines.push(`  ${j['metadata']['name']}  ${j['metadata']['labels']?.[JOB_LABELS.action] ?? ''}  ${cond}`);
+  }
+  const state = emulator.state() as Obj;
+  const apis: Obj[] = Array.isArray(state['apis']) ? state['apis'] : isObject(state['apis']) ? Object.values(state['apis']) : [];
+  lines.push('', 'APIM APIs (emulator):');
+  for (const api of apis) {
+    const policy = String(api['policy'] ?? api['policyXml'] ?? '');
+    const names = [...policy.matchAll(/<([a-z-]+)[\s/>]/g)].map((m) => m[1]).filter((x) => x !== 'policies' && x !== 'inbound' && x !== 'backend' && x !== 'outbound' && x !== 'on-error' && x !== 'base');
+    lines.push(`  ${api['id'] ?? api['name']}  path=/${api['path'] ?? api['properties']?.['path'] ?? ''}  operations=${(api['operations'] ?? []).length}  policies=[${[...new Set(names)].join(', ')}]`);
+  }
+  return { text: lines.join('\n') + '\n' };
+}
+
+async function report(lcp: Awaited<ReturnType<typeof startLocalControlPlane>>, emulator: { state(): unknown }) {
+  const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
+  const jobs = JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };
+  const pods = JSON.parse(await lcp.k(['get', 'pods', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };
+  const jobReports = [];
+  for (const j of jobs.items) {
+    const jobPods = pods.items.filter((p) => p['metadata']['labels']?.['job-name'] === j['metadata']['name']);
+    const logs: Record<string, string> = {};
+    for (const p of jobPods) logs[p['metadata']['name']] = await lcp.cp.podLog(OPERATOR_NAMESPACE, p['metadata']['name']).catch(() => '');
+    jobReports.push({ name: j['metadata']['name'], labels: j['metadata']['labels'], status: j['status'], logs });
+  }
+  return {
+    exposedApis: list.items.map((i) => ({ namespace: i['metadata']['namespace'], name: i['metadata']['name'], annotations: i['metadata']['annotations'], finalizers: i['metadata']['finalizers'], status: i['status'] })),
+    jobs: jobReports,
+    emulator: emulator.state(),
+  };
+}
