@@ -11,6 +11,7 @@ export const COMMANDS: Record<string, Command> = {
   sandbox: { summary: 'the whole system on this machine: control plane, emulator, webhook, dispatcher, examples', load: () => import('./sandbox-command.ts') },
   cluster: { summary: 'start or stop a local control plane with the webhook, for exploring (cluster up|down)', load: () => import('./cluster-command.ts') },
   emulator: { summary: 'run the local Azure API Management emulator', load: () => import('./emulator-command.ts') },
+  execute: { summary: 'apply or delete one ExposedAPI change (what each Job runs)', load: () => import('./execute-command.ts') },
 };
 
 export function usage(): string {

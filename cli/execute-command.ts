@@ -1,0 +1,82 @@
+// `exposedapi-apim execute apply|delete --namespace NS --name NAME --spec-hash H`: what each Job runs. Configuration
+// comes from the environment (docs/executor.md); the exit code tells the Job what happened (0 done or nothing to do,
+// 1 retry later, 42 permanent: the reason is in the ExposedAPI's status).
+import { parseArgs } from 'node:util';
+import { readExecutorConfig } from '../core/executor-config.ts';
+import { EXIT_OK, EXIT_PERMANENT, EXIT_RETRIABLE, type JobAction } from '../core/exposedapi-status.ts';
+import { executeApply } from '../executor/execute-apply.ts';
+import { executeDelete } from '../executor/execute-delete.ts';
+import { kubeConnection } from '../executor/in-cluster-config.ts';
+import { jobLog } from '../executor/job-log.ts';
+import { KubeClient } from '../executor/kube-client.ts';
+import { runContext } from '../executor/run-context.ts';
+
+const HELP = `usage: exposedapi-apim execute apply|delete --namespace NS --name NAME --spec-hash H
+
+Applies one accepted change of an ExposedAPI to Azure API Management (apply), or undoes it once the ExposedAPI is
+being deleted (delete). Does nothing when the ExposedAPI is gone or its exposedapi-apim.io/spec-hash annotation is no
+longer H. Configuration: environment variables, see docs/executor.md.
+
+Exit codes: 0 done (or nothing to do), 1 transient failure (retry), 42 permanent failure (reason in status).
+`;
+
+const ACTIONS: readonly JobAction[] = ['apply', 'delete'];
+
+function usageError(message: string): number {
+  process.stderr.write(`exposedapi-apim execute: ${message}\n\n${HELP}`);
+  // Retrying a Job whose arguments are wrong cannot help.
+  return EXIT_PERMANENT;
+}
+
+export async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { namespace: { type: 'string' }, name: { type: 'string' }, 'spec-hash': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (e) {
+    return usageError(e instanceof Error ? e.message : String(e));
+  }
+  if (parsed.values.help) {
+    process.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  const [action, ...extra] = parsed.positionals;
+  if (!ACTIONS.includes(action as JobAction) || extra.length > 0) return usageError(`the action must be apply or delete, got ${JSON.stringify(parsed.positionals.join(' '))}`);
+  const { namespace, name } = parsed.values;
+  const specHash = parsed.values['spec-hash'];
+  if (!namespace || !name || !specHash) return usageError('--namespace, --name and --spec-hash are required');
+
+  const configured = readExecutorConfig(process.env);
+  const base = { action, namespace, name, specHash, job: process.env['JOB_NAME'] ?? null };
+  if (!configured.ok) {
+    const log = jobLog('info', base);
+    log.error('invalid configuration: fix the exposedapi-apim-config ConfigMap (see docs/executor.md)', { errors: configured.errors });
+    return EXIT_PERMANENT;
+  }
+  const config = configured.config;
+  const log = jobLog(config.logLevel, base);
+  let kube: KubeClient;
+  try {
+    const conn = kubeConnection(process.env);
+    kube = new KubeClient(conn);
+    log.debug('Kubernetes connection', { source: conn.source, server: conn.server });
+  } catch (e) {
+    log.error(`no Kubernetes connection: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT_RETRIABLE;
+  }
+  try {
+    const ctx = runContext({ config, kube, log, specHash });
+    const ref = { namespace, name };
+    const code = action === 'apply' ? await executeApply(ctx, ref) : await executeDelete(ctx, ref);
+    log.info('done', { exitCode: code });
+    return code;
+  } catch (e) {
+    log.error(`the run failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`, { reason: (e as { info?: { reason?: string } }).info?.reason ?? 'UnexpectedError' });
+    return (e as { info?: { retriable?: boolean } }).info?.retriable === false ? EXIT_PERMANENT : EXIT_RETRIABLE;
+  } finally {
+    kube.close();
+  }
+}

@@ -1,0 +1,105 @@
+// The APIM management client of one run: the Azure SDK client with DefaultAzureCredential (workload identity in AKS,
+// a client secret against the emulator), every call run through the run's retry budget, long-running operations
+// polled with a short, growing interval, and reads of entities that may be missing. The SDK and identity packages are
+// loaded on first use (a separate bundle chunk), so their start-up cost overlaps the Kubernetes reads and validation.
+import type { ApiManagementClient } from '@azure/arm-apimanagement';
+import type { ExecutorConfig } from '../core/executor-config.ts';
+import { classifyApimError } from './apim-error.ts';
+import type { JobLog } from './job-log.ts';
+import type { RetryBudget } from './retry-loop.ts';
+
+/** The longest wait between two polls of a long-running operation. */
+const MAX_POLL_INTERVAL_MS = 5000;
+
+interface Poller<T> {
+  isDone(): boolean;
+  poll(options?: { abortSignal?: AbortSignal }): Promise<void>;
+  getResult(): T | undefined;
+}
+
+export interface Apim {
+  client: ApiManagementClient;
+  resourceGroup: string;
+  serviceName: string;
+  budget: RetryBudget;
+  log: JobLog;
+  /** SDK operation options for every call: the budget's abort signal. */
+  readonly options: { abortSignal: AbortSignal };
+  /** A call with retries; APIM errors become StepFailures carrying APIM's code, target and message. */
+  call<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  /** Like call, but a 404 answers undefined. */
+  find<T>(what: string, fn: () => Promise<T>): Promise<T | undefined>;
+  /**
+   * A long-running operation, started by `begin` and polled until done. A failure on the poll (a failed import)
+   * surfaces like any other APIM error; a transient one starts the operation again.
+   */
+  longRunning<T>(what: string, begin: () => Promise<Poller<T>>): Promise<T | undefined>;
+}
+
+export interface ApimClientFactory {
+  (config: ExecutorConfig): Promise<{ client: ApiManagementClient; warmUp: () => void }>;
+}
+
+/** The SDK client and a token warm-up that overlaps the first token request with other work. */
+export const createApimClient: ApimClientFactory = async (config) => {
+  const [{ ApiManagementClient }, { DefaultAzureCredential }] = await Promise.all([import('@azure/arm-apimanagement'), import('@azure/identity')]);
+  const credential = new DefaultAzureCredential({
+    authorityHost: config.apim.authorityHost,
+    // MSAL would otherwise ask login.microsoftonline.com whether the authority is known, which fails for the emulator
+    // and private clouds.
+    disableInstanceDiscovery: config.apim.disableInstanceDiscovery,
+  });
+  const client = new ApiManagementClient(credential, config.apim.subscriptionId, {
+    endpoint: config.apim.armEndpoint,
+    credentialScopes: [config.apim.armScope],
+    // The SDK's own retries absorb short blips (429/503 with Retry-After, 5xx, dropped connections) inside one call,
+    // polls included; what they cannot fix (409 in-progress, long outages) reaches the run's retry loop.
+    retryOptions: { maxRetries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 8000 },
+    userAgentOptions: { userAgentPrefix: 'exposedapi-apim-executor' },
+  });
+  let warmed = false;
+  const warmUp = (): void => {
+    if (warmed) return;
+    warmed = true;
+    // Errors surface on the first real call, with the retry loop's classification.
+    credential.getToken(config.apim.armScope).catch(() => undefined);
+  };
+  return { client, warmUp };
+};
+
+export function apimSession(client: ApiManagementClient, config: ExecutorConfig, budget: RetryBudget, log: JobLog): Apim {
+  const options = { abortSignal: budget.signal };
+  const call = <T>(what: string, fn: () => Promise<T>): Promise<T> => budget.run(what, fn, (e) => classifyApimError(e));
+  return {
+    client,
+    resourceGroup: config.apim.resourceGroup,
+    serviceName: config.apim.serviceName,
+    budget,
+    log,
+    options,
+    call,
+    find: <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> =>
+      call(what, async () => {
+        try {
+          return await fn();
+        } catch (e) {
+          if (classifyApimError(e).notFound) return undefined;
+          throw e;
+        }
+      }),
+    longRunning: <T>(what: string, begin: () => Promise<Poller<T>>): Promise<T | undefined> =>
+      call(what, async () => {
+        const poller = await begin();
+        let interval = config.apim.pollIntervalMs;
+        let polls = 0;
+        while (!poller.isDone()) {
+          await budget.sleep(interval);
+          interval = Math.min(MAX_POLL_INTERVAL_MS, Math.round(interval * 1.5));
+          polls++;
+          await poller.poll({ abortSignal: budget.signal });
+        }
+        log.debug('long-running operation done', { what, polls });
+        return poller.getResult();
+      }),
+  };
+}

@@ -1,0 +1,92 @@
+// The APIM API as an ExposedAPI wants it, and how a stored API differs from that. Pure. The comparison covers exactly
+// what the executor sends, so a second run with nothing changed finds no drift and writes nothing.
+import type { ApiContract, ApiCreateOrUpdateParameter, ApiUpdateContract } from '@azure/arm-apimanagement';
+import type { ExposedApi } from '../core/exposedapi-model.ts';
+import { keyParameterNames, type KeyParameterNames } from '../core/rules/traffic-policies.ts';
+import { renderMark } from './api-mark.ts';
+import type { ImportPlan } from './import-plan.ts';
+
+export interface DesiredApi {
+  apiId: string;
+  /** APIM's path: spec.path without the leading slash. */
+  path: string;
+  displayName: string;
+  serviceUrl: string;
+  subscriptionRequired: boolean;
+  subscriptionKeyParameterNames: KeyParameterNames;
+  /** OpenID Connect provider whose tokens the developer portal obtains; absent = no JWT. */
+  openidProviderId?: string;
+  /** apiRevisionDescription: owner and import fingerprint (api-mark.ts). */
+  mark: string;
+}
+
+export function desiredApi(api: ExposedApi, o: { apiId: string; serviceUrl: string; owner: string; plan: ImportPlan; openidProviderId?: string }): DesiredApi {
+  const akv = api.spec.apiKeyVerification;
+  return {
+    apiId: o.apiId,
+    path: api.spec.path.replace(/^\/+/, ''),
+    displayName: api.spec.apim.displayName ?? api.spec.name,
+    serviceUrl: o.serviceUrl,
+    // APIM's default for a new API is subscriptionRequired: true, so the value is always sent explicitly.
+    subscriptionRequired: akv.enabled,
+    subscriptionKeyParameterNames: keyParameterNames(akv.enabled ? akv.location : ''),
+    ...(o.openidProviderId ? { openidProviderId: o.openidProviderId } : {}),
+    mark: renderMark(o.owner, o.plan.fingerprint),
+  };
+}
+
+function authenticationSettings(d: DesiredApi): ApiCreateOrUpdateParameter['authenticationSettings'] {
+  return d.openidProviderId
+    ? { openid: { openidProviderId: d.openidProviderId, bearerTokenSendingMethods: ['authorizationHeader'] } }
+    : { openid: undefined, oAuth2: undefined };
+}
+
+/** The PUT that creates or re-imports the API: document, path, backend and settings in one request. */
+export function importBody(d: DesiredApi, plan: ImportPlan): ApiCreateOrUpdateParameter {
+  return {
+    path: d.path,
+    displayName: d.displayName,
+    // In the same PUT as the document: a serviceUrl patched afterwards would leave a window with the document's own.
+    serviceUrl: d.serviceUrl,
+    protocols: ['https'],
+    subscriptionRequired: d.subscriptionRequired,
+    subscriptionKeyParameterNames: { ...d.subscriptionKeyParameterNames },
+    authenticationSettings: authenticationSettings(d),
+    apiRevisionDescription: d.mark,
+    format: plan.format,
+    value: plan.value,
+    // Required query parameters stay query parameters: as URL-template parts they would change operation
+    // signatures and make calls without them 404 instead of failing validation.
+    translateRequiredQueryParametersConduct: 'query',
+  };
+}
+
+/** The PATCH that corrects settings when the document is unchanged. */
+export function updateBody(d: DesiredApi): ApiUpdateContract {
+  return {
+    path: d.path,
+    displayName: d.displayName,
+    serviceUrl: d.serviceUrl,
+    protocols: ['https'],
+    subscriptionRequired: d.subscriptionRequired,
+    subscriptionKeyParameterNames: { ...d.subscriptionKeyParameterNames },
+    authenticationSettings: authenticationSettings(d),
+  };
+}
+
+/** Names of the settings in which the stored API differs from the desired one (the mark is compared separately). */
+export function driftOf(stored: ApiContract, d: DesiredApi): string[] {
+  const drift: string[] = [];
+  if (stored.path !== d.path) drift.push('path');
+  if (stored.displayName !== d.displayName) drift.push('displayName');
+  if (stored.serviceUrl !== d.serviceUrl) drift.push('serviceUrl');
+  const protocols = stored.protocols ?? [];
+  if (protocols.length !== 1 || protocols[0] !== 'https') drift.push('protocols');
+  if (stored.subscriptionRequired !== d.subscriptionRequired) drift.push('subscriptionRequired');
+  const names = stored.subscriptionKeyParameterNames;
+  if (names?.header !== d.subscriptionKeyParameterNames.header || names?.query !== d.subscriptionKeyParameterNames.query) {
+    drift.push('subscriptionKeyParameterNames');
+  }
+  if ((stored.authenticationSettings?.openid?.openidProviderId ?? undefined) !== d.openidProviderId) drift.push('authenticationSettings');
+  return drift;
+}

@@ -1,0 +1,27 @@
+// The Job log: one JSON object per line on stdout (what `kubectl logs job/…` shows and log pipelines parse), with
+// the ExposedAPI and spec hash on every line. Only what is passed in is written: tokens, keys and documents never are.
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export type LogLevel = (typeof LEVELS)[number];
+
+export interface JobLog {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): JobLog;
+}
+
+export function jobLog(level: string, base: Record<string, unknown> = {}, write: (line: string) => void = (l) => process.stdout.write(l)): JobLog {
+  const min = Math.max(0, LEVELS.indexOf(level as LogLevel));
+  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
+    if (LEVELS.indexOf(lvl) < min) return;
+    write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields })}\n`);
+  };
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    child: (fields) => jobLog(level, { ...base, ...fields }, write),
+  };
+}

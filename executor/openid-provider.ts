@@ -1,0 +1,22 @@
+// The APIM OpenID Connect provider an API's JWT settings refer to (authenticationSettings.openid): the developer
+// portal uses it to obtain tokens for the API. One provider per discovery URL, shared by every API that uses it and
+// never deleted by the executor. Pure.
+import type { OpenidConnectProviderContract } from '@azure/arm-apimanagement';
+import type { JwtSettings } from '../core/exposedapi-model.ts';
+import { sha256 } from './import-plan.ts';
+
+/** `oidc-` and 16 hex digits of SHA-256(discovery URL): stable, APIM-legal, the same for every API using the URL. */
+export function openidProviderId(openidConfigUrl: string): string {
+  return `oidc-${sha256(openidConfigUrl).slice(0, 16)}`;
+}
+
+export function openidProviderContract(jwt: JwtSettings): OpenidConnectProviderContract {
+  const host = new URL(jwt.openidConfigUrl).host;
+  return {
+    displayName: host.slice(0, 50),
+    description: `Created by exposedapi-apim for APIs validating tokens from ${jwt.openidConfigUrl}`,
+    metadataEndpoint: jwt.openidConfigUrl,
+    // APIM requires a client id; it is what the developer portal's test console presents.
+    clientId: jwt.audiences[0] ?? 'exposedapi-apim',
+  };
+}
