@@ -1,0 +1,196 @@
+// The per-object decision, table-driven: which change should run, which Jobs are leftovers, what the status says.
+import t from 'tap';
+import { DETACH_ANNOTATION, FINALIZER } from '../../core/exposedapi-model.ts';
+import type { Condition } from '../../core/exposedapi-status.ts';
+import { planFor, type Plan, type PlanContext } from '../../dispatcher/dispatch-plan.ts';
+import type { DispatchSummary } from '../../dispatcher/exposedapi-summary.ts';
+import { dispatchSummary } from '../../dispatcher/exposedapi-summary.ts';
+import { jobName } from '../../dispatcher/job-manifest.ts';
+import type { JobSummary } from '../../dispatcher/job-summary.ts';
+
+const H1 = '1'.repeat(64);
+const H2 = '2'.repeat(64);
+const now = new Date('2026-11-21T10:00:00Z');
+const earlier = '2026-11-21T09:00:00.000Z';
+
+const api = (o: Partial<DispatchSummary> = {}): DispatchSummary => ({
+  namespace: 'team', name: 'pc', uid: 'u1', resourceVersion: '7', specHash: H1, deleting: false, finalizers: [FINALIZER],
+  detach: false, conditions: [], implementation: 'svc', ...o,
+});
+const name = (hash: string, action: 'apply' | 'delete' = 'apply') => jobName({ namespace: 'team', name: 'pc', specHash: hash, action });
+const job = (hash: string, o: Partial<JobSummary> = {}): JobSummary => ({
+  name: name(hash, o.action), namespace: 'team', apiName: 'pc', apiUid: 'u1', specHash: hash, action: 'apply', deleting: false, ...o,
+});
+const cond = (type: Condition['type'], status: Condition['status'], reason: string, message: string, specHash?: string): Condition =>
+  ({ type, status, reason, message, lastTransitionTime: earlier, ...(specHash ? { specHash } : {}) });
+const ctx = (o: Partial<PlanContext> = {}): PlanContext => ({ now, operatorNamespace: 'ops', ...o });
+
+/** The plan, compactly: what to run, what to delete, the conditions written (type=status/reason), flags. */
+function brief(p: Plan): Record<string, unknown> {
+  return {
+    want: p.want ? `${p.want.action}:${p.want.specHash.slice(0, 1)}` : undefined,
+    deleteJobs: p.deleteJobs,
+    conditions: p.status?.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`),
+    lastJob: p.status?.lastJob,
+    event: p.event?.reason,
+    releaseFinalizer: p.releaseFinalizer || undefined,
+    refresh: p.refresh || undefined,
+  };
+}
+
+const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Partial<PlanContext>; expect: Record<string, unknown> }[] = [
+  { name: 'a new change: run it', api: api(), expect: { want: 'apply:1' } },
+  { name: 'applied already: nothing', api: api({ appliedSpecHash: H1 }), expect: {} },
+  { name: 'not stamped by our webhook: nothing', api: api({ specHash: undefined }), expect: {} },
+  {
+    name: 'its Job runs: Progressing True, lastJob recorded, nothing new',
+    api: api(), jobs: [job(H1)],
+    expect: { conditions: ['Progressing=True/Applying'], lastJob: name(H1) },
+  },
+  {
+    name: 'an older change\'s Job runs: the new change waits (the queue holds it), Progressing names the running Job',
+    api: api({ specHash: H2, lastJob: name(H1) }), jobs: [job(H1)],
+    expect: { want: 'apply:2', conditions: ['Progressing=True/Applying'] },
+  },
+  {
+    name: 'its Job completed and the status shows it: Progressing False',
+    api: api({ appliedSpecHash: H1, lastJob: name(H1), conditions: [cond('Progressing', 'True', 'Applying', name(H1), H1)] }), jobs: [job(H1, { outcome: 'Complete' })],
+    expect: { conditions: ['Progressing=False/JobComplete'] },
+  },
+  {
+    name: 'its Job completed but the cache does not show the result: read the object again first',
+    api: api({ lastJob: name(H1) }), jobs: [job(H1, { outcome: 'Complete' })],
+    expect: { refresh: true },
+  },
+  {
+    name: '…and if the fresh object still does not show it, that is a failure',
+    api: api({ lastJob: name(H1) }), jobs: [job(H1, { outcome: 'Complete' })], ctx: { fresh: true },
+    expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed'], event: 'JobFailed' },
+  },
+  {
+    name: 'its Job failed: Ready False / JobFailed, an Event, no retry',
+    api: api({ lastJob: name(H1), conditions: [cond('Progressing', 'True', 'Applying', name(H1), H1)] }),
+    jobs: [job(H1, { outcome: 'Failed', reason: 'PodFailurePolicy', message: 'Container executor for pod ops/x failed with exit code 42 matching FailJob rule at index 0' })],
+    expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed'], event: 'JobFailed' },
+  },
+  {
+    name: 'the failure is recorded: quiet (no second Event), and no new Job even once the failed Job has expired',
+    api: api({ lastJob: name(H1), conditions: [cond('Progressing', 'False', 'JobFailed', name(H1), H1), cond('Ready', 'False', 'JobFailed', 'x', H1)] }),
+    jobs: [],
+    expect: {},
+  },
+  {
+    name: 'a new change after a failure runs',
+    api: api({ specHash: H2, lastJob: name(H1), conditions: [cond('Ready', 'False', 'JobFailed', 'x', H1)] }), jobs: [job(H1, { outcome: 'Failed' })],
+    expect: { want: 'apply:2' },
+  },
+  {
+    name: 'A → B → A: the finished Job for A is a leftover of the first A; delete it and run A again',
+    api: api({ appliedSpecHash: H2, lastJob: name(H2) }), jobs: [job(H1, { outcome: 'Complete' }), job(H2, { outcome: 'Complete' })],
+    expect: { want: 'apply:1', deleteJobs: [name(H1)] },
+  },
+  {
+    name: 'a Job this leader has just created counts as current before status.lastJob says so',
+    api: api(), jobs: [job(H1, { outcome: 'Failed', reason: 'BackoffLimitExceeded' })], ctx: { lastCreated: name(H1) },
+    expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed'], event: 'JobFailed' },
+  },
+  {
+    name: 'Jobs of an earlier object with the same name are in the way, even running',
+    api: api({ uid: 'u2' }), jobs: [job(H1, { apiUid: 'u1' }), job(H2, { apiUid: 'u1', outcome: 'Complete' })],
+    expect: { want: 'apply:1', deleteJobs: [name(H1), name(H2)] },
+  },
+  {
+    name: 'a Job being deleted no longer counts',
+    api: api(), jobs: [job(H1, { deleting: true })],
+    expect: { want: 'apply:1' },
+  },
+  {
+    name: 'Progressing True but no Job runs any more (deleted by hand): Progressing False',
+    api: api({ appliedSpecHash: H1, conditions: [cond('Progressing', 'True', 'Applying', name(H1), H1)] }),
+    expect: { conditions: ['Progressing=False/NoActiveJob'] },
+  },
+  // Deletion.
+  { name: 'deleted with our finalizer: a delete Job', api: api({ deleting: true, appliedSpecHash: H1 }), expect: { want: 'delete:1' } },
+  {
+    name: 'deleted while its apply Job runs: the delete waits for it',
+    api: api({ deleting: true }), jobs: [job(H1)],
+    expect: { want: 'delete:1', conditions: ['Progressing=True/Applying'], lastJob: name(H1) },
+  },
+  {
+    name: 'the delete Job runs: Progressing True / Deleting',
+    api: api({ deleting: true, lastJob: name(H1) }), jobs: [job(H1, { outcome: 'Complete' }), job(H1, { action: 'delete' })],
+    expect: { conditions: ['Progressing=True/Deleting'], lastJob: name(H1, 'delete') },
+  },
+  {
+    name: 'the delete Job failed: DeleteBlocked naming the escape hatch, an Event',
+    api: api({ deleting: true, lastJob: name(H1, 'delete') }), jobs: [job(H1, { action: 'delete', outcome: 'Failed', reason: 'BackoffLimitExceeded' })],
+    expect: { conditions: ['Progressing=False/JobFailed', 'DeleteBlocked=True/DeleteJobFailed'], event: 'DeleteBlocked' },
+  },
+  {
+    name: 'a blocked delete whose failed Job was deleted (by hand, or its TTL): run the delete again',
+    api: api({ deleting: true, lastJob: name(H1, 'delete'), conditions: [cond('DeleteBlocked', 'True', 'DeleteJobFailed', 'x', H1)] }),
+    expect: { want: 'delete:1' },
+  },
+  {
+    name: '…and while it runs, DeleteBlocked says it is being retried',
+    api: api({ deleting: true, lastJob: name(H1, 'delete'), conditions: [cond('DeleteBlocked', 'True', 'DeleteJobFailed', 'x', H1)] }), jobs: [job(H1, { action: 'delete' })],
+    expect: { conditions: ['DeleteBlocked=False/Retrying', 'Progressing=True/Deleting'] },
+  },
+  {
+    name: 'detach-on-delete: release the finalizer at once, whatever runs',
+    api: api({ deleting: true, detach: true }), jobs: [job(H1, { action: 'delete' })],
+    expect: { releaseFinalizer: true },
+  },
+  { name: 'deleted, our finalizer already gone: nothing', api: api({ deleting: true, finalizers: ['other/finalizer'] }), expect: {} },
+  {
+    name: 'a delete of an object re-created with the same name and spec: the old delete Job is a leftover',
+    api: api({ uid: 'u2', deleting: true, lastJob: name(H1) }), jobs: [job(H1, { action: 'delete', apiUid: 'u1', outcome: 'Complete' })],
+    expect: { want: 'delete:1', deleteJobs: [name(H1, 'delete')] },
+  },
+];
+
+for (const row of table) {
+  t.test(row.name, async (t) => {
+    const plan = planFor(row.api, row.jobs ?? [], ctx(row.ctx));
+    const got = brief(plan);
+    const want = { want: undefined, deleteJobs: [], conditions: undefined, lastJob: undefined, event: undefined, releaseFinalizer: undefined, refresh: undefined, ...row.expect };
+    t.same(got, want);
+  });
+}
+
+t.test('messages carry the Job, the reason and the fix', async (t) => {
+  const failed = planFor(api({ lastJob: name(H1), conditions: [cond('Ready', 'False', 'ImportRejected', 'APIM said: operationId missing', H1)] }),
+    [job(H1, { outcome: 'Failed', reason: 'PodFailurePolicy', message: 'Container executor for pod ops/x failed with exit code 42 matching FailJob rule at index 0' })], ctx());
+  const ready = failed.status!.conditions.find((c) => c.type === 'Ready')!;
+  t.equal(ready.specHash, H1);
+  t.match(ready.message, `Job ops/${name(H1)} failed: PodFailurePolicy: Container executor`);
+  t.match(ready.message, 'exit code 42: a permanent error; retrying cannot help');
+  t.match(ready.message, 'the executor reported ImportRejected: APIM said: operationId missing', 'the executor\'s own words are kept');
+  t.equal(failed.event?.type, 'Warning');
+
+  const blocked = planFor(api({ deleting: true, lastJob: name(H1, 'delete') }), [job(H1, { action: 'delete', outcome: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' })], ctx());
+  const db = blocked.status!.conditions.find((c) => c.type === 'DeleteBlocked')!;
+  t.match(db.message, `kubectl annotate exposedapi -n team pc ${DETACH_ANNOTATION}=true`);
+  t.match(db.message, `kubectl delete job -n ops ${name(H1, 'delete')}`);
+  t.equal(blocked.event?.message, db.message);
+});
+
+t.test('summaries read what the dispatcher needs from an ExposedAPI', async (t) => {
+  const s = dispatchSummary({
+    apiVersion: 'oda.tmforum.org/v1', kind: 'ExposedAPI',
+    metadata: {
+      namespace: 'team', name: 'pc', uid: 'u1', resourceVersion: '42', deletionTimestamp: earlier,
+      annotations: { 'exposedapi-apim.io/spec-hash': H1, [DETACH_ANNOTATION]: ' True ' },
+      finalizers: [FINALIZER, 'x/y'],
+      ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'c', uid: 'c1' }, { apiVersion: 'oda.tmforum.org/v1', kind: 'Component', name: 'ctk', uid: 'comp-1' }],
+    },
+    spec: { implementation: 'svc', specification: 'x'.repeat(100_000) },
+    status: { appliedSpecHash: H2, lastJob: 'j', implementation: { ready: true }, conditions: [{ type: 'Ready', status: 'True', reason: 'Applied', message: '', lastTransitionTime: earlier, specHash: H2 }, 'junk'] },
+  });
+  t.same(s, {
+    namespace: 'team', name: 'pc', uid: 'u1', resourceVersion: '42', specHash: H1, appliedSpecHash: H2, lastJob: 'j', deleting: true,
+    finalizers: [FINALIZER, 'x/y'], detach: true, conditions: [cond('Ready', 'True', 'Applied', '', H2)], implementation: 'svc', implementationReady: true,
+    component: { name: 'ctk', uid: 'comp-1' },
+  });
+  t.notOk(JSON.stringify(s).includes('xxxx'), 'the spec itself is not kept');
+});

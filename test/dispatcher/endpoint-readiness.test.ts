@@ -1,0 +1,50 @@
+// Service readiness from EndpointSlices, and the Component status entry that follows it. Pure.
+import t from 'tap';
+import { componentReadyChange, ServiceReadiness, sliceSummary } from '../../dispatcher/endpoint-readiness.ts';
+
+const slice = (service: string | undefined, endpoints: unknown[]) => ({
+  metadata: { namespace: 'team', name: `${service}-x`, ...(service ? { labels: { 'kubernetes.io/service-name': service } } : {}) },
+  endpoints,
+});
+
+t.test('a slice is ready when any endpoint is ready; an absent ready counts as ready (the EndpointSlice API)', async (t) => {
+  const rows: { endpoints: unknown[]; ready: boolean }[] = [
+    { endpoints: [], ready: false },
+    { endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: false } }], ready: false },
+    { endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: false } }, { addresses: ['10.0.0.2'], conditions: { ready: true } }], ready: true },
+    { endpoints: [{ addresses: ['10.0.0.1'] }], ready: true },
+    { endpoints: [{ addresses: ['10.0.0.1'], conditions: {} }], ready: true },
+  ];
+  for (const r of rows) t.equal(sliceSummary(slice('svc', r.endpoints))?.ready, r.ready, JSON.stringify(r.endpoints));
+  t.equal(sliceSummary(slice(undefined, [])), undefined, 'slices of no Service are ignored');
+});
+
+t.test('a Service is ready when any of its slices is; changes are reported once', async (t) => {
+  const r = new ServiceReadiness();
+  const a = sliceSummary(slice('svc', [{ conditions: { ready: false } }]))!;
+  const b = sliceSummary(slice('svc', [{ conditions: { ready: true } }]))!;
+  t.equal(r.upsert('team/a', a), undefined, 'not ready before, not ready now');
+  t.equal(r.isReady('team', 'svc'), false);
+  t.equal(r.upsert('team/b', b), 'team/svc', 'became ready');
+  t.equal(r.upsert('team/b', b), undefined, 'a replay changes nothing');
+  t.equal(r.remove('team/a', a), undefined, 'another slice still ready');
+  t.equal(r.remove('team/b', b), 'team/svc', 'no slice left: not ready');
+  t.equal(r.isReady('team', 'other'), false, 'a Service without slices is not ready');
+});
+
+t.test('the Component entry whose uid is the ExposedAPI\'s gets ready; everything else is kept', async (t) => {
+  const component = {
+    status: {
+      coreAPIs: [{ name: 'a', uid: 'u-a', url: 'https://x/a', ready: false }],
+      managementAPIs: [{ name: 'm', uid: 'u-m', ready: false }, { name: 'n', uid: 'u-n', ready: false, developerUI: 'd' }],
+      securityAPIs: [],
+    },
+  };
+  t.same(componentReadyChange(component, 'u-n', true), {
+    kind: 'patch', section: 'managementAPIs', list: [{ name: 'm', uid: 'u-m', ready: false }, { name: 'n', uid: 'u-n', ready: true, developerUI: 'd' }],
+  });
+  t.same(componentReadyChange(component, 'u-a', false), { kind: 'unchanged' });
+  t.same(componentReadyChange(component, 'u-z', true), { kind: 'no-entry' });
+  t.same(componentReadyChange({}, 'u-a', true), { kind: 'no-entry' }, 'no status yet');
+  t.equal(component.status.managementAPIs[1]!.ready, false, 'the input is not changed');
+});
