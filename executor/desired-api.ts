@@ -38,7 +38,8 @@ export function desiredApi(api: ExposedApi, o: { apiId: string; serviceUrl: stri
 function authenticationSettings(d: DesiredApi): ApiCreateOrUpdateParameter['authenticationSettings'] {
   return d.openidProviderId
     ? { openid: { openidProviderId: d.openidProviderId, bearerTokenSendingMethods: ['authorizationHeader'] } }
-    : { openid: undefined, oAuth2: undefined };
+    : // Explicit nulls and empty lists: APIM keeps settings a request leaves out, so turning JWT off must clear them.
+      ({ openid: null, oAuth2: null, openidAuthenticationSettings: [], oAuth2AuthenticationSettings: [] } as unknown as ApiCreateOrUpdateParameter['authenticationSettings']);
 }
 
 /** The PUT that creates or re-imports the API: document, path, backend and settings in one request. */
