@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientSecretCredential } from '@azure/identity';
-import { ApiManagementClient } from '@azure/arm-apimanagement';
+import { ApiManagementClient, type ApiManagementClientOptionalParams } from '@azure/arm-apimanagement';
 import { startApimEmulator } from '../../emulator/apim-emulator.ts';
 import { readExposedApi, type JwtSettings } from '../../core/exposedapi-model.ts';
 import { counterKey, renderPolicyXml, xmlEscape, type PolicyInput } from '../../core/policy-xml.ts';
@@ -300,7 +300,7 @@ t.test('the emulator (validating like APIM) accepts every rendered policy', asyn
   const emu = await startApimEmulator({ dir, importDelayMs: 0 });
   t.teardown(() => emu.close());
   const credential = new ClientSecretCredential(emu.tenantId, emu.clientId, emu.clientSecret, { authorityHost: emu.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: emu.caPem } } as ConstructorParameters<typeof ClientSecretCredential>[3]);
-  const client = new ApiManagementClient(credential, emu.subscriptionId, { endpoint: emu.url, tlsOptions: { ca: emu.caPem } } as ConstructorParameters<typeof ApiManagementClient>[2]);
+  const client = new ApiManagementClient(credential, emu.subscriptionId, { endpoint: emu.url, tlsOptions: { ca: emu.caPem } } as ApiManagementClientOptionalParams);
   const rg = emu.resourceGroup;
   const svc = emu.serviceName;
   await client.api.beginCreateOrUpdateAndWait(rg, svc, 'policies', { path: 'policies', displayName: 'Policies', protocols: ['https'], serviceUrl: 'http://backend.example/' }, { updateIntervalInMs: 10 });
