@@ -65,6 +65,12 @@ export function failureRecorded(api: DispatchSummary, hash: string): boolean {
   return !!ready && ready.status === 'False' && ready.reason === 'JobFailed' && ready.specHash === hash;
 }
 
+/** The delete of hash H failed and the failure is recorded. */
+export function deleteBlockedRecorded(api: DispatchSummary, hash: string): boolean {
+  const blocked = conditionOf(api.conditions, 'DeleteBlocked');
+  return !!blocked && blocked.status === 'True' && blocked.specHash === hash;
+}
+
 function jobRef(ctx: PlanContext, name: string): string {
   return `${ctx.operatorNamespace}/${name}`;
 }
@@ -138,15 +144,22 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
   if (own && current) {
     if (isActive(own)) return finish();
     const ref = jobRef(ctx, own.name);
+    if (own.outcome === 'Complete' && action === 'apply' && api.appliedSpecHash === hash) {
+      set({ type: 'Progressing', status: 'False', reason: 'JobComplete', message: own.name, specHash: hash });
+      return finish();
+    }
+    if (action === 'apply' ? failureRecorded(api, hash) : deleteBlockedRecorded(api, hash)) {
+      // Recorded already: keep the words written then (the executor's own condition they quoted is gone now).
+      set({ type: 'Progressing', status: 'False', reason: 'JobFailed', message: own.name, specHash: hash });
+      return finish();
+    }
+    if (!ctx.fresh) {
+      // A Job's end is judged on the object as stored now: the Job watch and the ExposedAPI watch are not ordered,
+      // so the cache may not show yet what the executor wrote just before it exited.
+      plan.refresh = true;
+      return plan;
+    }
     if (own.outcome === 'Complete') {
-      if (action === 'apply' && api.appliedSpecHash === hash) {
-        set({ type: 'Progressing', status: 'False', reason: 'JobComplete', message: own.name, specHash: hash });
-        return finish();
-      }
-      if (!ctx.fresh) {
-        plan.refresh = true;
-        return plan;
-      }
       return recordFailure(own, action === 'apply'
         ? `Job ${ref} completed but did not record spec hash ${hash.slice(0, 8)}… as applied (status.appliedSpecHash); see the Job's log`
         : `the delete Job ${ref} completed but the finalizer is still there; see the Job's log. To release the ExposedAPI without cleaning up APIM: kubectl annotate exposedapi -n ${api.namespace} ${api.name} ${DETACH_ANNOTATION}=true`);

@@ -71,7 +71,19 @@ const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Pa
     name: 'its Job failed: Ready False / JobFailed, an Event, no retry',
     api: api({ lastJob: name(H1), conditions: [cond('Progressing', 'True', 'Applying', name(H1), H1)] }),
     jobs: [job(H1, { outcome: 'Failed', reason: 'PodFailurePolicy', message: 'Container executor for pod ops/x failed with exit code 42 matching FailJob rule at index 0' })],
+    ctx: { fresh: true },
     expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed'], event: 'JobFailed' },
+  },
+  {
+    name: 'its Job failed, seen in the cache: read the object again first (the executor\'s last words may not be there yet)',
+    api: api({ lastJob: name(H1) }), jobs: [job(H1, { outcome: 'Failed' })],
+    expect: { refresh: true },
+  },
+  {
+    name: 'its Job failed and that is recorded: the recorded words stay, no second Event',
+    api: api({ lastJob: name(H1), conditions: [cond('Progressing', 'False', 'JobFailed', name(H1), H1), cond('Ready', 'False', 'JobFailed', 'Job x failed: …; the executor reported …', H1)] }),
+    jobs: [job(H1, { outcome: 'Failed' })],
+    expect: {},
   },
   {
     name: 'the failure is recorded: quiet (no second Event), and no new Job even once the failed Job has expired',
@@ -91,7 +103,7 @@ const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Pa
   },
   {
     name: 'a Job this leader has just created counts as current before status.lastJob says so',
-    api: api(), jobs: [job(H1, { outcome: 'Failed', reason: 'BackoffLimitExceeded' })], ctx: { lastCreated: name(H1) },
+    api: api(), jobs: [job(H1, { outcome: 'Failed', reason: 'BackoffLimitExceeded' })], ctx: { lastCreated: name(H1), fresh: true },
     expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed'], event: 'JobFailed' },
   },
   {
@@ -123,7 +135,7 @@ const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Pa
   },
   {
     name: 'the delete Job failed: DeleteBlocked naming the escape hatch, an Event',
-    api: api({ deleting: true, lastJob: name(H1, 'delete') }), jobs: [job(H1, { action: 'delete', outcome: 'Failed', reason: 'BackoffLimitExceeded' })],
+    api: api({ deleting: true, lastJob: name(H1, 'delete') }), jobs: [job(H1, { action: 'delete', outcome: 'Failed', reason: 'BackoffLimitExceeded' })], ctx: { fresh: true },
     expect: { conditions: ['Progressing=False/JobFailed', 'DeleteBlocked=True/DeleteJobFailed'], event: 'DeleteBlocked' },
   },
   {
@@ -160,7 +172,7 @@ for (const row of table) {
 
 t.test('messages carry the Job, the reason and the fix', async (t) => {
   const failed = planFor(api({ lastJob: name(H1), conditions: [cond('Ready', 'False', 'ImportRejected', 'APIM said: operationId missing', H1)] }),
-    [job(H1, { outcome: 'Failed', reason: 'PodFailurePolicy', message: 'Container executor for pod ops/x failed with exit code 42 matching FailJob rule at index 0' })], ctx());
+    [job(H1, { outcome: 'Failed', reason: 'PodFailurePolicy', message: 'Container executor for pod ops/x failed with exit code 42 matching FailJob rule at index 0' })], ctx({ fresh: true }));
   const ready = failed.status!.conditions.find((c) => c.type === 'Ready')!;
   t.equal(ready.specHash, H1);
   t.match(ready.message, `Job ops/${name(H1)} failed: PodFailurePolicy: Container executor`);
@@ -168,7 +180,7 @@ t.test('messages carry the Job, the reason and the fix', async (t) => {
   t.match(ready.message, 'the executor reported ImportRejected: APIM said: operationId missing', 'the executor\'s own words are kept');
   t.equal(failed.event?.type, 'Warning');
 
-  const blocked = planFor(api({ deleting: true, lastJob: name(H1, 'delete') }), [job(H1, { action: 'delete', outcome: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' })], ctx());
+  const blocked = planFor(api({ deleting: true, lastJob: name(H1, 'delete') }), [job(H1, { action: 'delete', outcome: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' })], ctx({ fresh: true }));
   const db = blocked.status!.conditions.find((c) => c.type === 'DeleteBlocked')!;
   t.match(db.message, `kubectl annotate exposedapi -n team pc ${DETACH_ANNOTATION}=true`);
   t.match(db.message, `kubectl delete job -n ops ${name(H1, 'delete')}`);
