@@ -17,6 +17,7 @@ import { specHash } from '../../core/spec-hash.ts';
 import { useControlPlane, type TestControlPlane, type TestLike } from '../control-plane/use-control-plane.ts';
 import { applyManifest, installCrd } from '../e2e/webhook-in-cluster.ts';
 import { REPO_DIR } from '../helpers/fixtures.ts';
+import { derivedApiId } from '../../executor/api-id.ts';
 
 export const EXECUTOR_SA = 'exposedapi-apim-executor';
 
@@ -93,6 +94,7 @@ export interface ExecutorBench {
   execute(action: 'apply' | 'delete', name: string, hash: string, env?: Record<string, string>): Promise<RunResult>;
   /** Events recorded on an ExposedAPI. */
   events(name: string): Promise<{ reason: string; type: string; message: string }[]>;
+  /** The derived APIM apiId of an ExposedAPI in `ns`. */
   apiId(name: string): string;
 }
 
@@ -171,7 +173,7 @@ export async function executorBench(t: TestLike, o: BenchOptions = {}): Promise<
     kubeconfig,
     env,
     get,
-    apiId: (name) => `${ns}-${name}`,
+    apiId: (name) => derivedApiId(ns, name),
     async put(obj) {
       const o2 = structuredClone(obj);
       o2['metadata'] = { ...o2['metadata'], namespace: ns };
