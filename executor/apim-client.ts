@@ -4,7 +4,7 @@
 // loaded on first use (a separate bundle chunk), so their start-up cost overlaps the Kubernetes reads and validation.
 import type { ApiManagementClient } from '@azure/arm-apimanagement';
 import type { ExecutorConfig } from '../core/executor-config.ts';
-import { classifyApimError } from './apim-error.ts';
+import { classifyApimError, classifyApimResponse } from './apim-error.ts';
 import type { JobLog } from './job-log.ts';
 import type { RetryBudget } from './retry-loop.ts';
 
@@ -69,6 +69,28 @@ export const createApimClient: ApimClientFactory = async (config) => {
 
 export function apimSession(client: ApiManagementClient, config: ExecutorConfig, budget: RetryBudget, log: JobLog): Apim {
   const options = { abortSignal: budget.signal };
+  // Sees every attempt, including those the SDK retries by itself: when the budget runs out in the middle of the
+  // SDK's retries, the failure still names APIM's last answer instead of "aborted".
+  client.pipeline.addPolicy(
+    {
+      name: 'exposedapi-apim-observe-failures',
+      async sendRequest(request, next) {
+        try {
+          const response = await next(request);
+          if (response.status >= 400) {
+            const c = classifyApimResponse(response.status, response.bodyAsText ?? undefined, (n) => response.headers.get(n));
+            budget.observe(c);
+            log.debug('APIM answered with an error', { method: request.method, status: response.status, reason: c.reason, error: c.detail.message });
+          }
+          return response;
+        } catch (e) {
+          if (!(e instanceof Error && e.name === 'AbortError')) budget.observe(classifyApimError(e));
+          throw e;
+        }
+      },
+    },
+    { afterPhase: 'Retry' },
+  );
   const call = <T>(what: string, fn: () => Promise<T>): Promise<T> => budget.run(what, fn, (e) => classifyApimError(e));
   return {
     client,

@@ -51,8 +51,16 @@ function classifyStatus(status: number, code: string | undefined, message: strin
   return { retriable: false, reason: 'ApimRejected' };
 }
 
+/** A failed attempt as the SDK's pipeline sees it (before its own retries), for the retry budget's record. */
+export function classifyApimResponse(status: number, bodyAsText: string | undefined, header: (name: string) => string | undefined): ClassifiedError {
+  return classifyApimError(Object.assign(new Error(bodyAsText ?? `HTTP ${status}`), { name: 'RestError', statusCode: status, response: { bodyAsText, headers: { get: header } } }));
+}
+
 export function classifyApimError(e: unknown, nowMs = Date.now()): ClassifiedError {
   const err = (e instanceof Error ? e : new Error(String(e))) as RestErrorLike;
+  if (err.name === 'AbortError') {
+    return { retriable: true, reason: 'RetryBudgetExhausted', detail: { message: 'cancelled: the retry budget ran out' }, notFound: false };
+  }
   if (err.name === 'RestError') {
     const status = err.statusCode;
     const body = bodyError(err.response?.bodyAsText);

@@ -19,6 +19,8 @@ export class RetryBudget {
   readonly signal: AbortSignal;
   readonly log: JobLog;
   private readonly random: () => number;
+  /** The last failure seen below the loop (the SDK's own retries), reported when the budget runs out mid-call. */
+  private lastObserved?: Classified;
 
   constructor(budgetMs: number, log: JobLog, random: () => number = Math.random) {
     this.budgetMs = budgetMs;
@@ -26,6 +28,11 @@ export class RetryBudget {
     this.signal = AbortSignal.timeout(budgetMs);
     this.log = log;
     this.random = random;
+  }
+
+  /** Records a failed attempt that a client retried by itself, so an exhausted budget can still say what failed. */
+  observe(c: Classified): void {
+    this.lastObserved = c;
   }
 
   remainingMs(): number {
@@ -51,12 +58,12 @@ export class RetryBudget {
   async run<T>(what: string, fn: () => Promise<T>, classify: (e: unknown) => Classified): Promise<T> {
     let last: Classified | undefined;
     for (let attempt = 0; ; attempt++) {
-      if (this.signal.aborted) throw this.exhausted(what, last);
+      if (this.signal.aborted) throw this.exhausted(what, last ?? this.lastObserved);
       try {
         return await fn();
       } catch (e) {
         if (e instanceof StepFailure) throw e;
-        if (this.signal.aborted || (e instanceof Error && e.name === 'AbortError')) throw this.exhausted(what, last ?? classify(e));
+        if (this.signal.aborted || (e instanceof Error && e.name === 'AbortError')) throw this.exhausted(what, last ?? this.lastObserved ?? classify(e));
         const c = classify(e);
         last = c;
         if (!c.retriable) {

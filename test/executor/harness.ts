@@ -18,6 +18,8 @@ import { useControlPlane, type TestControlPlane, type TestLike } from '../contro
 import { applyManifest, installCrd } from '../e2e/webhook-in-cluster.ts';
 import { REPO_DIR } from '../helpers/fixtures.ts';
 import { derivedApiId } from '../../executor/api-id.ts';
+import { ClientSecretCredential } from '@azure/identity';
+import { ApiManagementClient, type ApiManagementClientOptionalParams } from '@azure/arm-apimanagement';
 
 export const EXECUTOR_SA = 'exposedapi-apim-executor';
 
@@ -96,6 +98,8 @@ export interface ExecutorBench {
   events(name: string): Promise<{ reason: string; type: string; message: string }[]>;
   /** The derived APIM apiId of an ExposedAPI in `ns`. */
   apiId(name: string): string;
+  /** An SDK client on the emulator, for test setup (what a person would do in the portal). */
+  client(): ApiManagementClient;
 }
 
 export interface BenchOptions {
@@ -165,7 +169,16 @@ export async function executorBench(t: TestLike, o: BenchOptions = {}): Promise<
     return JSON.parse(r.stdout) as Record<string, any>;
   };
 
+  let client: ApiManagementClient | undefined;
   return {
+    client: () => {
+      client ??= new ApiManagementClient(
+        new ClientSecretCredential(emu.tenantId, emu.clientId, emu.clientSecret, { authorityHost: emu.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: emu.caPem } } as ConstructorParameters<typeof ClientSecretCredential>[3]),
+        emu.subscriptionId,
+        { endpoint: emu.url, tlsOptions: { ca: emu.caPem } } as ApiManagementClientOptionalParams,
+      );
+      return client;
+    },
     cp,
     emu,
     specs,
