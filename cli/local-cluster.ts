@@ -86,11 +86,22 @@ export async function startLocalControlPlane(dir: string, parentPid: number, log
   return { state, cp: forState(state), kubeconfig, controlPlaneState, k: (args, input) => kubectl(state.kubectl, kubeconfig, args, input) };
 }
 
+/** `kubectl wait` fails outright on a CRD whose status has no conditions yet, so poll with a bound instead. */
+export async function waitCrdEstablished(k: (args: string[]) => Promise<string>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await k(['get', 'crd/exposedapis.oda.tmforum.org', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).catch(() => '');
+    if (status.trim() === 'True') return;
+    if (Date.now() > deadline) throw new Error(`the ExposedAPI CRD was not Established within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** The CRD, the operator namespace and the RBAC files of manifests/base (namespaced objects put in the namespace). */
 export async function installOperatorResources(lcp: LocalControlPlane, rbacFiles: string[], log: Log): Promise<void> {
   log('installing the ExposedAPI CRD and the operator\'s ServiceAccounts and RBAC…');
   await lcp.k(['apply', '--server-side', '--force-conflicts', '-f', join(REPO_ROOT, 'manifests/base/crd.yaml')]);
-  await lcp.k(['wait', '--for', 'condition=Established', '--timeout=60s', 'crd/exposedapis.oda.tmforum.org']);
+  await waitCrdEstablished(lcp.k);
   await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } }));
   const cluster = new Set(['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'CustomResourceDefinition']);
   for (const file of rbacFiles) {
@@ -101,8 +112,14 @@ export async function installOperatorResources(lcp: LocalControlPlane, rbacFiles
 }
 
 /** The webhook (and, when enabled by `env`, the dispatcher) served on loopback as its ServiceAccount, registered by URL. */
-export async function startLocalWebhook(dir: string, lcp: LocalControlPlane, env: Record<string, string>, log: Log): Promise<{ pid: number; url: string }> {
-  const webhookDir = join(dir, 'webhook');
+export async function startLocalWebhook(
+  dir: string,
+  lcp: LocalControlPlane,
+  env: Record<string, string>,
+  log: Log,
+  o: { register?: boolean; logName?: string } = {},
+): Promise<{ pid: number; url: string }> {
+  const webhookDir = join(dir, 'webhook', String(env['POD_NAME'] ?? 'webhook'));
   mkdirSync(webhookDir, { recursive: true, mode: 0o700 });
   const ca = await createCertificateAuthority('exposedapi-apim local webhook CA');
   const leaf = await issueCertificate(ca, { commonName: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
@@ -114,7 +131,7 @@ export async function startLocalWebhook(dir: string, lcp: LocalControlPlane, env
   copyFileSync(webhookKubeconfig, join(webhookDir, 'kubeconfig'));
   const { freeLoopbackPorts } = await import('../test/control-plane/free-port.ts');
   const [port] = await freeLoopbackPorts(1);
-  const logFd = openSync(join(dir, 'webhook.log'), 'a');
+  const logFd = openSync(join(dir, o.logName ?? 'webhook.log'), 'a');
   const webhook = spawn(process.execPath, [join(REPO_ROOT, 'cli/main.ts'), 'webhook'], {
     detached: true,
     stdio: ['ignore', logFd, logFd],
@@ -133,9 +150,11 @@ export async function startLocalWebhook(dir: string, lcp: LocalControlPlane, env
   webhook.unref();
   const url = `https://127.0.0.1:${port}`;
   await waitHttpsReady(url, ca.certPem, 30_000);
-  log('registering the admission webhook by URL…');
-  const configurations = localWebhookConfigurations({ url, caPem: ca.certPem });
-  await lcp.k(['apply', '-f', '-'], configurations.map((o) => YAML.stringify(o)).join('---\n'));
+  if (o.register ?? true) {
+    log('registering the admission webhook by URL…');
+    const configurations = localWebhookConfigurations({ url, caPem: ca.certPem });
+    await lcp.k(['apply', '-f', '-'], configurations.map((c) => YAML.stringify(c)).join('---\n'));
+  }
   return { pid: webhook.pid!, url };
 }
 

@@ -117,6 +117,24 @@ export function externalRefs(doc: unknown, max = 5): string[] {
 }
 
 /**
+ * APIM identifies an operation by method and URL template, case-insensitively and ignoring parameter names, and
+ * refuses an import with two of the same ("Importing API has duplicate signature operations").
+ */
+export function signatureProblems(operations: DocumentOperation[]): string[] {
+  const bySignature = new Map<string, DocumentOperation[]>();
+  for (const o of operations) {
+    const key = `${o.method.toUpperCase()} ${o.path.toLowerCase().replace(/\{[^}]*\}/g, '{}')}`;
+    const list = bySignature.get(key) ?? [];
+    list.push(o);
+    bySignature.set(key, list);
+  }
+  const duplicates = [...bySignature.values()].filter((l) => l.length > 1);
+  if (duplicates.length === 0) return [];
+  const described = duplicates.map((l) => l.map(operationLabel).join(' and '));
+  return [`APIM cannot import operations with the same method and URL template (case and parameter names do not count): ${capList(described, 3)}; merge them or make the paths differ`];
+}
+
+/**
  * Semantic checks (duplicate parameters, path parameter mismatches, …); never fetches. swagger-parser dereferences the
  * document in place, so this must be the last use of `doc` (a copy would cost a tenth of the time on large documents).
  */
@@ -148,7 +166,7 @@ export async function documentProblems(text: string): Promise<{ summary?: Docume
   const outcome = parseSpecDocument(text);
   if (!outcome.ok) return { problems: [outcome.problem] };
   const { parsed } = outcome;
-  const problems = operationIdProblems(parsed.operations);
+  const problems = [...operationIdProblems(parsed.operations), ...signatureProblems(parsed.operations)];
   const external = externalRefs(parsed.doc);
   const violations = schemaViolations(parsed.doc);
   if (external.length > 0) {

@@ -6,9 +6,11 @@ import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { isObject } from '../core/object-reader.ts';
 import { JOB_LABELS } from '../core/exposedapi-status.ts';
-import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalControlPlane, startLocalWebhook } from '../cli/local-cluster.ts';
+import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalControlPlane, startLocalWebhook, type LocalControlPlane } from '../cli/local-cluster.ts';
 import { startApimEmulator } from '../emulator/apim-emulator.ts';
-import { publishBackendService, startSampleBackend } from './sample-backend.ts';
+import { publishBackendService, startSampleBackend, type SampleBackend } from './sample-backend.ts';
+
+type ApimEmulator = Awaited<ReturnType<typeof startApimEmulator>>;
 
 export const SANDBOX_NAMESPACE = 'sandbox';
 export const SAMPLE_SERVICE = 'sandbox-prodcatapi';
@@ -61,20 +63,34 @@ function readyState(o: Obj): 'ready' | 'failed' | 'pending' {
   return 'pending';
 }
 
-export async function runSandbox(o: SandboxOptions): Promise<number> {
+export interface Sandbox {
+  dir: string;
+  lcp: LocalControlPlane;
+  emulator: ApimEmulator;
+  backend: SampleBackend;
+  /** Webhook + dispatcher processes (PIDs), each registered or serving the same cluster. */
+  webhooks: { pid: number; url: string; podName: string }[];
+  /** Starts one more webhook + dispatcher replica (they elect one dispatcher by Lease). */
+  addReplica(podName: string): Promise<{ pid: number; url: string; podName: string }>;
+  /** Applies manifests (server-side) into the sandbox namespace; ${SANDBOX_SPEC_BASE} is substituted. */
+  apply(objs: Obj[]): Promise<void>;
+  /** Waits until each named ExposedAPI is Ready for its current spec hash, or failed; bounded. */
+  waitSettled(names: { ns: string; name: string }[], timeoutMs: number, stop?: () => boolean): Promise<Record<string, 'ready' | 'failed' | 'pending'>>;
+  /** Waits until no Job of the operator is running (bounded). */
+  waitJobsIdle(timeoutMs: number): Promise<void>;
+  summary(names: { ns: string; name: string }[]): Promise<string>;
+  report(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+export async function startSandbox(o: { dir: string; log: (line: string) => void; webhookEnv?: Record<string, string>; importDelayMs?: number }): Promise<Sandbox> {
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const started = Date.now();
   const cleanups: (() => Promise<void> | void)[] = [];
-  const teardown = async () => {
-    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+  const stop = async () => {
+    for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {});
+    rmSync(join(dir, 'webhook'), { recursive: true, force: true });
   };
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
     const lcp = await startLocalControlPlane(dir, process.pid, o.log);
     cleanups.push(async () => {
@@ -82,7 +98,7 @@ export async function runSandbox(o: SandboxOptions): Promise<number> {
       await stopSupervisor(lcp.state);
     });
     o.log('starting the APIM emulator and the sample backend…');
-    const emulator = await startApimEmulator({ dir: join(dir, 'emulator'), importDelayMs: 0 });
+    const emulator = await startApimEmulator({ dir: join(dir, 'emulator'), importDelayMs: o.importDelayMs ?? 0 });
     cleanups.push(() => emulator.close());
     const backend = await startSampleBackend();
     cleanups.push(() => backend.close());
@@ -114,63 +130,122 @@ export async function runSandbox(o: SandboxOptions): Promise<number> {
     await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SANDBOX_NAMESPACE } }));
     await publishBackendService(lcp.cp.kubeConfig(), SANDBOX_NAMESPACE, SAMPLE_SERVICE, 8080, backend);
 
-    const webhook = await startLocalWebhook(dir, lcp, {
-      DISPATCHER_ENABLED: 'true',
-      OPERATOR_NAMESPACE,
-      POD_NAMESPACE: OPERATOR_NAMESPACE,
-      POD_NAME: 'sandbox-webhook',
-      EXECUTOR_IMAGE: 'exposedapi-apim:sandbox',
-      SPEC_FETCH_ALLOW_HTTP: 'true',
-      SPEC_FETCH_ALLOW_PRIVATE: 'true',
-    }, o.log);
-    cleanups.push(() => {
-      try {
-        process.kill(webhook.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    });
+    const webhooks: Sandbox['webhooks'] = [];
+    const addReplica = async (podName: string) => {
+      const w = await startLocalWebhook(dir, lcp, {
+        DISPATCHER_ENABLED: 'true',
+        OPERATOR_NAMESPACE,
+        POD_NAMESPACE: OPERATOR_NAMESPACE,
+        POD_NAME: podName,
+        EXECUTOR_IMAGE: 'exposedapi-apim:sandbox',
+        SPEC_FETCH_ALLOW_HTTP: 'true',
+        SPEC_FETCH_ALLOW_PRIVATE: 'true',
+        ...o.webhookEnv,
+      }, o.log, { register: webhooks.length === 0, logName: `webhook-${podName}.log` });
+      const entry = { ...w, podName };
+      webhooks.push(entry);
+      cleanups.push(() => {
+        try {
+          process.kill(w.pid, 'SIGTERM');
+        } catch {
+          /* already gone */
+        }
+      });
+      return entry;
+    };
+    await addReplica('sandbox-webhook-0');
 
-    const files = manifestFiles([...(o.noExamples ? [] : [join(REPO_ROOT, 'examples')]), ...o.apply]);
-    const objs = renderManifests(files, backend.url);
-    o.log(`applying ${objs.length} object(s) from ${files.length} file(s)…`);
-    if (objs.length > 0) {
-      await lcp.k(['apply', '--server-side', '-n', SANDBOX_NAMESPACE, '-f', '-'], objs.map((x) => YAML.stringify(x)).join('---\n'));
-    }
-    const names = objs.filter((x) => x['kind'] === 'ExposedAPI').map((x) => ({ ns: x['metadata']?.['namespace'] ?? SANDBOX_NAMESPACE, name: x['metadata']['name'] as string }));
-    const deadline = Date.now() + (o.waitSeconds ?? 180) * 1000;
-    let states: Record<string, string> = {};
-    while (!interrupted) {
-      const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
-      states = {};
-      for (const n of names) {
-        const obj = list.items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name);
-        states[`${n.ns}/${n.name}`] = obj ? readyState(obj) : 'pending';
-      }
-      if (Object.values(states).every((s) => s !== 'pending') || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const summary = await summarize(lcp, emulator, names);
-    process.stdout.write(summary.text);
-    process.stdout.write(`\nup in ${((Date.now() - started) / 1000).toFixed(1)} s. kubeconfig: ${lcp.kubeconfig}\n  export KUBECONFIG=${lcp.kubeconfig}; alias kubectl=${lcp.state.kubectl}\n`);
-    if (o.report) writeFileSync(o.report, JSON.stringify(await report(lcp, emulator), null, 2));
-    const allReady = names.length > 0 ? Object.values(states).every((s) => s === 'ready') : true;
-    if (o.exit || interrupted) return allReady ? 0 : 1;
-    process.stdout.write('Ctrl-C to stop.\n');
-    await new Promise<void>((r) => {
-      const stop = () => r();
-      if (interrupted) r();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    return 0;
-  } finally {
-    await teardown();
-    rmSync(join(dir, 'webhook'), { recursive: true, force: true });
+    const list = async () => (JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] }).items;
+    const jobs = async () => (JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] }).items;
+    return {
+      dir,
+      lcp,
+      emulator,
+      backend,
+      webhooks,
+      addReplica,
+      async apply(objs) {
+        if (objs.length === 0) return;
+        const text = objs.map((x) => YAML.stringify(x)).join('---\n').replaceAll('${SANDBOX_SPEC_BASE}', backend.url);
+        await lcp.k(['apply', '--server-side', '-n', SANDBOX_NAMESPACE, '-f', '-'], text);
+      },
+      async waitSettled(names, timeoutMs, stopEarly) {
+        const deadline = Date.now() + timeoutMs;
+        let states: Record<string, 'ready' | 'failed' | 'pending'> = {};
+        for (;;) {
+          const items = await list();
+          states = {};
+          for (const n of names) {
+            const obj = items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name);
+            states[`${n.ns}/${n.name}`] = obj ? readyState(obj) : 'pending';
+          }
+          if (Object.values(states).every((x) => x !== 'pending') || Date.now() > deadline || stopEarly?.()) return states;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      },
+      async waitJobsIdle(timeoutMs) {
+        const deadline = Date.now() + timeoutMs;
+        while (Date.now() < deadline) {
+          if ((await jobs()).every((j) => jobState(j) !== 'Running' && jobState(j) !== 'Pending')) return;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      },
+      summary: async (names) => (await summarize(lcp, emulator, names)).text,
+      report: () => report(lcp, emulator),
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
   }
 }
 
-async function summarize(lcp: Awaited<ReturnType<typeof startLocalControlPlane>>, emulator: { state(): unknown }, names: { ns: string; name: string }[]) {
+export async function runSandbox(o: SandboxOptions): Promise<number> {
+  const started = Date.now();
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const sandbox = await startSandbox({ dir: o.dir, log: o.log });
+  try {
+    const files = manifestFiles([...(o.noExamples ? [] : [join(REPO_ROOT, 'examples')]), ...o.apply]);
+    const objs = renderManifests(files, sandbox.backend.url);
+    o.log(`applying ${objs.length} object(s) from ${files.length} file(s)…`);
+    await sandbox.apply(objs);
+    const names = objs.filter((x) => x['kind'] === 'ExposedAPI').map((x) => ({ ns: x['metadata']?.['namespace'] ?? SANDBOX_NAMESPACE, name: x['metadata']['name'] as string }));
+    const states = await sandbox.waitSettled(names, (o.waitSeconds ?? 180) * 1000, () => interrupted);
+    // The executor writes status before its process exits: let the Jobs finish so the summary and report are final.
+    if (!interrupted) await sandbox.waitJobsIdle(30_000);
+    process.stdout.write(await sandbox.summary(names));
+    process.stdout.write(`\nup in ${((Date.now() - started) / 1000).toFixed(1)} s. kubeconfig: ${sandbox.lcp.kubeconfig}\n  export KUBECONFIG=${sandbox.lcp.kubeconfig}; alias kubectl=${sandbox.lcp.state.kubectl}\n`);
+    if (o.report) writeFileSync(o.report, JSON.stringify(await sandbox.report(), null, 2));
+    const allReady = Object.values(states).every((s) => s === 'ready');
+    if (o.exit || interrupted) return allReady ? 0 : 1;
+    process.stdout.write('Ctrl-C to stop.\n');
+    await new Promise<void>((r) => {
+      if (interrupted) return r();
+      process.once('SIGINT', () => r());
+      process.once('SIGTERM', () => r());
+    });
+    return 0;
+  } finally {
+    await sandbox.stop();
+  }
+}
+
+const TOP_LEVEL_POLICIES = new Set(['cors', 'validate-jwt', 'rate-limit', 'rate-limit-by-key', 'quota-by-key', 'validate-content', 'validate-parameters', 'validate-headers', 'validate-status-code', 'include-fragment', 'set-backend-service']);
+
+function jobState(j: Obj): string {
+  const conditions: Obj[] = j['status']?.['conditions'] ?? [];
+  for (const type of ['Complete', 'Failed', 'FailureTarget', 'SuccessCriteriaMet']) {
+    if (conditions.some((c) => c['type'] === type && c['status'] === 'True')) return type;
+  }
+  return j['status']?.['active'] ? 'Running' : 'Pending';
+}
+
+async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown }, names: { ns: string; name: string }[]) {
   const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
   const jobs = JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };
   const lines: string[] = ['', 'ExposedAPIs:'];
@@ -182,21 +257,20 @@ async function summarize(lcp: Awaited<ReturnType<typeof startLocalControlPlane>>
   }
   lines.push('', `Jobs (namespace ${OPERATOR_NAMESPACE}):`);
   for (const j of jobs.items) {
-    const cond = (j['status']?.['conditions'] ?? []).find((c: Obj) => c['status'] === 'True')?.['type'] ?? (j['status']?.['active'] ? 'Running' : 'Pending');
-    lines.push(`  ${j['metadata']['name']}  ${j['metadata']['labels']?.[JOB_LABELS.action] ?? ''}  ${cond}`);
+    lines.push(`  ${j['metadata']['name']}  ${j['metadata']['labels']?.[JOB_LABELS.action] ?? ''}  ${jobState(j)}`);
   }
   const state = emulator.state() as Obj;
   const apis: Obj[] = Array.isArray(state['apis']) ? state['apis'] : isObject(state['apis']) ? Object.values(state['apis']) : [];
   lines.push('', 'APIM APIs (emulator):');
   for (const api of apis) {
-    const policy = String(api['policy'] ?? api['policyXml'] ?? '');
-    const names = [...policy.matchAll(/<([a-z-]+)[\s/>]/g)].map((m) => m[1]).filter((x) => x !== 'policies' && x !== 'inbound' && x !== 'backend' && x !== 'outbound' && x !== 'on-error' && x !== 'base');
-    lines.push(`  ${api['id'] ?? api['name']}  path=/${api['path'] ?? api['properties']?.['path'] ?? ''}  operations=${(api['operations'] ?? []).length}  policies=[${[...new Set(names)].join(', ')}]`);
+    const policy = String(api['policy']?.['xml'] ?? '');
+    const names = [...policy.matchAll(/<([a-z-]+)[\s/>]/g)].map((m) => m[1]!).filter((x) => TOP_LEVEL_POLICIES.has(x));
+    lines.push(`  ${api['name']}  path=/${api['properties']?.['path'] ?? ''}  operations=${(api['operations'] ?? []).length}  policies=[${[...new Set(names)].join(', ')}]  products=[${(api['products'] ?? []).join(', ')}]  tags=[${(api['tags'] ?? []).join(', ')}]`);
   }
   return { text: lines.join('\n') + '\n' };
 }
 
-async function report(lcp: Awaited<ReturnType<typeof startLocalControlPlane>>, emulator: { state(): unknown }) {
+async function report(lcp: LocalControlPlane, emulator: { state(): unknown }) {
   const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
   const jobs = JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };
   const pods = JSON.parse(await lcp.k(['get', 'pods', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };

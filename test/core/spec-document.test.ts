@@ -51,6 +51,13 @@ t.test('documents APIM cannot import cleanly are rejected with the operations na
   const r4 = await documentProblems(JSON.stringify(ext));
   t.ok(r4.problems.length > 0, 'an external $ref is refused (APIM does not follow them)');
 
+  const sameSignature = openapi3([['get', '/items/{id}', 'getItem'], ['get', '/Items/{itemId}', 'getItemAgain'], ['post', '/items/{id}', 'postItem']]);
+  for (const p of Object.values<any>(sameSignature.paths)) for (const op of Object.values<any>(p)) op.parameters = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
+  (sameSignature.paths['/Items/{itemId}'].get as any).parameters[0].name = 'itemId';
+  const r6 = await documentProblems(JSON.stringify(sameSignature));
+  t.match(r6.problems.join(' '), 'same method and URL template (case and parameter names do not count): GET /items/{id} and GET /Items/{itemId}', 'duplicate APIM signatures are refused before APIM does');
+  t.notMatch(r6.problems.join(' '), 'POST', 'a different method is a different operation');
+
   const badParams = swagger2([['get', '/pets/{id}', 'getPet']]);
   const r5 = await documentProblems(JSON.stringify(badParams));
   t.match(r5.problems.join(' '), 'not a valid OpenAPI document', 'a path parameter without a declaration is a semantic error');

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import { waitCrdEstablished } from '../../cli/local-cluster.ts';
 import { readWebhookConfig } from '../../core/operator-config.ts';
 import { localWebhookConfigurations } from '../../webhook/local-registration.ts';
 import { startWebhook, type RunningWebhook } from '../../webhook/run-webhook.ts';
@@ -29,8 +30,11 @@ export async function applyManifest(cp: TestControlPlane, objects: object[]): Pr
 export async function installCrd(cp: TestControlPlane, file: string): Promise<void> {
   const r = await cp.kubectl(['apply', '--server-side', '--force-conflicts', '-f', file]);
   if (r.code !== 0) throw new Error(`CRD install failed: ${r.stderr}`);
-  const w = await cp.kubectl(['wait', '--for', 'condition=Established', '--timeout=30s', 'crd/exposedapis.oda.tmforum.org']);
-  if (w.code !== 0) throw new Error(`CRD not established: ${w.stderr}`);
+  await waitCrdEstablished(async (args) => {
+    const r = await cp.kubectl(args);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return r.stdout;
+  });
 }
 
 export async function installWebhook(cp: TestControlPlane, t: TestLike, o: { crdFile?: string; env?: Record<string, string> } = {}): Promise<WebhookInCluster> {
