@@ -56,7 +56,24 @@ export function classifyApimResponse(status: number, bodyAsText: string | undefi
   return classifyApimError(Object.assign(new Error(bodyAsText ?? `HTTP ${status}`), { name: 'RestError', statusCode: status, response: { bodyAsText, headers: { get: header } } }));
 }
 
+/** What to do about APIM refusals whose cause is not obvious from APIM's own words. */
+const HINTS: [RegExp, string][] = [
+  [/Operation with the same method and URL template already exists/, 'an operationId changed for an operation APIM already has; keep operationIds stable, or delete that operation in APIM so the import can create it under its new name'],
+  [/with the same Path .* unless it's a part of the same version set/, 'another APIM API uses this path; change spec.path or remove the other API'],
+  [/Policy fragment with id '.*' could not be found/, 'spec.template names a policy fragment that does not exist in this APIM service; create it first'],
+];
+
+function withHint(message: string): string {
+  const hint = HINTS.find(([re]) => re.test(message))?.[1];
+  return hint ? `${message} (${hint})` : message;
+}
+
 export function classifyApimError(e: unknown, nowMs = Date.now()): ClassifiedError {
+  const c = classifyRaw(e, nowMs);
+  return c.retriable ? c : { ...c, detail: { ...c.detail, message: withHint(c.detail.message) } };
+}
+
+function classifyRaw(e: unknown, nowMs: number): ClassifiedError {
   const err = (e instanceof Error ? e : new Error(String(e))) as RestErrorLike;
   if (err.name === 'AbortError') {
     return { retriable: true, reason: 'RetryBudgetExhausted', detail: { message: 'cancelled: the retry budget ran out' }, notFound: false };

@@ -2,7 +2,7 @@
 // exactly the RBAC of manifests/base/executor-rbac.yaml), the APIM emulator in-process, an HTTPS server for the
 // specification documents, and the executor itself run as a child process the way a Job runs it
 // (`node cli/main.ts execute …` with its environment, authenticating as its ServiceAccount — never as admin).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
@@ -94,6 +94,8 @@ export interface ExecutorBench {
   put(obj: Record<string, any>): Promise<{ name: string; hash: string }>;
   get(name: string): Promise<Record<string, any> | undefined>;
   execute(action: 'apply' | 'delete', name: string, hash: string, env?: Record<string, string>): Promise<RunResult>;
+  /** The same, returning the child process too (to kill it half-way). */
+  start(action: 'apply' | 'delete', name: string, hash: string, env?: Record<string, string>): { child: ChildProcess; done: Promise<RunResult> };
   /** Events recorded on an ExposedAPI. */
   events(name: string): Promise<{ reason: string; type: string; message: string }[]>;
   /** The derived APIM apiId of an ExposedAPI in `ns`. */
@@ -197,6 +199,7 @@ export async function executorBench(t: TestLike, o: BenchOptions = {}): Promise<
       return { name: o2['metadata'].name as string, hash };
     },
     execute: (action, name, hash, extra = {}) => runExecutor(['execute', action, '--namespace', ns, '--name', name, '--spec-hash', hash], env(extra)),
+    start: (action, name, hash, extra = {}) => startExecutor(['execute', action, '--namespace', ns, '--name', name, '--spec-hash', hash], env(extra)),
     async events(name) {
       const r = await cp.kubectl(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name}`, '-o', 'json']);
       const items = (JSON.parse(r.stdout) as { items: { reason: string; type: string; message: string; lastTimestamp?: string }[] }).items;
@@ -207,13 +210,17 @@ export async function executorBench(t: TestLike, o: BenchOptions = {}): Promise<
 
 /** Runs `node cli/main.ts <args>` (or another entry) with exactly `env`, like a Job's container. */
 export function runExecutor(args: string[], env: Record<string, string>, entry = join(REPO_DIR, 'cli/main.ts')): Promise<RunResult> {
+  return startExecutor(args, env, entry).done;
+}
+
+export function startExecutor(args: string[], env: Record<string, string>, entry = join(REPO_DIR, 'cli/main.ts')): { child: ChildProcess; done: Promise<RunResult> } {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entry, ...args], { env, cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [entry, ...args], { env, cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = new Promise<RunResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
       const logs = stdout
@@ -223,6 +230,7 @@ export function runExecutor(args: string[], env: Record<string, string>, entry =
       resolve({ code, stdout, stderr, logs, ms: Date.now() - started });
     });
   });
+  return { child, done };
 }
 
 /** ARM writes (PUT, PATCH, DELETE) in the emulator's request counts; the token endpoint's POST is not one. */
