@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,12 +37,16 @@ export interface SpecServer {
   close(): Promise<void>;
 }
 
-export async function startSpecServer(): Promise<SpecServer> {
+/**
+ * HTTPS with its own CA (trusted by the executor through NODE_EXTRA_CA_CERTS), or plain HTTP (`plain`) for link
+ * imports: the emulator fetches links from the test process, which trusts no test CA.
+ */
+export async function startSpecServer(o: { plain?: boolean } = {}): Promise<SpecServer> {
   const ca = await createCertificateAuthority('exposedapi-apim spec server test CA');
   const leaf = await issueCertificate(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
   const docs = new Map<string, { text: string; type: string }>();
   const hits = new Map<string, number>();
-  const server: Server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0]!;
     hits.set(path, (hits.get(path) ?? 0) + 1);
     const doc = docs.get(path);
@@ -50,11 +55,12 @@ export async function startSpecServer(): Promise<SpecServer> {
       return;
     }
     res.writeHead(200, { 'content-type': doc.type, 'content-length': Buffer.byteLength(doc.text) }).end(doc.text);
-  });
+  };
+  const server: Server | HttpServer = o.plain ? createHttpServer(handler) : createServer({ cert: leaf.certPem, key: leaf.keyPem }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: (name) => `https://127.0.0.1:${port}/${name}`,
+    url: (name) => `${o.plain ? 'http' : 'https'}://127.0.0.1:${port}/${name}`,
     put: (name, text, type = name.endsWith('.json') ? 'application/json' : 'application/yaml') => {
       docs.set(`/${name}`, { text, type });
     },
