@@ -112,20 +112,36 @@ export async function installOperatorResources(lcp: LocalControlPlane, rbacFiles
 }
 
 /** The webhook (and, when enabled by `env`, the dispatcher) served on loopback as its ServiceAccount, registered by URL. */
+/** One serving certificate for every local webhook replica of a directory (as one Secret serves a Deployment). */
+async function ensureWebhookTls(dir: string): Promise<{ caPem: string; certFile: string; keyFile: string }> {
+  const tlsDir = join(dir, 'webhook', 'tls');
+  const certFile = join(tlsDir, 'tls.crt');
+  const keyFile = join(tlsDir, 'tls.key');
+  if (!existsSync(certFile)) {
+    mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
+    const ca = await createCertificateAuthority('exposedapi-apim local webhook CA');
+    const leaf = await issueCertificate(ca, { commonName: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
+    writeFileSync(join(tlsDir, 'ca.crt'), ca.certPem);
+    writeFileSync(keyFile, leaf.keyPem, { mode: 0o600 });
+    writeFileSync(certFile, leaf.certPem);
+  }
+  return { caPem: readFileSync(join(tlsDir, 'ca.crt'), 'utf8'), certFile, keyFile };
+}
+
+/**
+ * A webhook (and, when enabled by `env`, dispatcher) replica served on loopback as its ServiceAccount. It is
+ * registered by URL unless `register` is false; `registerUrl` registers another address in front of the replicas.
+ */
 export async function startLocalWebhook(
   dir: string,
   lcp: LocalControlPlane,
   env: Record<string, string>,
   log: Log,
-  o: { register?: boolean; logName?: string } = {},
-): Promise<{ pid: number; url: string }> {
+  o: { register?: boolean; registerUrl?: string; logName?: string } = {},
+): Promise<{ pid: number; url: string; port: number }> {
   const webhookDir = join(dir, 'webhook', String(env['POD_NAME'] ?? 'webhook'));
   mkdirSync(webhookDir, { recursive: true, mode: 0o700 });
-  const ca = await createCertificateAuthority('exposedapi-apim local webhook CA');
-  const leaf = await issueCertificate(ca, { commonName: '127.0.0.1', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
-  writeFileSync(join(webhookDir, 'ca.crt'), ca.certPem);
-  writeFileSync(join(webhookDir, 'tls.crt'), leaf.certPem);
-  writeFileSync(join(webhookDir, 'tls.key'), leaf.keyPem, { mode: 0o600 });
+  const tls = await ensureWebhookTls(dir);
   // The webhook runs as its ServiceAccount (a TokenRequest token), never as admin.
   const webhookKubeconfig = await lcp.cp.kubeconfigFileFor(OPERATOR_NAMESPACE, 'exposedapi-apim-webhook', { expirationSeconds: 7 * 24 * 3600 });
   copyFileSync(webhookKubeconfig, join(webhookDir, 'kubeconfig'));
@@ -139,8 +155,8 @@ export async function startLocalWebhook(
       ...process.env,
       WEBHOOK_HOST: '127.0.0.1',
       WEBHOOK_PORT: String(port),
-      TLS_CERT_FILE: join(webhookDir, 'tls.crt'),
-      TLS_KEY_FILE: join(webhookDir, 'tls.key'),
+      TLS_CERT_FILE: tls.certFile,
+      TLS_KEY_FILE: tls.keyFile,
       KUBECONFIG: join(webhookDir, 'kubeconfig'),
       SPEC_FETCH_ALLOW_PRIVATE: process.env['SPEC_FETCH_ALLOW_PRIVATE'] ?? 'true',
       ...env,
@@ -149,13 +165,13 @@ export async function startLocalWebhook(
   closeSync(logFd);
   webhook.unref();
   const url = `https://127.0.0.1:${port}`;
-  await waitHttpsReady(url, ca.certPem, 30_000);
+  await waitHttpsReady(url, tls.caPem, 30_000);
   if (o.register ?? true) {
     log('registering the admission webhook by URL…');
-    const configurations = localWebhookConfigurations({ url, caPem: ca.certPem });
+    const configurations = localWebhookConfigurations({ url: o.registerUrl ?? url, caPem: tls.caPem });
     await lcp.k(['apply', '-f', '-'], configurations.map((c) => YAML.stringify(c)).join('---\n'));
   }
-  return { pid: webhook.pid!, url };
+  return { pid: webhook.pid!, url, port: port! };
 }
 
 export async function clusterUp(dirArg: string, log: Log): Promise<ClusterRecord> {

@@ -9,6 +9,7 @@ import { JOB_LABELS } from '../core/exposedapi-status.ts';
 import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalControlPlane, startLocalWebhook, type LocalControlPlane } from '../cli/local-cluster.ts';
 import { startApimEmulator } from '../emulator/apim-emulator.ts';
 import { publishBackendService, startSampleBackend, type SampleBackend } from './sample-backend.ts';
+import { startServiceProxy } from './service-proxy.ts';
 
 type ApimEmulator = Awaited<ReturnType<typeof startApimEmulator>>;
 
@@ -130,7 +131,10 @@ export async function startSandbox(o: { dir: string; log: (line: string) => void
     await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SANDBOX_NAMESPACE } }));
     await publishBackendService(lcp.cp.kubeConfig(), SANDBOX_NAMESPACE, SAMPLE_SERVICE, 8080, backend);
 
-    const webhooks: Sandbox['webhooks'] = [];
+    // The apiserver reaches the replicas through one address, like a Service: killing one leaves admission up.
+    const service = await startServiceProxy();
+    cleanups.push(() => service.close());
+    const webhooks: (Sandbox['webhooks'][number] & { port: number })[] = [];
     const addReplica = async (podName: string) => {
       const w = await startLocalWebhook(dir, lcp, {
         DISPATCHER_ENABLED: 'true',
@@ -141,9 +145,10 @@ export async function startSandbox(o: { dir: string; log: (line: string) => void
         SPEC_FETCH_ALLOW_HTTP: 'true',
         SPEC_FETCH_ALLOW_PRIVATE: 'true',
         ...o.webhookEnv,
-      }, o.log, { register: webhooks.length === 0, logName: `webhook-${podName}.log` });
+      }, o.log, { register: webhooks.length === 0, registerUrl: service.url, logName: `webhook-${podName}.log` });
       const entry = { ...w, podName };
       webhooks.push(entry);
+      service.setBackends(webhooks.map((x) => x.port));
       cleanups.push(() => {
         try {
           process.kill(w.pid, 'SIGTERM');
