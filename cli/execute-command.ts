@@ -4,11 +4,11 @@
 import { parseArgs } from 'node:util';
 import { readExecutorConfig } from '../core/executor-config.ts';
 import { EXIT_OK, EXIT_PERMANENT, EXIT_RETRIABLE, type JobAction } from '../core/exposedapi-status.ts';
-import { executeApply } from '../executor/execute-apply.ts';
-import { executeDelete } from '../executor/execute-delete.ts';
+import { gate } from '../executor/change-gate.ts';
+import { exposedApiPath, type ExposedApiObject } from '../executor/exposedapi-object.ts';
 import { kubeConnection } from '../executor/in-cluster-config.ts';
 import { jobLog } from '../executor/job-log.ts';
-import { KubeClient } from '../executor/kube-client.ts';
+import { classifyKubeError, KubeClient } from '../executor/kube-client.ts';
 import { runContext } from '../executor/run-context.ts';
 
 const HELP = `usage: exposedapi-apim execute apply|delete --namespace NS --name NAME --spec-hash H
@@ -70,7 +70,19 @@ export async function run(args: string[]): Promise<number> {
   try {
     const ctx = runContext({ config, kube, log, specHash });
     const ref = { namespace, name };
-    const code = action === 'apply' ? await executeApply(ctx, ref) : await executeDelete(ctx, ref);
+    const reading = ctx.budget.run(`reading ExposedAPI ${namespace}/${name}`, () => kube.get<ExposedApiObject>(exposedApiPath(ref)), classifyKubeError);
+    // Loads while the read is in flight; the token request waits for the gate.
+    ctx.prepareApim();
+    const g = gate(await reading, action as JobAction, specHash);
+    if (!g.proceed) {
+      log.info(g.message, g.fields);
+      log.info('done', { exitCode: EXIT_OK });
+      return EXIT_OK;
+    }
+    // The steps (and the validation modules) load here, while the token request is out.
+    const code = action === 'apply'
+      ? await (await import('../executor/execute-apply.ts')).executeApply(ctx, ref, g.obj)
+      : await (await import('../executor/execute-delete.ts')).executeDelete(ctx, ref, g.obj);
     log.info('done', { exitCode: code });
     return code;
   } catch (e) {

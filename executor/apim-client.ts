@@ -1,8 +1,9 @@
-// The APIM management client of one run: the Azure SDK client with DefaultAzureCredential (workload identity in AKS,
-// a client secret against the emulator), every call run through the run's retry budget, long-running operations
-// polled with a short, growing interval, and reads of entities that may be missing. The SDK and identity packages are
-// loaded on first use (a separate bundle chunk), so their start-up cost overlaps the Kubernetes reads and validation.
+// The APIM management client of one run: the Azure SDK client with DefaultAzureCredential, every call run through the
+// run's retry budget, long-running operations polled with a short, growing interval, and reads of entities that may be
+// missing. The identity and SDK packages are loaded on first use (their own bundle chunks), so a Job with nothing to
+// do never loads them and one with work overlaps their loading with its token request and Kubernetes reads.
 import type { ApiManagementClient } from '@azure/arm-apimanagement';
+import type { TokenCredential } from '@azure/identity';
 import type { ExecutorConfig } from '../core/executor-config.ts';
 import { classifyApimError, classifyApimResponse } from './apim-error.ts';
 import type { JobLog } from './job-log.ts';
@@ -36,20 +37,23 @@ export interface Apim {
   longRunning<T>(what: string, begin: () => Promise<Poller<T>>): Promise<T | undefined>;
 }
 
-export interface ApimClientFactory {
-  (config: ExecutorConfig): Promise<{ client: ApiManagementClient; warmUp: () => void }>;
-}
-
-/** The SDK client and a token warm-up that overlaps the first token request with other work. */
-export const createApimClient: ApimClientFactory = async (config) => {
-  const [{ ApiManagementClient }, { DefaultAzureCredential }] = await Promise.all([import('@azure/arm-apimanagement'), import('@azure/identity')]);
-  const credential = new DefaultAzureCredential({
+/**
+ * DefaultAzureCredential (workload identity in AKS, a client secret against the emulator), loaded on its own: the
+ * identity package is smaller than the APIM SDK, so the token request can leave while the SDK still loads.
+ */
+export async function loadCredential(config: ExecutorConfig): Promise<TokenCredential> {
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  return new DefaultAzureCredential({
     authorityHost: config.apim.authorityHost,
     // MSAL would otherwise ask login.microsoftonline.com whether the authority is known, which fails for the emulator
     // and private clouds.
     disableInstanceDiscovery: config.apim.disableInstanceDiscovery,
   });
-  const client = new ApiManagementClient(credential, config.apim.subscriptionId, {
+}
+
+export async function createApimClient(config: ExecutorConfig, credential: TokenCredential): Promise<ApiManagementClient> {
+  const { ApiManagementClient } = await import('@azure/arm-apimanagement');
+  return new ApiManagementClient(credential, config.apim.subscriptionId, {
     endpoint: config.apim.armEndpoint,
     credentialScopes: [config.apim.armScope],
     // The SDK's own retries absorb short blips (429/503 with Retry-After, 5xx, dropped connections) inside one call,
@@ -57,15 +61,7 @@ export const createApimClient: ApimClientFactory = async (config) => {
     retryOptions: { maxRetries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 8000 },
     userAgentOptions: { userAgentPrefix: 'exposedapi-apim-executor' },
   });
-  let warmed = false;
-  const warmUp = (): void => {
-    if (warmed) return;
-    warmed = true;
-    // Errors surface on the first real call, with the retry loop's classification.
-    credential.getToken(config.apim.armScope).catch(() => undefined);
-  };
-  return { client, warmUp };
-};
+}
 
 export function apimSession(client: ApiManagementClient, config: ExecutorConfig, budget: RetryBudget, log: JobLog): Apim {
   const options = { abortSignal: budget.signal };

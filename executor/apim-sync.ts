@@ -1,6 +1,7 @@
 // Makes APIM match the desired state, one entity family at a time, reading before writing so that an unchanged
 // ExposedAPI costs reads only: the API (import PUT when its document fingerprint changed, PATCH when only settings
 // drifted), its policy (compared in canonical form), its product and tag links, the OpenID Connect provider.
+import type { ApiContract } from '@azure/arm-apimanagement';
 import type { JwtSettings } from '../core/exposedapi-model.ts';
 import type { ExecutorConfig } from '../core/executor-config.ts';
 import { parseMark } from './api-mark.ts';
@@ -33,10 +34,15 @@ function ownershipCheck(stored: { apiRevisionDescription?: string }, desired: De
   }
 }
 
-export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan, owner: string, who: string): Promise<ApiSyncResult> {
+/** The stored API, or undefined when APIM has none under that id. */
+export function readApi(apim: Apim, apiId: string): Promise<ApiContract | undefined> {
+  return apim.find(`reading API '${apiId}'`, () => apim.client.api.get(apim.resourceGroup, apim.serviceName, apiId, apim.options));
+}
+
+/** `stored`: the API as read earlier in the run (readApi), so the read could overlap validation. */
+export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan, owner: string, who: string, stored?: ApiContract): Promise<ApiSyncResult> {
   const { client, resourceGroup: rg, serviceName: svc, options } = apim;
   const id = desired.apiId;
-  const stored = await apim.find(`reading API '${id}'`, () => client.api.get(rg, svc, id, options));
   if (stored) ownershipCheck(stored, desired, owner, who);
   if (!stored || parseMark(stored.apiRevisionDescription).fingerprint !== plan.fingerprint) {
     const how = plan.link ? `${plan.format} from ${plan.value}` : `${plan.format}, ${plan.documentBytes} bytes`;

@@ -3,8 +3,8 @@
 // Imported (the API and its document), PoliciesApplied (policy, products, tags), then Ready. Every step reads before
 // it writes, so a run repeats safely: a second run with nothing changed writes nothing to APIM, and a run killed at
 // any point is completed by the next.
-import type { ExposedApi, JwtSettings } from '../core/exposedapi-model.ts';
-import { SPEC_HASH_ANNOTATION } from '../core/exposedapi-model.ts';
+import { readExposedApi, type ExposedApi, type JwtSettings } from '../core/exposedapi-model.ts';
+import { checkApiId } from '../core/rules/apim-extension.ts';
 import { EXIT_OK, type ApiStatus, type ConditionType } from '../core/exposedapi-status.ts';
 import { renderInvalid } from '../core/field-error.ts';
 import { parsePolicyIdentifier } from '../core/policy-identifier.ts';
@@ -14,11 +14,11 @@ import { SpecFetcher } from '../core/spec-fetch.ts';
 import { defaultValidationContext, validateExposedApi } from '../core/validate-exposedapi.ts';
 import { ownerOf } from './api-mark.ts';
 import { apiIdOf } from './api-id.ts';
-import { deleteApi, ensureOpenIdProvider, gatewayUrlOf, syncApi, syncLinks, syncPolicy } from './apim-sync.ts';
+import { deleteApi, ensureOpenIdProvider, gatewayUrlOf, readApi, syncApi, syncLinks, syncPolicy } from './apim-sync.ts';
 import { updateParentComponent } from './component-status.ts';
 import { desiredApi } from './desired-api.ts';
 import { eventRecorder, type EventRecorder } from './events.ts';
-import { EXPOSEDAPI_API_VERSION, exposedApiPath, hasStatusSubresource, type ExposedApiObject, type ExposedApiRef } from './exposedapi-object.ts';
+import { EXPOSEDAPI_API_VERSION, hasStatusSubresource, type ExposedApiObject, type ExposedApiRef } from './exposedapi-object.ts';
 import { implementationState } from './implementation-ready.ts';
 import { passThroughDocument, planImport, type ResolvedDocument } from './import-plan.ts';
 import { classifyKubeError } from './kube-client.ts';
@@ -90,23 +90,14 @@ export function apiStatusFor(obj: ExposedApiObject, model: ExposedApi, gatewayUr
   return s;
 }
 
-export async function executeApply(ctx: RunContext, ref: ExposedApiRef): Promise<number> {
+/** Applies the change; `obj` is the ExposedAPI as read for the gate (change-gate.ts). */
+export async function executeApply(ctx: RunContext, ref: ExposedApiRef, obj: ExposedApiObject): Promise<number> {
   const { kube, log, config } = ctx;
-  const obj = await ctx.budget.run(`reading ExposedAPI ${ref.namespace}/${ref.name}`, () => kube.get<ExposedApiObject>(exposedApiPath(ref)), classifyKubeError);
-  if (!obj) {
-    log.info('the ExposedAPI no longer exists: nothing to apply');
-    return EXIT_OK;
-  }
-  const annotated = obj.metadata.annotations?.[SPEC_HASH_ANNOTATION];
-  if (annotated !== ctx.specHash) {
-    log.info('superseded: the ExposedAPI changed since this Job was spawned; a newer Job applies it', { annotatedSpecHash: annotated ?? null });
-    return EXIT_OK;
-  }
-  if (obj.metadata.deletionTimestamp) {
-    log.info('the ExposedAPI is being deleted: nothing to apply (the delete Job cleans up)');
-    return EXIT_OK;
-  }
   ctx.warmUpApim();
+  // The stored API is read while the spec is validated (a read is harmless even if validation then fails).
+  const early = apiIdOf({ ...readExposedApi(obj).model, namespace: obj.metadata.namespace, name: obj.metadata.name });
+  const storedEarly = checkApiId('apiId', early).length === 0 ? ctx.apim().then((apim) => readApi(apim, early)) : undefined;
+  storedEarly?.catch(() => undefined);
   const events = eventRecorder(kube, obj, log, ctx.instance);
   const statusSubresource = hasStatusSubresource(kube).catch(() => false);
   const hash = ctx.specHash;
@@ -167,7 +158,9 @@ export async function executeApply(ctx: RunContext, ref: ExposedApiRef): Promise
       if (planned.note) log.info(planned.note);
       const provider = jwt ? await ensureOpenIdProvider(apim, jwt) : undefined;
       const desired = desiredApi(model, { apiId, serviceUrl: backendUrl, owner, plan: planned, ...(provider ? { openidProviderId: provider.id } : {}) });
-      const result = await syncApi(apim, desired, planned, owner, who);
+      // The early read stands unless the previous API was just deleted under the same id (it never is: ids differ).
+      const stored = storedEarly && early === apiId ? await storedEarly : await readApi(apim, apiId);
+      const result = await syncApi(apim, desired, planned, owner, who, stored);
       const what = { created: 'created', imported: 're-imported (document changed)', updated: `updated (${result.drift.join(', ')})`, unchanged: 'unchanged' }[result.action];
       ok('Imported', result.action === 'unchanged' ? 'UpToDate' : result.action === 'updated' ? 'Updated' : 'Imported',
         `APIM API '${apiId}' ${what}: ${planned.passThrough ? 'pass-through operations' : planned.link ? `${planned.format} from ${planned.value}` : `${planned.format}, ${planned.documentBytes} bytes`}, backend ${backendUrl}`);

@@ -2,7 +2,7 @@
 // product and tag links (shared products, tags and OpenID Connect providers stay), then the route, then our
 // finalizer, which lets Kubernetes finish the deletion. With the annotation exposedapi-apim.io/detach-on-delete: "true"
 // APIM is left untouched. An API already gone is success, so a killed run is simply run again.
-import { DETACH_ANNOTATION, FINALIZER, readExposedApi, SPEC_HASH_ANNOTATION } from '../core/exposedapi-model.ts';
+import { DETACH_ANNOTATION, FINALIZER, readExposedApi } from '../core/exposedapi-model.ts';
 import { EXIT_OK } from '../core/exposedapi-status.ts';
 import { checkApiId } from '../core/rules/apim-extension.ts';
 import { apiIdOf } from './api-id.ts';
@@ -55,25 +55,12 @@ export async function removeFinalizer(kube: KubeClient, ref: ExposedApiRef, obj:
   throw new Error(`the finalizers of ExposedAPI ${ref.namespace}/${ref.name} kept changing`);
 }
 
-export async function executeDelete(ctx: RunContext, ref: ExposedApiRef): Promise<number> {
+/** Undoes the change; `obj` is the ExposedAPI as read for the gate (change-gate.ts): being deleted, hash current. */
+export async function executeDelete(ctx: RunContext, ref: ExposedApiRef, obj: ExposedApiObject): Promise<number> {
   const { kube, log, config } = ctx;
-  const obj = await ctx.budget.run(`reading ExposedAPI ${ref.namespace}/${ref.name}`, () => kube.get<ExposedApiObject>(exposedApiPath(ref)), classifyKubeError);
-  if (!obj) {
-    log.info('the ExposedAPI no longer exists: nothing to delete');
-    return EXIT_OK;
-  }
-  const annotated = obj.metadata.annotations?.[SPEC_HASH_ANNOTATION];
-  if (annotated !== ctx.specHash) {
-    log.info('superseded: the ExposedAPI changed since this Job was spawned', { annotatedSpecHash: annotated ?? null });
-    return EXIT_OK;
-  }
-  if (!obj.metadata.deletionTimestamp) {
-    // A delete Job for a live object would take its API away; only a deletion in progress is undone.
-    log.info('the ExposedAPI is not being deleted: nothing to do');
-    return EXIT_OK;
-  }
   const events = eventRecorder(kube, obj, log, ctx.instance);
   const detach = obj.metadata.annotations?.[DETACH_ANNOTATION] === 'true';
+  if (!detach) ctx.warmUpApim();
   try {
     if (detach) {
       events.normal('Detached', `${DETACH_ANNOTATION} is "true": the APIM API is left as it is`);

@@ -3,7 +3,8 @@
 // need it).
 import { hostname } from 'node:os';
 import type { ExecutorConfig } from '../core/executor-config.ts';
-import { apimSession, createApimClient, type Apim, type ApimClientFactory } from './apim-client.ts';
+import type { TokenCredential } from '@azure/identity';
+import { apimSession, createApimClient, loadCredential, type Apim } from './apim-client.ts';
 import type { JobLog } from './job-log.ts';
 import type { KubeClient } from './kube-client.ts';
 import { RetryBudget } from './retry-loop.ts';
@@ -17,7 +18,9 @@ export interface RunContext {
   specHash: string;
   /** JOB_NAME, else the pod's host name: who wrote the status and Events. */
   instance: string;
-  /** Starts loading the APIM SDK and fetching a token without waiting. */
+  /** Starts loading the identity package (no network): cheap enough for runs that turn out to have nothing to do. */
+  prepareApim(): void;
+  /** Starts the token request and loading the APIM SDK, without waiting. */
   warmUpApim(): void;
   apim(): Promise<Apim>;
 }
@@ -27,17 +30,22 @@ export interface RunOptions {
   kube: KubeClient;
   log: JobLog;
   specHash: string;
-  apimFactory?: ApimClientFactory;
 }
 
 export function runContext(o: RunOptions): RunContext {
   const budget = new RetryBudget(o.config.retryBudgetMs, o.log);
-  const factory = o.apimFactory ?? createApimClient;
+  let credential: Promise<TokenCredential> | undefined;
   let session: Promise<Apim> | undefined;
+  const loadIdentity = (): Promise<TokenCredential> => {
+    credential ??= loadCredential(o.config);
+    return credential;
+  };
   const apim = (): Promise<Apim> => {
-    session ??= factory(o.config).then(({ client, warmUp }) => {
-      warmUp();
-      return apimSession(client, o.config, budget, o.log);
+    session ??= loadIdentity().then(async (c) => {
+      // The first token request leaves before the SDK loads; the SDK's calls then find the token cached. Its errors
+      // surface, with the retry loop's classification, on the first real call.
+      c.getToken(o.config.apim.armScope).catch(() => undefined);
+      return apimSession(await createApimClient(o.config, c), o.config, budget, o.log);
     });
     return session;
   };
@@ -48,6 +56,9 @@ export function runContext(o: RunOptions): RunContext {
     log: o.log,
     specHash: o.specHash,
     instance: o.config.jobName ?? hostname(),
+    prepareApim: () => {
+      loadIdentity().catch(() => undefined);
+    },
     warmUpApim: () => {
       // Failures surface when the session is awaited.
       apim().catch(() => undefined);

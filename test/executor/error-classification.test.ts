@@ -18,7 +18,7 @@ function restError(status: number | undefined, body: unknown, headers: Record<st
 t.test('APIM responses', async (t) => {
   const pathClash = classifyApimError(restError(400, { error: { code: 'ValidationError', message: 'One or more fields contain incorrect values:', details: [{ code: 'ValidationError', target: 'path', message: "Cannot create API 'b' with the same Path 'p' as API 'a'  unless it's a part of the same version set" }] } }));
   t.same([pathClash.retriable, pathClash.reason, pathClash.notFound], [false, 'ApimRejected', false]);
-  t.equal(renderApimError(pathClash.detail), "400 ValidationError (target path): One or more fields contain incorrect values: Cannot create API 'b' with the same Path 'p' as API 'a'  unless it's a part of the same version set");
+  t.equal(renderApimError(pathClash.detail), "400 ValidationError (target path): One or more fields contain incorrect values: Cannot create API 'b' with the same Path 'p' as API 'a'  unless it's a part of the same version set (another APIM API uses this path; change spec.path or remove the other API)", 'APIM\'s words, and what to do');
   const throttled = classifyApimError(restError(429, { error: { code: 'SubscriptionRequestsThrottled', message: 'Number of requests exceeded the limit.' } }, { 'retry-after': '7' }));
   t.same([throttled.retriable, throttled.reason, throttled.retryAfterMs], [true, 'Throttled', 7000]);
   t.same(classifyApimError(restError(409, { error: { code: 'PessimisticConcurrencyConflict', message: 'Operation on the API is in progress' } })).retriable, true, 'the SDK never retries this 409; we do');
