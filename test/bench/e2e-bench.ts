@@ -1,0 +1,127 @@
+// bench:e2e — the whole system on the sandbox (no emulator delay): dispatch latency (spec hash visible → Job created)
+// beside the control plane's own create → watch round trip, apply → status.apiStatus.url, and N ExposedAPIs created
+// at once (default 500): time to all Ready, peak RSS of the webhook+dispatcher process, APIM writes per API.
+// Prints figures and ratios; asserts nothing.
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OPERATOR_NAMESPACE } from '../../cli/local-cluster.ts';
+import { SPEC_HASH_ANNOTATION } from '../../core/exposedapi-model.ts';
+import { JOB_LABELS } from '../../core/exposedapi-status.ts';
+import { SANDBOX_NAMESPACE, SAMPLE_SERVICE, startSandbox } from '../../sandbox/sandbox.ts';
+import { exposedApi } from '../helpers/fixtures.ts';
+import { percentile } from './load.ts';
+
+type Obj = Record<string, any>;
+const BURST = Number(process.env['BENCH_E2E_BURST'] ?? 500);
+const ns = SANDBOX_NAMESPACE;
+
+function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `p50 ${percentile(s, 50).toFixed(1)} ms, p99 ${percentile(s, 99).toFixed(1)} ms, max ${s[s.length - 1]!.toFixed(1)} ms (n=${s.length})`;
+};
+const spec = (name: string, doc = 'TMF672-UserRolePermission-v4.0.0.swagger.json') =>
+  exposedApi({ metadata: { name, namespace: undefined }, spec: { implementation: SAMPLE_SERVICE, path: `/${name}/v4`, developerUI: undefined, specification: { url: `\${SANDBOX_SPEC_BASE}/${doc}`, version: 'v4' } } });
+
+const dir = mkdtempSync(join(tmpdir(), 'exposedapi-apim-bench-e2e-'));
+const started = performance.now();
+const sandbox = await startSandbox({ dir, log: () => {} });
+process.stdout.write(`sandbox up in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+try {
+  const kc = new KubeConfig();
+  kc.loadFromFile(sandbox.lcp.kubeconfig);
+  const watch = new Watch(kc);
+  // Watches of ExposedAPIs and Jobs: when each spec hash became visible, and when its Job appeared.
+  const hashSeen = new Map<string, number>();
+  const jobSeen = new Map<string, number>();
+  const urlSeen = new Map<string, number>();
+  const w1 = await watch.watch(`/apis/oda.tmforum.org/v1/namespaces/${ns}/exposedapis`, {}, (phase: string, o: Obj) => {
+    const h = o?.metadata?.annotations?.[SPEC_HASH_ANNOTATION];
+    const key = `${o?.metadata?.name}/${h}`;
+    if (h && !hashSeen.has(key)) hashSeen.set(key, performance.now());
+    if (o?.status?.apiStatus?.url && o?.status?.appliedSpecHash === h && !urlSeen.has(key)) urlSeen.set(key, performance.now());
+  }, () => {});
+  const w2 = await watch.watch(`/apis/batch/v1/namespaces/${OPERATOR_NAMESPACE}/jobs`, {}, (phase: string, o: Obj) => {
+    if (phase !== 'ADDED') return;
+    const name = o?.metadata?.labels?.[JOB_LABELS.name];
+    const hash = o?.metadata?.annotations?.['exposedapi-apim.io/spec-hash'];
+    if (name && hash) jobSeen.set(`${name}/${hash}`, performance.now());
+  }, () => {});
+  // The floor: a ConfigMap create → its watch event, on the same control plane, in the same run.
+  const cmSeen = new Map<string, number>();
+  const w3 = await watch.watch(`/api/v1/namespaces/${ns}/configmaps`, {}, (phase: string, o: Obj) => {
+    if (phase === 'ADDED') cmSeen.set(o.metadata.name, performance.now());
+  }, () => {});
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const core = kc.makeApiClient(CoreV1Api);
+  const roundTrips: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const name = `rt-${i}`;
+    const t0 = performance.now();
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name } } });
+    while (!cmSeen.has(name)) await new Promise((r) => setImmediate(r));
+    roundTrips.push(cmSeen.get(name)! - t0);
+  }
+
+  // One API at a time: apply → status.apiStatus.url, and dispatch latency without a queue.
+  const applyToUrl: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const name = `single-${i}`;
+    const t0 = performance.now();
+    await sandbox.apply([spec(name, 'TMF620-ProductCatalog-v4.0.0.swagger.json')]);
+    for (;;) {
+      const key = [...urlSeen.keys()].find((k) => k.startsWith(`${name}/`));
+      if (key) {
+        applyToUrl.push(urlSeen.get(key)! - t0);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  const dispatchLatency = () => [...jobSeen.entries()].filter(([k]) => hashSeen.has(k)).map(([k, at]) => at - hashSeen.get(k)!);
+  const single = dispatchLatency();
+  process.stdout.write(`\ncontrol plane create → watch event (ConfigMap):  ${stats(roundTrips)}\n`);
+  process.stdout.write(`dispatch latency, one API at a time (hash visible → Job created): ${stats(single)}\n`);
+  process.stdout.write(`apply → status.apiStatus.url, TMF620, one API:     ${stats(applyToUrl)}  (target p50 ≤ 3000 ms)\n`);
+
+  // A burst: BURST ExposedAPIs created at once.
+  const pid = sandbox.webhooks[0]!.pid;
+  const before = memoryOf(pid);
+  const writesBefore = armWrites(sandbox.emulator.state() as Obj);
+  const names = Array.from({ length: BURST }, (_, i) => `burst-${String(i).padStart(3, '0')}`);
+  const t0 = performance.now();
+  await sandbox.apply(names.map((n) => spec(n)));
+  let peak = before.peakMb;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, memoryOf(pid).rssMb);
+  }, 250);
+  const states = await sandbox.waitSettled(names.map((name) => ({ ns, name })), 30 * 60_000);
+  const elapsed = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  const after = memoryOf(pid);
+  const ready = Object.values(states).filter((s) => s === 'ready').length;
+  const writes = armWrites(sandbox.emulator.state() as Obj) - writesBefore;
+  const burstDispatch = names.flatMap((n) => [...jobSeen.entries()].filter(([k]) => k.startsWith(`${n}/`) && hashSeen.has(k)).map(([k, at]) => at - hashSeen.get(k)!));
+  process.stdout.write(`\n${BURST} ExposedAPIs created at once: ${ready}/${BURST} Ready in ${elapsed.toFixed(1)} s (${(ready / elapsed).toFixed(1)} APIs/s, at most 10 Jobs at a time)\n`);
+  process.stdout.write(`  webhook+dispatcher RSS: before ${before.rssMb.toFixed(0)} MB, peak ${Math.max(peak, after.peakMb).toFixed(0)} MB (target ≤ 200 MB), after ${after.rssMb.toFixed(0)} MB\n`);
+  process.stdout.write(`  APIM writes: ${writes} for ${BURST} APIs = ${(writes / BURST).toFixed(2)} per API\n`);
+  process.stdout.write(`  hash visible → Job created during the burst (includes waiting for the cap): ${stats(burstDispatch)}\n`);
+  process.stdout.write(`  ratio: one-at-a-time dispatch p99 / control-plane round trip p99 = ${(percentile([...single].sort((a, b) => a - b), 99) / percentile([...roundTrips].sort((a, b) => a - b), 99)).toFixed(2)}\n`);
+  w1.abort();
+  w2.abort();
+  w3.abort();
+} finally {
+  await sandbox.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function armWrites(state: Obj): number {
+  const byPath: Record<string, number> = state['requests']?.['byPath'] ?? {};
+  return Object.entries(byPath).filter(([k]) => /^(PUT|PATCH|DELETE) \/subscriptions\//.test(k)).reduce((n, [, v]) => n + v, 0);
+}
