@@ -60,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
   const log = jobLog(config.logLevel, base);
   let kube: KubeClient;
   try {
-    const conn = kubeConnection(process.env);
+    const conn = await kubeConnection(process.env);
     kube = new KubeClient(conn);
     log.debug('Kubernetes connection', { source: conn.source, server: conn.server });
   } catch (e) {

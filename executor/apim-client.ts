@@ -3,7 +3,7 @@
 // missing. The identity and SDK packages are loaded on first use (their own bundle chunks), so a Job with nothing to
 // do never loads them and one with work overlaps their loading with its token request and Kubernetes reads.
 import type { ApiManagementClient } from '@azure/arm-apimanagement';
-import type { TokenCredential } from '@azure/identity';
+import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { ExecutorConfig } from '../core/executor-config.ts';
 import { classifyApimError, classifyApimResponse } from './apim-error.ts';
 import type { JobLog } from './job-log.ts';
@@ -43,12 +43,39 @@ export interface Apim {
  */
 export async function loadCredential(config: ExecutorConfig): Promise<TokenCredential> {
   const { DefaultAzureCredential } = await import('@azure/identity');
-  return new DefaultAzureCredential({
+  return singleFlight(new DefaultAzureCredential({
     authorityHost: config.apim.authorityHost,
     // MSAL would otherwise ask login.microsoftonline.com whether the authority is known, which fails for the emulator
     // and private clouds.
     disableInstanceDiscovery: config.apim.disableInstanceDiscovery,
-  });
+  }));
+}
+
+/** Tokens this close to expiry are fetched again (the SDK refreshes ahead of expiry the same way). */
+const REFRESH_MARGIN_MS = 5 * 60 * 1000;
+
+/**
+ * One token request for concurrent callers: the run's early token request and the SDK's first calls would otherwise
+ * each start their own (MSAL does not share requests in flight), doubling the round trips to Entra ID.
+ */
+export function singleFlight(inner: TokenCredential, now: () => number = Date.now): TokenCredential {
+  const tokens = new Map<string, Promise<AccessToken | null>>();
+  return {
+    getToken(scopes, options) {
+      const key = [scopes].flat().join(' ');
+      const cached = tokens.get(key);
+      if (cached) {
+        return cached.then((token) => (token && token.expiresOnTimestamp - now() > REFRESH_MARGIN_MS ? token : refresh()));
+      }
+      return refresh();
+      function refresh(): Promise<AccessToken | null> {
+        const p = inner.getToken(scopes, options);
+        tokens.set(key, p);
+        p.catch(() => tokens.delete(key));
+        return p;
+      }
+    },
+  };
 }
 
 export async function createApimClient(config: ExecutorConfig, credential: TokenCredential): Promise<ApiManagementClient> {

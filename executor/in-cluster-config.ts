@@ -4,7 +4,6 @@
 // ServiceAccount): the kubeconfig file named by KUBECONFIG (current context; token or client certificate inline).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import YAML from 'yaml';
 
 export const STANDARD_SERVICEACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -58,7 +57,9 @@ function dataOrFile(obj: Record<string, unknown>, key: string, read: (p: string)
   return typeof file === 'string' ? read(file) : undefined;
 }
 
-export function kubeconfigConnection(path: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): KubeConnection {
+export async function kubeconfigConnection(path: string, read: (p: string) => string = (p) => readFileSync(p, 'utf8')): Promise<KubeConnection> {
+  // Loaded only here: a Job in a pod never reads a kubeconfig, and start-up time counts for a process per change.
+  const { default: YAML } = await import('yaml');
   const doc = YAML.parse(read(path)) as Record<string, unknown>;
   const contextName = doc['current-context'];
   if (typeof contextName !== 'string') throw new Error(`kubeconfig ${path}: no current-context`);
@@ -81,7 +82,7 @@ function optional<K extends string>(key: K, value: string | undefined): Partial<
   return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
-export function kubeConnection(env: Env = process.env): KubeConnection {
+export async function kubeConnection(env: Env = process.env): Promise<KubeConnection> {
   const kubeconfig = env['KUBECONFIG']?.split(':')[0];
   if (kubeconfig) return kubeconfigConnection(kubeconfig);
   return inClusterConnection(env);

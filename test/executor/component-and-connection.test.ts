@@ -54,6 +54,6 @@ t.test('in-cluster: EXPOSEDAPI_APIM_SERVICEACCOUNT_DIR first, else the standard 
 
 t.test('a kubeconfig with an inline token and CA (what cp.kubeconfigFileFor writes)', async (t) => {
   const text = renderKubeconfig({ server: 'https://127.0.0.1:1234', caPem: 'CA', user: 'system:serviceaccount:ns:sa', token: 'tok' });
-  const c = kubeconfigConnection('/k', () => text);
+  const c = await kubeconfigConnection('/k', () => text);
   t.same([c.server, c.token, c.caPem], ['https://127.0.0.1:1234', 'tok', 'CA']);
 });
