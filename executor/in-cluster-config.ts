@@ -37,14 +37,11 @@ export function inClusterConnection(env: Env = process.env, read: (p: string) =>
   };
 }
 
-interface NamedEntry<T> {
-  name: string;
-  [key: string]: unknown;
-  value?: T;
-}
+/** A kubeconfig list entry: `{name, cluster|user|context: {...}}`. */
+type NamedEntry = { name?: unknown } & Record<string, unknown>;
 
 function named(list: unknown, name: string, field: string): Record<string, unknown> {
-  const entry = (Array.isArray(list) ? (list as NamedEntry<unknown>[]) : []).find((e) => e.name === name);
+  const entry = (Array.isArray(list) ? (list as NamedEntry[]) : []).find((e) => e.name === name);
   const inner = entry?.[field];
   if (!inner || typeof inner !== 'object') throw new Error(`kubeconfig: no ${field} named ${JSON.stringify(name)}`);
   return inner as Record<string, unknown>;
