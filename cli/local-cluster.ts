@@ -137,7 +137,7 @@ export async function startLocalWebhook(
   lcp: LocalControlPlane,
   env: Record<string, string>,
   log: Log,
-  o: { register?: boolean; registerUrl?: string; logName?: string } = {},
+  o: { register?: boolean; registerUrl?: string; logName?: string; entry?: string } = {},
 ): Promise<{ pid: number; url: string; port: number }> {
   const webhookDir = join(dir, 'webhook', String(env['POD_NAME'] ?? 'webhook'));
   mkdirSync(webhookDir, { recursive: true, mode: 0o700 });
@@ -148,7 +148,7 @@ export async function startLocalWebhook(
   const { freeLoopbackPorts } = await import('../test/control-plane/free-port.ts');
   const [port] = await freeLoopbackPorts(1);
   const logFd = openSync(join(dir, o.logName ?? 'webhook.log'), 'a');
-  const webhook = spawn(process.execPath, [join(REPO_ROOT, 'cli/main.ts'), 'webhook'], {
+  const webhook = spawn(process.execPath, [o.entry ?? join(REPO_ROOT, 'cli/main.ts'), 'webhook'], {
     detached: true,
     stdio: ['ignore', logFd, logFd],
     env: {

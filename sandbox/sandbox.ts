@@ -84,6 +84,13 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
+/** The process settings of manifests/base/deployment.yaml (memory tuning), so the sandbox runs the webhook as shipped. */
+function deploymentProcessEnv(): Record<string, string> {
+  const deployment = YAML.parse(readFileSync(join(REPO_ROOT, 'manifests/base/deployment.yaml'), 'utf8')) as Obj;
+  const env: { name: string; value?: string }[] = deployment['spec']['template']['spec']['containers'][0]['env'] ?? [];
+  return Object.fromEntries(env.filter((e) => ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'].includes(e.name) && e.value !== undefined).map((e) => [e.name, e.value!]));
+}
+
 export async function startSandbox(o: { dir: string; log: (line: string) => void; webhookEnv?: Record<string, string>; importDelayMs?: number }): Promise<Sandbox> {
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -103,6 +110,13 @@ export async function startSandbox(o: { dir: string; log: (line: string) => void
     cleanups.push(() => emulator.close());
     const backend = await startSampleBackend();
     cleanups.push(() => backend.close());
+
+    // The webhook replicas and the executor's pods run the production bundle, as the image does.
+    o.log('building the bundle the webhook and the Jobs run…');
+    const bundleDir = join(dir, 'dist');
+    const { buildBundle } = await import('../scripts/build.ts');
+    await buildBundle(bundleDir);
+    const bundleEntry = join(bundleDir, 'exposedapi-apim.mjs');
 
     const rbacFiles = ['rbac.yaml', 'executor-rbac.yaml', 'dispatcher-rbac.yaml'].filter((f) => existsSync(join(REPO_ROOT, 'manifests/base', f)));
     await installOperatorResources(lcp, rbacFiles, o.log);
@@ -142,10 +156,12 @@ export async function startSandbox(o: { dir: string; log: (line: string) => void
         POD_NAMESPACE: OPERATOR_NAMESPACE,
         POD_NAME: podName,
         EXECUTOR_IMAGE: 'exposedapi-apim:sandbox',
+        EXECUTOR_COMMAND: JSON.stringify(['node', bundleEntry]),
         SPEC_FETCH_ALLOW_HTTP: 'true',
         SPEC_FETCH_ALLOW_PRIVATE: 'true',
+        ...deploymentProcessEnv(),
         ...o.webhookEnv,
-      }, o.log, { register: webhooks.length === 0, registerUrl: service.url, logName: `webhook-${podName}.log` });
+      }, o.log, { register: webhooks.length === 0, registerUrl: service.url, logName: `webhook-${podName}.log`, entry: bundleEntry });
       const entry = { ...w, podName };
       webhooks.push(entry);
       service.setBackends(webhooks.map((x) => x.port));
