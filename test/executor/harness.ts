@@ -113,6 +113,10 @@ export interface ExecutorBench {
 export interface BenchOptions {
   emulator?: ApimEmulatorOptions;
   namespace?: { ingressAddress?: string };
+  /** Another control plane than the run's shared one (e.g. a private one with a different CRD). */
+  plane?: TestControlPlane;
+  /** The ExposedAPI CRD to install (default manifests/base/crd.yaml). */
+  crdFile?: string;
 }
 
 /** The executor's RBAC as shipped, bound to its ServiceAccount in `ns` (cluster-scoped names get a suffix). */
@@ -131,8 +135,8 @@ export async function installExecutorRbac(cp: TestControlPlane, ns: string): Pro
 }
 
 export async function executorBench(t: TestLike, o: BenchOptions = {}): Promise<ExecutorBench> {
-  const cp = await useControlPlane(t);
-  await installCrd(cp, join(REPO_DIR, 'manifests/base/crd.yaml'));
+  const cp = o.plane ?? (await useControlPlane(t));
+  await installCrd(cp, o.crdFile ?? join(REPO_DIR, 'manifests/base/crd.yaml'));
   const dir = await mkdtemp(join(tmpdir(), 'exposedapi-apim-executor-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const emu = await startApimEmulator({ dir: join(dir, 'emulator'), importDelayMs: 20, ...o.emulator });
