@@ -90,5 +90,7 @@ export async function run(args: string[]): Promise<number> {
     return (e as { info?: { retriable?: boolean } }).info?.retriable === false ? EXIT_PERMANENT : EXIT_RETRIABLE;
   } finally {
     kube.close();
+    // A Job must end: a socket or timer some library leaves open cannot hold the pod once the run is over.
+    setTimeout(() => process.exit(), 10_000).unref();
   }
 }
