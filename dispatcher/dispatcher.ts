@@ -331,8 +331,8 @@ export class Term {
     }
     if (plan.want) this.queue.want(plan.want);
     else this.queue.cancel(key);
+    this.pump(); // before the readiness write: a new change should not wait for it
     if (this.readiness) await this.syncReadiness(key, api);
-    this.pump();
   }
 
   private async syncReadiness(key: string, api: DispatchSummary): Promise<void> {

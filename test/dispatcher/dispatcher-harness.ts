@@ -55,8 +55,11 @@ export interface DispatcherSetup {
   remove(namespace: string, name: string): Promise<void>;
   /** The operator namespace's Jobs for one ExposedAPI (by the name label). */
   jobsFor(name: string): Promise<V1Job[]>;
-  /** A webhook process with the dispatcher, as the webhook's ServiceAccount; killed (by PID) when the test ends. */
-  startChild(t: TestLike, identity: string, env?: Record<string, string>): Promise<ChildDispatcher>;
+  /**
+   * A webhook process with the dispatcher, as the webhook's ServiceAccount; stopped (by PID) when the test ends.
+   * `entry`: cli/main.ts (the sources) or dist/exposedapi-apim.mjs (the production bundle, for memory figures).
+   */
+  startChild(t: TestLike, identity: string, env?: Record<string, string>, entry?: string): Promise<ChildDispatcher>;
 }
 
 export interface ChildDispatcher {
@@ -157,7 +160,7 @@ export async function setUpDispatcher(cp: TestControlPlane, t: TestLike, o: Setu
       await custom.deleteNamespacedCustomObject(ref(namespace, name));
     },
     jobsFor: async (name) => (await setup.batch.listNamespacedJob({ namespace: ops, labelSelector: `${JOB_LABELS.name}=${name}` })).items,
-    startChild: async (tt, identity, extra = {}) => {
+    startChild: async (tt, identity, extra = {}, entry = 'cli/main.ts') => {
       const childTls = await testTls();
       const logFile = join(cp.state.runDir, `dispatcher-${run}-${identity}.log`);
       const out = createWriteStream(logFile);
@@ -175,7 +178,7 @@ export async function setUpDispatcher(cp: TestControlPlane, t: TestLike, o: Setu
         ...extra,
       };
       // Only the variables above: tap's process instrumentation stays out of the child.
-      const child = spawn(process.execPath, [join(REPO_DIR, 'cli/main.ts'), 'webhook'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [join(REPO_DIR, entry), 'webhook'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout!.pipe(out, { end: false });
       child.stderr!.pipe(out, { end: false });
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
