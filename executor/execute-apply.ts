@@ -158,8 +158,8 @@ export async function executeApply(ctx: RunContext, ref: ExposedApiRef, obj: Exp
       if (planned.note) log.info(planned.note);
       const provider = jwt ? await ensureOpenIdProvider(apim, jwt) : undefined;
       const desired = desiredApi(model, { apiId, serviceUrl: backendUrl, owner, plan: planned, ...(provider ? { openidProviderId: provider.id } : {}) });
-      // The early read stands unless the previous API was just deleted under the same id (it never is: ids differ).
-      const stored = storedEarly && early === apiId ? await storedEarly : await readApi(apim, apiId);
+      // Read at the start of the run, concurrently with validation; nothing of this run has written to it since.
+      const stored = storedEarly ? await storedEarly : await readApi(apim, apiId);
       const result = await syncApi(apim, desired, planned, owner, who, stored);
       const what = { created: 'created', imported: 're-imported (document changed)', updated: `updated (${result.drift.join(', ')})`, unchanged: 'unchanged' }[result.action];
       ok('Imported', result.action === 'unchanged' ? 'UpToDate' : result.action === 'updated' ? 'Updated' : 'Imported',
