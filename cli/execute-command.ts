@@ -3,6 +3,7 @@
 // 1 retry later, 42 permanent: the reason is in the ExposedAPI's status).
 import { parseArgs } from 'node:util';
 import { readExecutorConfig } from '../core/executor-config.ts';
+import { DETACH_ANNOTATION } from '../core/exposedapi-model.ts';
 import { EXIT_OK, EXIT_PERMANENT, EXIT_RETRIABLE, type JobAction } from '../core/exposedapi-status.ts';
 import { gate } from '../executor/change-gate.ts';
 import { exposedApiPath, type ExposedApiObject } from '../executor/exposedapi-object.ts';
@@ -79,7 +80,9 @@ export async function run(args: string[]): Promise<number> {
       log.info('done', { exitCode: EXIT_OK });
       return EXIT_OK;
     }
-    // The steps (and the validation modules) load here, while the token request is out.
+    // The token request leaves now, and the steps (with the validation modules) load while it is out. A detached
+    // delete never talks to APIM.
+    if (action === 'apply' || g.obj.metadata.annotations?.[DETACH_ANNOTATION] !== 'true') ctx.warmUpApim();
     const code = action === 'apply'
       ? await (await import('../executor/execute-apply.ts')).executeApply(ctx, ref, g.obj)
       : await (await import('../executor/execute-delete.ts')).executeDelete(ctx, ref, g.obj);
