@@ -110,3 +110,16 @@ t.test('link import: APIM fetches the document itself; unchanged on the second r
   t.equal((await b.execute('apply', p.name, p.hash, env)).code, 0);
   t.same(armWrites(b.emu), {}, 'the document at the URL is unchanged: no import');
 });
+
+t.test('a changed spec.apim.apiId moves the API: the old one goes first (it holds the path)', async (t) => {
+  const b = await executorBench(t);
+  const first = await b.put(metrics('moving', { apim: { apiId: 'moving-one' } }));
+  t.equal((await b.execute('apply', first.name, first.hash)).code, 0);
+  const second = await b.put(metrics('moving', { apim: { apiId: 'moving-two' } }));
+  const r = await b.execute('apply', second.name, second.hash);
+  t.equal(r.code, 0, r.stdout);
+  const names = b.emu.state().apis.map((a) => a.name);
+  t.notOk(names.includes('moving-one'), 'the previous API is deleted');
+  t.ok(names.includes('moving-two'), 'the new one holds the path');
+  t.same((await b.get(second.name))?.['status']['apim'], { apiId: 'moving-two', serviceName: 'apim-emulator' });
+});
