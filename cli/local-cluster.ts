@@ -41,7 +41,8 @@ export function readClusterRecord(dir: string): ClusterRecord | undefined {
 
 async function kubectl(cpKubectl: string, kubeconfig: string, args: string[], input?: string): Promise<string> {
   const { runKubectl } = await import('../test/control-plane/kubectl.ts');
-  const r = await runKubectl(cpKubectl, kubeconfig, args, input !== undefined ? { input } : {});
+  // Applying many objects passes each through admission one after another: allow minutes, not kubectl's usual 60 s.
+  const r = await runKubectl(cpKubectl, kubeconfig, args, { ...(input !== undefined ? { input } : {}), timeoutMs: 10 * 60_000 });
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
   return r.stdout;
 }

@@ -95,8 +95,19 @@ try {
   const before = memoryOf(pid);
   const writesBefore = armWrites(sandbox.emulator.state() as Obj);
   const names = Array.from({ length: BURST }, (_, i) => `burst-${String(i).padStart(3, '0')}`);
+  const { CustomObjectsApi } = await import('@kubernetes/client-node');
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const specBase = sandbox.backend.url;
   const t0 = performance.now();
-  await sandbox.apply(names.map((n) => spec(n)));
+  // "At once": 20 concurrent writers, as a GitOps sync or a component install would create them.
+  let nextIndex = 0;
+  await Promise.all(Array.from({ length: 20 }, async () => {
+    while (nextIndex < names.length) {
+      const body = JSON.parse(JSON.stringify(spec(names[nextIndex++]!)).replaceAll('${SANDBOX_SPEC_BASE}', specBase));
+      await custom.createNamespacedCustomObject({ group: 'oda.tmforum.org', version: 'v1', namespace: ns, plural: 'exposedapis', body });
+    }
+  }));
+  process.stdout.write(`  (${BURST} created in ${((performance.now() - t0) / 1000).toFixed(1)} s through admission)\n`);
   let peak = before.peakMb;
   const sampler = setInterval(() => {
     peak = Math.max(peak, memoryOf(pid).rssMb);
