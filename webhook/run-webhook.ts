@@ -8,6 +8,7 @@ import type { DispatcherConfig } from '../core/dispatcher-config.ts';
 import { Dispatcher, type ExposedApiCache } from '../dispatcher/dispatcher.ts';
 import { createDispatcherMetrics } from '../dispatcher/dispatcher-metrics.ts';
 import { dispatchSummary, type DispatchSummary } from '../dispatcher/exposedapi-summary.ts';
+import { reuseConnections } from '../dispatcher/kube-connection-reuse.ts';
 import { SpecFetcher } from '../core/spec-fetch.ts';
 import { DocumentCheckCache } from '../core/spec-document.ts';
 import { IsolatedDocumentChecker } from './document-check-process.ts';
@@ -51,7 +52,8 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
   // ONE ExposedAPI informer per process feeds both the path-claim registry and the dispatcher (issue 6): one list,
   // one watch, one slim summary per object, whichever of the two is enabled.
   const dispatcherConfig = deps.dispatcher?.enabled ? deps.dispatcher : undefined;
-  const kubeConfig = config.pathUniqueness || dispatcherConfig ? (deps.kubeConfig ?? loadKubeConfig()) : undefined;
+  // Connections are reused (dispatcher/kube-connection-reuse.ts): client-node would open one per API call.
+  const kubeConfig = config.pathUniqueness || dispatcherConfig ? reuseConnections(deps.kubeConfig ?? loadKubeConfig()) : undefined;
   const claims = config.pathUniqueness ? new PathClaimRegistry() : undefined;
   let dispatcher: Dispatcher | undefined; // created below, once the logger exists; the informer starts after that
   let informer: ExposedApiInformer<WatchedExposedApi> | undefined;

@@ -10,7 +10,7 @@
 //
 //   npm run bench:dispatcher [-- --samples 200 --cached 5000 --burst 500]   (builds the bundle first: the dispatcher
 //   runs as `node dist/exposedapi-apim.mjs webhook`, like the image)
-import { CustomObjectsApi, CoreV1Api, Watch, type V1Job } from '@kubernetes/client-node';
+import { CustomObjectsApi, CoreV1Api, Watch, type KubernetesObject, type V1Job } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -26,6 +26,7 @@ import { stateDir, supervisorLogFor } from '../control-plane/state-file.ts';
 import { launchSupervisor, stopSupervisor } from '../control-plane/supervisor-process.ts';
 import { forState, type TestLike } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
+import { runWatchLoop } from '../control-plane/watch-loop.ts';
 import { setUpDispatcher, type ChildDispatcher, type DispatcherSetup } from '../dispatcher/dispatcher-harness.ts';
 import { exposedApi, REPO_DIR } from '../helpers/fixtures.ts';
 
@@ -103,26 +104,37 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<unknown>)
   }));
 }
 
-/** Watch-event times (performance.now) of ExposedAPIs appearing in a namespace and of Jobs appearing for them. */
+/**
+ * Watch-event times (performance.now) of ExposedAPIs appearing in a namespace and of Jobs appearing and ending for
+ * them. Resilient watches (a loaded apiserver can leave a watch quiet past client-node's 30 s inactivity timeout).
+ */
 async function eventTimes(setup: DispatcherSetup, namespace: string) {
   const seen = new Map<string, number>();
   const jobCreated = new Map<string, number>();
   const jobDone = new Map<string, number>();
-  const watch = new Watch(setup.cp.kubeConfig());
-  const quiet = (err: unknown) => {
-    if (err && (err as Error).name !== 'AbortError') console.error(`bench watch ended: ${(err as Error).message}`);
-  };
-  const a = await watch.watch(`/apis/oda.tmforum.org/v1/namespaces/${namespace}/exposedapis`, {}, (type: string, obj: Record<string, any>) => {
-    if (type === 'ADDED' && !seen.has(obj['metadata'].name)) seen.set(obj['metadata'].name, performance.now());
-  }, quiet);
-  const b = await watch.watch(`/apis/batch/v1/namespaces/${setup.ops}/jobs`, {}, (type: string, job: V1Job) => {
-    const labels = job.metadata?.labels ?? {};
-    if (labels[JOB_LABELS.namespace] !== namespace) return;
-    const name = labels[JOB_LABELS.name]!;
-    if (type === 'ADDED' && !jobCreated.has(name)) jobCreated.set(name, performance.now());
-    if (job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') && !jobDone.has(name)) jobDone.set(name, performance.now());
-  }, quiet);
-  return { seen, jobCreated, jobDone, stop: () => { a.abort(); b.abort(); } };
+  const kubeConfig = setup.cp.kubeConfig();
+  const apis = runWatchLoop<KubernetesObject>({
+    kubeConfig,
+    path: `/apis/oda.tmforum.org/v1/namespaces/${namespace}/exposedapis`,
+    list: async () => (await setup.custom.listNamespacedCustomObject({ group: 'oda.tmforum.org', version: 'v1', namespace, plural: 'exposedapis' })) as { items: KubernetesObject[] },
+    onEvent: (_type, obj) => {
+      if (!seen.has(obj.metadata!.name!)) seen.set(obj.metadata!.name!, performance.now());
+    },
+  });
+  const jobs = runWatchLoop<V1Job>({
+    kubeConfig,
+    path: `/apis/batch/v1/namespaces/${setup.ops}/jobs`,
+    list: () => setup.batch.listNamespacedJob({ namespace: setup.ops }),
+    onEvent: (_type, job) => {
+      const labels = job.metadata?.labels ?? {};
+      if (labels[JOB_LABELS.namespace] !== namespace) return;
+      const name = labels[JOB_LABELS.name]!;
+      if (!jobCreated.has(name)) jobCreated.set(name, performance.now());
+      if (job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') && !jobDone.has(name)) jobDone.set(name, performance.now());
+    },
+  });
+  await Promise.all([apis.synced, jobs.synced]);
+  return { seen, jobCreated, jobDone, stop: () => { apis.stop(); jobs.stop(); } };
 }
 
 const stateFile = join(stateDir(), `bench-dispatcher-${process.pid}-${randomBytes(3).toString('hex')}.json`);
@@ -164,7 +176,7 @@ try {
       const seen = new Promise<number>((resolve) => cmSeen.set(name, resolve));
       const t0 = performance.now();
       await core.createNamespacedConfigMap({ namespace: latNs, body: { metadata: { name }, data: { i: name } } });
-      const t1 = await seen;
+      const t1 = await Promise.race([seen, new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`no ADDED event for ${name} within 10 s`)), 10_000))]);
       if (i >= 10) roundTrips.push(t1 - t0);
     }
     cmWatch.abort();
@@ -212,7 +224,13 @@ try {
     const before = memory(pid).rss;
     resetPeak(pid);
     let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, memory(pid).rss)), 100);
+    const sampler = setInterval(() => {
+      try {
+        peak = Math.max(peak, memory(pid).rss);
+      } catch {
+        clearInterval(sampler); // the process is gone; the wait below reports it
+      }
+    }, 100);
     const t0 = performance.now();
     const names = Array.from({ length: BURST }, (_, i) => `burst-${String(i).padStart(4, '0')}`);
     await pool(names, 25, (name) => create(burstNs, api(burstNs, name)));

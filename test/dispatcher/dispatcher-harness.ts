@@ -192,6 +192,11 @@ export async function setUpDispatcher(cp: TestControlPlane, t: TestLike, o: Setu
         out.end();
         childTls.remove();
       });
+      // Serving (and campaigning for the Lease) once it logs this; start-up can take seconds on a loaded machine.
+      await waitFor(`${identity} to start`, async () => {
+        if (child.exitCode !== null) throw new Error(`${identity} exited with ${child.exitCode}: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+        return readFileSync(logFile, 'utf8').includes('admission webhook listening') ? true : undefined;
+      }, { timeoutMs: 60_000 });
       return { identity, process: child, logFile, exited };
     },
   };

@@ -35,6 +35,7 @@ t.test('the leader dies; the other process takes over within seconds; nothing is
   const a = await setup.startChild(t, 'dispatcher-a');
   await waitFor('dispatcher-a to lead', async () => ((await holder()) === 'dispatcher-a' ? true : undefined), { timeoutMs: 20_000 });
   const b = await setup.startChild(t, 'dispatcher-b');
+  await new Promise((r) => setTimeout(r, 1500)); // b has read the Lease at least once: a candidate
   t.teardown(async () => {
     if (t.passing()) return;
     await dumpLogs(t, a, b);
@@ -72,7 +73,7 @@ t.test('a leader that shuts down hands the lease over at once', async (t) => {
   const c = await setup.startChild(t, 'dispatcher-c');
   await waitFor('dispatcher-c to lead', async () => ((await holder()) === 'dispatcher-c' ? true : undefined), { timeoutMs: 20_000 });
   const d = await setup.startChild(t, 'dispatcher-d');
-  await new Promise((r) => setTimeout(r, 2000)); // d is a candidate now
+  await new Promise((r) => setTimeout(r, 1500)); // d has read the Lease at least once: a candidate
   const stoppedAt = Date.now();
   c.process.kill('SIGTERM');
   t.equal(await c.exited, 0, 'clean exit');

@@ -68,8 +68,11 @@ t.test('status.implementation.ready follows the implementation Service\'s Endpoi
 
 t.test('the parent Component\'s entry for the ExposedAPI gets the same ready', async (t) => {
   await applyManifest(cp, [componentCrd()]);
-  const w = await cp.kubectl(['wait', '--for', 'condition=Established', '--timeout=30s', 'crd/components.oda.tmforum.org']);
-  t.equal(w.code, 0, w.stderr);
+  // Polled: `kubectl wait` fails at once on a CRD whose status has no conditions yet.
+  await waitFor('the Component CRD to be Established', async () => {
+    const r = await cp.kubectl(['get', 'crd/components.oda.tmforum.org', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+    return r.stdout.trim() === 'True' ? true : undefined;
+  }, { timeoutMs: 30_000 });
   const custom = setup.custom;
   const componentRef = { group: 'oda.tmforum.org', version: 'v1', namespace: ns, plural: 'components', name: 'ctk' };
   const component = (await custom.createNamespacedCustomObject({ ...componentRef, body: { apiVersion: 'oda.tmforum.org/v1', kind: 'Component', metadata: { name: 'ctk', namespace: ns }, spec: {} } })) as Record<string, any>;
