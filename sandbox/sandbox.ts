@@ -85,7 +85,7 @@ export interface Sandbox {
 }
 
 /** The process settings of manifests/base/deployment.yaml (memory tuning), so the sandbox runs the webhook as shipped. */
-function deploymentProcessEnv(): Record<string, string> {
+export function deploymentProcessEnv(): Record<string, string> {
   const deployment = YAML.parse(readFileSync(join(REPO_ROOT, 'manifests/base/deployment.yaml'), 'utf8')) as Obj;
   const env: { name: string; value?: string }[] = deployment['spec']['template']['spec']['containers'][0]['env'] ?? [];
   return Object.fromEntries(env.filter((e) => ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'].includes(e.name) && e.value !== undefined).map((e) => [e.name, e.value!]));

@@ -6,25 +6,19 @@ import { readFileSync, statSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import YAML from 'yaml';
 import { documentProblems } from '../../core/spec-document.ts';
+import { deploymentProcessEnv } from '../../sandbox/sandbox.ts';
 import { exposedApi, REPO_DIR, referenceText, TMF620_V4 } from '../helpers/fixtures.ts';
 import { corpusFiles } from '../helpers/openapi-corpus.ts';
 import { testTls } from '../helpers/webhook-tls.ts';
 import { runLoad, type LoadResult } from './load.ts';
+import { memoryOf } from './process-memory.ts';
 
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 8);
 const N_URL = Number(process.env['BENCH_REQUESTS'] ?? 4000);
 const N_INLINE = Number(process.env['BENCH_INLINE_REQUESTS'] ?? 400);
 const ONLY_CORPUS = process.env['BENCH_ONLY'] === 'corpus';
-/** The webhook runs as in production: the bundle, with the process settings of manifests/base/deployment.yaml. */
-function deploymentEnv(): Record<string, string> {
-  const deployment = YAML.parse(readFileSync(join(REPO_DIR, 'manifests/base/deployment.yaml'), 'utf8'));
-  const env: { name: string; value?: string }[] = deployment.spec.template.spec.containers[0].env ?? [];
-  const keep = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'];
-  return Object.fromEntries(env.filter((e) => keep.includes(e.name) && e.value !== undefined).map((e) => [e.name, e.value!]));
-}
-const WEBHOOK_ENV: Record<string, string> = JSON.parse(process.env['BENCH_WEBHOOK_ENV'] ?? 'null') ?? deploymentEnv();
+const WEBHOOK_ENV: Record<string, string> = JSON.parse(process.env['BENCH_WEBHOOK_ENV'] ?? 'null') ?? deploymentProcessEnv(); // the bundle, with manifests/base/deployment.yaml's process settings
 
 function review(obj: Record<string, unknown>, uid = 'bench'): Buffer {
   return Buffer.from(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid, operation: 'CREATE', namespace: 'bench', name: (obj['metadata'] as { name: string }).name, object: obj } }));
@@ -56,11 +50,6 @@ function startChild(args: string[], env: Record<string, string>): Promise<{ chil
   });
 }
 
-function memoryOf(pid: number): { rssMb: number; peakMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-}
 
 const fmt = (r: LoadResult) => `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${r.perSecond.toFixed(0)} req/s  (${r.requests} requests, ${r.errors} errors)`;
 

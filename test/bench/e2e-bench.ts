@@ -3,7 +3,7 @@
 // at once (default 500): time to all Ready, peak RSS of the webhook+dispatcher process, APIM writes per API.
 // Prints figures and ratios; asserts nothing.
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPERATOR_NAMESPACE } from '../../cli/local-cluster.ts';
@@ -12,16 +12,12 @@ import { JOB_LABELS } from '../../core/exposedapi-status.ts';
 import { SANDBOX_NAMESPACE, SAMPLE_SERVICE, startSandbox } from '../../sandbox/sandbox.ts';
 import { exposedApi } from '../helpers/fixtures.ts';
 import { percentile } from './load.ts';
+import { memoryOf } from './process-memory.ts';
 
 type Obj = Record<string, any>;
 const BURST = Number(process.env['BENCH_E2E_BURST'] ?? 500);
 const ns = SANDBOX_NAMESPACE;
 
-function memoryOf(pid: number): { rssMb: number; peakMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-}
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return `p50 ${percentile(s, 50).toFixed(1)} ms, p99 ${percentile(s, 99).toFixed(1)} ms, max ${s[s.length - 1]!.toFixed(1)} ms (n=${s.length})`;
