@@ -17,7 +17,6 @@ import { rm } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import YAML from 'yaml';
 import { readExposedApi, SPEC_HASH_ANNOTATION } from '../../core/exposedapi-model.ts';
 import { JOB_LABELS } from '../../core/exposedapi-status.ts';
 import { specHash } from '../../core/spec-hash.ts';
@@ -28,7 +27,9 @@ import { forState, type TestLike } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { runWatchLoop } from '../control-plane/watch-loop.ts';
 import { setUpDispatcher, type ChildDispatcher, type DispatcherSetup } from '../dispatcher/dispatcher-harness.ts';
-import { exposedApi, REPO_DIR } from '../helpers/fixtures.ts';
+import { exposedApi } from '../helpers/fixtures.ts';
+import { deploymentProcessEnv } from '../../sandbox/sandbox.ts';
+import { memoryOf } from './process-memory.ts';
 
 const { values } = parseArgs({ options: {
   samples: { type: 'string', default: '200' },
@@ -49,17 +50,10 @@ const summary = (xs: number[]): string => {
   return `p50 ${ms(percentile(s, 50))}, p99 ${ms(percentile(s, 99))}, min ${ms(s[0]!)}, max ${ms(s.at(-1)!)} (n=${s.length})`;
 };
 
-/** The memory settings of the webhook Deployment (manifests/base/deployment.yaml). */
-function deploymentEnv(): Record<string, string> {
-  const deployment = YAML.parse(readFileSync(join(REPO_DIR, 'manifests/base/deployment.yaml'), 'utf8'));
-  const env: { name: string; value?: string }[] = deployment.spec.template.spec.containers[0].env ?? [];
-  return Object.fromEntries(env.filter((e) => ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'].includes(e.name) && e.value !== undefined).map((e) => [e.name, e.value!]));
-}
-
+/** RSS and peak (VmHWM) in kB. */
 function memory(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  const m = memoryOf(pid);
+  return { rss: m.rssMb * 1024, hwm: m.peakMb * 1024 };
 }
 
 /** Resets the process's peak RSS (VmHWM), so a phase's peak is its own. */
@@ -79,7 +73,7 @@ function metrics(port: number): Promise<string> {
 
 async function startDispatcher(setup: DispatcherSetup, t: TestLike, identity: string, env: Record<string, string>): Promise<{ child: ChildDispatcher; port: number }> {
   const [port] = await freeLoopbackPorts(1);
-  const child = await setup.startChild(t, identity, { ...deploymentEnv(), WEBHOOK_PORT: String(port), LEASE_NAME: identity, ...env }, 'dist/exposedapi-apim.mjs');
+  const child = await setup.startChild(t, identity, { ...deploymentProcessEnv(), WEBHOOK_PORT: String(port), LEASE_NAME: identity, ...env }, 'dist/exposedapi-apim.mjs');
   await waitFor(`${identity} to sync and plan`, () => (readFileSync(child.logFile, 'utf8').includes('dispatcher caches synced') ? true : undefined), { timeoutMs: 120_000, intervalMs: 100 });
   return { child, port: port! };
 }
