@@ -94,11 +94,6 @@ export class Dispatcher {
     return this.election.isLeader;
   }
 
-  /** The current term's internals, for tests. */
-  get current(): Term | undefined {
-    return this.term;
-  }
-
   start(): void {
     this.election.start();
   }
@@ -156,18 +151,18 @@ export class Dispatcher {
 }
 
 /** One leadership term: its own watches and queues, built from scratch, discarded when leadership ends. */
-export class Term {
+class Term {
   private readonly o: DispatcherOptions;
   private readonly owner: Dispatcher;
   private readonly batch: BatchV1Api;
   private readonly writes: ExposedApiWrites;
   private readonly events: EventRecorder;
-  readonly queue: DispatchQueue;
+  private readonly queue: DispatchQueue;
   private readonly work: KeyedWorkQueue;
   private readonly jobs: ResourceWatch<JobSummary>;
   private readonly readiness: ReadinessSync | undefined;
   /** Jobs by ExposedAPI key, including ones this term created that the watch has not shown yet. */
-  readonly jobsByKey = new Map<string, Map<string, JobSummary>>();
+  private readonly jobsByKey = new Map<string, Map<string, JobSummary>>();
   /** The Job this term created last per object: its outcome counts before status.lastJob says so. */
   private readonly lastCreated = new Map<string, string>();
   /** Jobs seen running during this term: when they end, the outcome is counted (once). */
@@ -254,10 +249,6 @@ export class Term {
     if (this.ready && !this.stopped) this.work.add(key, delayMs);
   }
 
-  /** Resolves when no object is being planned (for tests and benchmarks). */
-  idle(): Promise<void> {
-    return this.work.idle();
-  }
 
   private jobChanged(job: JobSummary): void {
     const key = keyOf({ namespace: job.namespace, name: job.apiName });

@@ -180,6 +180,8 @@ try {
     console.log(`control plane create → watch ADDED round trip (ConfigMap, same run):       ${summary(roundTrips)}`);
     console.log(`  (the dispatcher's own histogram counted ${count} dispatches; its RSS now ${mb(memory(d.child.process.pid!).rss)}, ${await heap(d.port)})`);
     await stopDispatcher(d);
+    // Its Jobs wait forever: gone, or they would count against the next phases' cap (it counts every running Job).
+    await setup.batch.deleteCollectionNamespacedJob({ namespace: setup.ops, labelSelector: `${JOB_LABELS.namespace}=${latNs}`, propagationPolicy: 'Background' });
   }
 
   // 2. RSS with many ExposedAPIs cached, already applied (nothing to do but keep them).
