@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { ApimEmulatorInfo } from '../../emulator/apim-emulator.ts';
 import { fileURLToPath } from 'node:url';
 import { ClientSecretCredential } from '@azure/identity';
 import YAML from 'yaml';
@@ -16,17 +17,7 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 16);
 const COMMAND = fileURLToPath(new URL('../../cli/emulator-command.ts', import.meta.url));
 
-interface Info {
-  url: string;
-  caFile: string;
-  authorityHost: string;
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
-  subscriptionId: string;
-  resourceGroup: string;
-  serviceName: string;
-}
+type Info = ApimEmulatorInfo;
 
 const dir = await mkdtemp(join(tmpdir(), 'emulator-bench-'));
 const child = spawn(process.execPath, [COMMAND, '--port', '0', '--dir', dir, '--import-delay', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
