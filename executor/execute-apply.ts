@@ -13,7 +13,7 @@ import { DocumentCheckCache } from '../core/spec-document.ts';
 import { SpecFetcher } from '../core/spec-fetch.ts';
 import { defaultValidationContext, validateExposedApi } from '../core/validate-exposedapi.ts';
 import { ownerOf } from './api-mark.ts';
-import { apiIdOf } from './api-id.ts';
+import { apiIdOf } from '../core/api-id.ts';
 import { deleteApi, ensureOpenIdProvider, gatewayUrlOf, readApi, syncApi, syncLinks, syncPolicy } from './apim-sync.ts';
 import { updateParentComponent } from './component-status.ts';
 import { desiredApi } from './desired-api.ts';

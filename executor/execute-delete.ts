@@ -5,7 +5,7 @@
 import { DETACH_ANNOTATION, FINALIZER, readExposedApi } from '../core/exposedapi-model.ts';
 import { EXIT_OK } from '../core/exposedapi-status.ts';
 import { checkApiId } from '../core/rules/apim-extension.ts';
-import { apiIdOf } from './api-id.ts';
+import { apiIdOf } from '../core/api-id.ts';
 import { ownerOf } from './api-mark.ts';
 import { deleteApi } from './apim-sync.ts';
 import { eventRecorder } from './events.ts';

@@ -1,7 +1,7 @@
-// executor/api-id.ts: the derived apiId is namespace-aware, deterministic, at most 80 characters and APIM-legal
+// core/api-id.ts: the derived apiId is namespace-aware, deterministic, at most 80 characters and APIM-legal
 // (proved with the webhook's own checkApiId), and cut ids of different objects stay distinct.
 import t from 'tap';
-import { apiIdOf, derivedApiId } from '../../executor/api-id.ts';
+import { apiIdOf, derivedApiId } from '../../core/api-id.ts';
 import { ownerOf, parseMark, renderMark } from '../../executor/api-mark.ts';
 import { checkApiId } from '../../core/rules/apim-extension.ts';
 import { readExposedApi } from '../../core/exposedapi-model.ts';

@@ -18,7 +18,7 @@ import { specHash } from '../../core/spec-hash.ts';
 import { useControlPlane, type TestControlPlane, type TestLike } from '../control-plane/use-control-plane.ts';
 import { applyManifest, installCrd } from '../e2e/webhook-in-cluster.ts';
 import { REPO_DIR } from '../helpers/fixtures.ts';
-import { derivedApiId } from '../../executor/api-id.ts';
+import { derivedApiId } from '../../core/api-id.ts';
 import { ClientSecretCredential } from '@azure/identity';
 import { ApiManagementClient, type ApiManagementClientOptionalParams } from '@azure/arm-apimanagement';
 
