@@ -4,18 +4,7 @@ import { isObject } from '../core/object-reader.ts';
 import { KIND, ODA_GROUP, RECONCILE_AT_ANNOTATION } from '../core/exposedapi-model.ts';
 import { validateExposedApi, type ValidationContext } from '../core/validate-exposedapi.ts';
 import { allowed, deniedInvalid, type AdmissionRequest, type AdmissionResponse } from './admission-review.ts';
-
-function annotation(obj: Record<string, unknown> | null | undefined, key: string): string | undefined {
-  const meta = obj?.['metadata'];
-  const ann = isObject(meta) ? meta['annotations'] : undefined;
-  const v = isObject(ann) ? ann[key] : undefined;
-  return typeof v === 'string' ? v : undefined;
-}
-
-function isDeleting(obj: Record<string, unknown> | null | undefined): boolean {
-  const meta = obj?.['metadata'];
-  return isObject(meta) && typeof meta['deletionTimestamp'] === 'string';
-}
+import { annotation, deletionFreezeErrors, isDeleting } from './deletion-freeze.ts';
 
 /**
  * Updates that cannot change what is applied — status writes (the ODA CRD has no status subresource, so they come
@@ -40,6 +29,11 @@ export async function validateDecision(req: AdmissionRequest, ctx: ValidationCon
   if (req.operation === 'DELETE' || req.operation === 'CONNECT' || !req.object) {
     return { response: allowed(req.uid), outcome: 'allowed-deleting' };
   }
+  const frozen = deletionFreezeErrors(req);
+  if (frozen.length > 0) {
+    return { response: deniedInvalid(req.uid, { group: ODA_GROUP, kind: KIND, name: req.name ?? '<unknown>' }, frozen), outcome: 'denied' };
+  }
+  // Being deleted and nothing applied changed: finishing or detaching the deletion must never depend on today's rules.
   if (isDeleting(req.object)) return { response: allowed(req.uid), outcome: 'allowed-deleting' };
   if (changesNothingApplied(req)) return { response: allowed(req.uid), outcome: 'allowed-unchanged' };
 
