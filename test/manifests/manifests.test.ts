@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { crdYaml } from '../../scripts/generate-crd.ts';
+import { localWebhookConfigurations } from '../../webhook/local-registration.ts';
 import { REPO_DIR, referenceText } from '../helpers/fixtures.ts';
 
 const base = join(REPO_DIR, 'manifests/base');
@@ -54,6 +55,20 @@ t.test('webhook configurations', async (t) => {
       t.ok(w.namespaceSelector.matchExpressions.some((e: any) => e.values.includes('kube-system')), `${w.name} can exclude system namespaces`);
     }
   }
+});
+
+t.test('webhook matchConditions: metadata-only updates never reach the webhook; local registrations keep them', async (t) => {
+  // What each condition admits is proven against the real apiserver in test/e2e/webhook-down-escape-hatches.test.ts.
+  const [mutating, validating] = ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']
+    .map((kind) => docs('webhook-configurations.yaml').find((c) => c.kind === kind).webhooks[0]);
+  for (const w of [mutating, validating]) {
+    t.equal(w.matchConditions.length, 1, `${w.name}: one condition (conditions are ANDed)`);
+    t.match(w.matchConditions[0].expression, /^request\.operation == 'CREATE' \|\|/, `${w.name}: every create`);
+  }
+  t.ok(mutating.matchConditions[0].expression.startsWith(validating.matchConditions[0].expression),
+    'the mutating condition is the validating one plus the lost-stamp case');
+  const local = localWebhookConfigurations({ url: 'https://127.0.0.1:8443', caPem: 'CA', nameSuffix: 'x', namespaceLabels: { a: 'b' } });
+  t.same(local.map((c) => c['webhooks'][0].matchConditions), [mutating.matchConditions, validating.matchConditions], 'local registrations keep them');
 });
 
 t.test('deployment, RBAC and disruption budget', async (t) => {
