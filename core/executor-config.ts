@@ -4,9 +4,11 @@
 // docs/executor.md; a bad value names the variable, the value and what is valid.
 import type { JwtSettings } from './exposedapi-model.ts';
 import { APIM_RESOURCE_ID, isHttpUrl } from './http-tokens.ts';
-import { EnvReader, readSpecFetchOptions, type ConfigResult } from './operator-config.ts';
+import { EnvReader, readOutboundPolicy, readSpecFetchOptions, readTenancyPolicy, type ConfigResult } from './operator-config.ts';
+import type { TenancyPolicy } from './tenancy-policy.ts';
 import type { RemoteSpecMode } from './rules/specification.ts';
 import type { SpecFetchOptions } from './spec-fetch.ts';
+import type { OutboundPolicy } from './outbound-url.ts';
 
 export const ROUTE_MODES = ['ingress', 'istio', 'gateway-api'] as const;
 export type RouteMode = (typeof ROUTE_MODES)[number];
@@ -23,6 +25,14 @@ export const PUBLIC_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 export const DEFAULT_QUOTA_RENEWAL_PERIOD_SECONDS = 86_400;
 
 export interface ExecutorConfig {
+  /**
+   * CLUSTER_ID: this installation's name in the ownership mark on every APIM API it creates (executor/api-mark.ts).
+   * Clusters that share one APIM service must use different ids, or they would treat each other's APIs of the same
+   * namespace/name as their own.
+   */
+  clusterId: string;
+  /** TENANCY_POLICY (core/tenancy-policy.ts), enforced again at apply time; it also says who may adopt APIs. */
+  tenancy: TenancyPolicy;
   apim: {
     subscriptionId: string;
     resourceGroup: string;
@@ -61,6 +71,8 @@ export interface ExecutorConfig {
   createMissingProducts: boolean;
   createMissingTags: boolean;
   specFetch: SpecFetchOptions;
+  /** OUTBOUND_ALLOW_HTTP / OUTBOUND_ALLOW_PRIVATE, as in the webhook; backend and JWT host names are also resolved. */
+  outbound: OutboundPolicy;
   remoteSpecCheck: RemoteSpecMode;
   specImportMode: SpecImportMode;
   /**
@@ -157,7 +169,13 @@ export function readExecutorConfig(env: Record<string, string | undefined> = pro
   if (ingressClass !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(ingressClass)) {
     r.errors.push(`INGRESS_CLASS=${JSON.stringify(ingressClass)} is invalid: must be an IngressClass name`);
   }
+  const clusterId = r.str('CLUSTER_ID', 'default');
+  if (!/^[a-z0-9](?:[a-z0-9.-]{0,38}[a-z0-9])?$/.test(clusterId)) {
+    r.errors.push(`CLUSTER_ID=${JSON.stringify(clusterId)} is invalid: 1-40 lower-case letters, digits, "-" and ".", e.g. prod-westeurope-1`);
+  }
   const config: ExecutorConfig = {
+    clusterId,
+    tenancy: readTenancyPolicy(r),
     apim: {
       subscriptionId,
       resourceGroup,
@@ -187,6 +205,7 @@ export function readExecutorConfig(env: Record<string, string | undefined> = pro
     createMissingProducts: r.bool('CREATE_MISSING_PRODUCTS', false),
     createMissingTags: r.bool('CREATE_MISSING_TAGS', true),
     specFetch: readSpecFetchOptions(r),
+    outbound: readOutboundPolicy(r),
     remoteSpecCheck: r.oneOf('REMOTE_SPEC_CHECK', 'deny', ['deny', 'warn', 'off'] as const),
     specImportMode: r.oneOf('SPEC_IMPORT_MODE', 'auto', SPEC_IMPORT_MODES),
     validationDefaultJwt: r.str('JWT_OPENID_CONFIG_URL', '') !== '',

@@ -29,6 +29,11 @@ export const ANNOTATION_PREFIX = 'exposedapi-apim.io';
 export const SPEC_HASH_ANNOTATION = `${ANNOTATION_PREFIX}/spec-hash`;
 export const RECONCILE_AT_ANNOTATION = `${ANNOTATION_PREFIX}/reconcile-at`;
 export const DETACH_ANNOTATION = `${ANNOTATION_PREFIX}/detach-on-delete`;
+/**
+ * Names an existing APIM API (one the operator did not create) that this ExposedAPI takes over. Honoured only where
+ * the platform team's TENANCY_POLICY sets allowAdoption for the namespace; the takeover is recorded in an Event.
+ */
+export const ADOPT_ANNOTATION = `${ANNOTATION_PREFIX}/adopt`;
 export const FINALIZER = `${ANNOTATION_PREFIX}/cleanup`;
 
 /** Where the OpenAPI document comes from. `field` is the JSON path it was read at, for error messages. */

@@ -45,8 +45,13 @@ export interface ExposedApiStatus {
   appliedSpecHash?: string;
   /** Name of the last Job that worked on this ExposedAPI (namespace of the operator). */
   lastJob?: string;
-  /** APIM identifiers, for operators' convenience. */
-  apim?: { apiId: string; serviceName: string };
+  /**
+   * APIM identifiers. A hint only, never proof: tenants can write status (the ODA CRD has no status subresource), so
+   * every id read from here is checked against the ownership mark in APIM before anything is removed. `pendingApiIds`:
+   * ids an apply started to publish but did not finish (so a rename after a failed apply leaves no orphan); null
+   * clears them in a merge patch.
+   */
+  apim?: { apiId: string; serviceName: string; pendingApiIds?: string[] | null };
 }
 
 /** Returns the conditions with `next` set; lastTransitionTime only moves when the status changes. */

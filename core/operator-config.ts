@@ -3,6 +3,8 @@
 // reported with the variable, the value and the fix, and the process refuses to start.
 import type { RemoteSpecMode } from './rules/specification.ts';
 import type { SpecFetchOptions } from './spec-fetch.ts';
+import type { OutboundPolicy } from './outbound-url.ts';
+import { NO_POLICY, parseTenancyPolicy, type TenancyPolicy } from './tenancy-policy.ts';
 
 export interface WebhookConfig {
   host: string;
@@ -26,6 +28,10 @@ export interface WebhookConfig {
   documentCheckerMaxRssMb: number;
   /** An operator-wide default JWT configuration exists (claim-keyed counters are then usable without spec.apim). */
   defaultJwt: boolean;
+  /** Which URLs spec.apim.backend.url and the JWT discovery URL may name (OUTBOUND_ALLOW_HTTP / _PRIVATE). */
+  outbound: OutboundPolicy;
+  /** What each namespace may publish (TENANCY_POLICY, core/tenancy-policy.ts). */
+  tenancy: TenancyPolicy;
   logLevel: string;
 }
 
@@ -87,6 +93,19 @@ export function readSpecFetchOptions(r: EnvReader): SpecFetchOptions {
   };
 }
 
+/** TENANCY_POLICY: read by the webhook and the executor alike, so both enforce the same policy. */
+export function readTenancyPolicy(r: EnvReader): TenancyPolicy {
+  const parsed = parseTenancyPolicy(r.str('TENANCY_POLICY', ''));
+  if (parsed.ok) return parsed.policy;
+  r.errors.push(...parsed.errors);
+  return NO_POLICY;
+}
+
+/** OUTBOUND_ALLOW_*: read by the webhook and the executor alike, so admission and apply judge URLs the same way. */
+export function readOutboundPolicy(r: EnvReader): OutboundPolicy {
+  return { allowHttp: r.bool('OUTBOUND_ALLOW_HTTP', false), allowPrivate: r.bool('OUTBOUND_ALLOW_PRIVATE', false) };
+}
+
 export function readWebhookConfig(env: Record<string, string | undefined> = process.env): ConfigResult<WebhookConfig> {
   const r = new EnvReader(env);
   const config: WebhookConfig = {
@@ -104,6 +123,8 @@ export function readWebhookConfig(env: Record<string, string | undefined> = proc
     documentCheckerIdleMs: r.int('DOCUMENT_CHECKER_IDLE_SECONDS', 10, 1, 3600) * 1000,
     documentCheckerMaxRssMb: r.int('DOCUMENT_CHECKER_MAX_RSS_MB', 256, 64, 4096),
     defaultJwt: r.str('JWT_OPENID_CONFIG_URL', '') !== '',
+    outbound: readOutboundPolicy(r),
+    tenancy: readTenancyPolicy(r),
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
   };
   // The webhook answers within the apiserver's timeout (≤ 10 s); a fetch must leave room for the rest.

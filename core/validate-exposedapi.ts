@@ -6,22 +6,34 @@ import { checkApimExtension } from './rules/apim-extension.ts';
 import { checkApiPath } from './rules/api-path.ts';
 import { checkBasicFields } from './rules/basic-fields.ts';
 import { checkCors } from './rules/cors.ts';
-import { checkPathClaim, type PathClaims } from './rules/path-claim.ts';
+import { checkClaims, claimOf, type Claims } from './rules/claims.ts';
 import { checkSpecification, type RemoteSpecMode } from './rules/specification.ts';
 import { checkTemplate, checkTrafficPolicies } from './rules/traffic-policies.ts';
+import { checkApimValueSafety } from './rules/apim-value-safety.ts';
+import { checkOutboundTargets, resolveOutboundTargets, type HostResolver } from './rules/outbound-targets.ts';
+import { STRICT_OUTBOUND_POLICY, type OutboundPolicy } from './outbound-url.ts';
+import { checkTenancy } from './rules/tenancy.ts';
+import { ruleFor, type TenancyPolicy } from './tenancy-policy.ts';
+import { apiIdOf } from './api-id.ts';
 import { parsePolicyIdentifier } from './policy-identifier.ts';
 import { DocumentCheckCache, type DocumentChecker } from './spec-document.ts';
 import type { FetchOutcome } from './spec-fetch.ts';
 
 export interface ValidationContext {
-  /** Who holds which APIM path; absent skips the uniqueness rule. */
-  pathClaims?: PathClaims;
+  /** Who holds which APIM path and apiId (core/rules/claims.ts); absent skips the uniqueness rules. */
+  claims?: Claims;
   /** The operator has default JWT settings (so claim-based counters work without spec.apim.authentication). */
   defaultJwt: boolean;
   documents: DocumentChecker;
   /** Fetches remote specification URLs; absent = remote documents are not checked. */
   fetch?: (url: string) => Promise<FetchOutcome>;
   remoteMode: RemoteSpecMode;
+  /** Which URLs APIM may be pointed at (OUTBOUND_ALLOW_HTTP / OUTBOUND_ALLOW_PRIVATE); absent = https and public only. */
+  outbound?: OutboundPolicy;
+  /** Resolves backend and JWT discovery host names so every address is checked (the executor); absent = not resolved. */
+  resolveHost?: HostResolver;
+  /** The operator's tenancy policy (core/tenancy-policy.ts); absent = unrestricted. */
+  tenancy?: TenancyPolicy;
 }
 
 export interface ValidationResult {
@@ -35,17 +47,22 @@ export function defaultValidationContext(overrides: Partial<ValidationContext> =
   return { defaultJwt: false, documents: new DocumentCheckCache(), remoteMode: 'deny', ...overrides };
 }
 
-/** Pure value rules on the model: everything but the document and path-claim checks. */
-export function modelErrors(model: ExposedApi, ctx: Pick<ValidationContext, 'defaultJwt'>): FieldError[] {
+/** Pure value rules on the model: everything but the document and claim checks. */
+export function modelErrors(model: ExposedApi, ctx: Pick<ValidationContext, 'defaultJwt' | 'outbound'>): FieldError[] {
   const jwtConfigured = model.spec.apim.jwt !== undefined || ctx.defaultJwt;
-  return [
+  const errors = [
     ...checkBasicFields(model),
     ...checkApiPath(model.spec.path),
     ...checkTrafficPolicies(model, { jwtConfigured }),
     ...checkCors(model),
     ...checkTemplate(model),
     ...checkApimExtension(model),
+    ...checkOutboundTargets(model, ctx.outbound),
   ];
+  // The safety rule covers every value APIM receives; where a field's own rule has refused the value already (with
+  // the more specific fix), one error for that field is enough.
+  const reported = new Set(errors.map((e) => e.field));
+  return [...errors, ...checkApimValueSafety(model).filter((e) => !reported.has(e.field))];
 }
 
 function sharedCounterWarnings(model: ExposedApi): string[] {
@@ -66,8 +83,11 @@ function sharedCounterWarnings(model: ExposedApi): string[] {
 export async function validateExposedApi(obj: unknown, ctx: ValidationContext): Promise<ValidationResult> {
   const { model, errors } = readExposedApi(obj);
   errors.push(...modelErrors(model, ctx));
-  errors.push(...checkPathClaim(model.spec.path, { namespace: model.namespace, name: model.name }, ctx.pathClaims));
+  if (ctx.tenancy) errors.push(...checkTenancy(model, ruleFor(ctx.tenancy, model.namespace), apiIdOf(model)));
+  errors.push(...checkClaims(claimOf(model), ctx.claims));
+  const outbound = ctx.resolveHost ? await resolveOutboundTargets(model, ctx.outbound ?? STRICT_OUTBOUND_POLICY, ctx.resolveHost) : { errors: [], warnings: [] };
+  errors.push(...outbound.errors);
   const spec = await checkSpecification(model, ctx);
   errors.push(...spec.errors);
-  return { model, errors, warnings: [...spec.warnings, ...sharedCounterWarnings(model)] };
+  return { model, errors, warnings: [...spec.warnings, ...outbound.warnings, ...sharedCounterWarnings(model)] };
 }

@@ -4,7 +4,8 @@
 import type { ApiContract } from '@azure/arm-apimanagement';
 import type { JwtSettings } from '../core/exposedapi-model.ts';
 import type { ExecutorConfig } from '../core/executor-config.ts';
-import { parseMark } from './api-mark.ts';
+import { ADOPT_ANNOTATION } from '../core/exposedapi-model.ts';
+import { creatorNote, describeOwner, ownershipOf, parseMark, type OwnerIdentity } from './api-mark.ts';
 import type { Apim } from './apim-client.ts';
 import { driftOf, importBody, updateBody, type DesiredApi } from './desired-api.ts';
 import type { ImportPlan } from './import-plan.ts';
@@ -16,6 +17,10 @@ export interface ApiSyncResult {
   action: 'created' | 'imported' | 'updated' | 'unchanged';
   /** Settings that were corrected without an import. */
   drift: string[];
+  /** The API carried no mark and was adopted (it carries ours now). */
+  adopted: boolean;
+  /** APIs of this same ExposedAPI (an earlier apiId) that held the path and were removed so the import could take it. */
+  replaced: string[];
 }
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
@@ -24,14 +29,35 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-function ownershipCheck(stored: { apiRevisionDescription?: string }, desired: DesiredApi, owner: string, who: string): void {
-  const mark = parseMark(stored.apiRevisionDescription);
-  if (mark.owner !== undefined && mark.owner !== owner) {
-    throw permanent(
-      'ApiIdTaken',
-      `APIM API '${desired.apiId}' is managed by another ExposedAPI (owner ${mark.owner}, this one is ${who}, owner ${owner}); set spec.apim.apiId to an id of its own`,
-    );
+/** Who the run works for, and whether it may take over an API that carries no mark (TENANCY_POLICY allowAdoption). */
+export interface OwnershipPolicy {
+  who: OwnerIdentity;
+  /** The ExposedAPI asks to adopt this API id (exposedapi-apim.io/adopt) and its namespace is allowed to. */
+  adopt: boolean;
+}
+
+/**
+ * The one gate before any write to a stored API: ours (our mark), adopted (no mark, adoption granted), or a permanent
+ * failure. An API marked by another ExposedAPI, or carrying no mark at all (made by hand, by Bicep, by another tool),
+ * is never written.
+ */
+export function ownershipGate(stored: { apiRevisionDescription?: string }, apiId: string, o: OwnershipPolicy): 'ours' | 'adopted' {
+  const own = ownershipOf(stored.apiRevisionDescription, o.who);
+  if (own === 'ours') return 'ours';
+  if (own === 'other') {
+    throw permanent('ApiIdTaken', `APIM API '${apiId}' is managed by ${describeOwner(stored.apiRevisionDescription)}, not by ${o.who.namespace}/${o.who.name}; it is left unchanged: set spec.apim.apiId to an id of its own`);
   }
+  if (o.adopt) return 'adopted';
+  throw permanent(
+    'ApiNotOwned',
+    `APIM API '${apiId}' exists and was not created by exposedapi-apim (it carries no ownership mark), so it is never changed or deleted: choose another spec.apim.apiId, or ask the platform team to allow adoption for namespace ${o.who.namespace} (TENANCY_POLICY allowAdoption) and annotate the ExposedAPI ${ADOPT_ANNOTATION}=${apiId}`,
+  );
+}
+
+/** The API APIM names in a "same Path" refusal ("… with the same Path 'p' as API 'Y' …"). */
+export function pathHolderOf(e: unknown): string | undefined {
+  if (!(e instanceof StepFailure) || e.info.apim?.status !== 400) return undefined;
+  return /with the same Path '[^']*' as API '([^']+)'/.exec(e.info.apim.message)?.[1];
 }
 
 /** The stored API, or undefined when APIM has none under that id. */
@@ -40,23 +66,42 @@ export function readApi(apim: Apim, apiId: string): Promise<ApiContract | undefi
 }
 
 /** `stored`: the API as read earlier in the run (readApi), so the read could overlap validation. */
-export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan, owner: string, who: string, stored?: ApiContract): Promise<ApiSyncResult> {
+export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan, o: OwnershipPolicy, stored?: ApiContract): Promise<ApiSyncResult> {
   const { client, resourceGroup: rg, serviceName: svc, options } = apim;
   const id = desired.apiId;
-  if (stored) ownershipCheck(stored, desired, owner, who);
-  if (!stored || parseMark(stored.apiRevisionDescription).fingerprint !== plan.fingerprint) {
+  const adopted = stored ? ownershipGate(stored, id, o) === 'adopted' : false;
+  const replaced: string[] = [];
+  if (!stored || adopted || parseMark(stored.apiRevisionDescription).fingerprint !== plan.fingerprint) {
     const how = plan.link ? `${plan.format} from ${plan.value}` : `${plan.format}, ${plan.documentBytes} bytes`;
-    await apim.longRunning(`import of API '${id}' into APIM (${how})`, () => client.api.beginCreateOrUpdate(rg, svc, id, importBody(desired, plan), options));
+    const importApi = (): Promise<unknown> => apim.longRunning(`import of API '${id}' into APIM (${how})`, () => client.api.beginCreateOrUpdate(rg, svc, id, importBody(desired, plan), options));
+    try {
+      await importApi();
+    } catch (e) {
+      // APIM allows one API per path. If the holder is an API of this same ExposedAPI (an earlier apiId, also one
+      // left by a failed first apply), it goes and the import is tried once more; anyone else's API stays.
+      const holder = pathHolderOf(e);
+      if (holder === undefined || holder.toLowerCase() === id.toLowerCase()) throw e;
+      const outcome = await deleteApi(apim, holder, o.who);
+      if (outcome === 'not-ours') {
+        const other = await readApi(apim, holder);
+        throw permanent('PathTaken', `path '${desired.path}' is held by APIM API '${holder}', managed by ${describeOwner(other?.apiRevisionDescription)}; it is left unchanged: choose another spec.path`, (e as StepFailure).info.apim);
+      }
+      replaced.push(holder);
+      await importApi();
+    }
     // What the import stored is checked once: a setting the import did not take is corrected now, not on the next run.
     const after = await apim.call(`reading API '${id}' after its import`, () => client.api.get(rg, svc, id, options));
+    // Another writer may have raced this import for the same id (two objects admitted on two replicas): the mark read
+    // back says who won, and the loser fails instead of reporting Ready.
+    if (ownershipOf(after.apiRevisionDescription, o.who) === 'other') ownershipGate(after, id, o);
     const drift = driftOf(after, desired);
     if (drift.length > 0 || parseMark(after.apiRevisionDescription).fingerprint !== plan.fingerprint) await updateApi(apim, desired);
-    return { action: stored ? 'imported' : 'created', drift };
+    return { action: stored ? 'imported' : 'created', drift, adopted, replaced };
   }
   const drift = driftOf(stored, desired);
-  if (drift.length === 0) return { action: 'unchanged', drift };
+  if (drift.length === 0) return { action: 'unchanged', drift, adopted, replaced };
   await updateApi(apim, desired);
-  return { action: 'updated', drift };
+  return { action: 'updated', drift, adopted, replaced };
 }
 
 async function updateApi(apim: Apim, desired: DesiredApi): Promise<void> {
@@ -110,7 +155,7 @@ const lower = (s: string): string => s.toLowerCase();
  * by hand is removed (add it to spec.apim or the defaults instead). Products and tags themselves are shared and never
  * deleted; missing ones are created when the configuration allows it.
  */
-export async function syncLinks(apim: Apim, apiId: string, want: { products: string[]; tags: string[] }, config: Pick<ExecutorConfig, 'createMissingProducts' | 'createMissingTags'>): Promise<LinkResult> {
+export async function syncLinks(apim: Apim, apiId: string, want: { products: string[]; tags: string[] }, config: Pick<ExecutorConfig, 'createMissingProducts' | 'createMissingTags'> & { who: OwnerIdentity }): Promise<LinkResult> {
   const { client, resourceGroup: rg, serviceName: svc, options } = apim;
   const result: LinkResult = { linked: [], unlinked: [], created: [] };
   const [products, tags] = await Promise.all([
@@ -131,7 +176,7 @@ export async function syncLinks(apim: Apim, apiId: string, want: { products: str
           throw permanent('ProductNotFound', `product '${productId}' does not exist in APIM service '${svc}': create it, or set CREATE_MISSING_PRODUCTS=true`);
         }
         await apim.call(`creating product '${productId}'`, () =>
-          client.product.createOrUpdate(rg, svc, productId, { displayName: productId, description: 'Created by exposedapi-apim', subscriptionRequired: true, approvalRequired: false, state: 'published' }, options),
+          client.product.createOrUpdate(rg, svc, productId, { displayName: productId, description: creatorNote(config.who), subscriptionRequired: true, approvalRequired: false, state: 'published' }, options),
         );
         result.created.push(`product/${productId}`);
       }
@@ -173,7 +218,14 @@ export async function ensureOpenIdProvider(apim: Apim, jwt: JwtSettings): Promis
   const { client, resourceGroup: rg, serviceName: svc, options } = apim;
   const id = openidProviderId(jwt.openidConfigUrl);
   const exists = await apim.find(`reading OpenID Connect provider '${id}'`, () => client.openIdConnectProvider.get(rg, svc, id, options));
-  if (exists) return { id, created: false };
+  if (exists) {
+    // The id is derived from the discovery URL; a provider under that id with another URL was made by someone else
+    // and is neither used nor changed.
+    if (exists.metadataEndpoint !== jwt.openidConfigUrl) {
+      throw permanent('OpenIdProviderConflict', `APIM OpenID Connect provider '${id}' exists with metadata endpoint ${exists.metadataEndpoint ?? '(none)'}, not ${jwt.openidConfigUrl}; it is left unchanged: remove or rename it in APIM`);
+    }
+    return { id, created: false };
+  }
   await apim.call(`creating OpenID Connect provider '${id}'`, () => client.openIdConnectProvider.createOrUpdate(rg, svc, id, openidProviderContract(jwt), options));
   return { id, created: true };
 }
@@ -189,15 +241,15 @@ export type ApiDeleteResult = 'deleted' | 'absent' | 'not-ours';
 
 /**
  * Removes an API with its revisions and its product and tag links. An API that is already gone is success; one that
- * another ExposedAPI owns (api-mark.ts) is left alone.
+ * does not carry this ExposedAPI's mark (api-mark.ts) is left alone.
  */
-export async function deleteApi(apim: Apim, apiId: string, owner: string): Promise<ApiDeleteResult> {
+export async function deleteApi(apim: Apim, apiId: string, who: OwnerIdentity): Promise<ApiDeleteResult> {
   const { client, resourceGroup: rg, serviceName: svc, options } = apim;
   const stored = await apim.find(`reading API '${apiId}'`, () => client.api.get(rg, svc, apiId, options));
   if (!stored) return 'absent';
-  const mark = parseMark(stored.apiRevisionDescription);
-  if (mark.owner !== undefined && mark.owner !== owner) return 'not-ours';
-  await syncLinks(apim, apiId, { products: [], tags: [] }, { createMissingProducts: false, createMissingTags: false });
+  // Only our own mark allows a delete: an unmarked API (made outside the operator) is never removed.
+  if (ownershipOf(stored.apiRevisionDescription, who) !== 'ours') return 'not-ours';
+  await syncLinks(apim, apiId, { products: [], tags: [] }, { createMissingProducts: false, createMissingTags: false, who });
   try {
     await apim.longRunning(`deleting API '${apiId}' with its revisions`, () => client.api.beginDelete(rg, svc, apiId, '*', { ...options, deleteRevisions: true }));
   } catch (e) {
@@ -206,4 +258,14 @@ export async function deleteApi(apim: Apim, apiId: string, owner: string): Promi
     throw e;
   }
   return 'deleted';
+}
+
+/**
+ * Every API in the service that carries this ExposedAPI's mark: what a delete removes. Found in APIM, never taken from
+ * the ExposedAPI's status (which its tenant can write). One paged list of the service's APIs (100 per page).
+ */
+export async function listOwnedApis(apim: Apim, who: OwnerIdentity): Promise<string[]> {
+  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
+  const all = await apim.call(`listing the APIs of APIM service '${svc}'`, () => collect(client.api.listByService(rg, svc, options)));
+  return all.filter((a) => a.name && ownershipOf(a.apiRevisionDescription, who) === 'ours').map((a) => a.name!);
 }

@@ -2,8 +2,9 @@
 // what the executor sends, so a second run with nothing changed finds no drift and writes nothing.
 import type { ApiContract, ApiCreateOrUpdateParameter, ApiUpdateContract } from '@azure/arm-apimanagement';
 import type { ExposedApi } from '../core/exposedapi-model.ts';
+import { apimSafe } from '../core/rules/apim-value-safety.ts';
 import { keyParameterNames, type KeyParameterNames } from '../core/rules/traffic-policies.ts';
-import { renderMark } from './api-mark.ts';
+import { renderMark, type OwnerIdentity } from './api-mark.ts';
 import type { ImportPlan } from './import-plan.ts';
 
 export interface DesiredApi {
@@ -20,18 +21,21 @@ export interface DesiredApi {
   mark: string;
 }
 
-export function desiredApi(api: ExposedApi, o: { apiId: string; serviceUrl: string; owner: string; plan: ImportPlan; openidProviderId?: string }): DesiredApi {
+export function desiredApi(api: ExposedApi, o: { apiId: string; serviceUrl: string; who: OwnerIdentity; plan: ImportPlan; openidProviderId?: string }): DesiredApi {
   const akv = api.spec.apiKeyVerification;
+  // A second line behind validation: a value APIM would read as a named value, an expression or markup is refused
+  // (UnsafeApimValueError, a permanent failure) even if the rules were skipped.
+  const names = keyParameterNames(akv.enabled ? apimSafe('spec.apiKeyVerification.location', akv.location) : '');
   return {
-    apiId: o.apiId,
-    path: api.spec.path.replace(/^\/+/, ''),
-    displayName: api.spec.apim.displayName ?? api.spec.name,
-    serviceUrl: o.serviceUrl,
+    apiId: apimSafe('spec.apim.apiId', o.apiId),
+    path: apimSafe('spec.path', api.spec.path).replace(/^\/+/, ''),
+    displayName: api.spec.apim.displayName !== undefined ? apimSafe('spec.apim.displayName', api.spec.apim.displayName) : apimSafe('spec.name', api.spec.name),
+    serviceUrl: apimSafe(api.spec.apim.backend.mode === 'url' ? 'spec.apim.backend.url' : 'serviceUrl (the route APIM calls)', o.serviceUrl),
     // APIM's default for a new API is subscriptionRequired: true, so the value is always sent explicitly.
     subscriptionRequired: akv.enabled,
-    subscriptionKeyParameterNames: keyParameterNames(akv.enabled ? akv.location : ''),
+    subscriptionKeyParameterNames: names,
     ...(o.openidProviderId ? { openidProviderId: o.openidProviderId } : {}),
-    mark: renderMark(o.owner, o.plan.fingerprint),
+    mark: renderMark(o.who, o.plan.fingerprint),
   };
 }
 

@@ -3,7 +3,8 @@
 // Imported (the API and its document), PoliciesApplied (policy, products, tags), then Ready. Every step reads before
 // it writes, so a run repeats safely: a second run with nothing changed writes nothing to APIM, and a run killed at
 // any point is completed by the next.
-import { readExposedApi, type ExposedApi, type JwtSettings } from '../core/exposedapi-model.ts';
+import { ADOPT_ANNOTATION, readExposedApi, type ExposedApi, type JwtSettings } from '../core/exposedapi-model.ts';
+import { ruleFor } from '../core/tenancy-policy.ts';
 import { checkApiId } from '../core/rules/apim-extension.ts';
 import { EXIT_OK, type ApiStatus, type ConditionType } from '../core/exposedapi-status.ts';
 import { renderInvalid } from '../core/field-error.ts';
@@ -11,10 +12,11 @@ import { parsePolicyIdentifier } from '../core/policy-identifier.ts';
 import { renderPolicyXml } from '../core/policy-xml.ts';
 import { DocumentCheckCache } from '../core/spec-document.ts';
 import { SpecFetcher } from '../core/spec-fetch.ts';
+import { systemHostResolver } from '../core/host-resolver.ts';
 import { defaultValidationContext, validateExposedApi } from '../core/validate-exposedapi.ts';
-import { ownerOf } from './api-mark.ts';
+import type { OwnerIdentity } from './api-mark.ts';
 import { apiIdOf } from '../core/api-id.ts';
-import { deleteApi, ensureOpenIdProvider, gatewayUrlOf, readApi, syncApi, syncLinks, syncPolicy } from './apim-sync.ts';
+import { deleteApi, ensureOpenIdProvider, gatewayUrlOf, readApi, syncApi, syncLinks, syncPolicy, type OwnershipPolicy } from './apim-sync.ts';
 import { updateParentComponent } from './component-status.ts';
 import { desiredApi } from './desired-api.ts';
 import { eventRecorder, type EventRecorder } from './events.ts';
@@ -43,6 +45,10 @@ async function validate(ctx: RunContext, obj: ExposedApiObject, events: EventRec
       documents: new DocumentCheckCache(),
       fetch: (url) => fetcher.fetch(url),
       remoteMode: ctx.config.remoteSpecCheck,
+      // Backend and JWT discovery host names are resolved here, just before APIM is pointed at them.
+      outbound: ctx.config.outbound,
+      resolveHost: systemHostResolver(),
+      tenancy: ctx.config.tenancy,
     }),
   );
   for (const w of result.warnings) {
@@ -108,6 +114,8 @@ export async function executeApply(ctx: RunContext, ref: ExposedApiRef, obj: Exp
     log.info(message, { condition: type, reason });
   };
   let current: ExposedApiObject | undefined = obj;
+  /** The apiId an import may have created before the run failed (recorded so a later rename removes it). */
+  let importStarted: string | undefined;
   const write = async (change: StatusChange): Promise<void> => {
     current = await writeStatus({ kube, ref, statusSubresource: await statusSubresource }, change, current);
   };
@@ -143,24 +151,21 @@ export async function executeApply(ctx: RunContext, ref: ExposedApiRef, obj: Exp
 
     const apim = await ctx.apim();
     const apiId = apiIdOf(model);
-    const owner = ownerOf(obj.metadata.namespace, obj.metadata.name);
-    const who = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    const ownership = ownershipPolicy(ctx, obj, apiId, events);
+    const formerIds = formerApiIdsOf(obj, config.apim.serviceName, apiId);
+    importStarted = apiId;
     const jwt = jwtFor(model, ctx);
     const plan = await inStep('Imported', async () => {
-      const previous = obj.status?.apim;
-      if (previous?.apiId && previous.apiId.toLowerCase() !== apiId.toLowerCase() && previous.serviceName === config.apim.serviceName) {
-        // spec.apim.apiId changed: the old API goes first, or the new one could not take its path.
-        const outcome = await deleteApi(apim, previous.apiId, owner);
-        log.info('removed the API of the previous apiId', { previousApiId: previous.apiId, outcome });
-      }
       const planned = planImport(document, config.specImportMode, passThrough);
       if (planned instanceof StepFailure) throw planned;
       if (planned.note) log.info(planned.note);
       const provider = jwt ? await ensureOpenIdProvider(apim, jwt) : undefined;
-      const desired = desiredApi(model, { apiId, serviceUrl: backendUrl, owner, plan: planned, ...(provider ? { openidProviderId: provider.id } : {}) });
+      const desired = desiredApi(model, { apiId, serviceUrl: backendUrl, who: ownership.who, plan: planned, ...(provider ? { openidProviderId: provider.id } : {}) });
       // Read at the start of the run, concurrently with validation; nothing of this run has written to it since.
       const stored = storedEarly ? await storedEarly : await readApi(apim, apiId);
-      const result = await syncApi(apim, desired, planned, owner, who, stored);
+      const result = await syncApi(apim, desired, planned, ownership, stored);
+      if (result.adopted) events.warning('Adopted', `APIM API '${apiId}' was not created by exposedapi-apim and has been adopted (${ADOPT_ANNOTATION}, allowed for namespace ${ref.namespace} by TENANCY_POLICY): its document, policy and links are now this ExposedAPI's`);
+      for (const id of result.replaced) log.info('removed an earlier API of this ExposedAPI that held the path', { apiId: id });
       const what = { created: 'created', imported: 're-imported (document changed)', updated: `updated (${result.drift.join(', ')})`, unchanged: 'unchanged' }[result.action];
       ok('Imported', result.action === 'unchanged' ? 'UpToDate' : result.action === 'updated' ? 'Updated' : 'Imported',
         `APIM API '${apiId}' ${what}: ${planned.passThrough ? 'pass-through operations' : planned.link ? `${planned.format} from ${planned.value}` : `${planned.format}, ${planned.documentBytes} bytes`}, backend ${backendUrl}`);
@@ -171,12 +176,20 @@ export async function executeApply(ctx: RunContext, ref: ExposedApiRef, obj: Exp
       const xml = renderPolicyXml({ spec: model.spec, jwt, quotaRenewalPeriodSeconds: config.quotaRenewalPeriodSeconds, documentValidation: !plan.passThrough });
       const products = unique([...config.defaults.products, ...model.spec.apim.products]);
       const tags = unique([...config.defaults.tags, ...model.spec.apim.tags]);
-      const [policy, links] = await Promise.all([syncPolicy(apim, apiId, xml), syncLinks(apim, apiId, { products, tags }, config)]);
+      const [policy, links] = await Promise.all([syncPolicy(apim, apiId, xml), syncLinks(apim, apiId, { products, tags }, { ...config, who: ownership.who })]);
       const changes = [...links.linked.map((l) => `+${l}`), ...links.unlinked.map((l) => `-${l}`)];
       const changed = policy === 'applied' || changes.length > 0;
       ok('PoliciesApplied', changed ? 'Applied' : 'UpToDate',
         `policy ${policy === 'applied' ? 'written' : 'unchanged'}; products [${products.join(', ')}], tags [${tags.join(', ')}]${changes.length > 0 ? ` (${changes.join(' ')})` : ''}`);
     });
+
+    // A rename removes the old API once the new one is published. The ids come from status, which the tenant can
+    // write, so each is removed only if APIM's mark says it is this ExposedAPI's; anything else is left and logged.
+    for (const former of formerIds) {
+      const outcome = await inStep('Ready', () => deleteApi(apim, former, ownership.who));
+      if (outcome === 'not-ours') events.warning('FormerApiNotOurs', `status named APIM API '${former}' as this ExposedAPI's, but APIM's mark says otherwise: it was left unchanged`);
+      else log.info('removed the API of the previous apiId', { previousApiId: former, outcome });
+    }
 
     const gatewayUrl = await inStep('Ready', async () => config.apim.gatewayUrl ?? (await gatewayUrlOf(apim)));
     const apiStatus = apiStatusFor(obj, model, gatewayUrl, config.developerUiBaseUrl);
@@ -189,7 +202,7 @@ export async function executeApply(ctx: RunContext, ref: ExposedApiRef, obj: Exp
       implementation: { ready: implementation.ready },
       appliedSpecHash: hash,
       ...(config.jobName ? { lastJob: config.jobName } : {}),
-      apim: { apiId, serviceName: config.apim.serviceName },
+      apim: { apiId, serviceName: config.apim.serviceName, pendingApiIds: null },
     });
     const parent = await updateParentComponent(kube, current ?? obj, { url: apiStatus.url, ...(apiStatus.developerUI ? { developerUI: apiStatus.developerUI } : {}), ready: implementation.ready });
     if (parent !== 'no-parent') log.info('parent Component', { outcome: parent });
@@ -201,13 +214,50 @@ export async function executeApply(ctx: RunContext, ref: ExposedApiRef, obj: Exp
     log.error(failure.message, { condition: failure.condition ?? 'Ready', reason: failure.info.reason, retriable: failure.info.retriable, ...(failure.info.apim ? { apim: failure.info.apim } : {}) });
     events.warning(failure.info.reason, failure.message);
     try {
-      await write({ conditions: [...done, ...failureChange(failure, hash)], ...(config.jobName ? { lastJob: config.jobName } : {}) });
+      await write({
+        conditions: [...done, ...failureChange(failure, hash)],
+        ...(config.jobName ? { lastJob: config.jobName } : {}),
+        ...(importStarted ? { apim: pendingRecord(obj, config.apim.serviceName, importStarted) } : {}),
+      });
     } catch (statusError) {
       log.error('could not write the failure to the ExposedAPI status', { error: statusError instanceof Error ? statusError.message : String(statusError) });
     }
     await events.flush();
     return exitCodeOf(failure);
   }
+}
+
+/** The run's identity in APIM marks, and whether it may adopt an unmarked API (annotation + TENANCY_POLICY). */
+function ownershipPolicy(ctx: RunContext, obj: ExposedApiObject, apiId: string, events: EventRecorder): OwnershipPolicy {
+  const who: OwnerIdentity = { cluster: ctx.config.clusterId, namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid };
+  const asked = obj.metadata.annotations?.[ADOPT_ANNOTATION]?.trim();
+  if (!asked) return { who, adopt: false };
+  const allowed = ruleFor(ctx.config.tenancy, who.namespace)?.allowAdoption === true;
+  if (asked.toLowerCase() !== apiId.toLowerCase()) {
+    events.warning('AdoptionIgnored', `${ADOPT_ANNOTATION}=${asked} does not name this ExposedAPI's APIM API '${apiId}'; nothing is adopted`);
+    return { who, adopt: false };
+  }
+  if (!allowed) {
+    events.warning('AdoptionNotAllowed', `${ADOPT_ANNOTATION}=${asked} is ignored: TENANCY_POLICY does not allow adoption in namespace ${who.namespace}`);
+    return { who, adopt: false };
+  }
+  return { who, adopt: true };
+}
+
+/** Earlier apiIds of this ExposedAPI as its status records them (a hint, checked against APIM's marks before use). */
+export function formerApiIdsOf(obj: ExposedApiObject, serviceName: string, apiId: string): string[] {
+  const recorded = obj.status?.apim;
+  if (!recorded || recorded.serviceName !== serviceName) return [];
+  const ids = [recorded.apiId, ...(Array.isArray(recorded.pendingApiIds) ? recorded.pendingApiIds : [])].filter((id): id is string => typeof id === 'string' && id !== '');
+  return unique(ids).filter((id) => id.toLowerCase() !== apiId.toLowerCase() && checkApiId('apiId', id).length === 0);
+}
+
+/** status.apim after a failed run that may have created `started`: the published id stays, `started` is pending. */
+export function pendingRecord(obj: ExposedApiObject, serviceName: string, started: string): NonNullable<ExposedApiObject['status']>['apim'] {
+  const recorded = obj.status?.apim?.serviceName === serviceName ? obj.status.apim : undefined;
+  const published = recorded?.apiId || started;
+  const pending = unique([...(Array.isArray(recorded?.pendingApiIds) ? recorded.pendingApiIds : []), ...(published.toLowerCase() === started.toLowerCase() ? [] : [started])]);
+  return { apiId: published, serviceName, ...(pending.length > 0 ? { pendingApiIds: pending.slice(-8) } : {}) };
 }
 
 function unique(ids: string[]): string[] {

@@ -1,13 +1,15 @@
-// `execute delete`: undo an apply once the ExposedAPI is being deleted. The APIM API goes with its revisions and its
-// product and tag links (shared products, tags and OpenID Connect providers stay), then the route, then our
-// finalizer, which lets Kubernetes finish the deletion. With the annotation exposedapi-apim.io/detach-on-delete: "true"
+// `execute delete`: undo an apply once the ExposedAPI is being deleted. Every APIM API that carries this ExposedAPI's
+// ownership mark goes with its revisions and its product and tag links (shared products, tags and OpenID Connect
+// providers stay), then the route, then our finalizer, which lets Kubernetes finish the deletion. What to remove is
+// found from APIM's marks, never from status (which the tenant can write): a forged status.apim.apiId naming another
+// team's API changes nothing, and an API without our mark is never deleted. With the annotation exposedapi-apim.io/detach-on-delete: "true"
 // APIM is left untouched. An API already gone is success, so a killed run is simply run again.
 import { DETACH_ANNOTATION, FINALIZER, readExposedApi } from '../core/exposedapi-model.ts';
 import { EXIT_OK } from '../core/exposedapi-status.ts';
 import { checkApiId } from '../core/rules/apim-extension.ts';
 import { apiIdOf } from '../core/api-id.ts';
-import { ownerOf } from './api-mark.ts';
-import { deleteApi } from './apim-sync.ts';
+import type { OwnerIdentity } from './api-mark.ts';
+import { deleteApi, listOwnedApis } from './apim-sync.ts';
 import { eventRecorder } from './events.ts';
 import { exposedApiPath, hasStatusSubresource, type ExposedApiObject, type ExposedApiRef } from './exposedapi-object.ts';
 import { classifyKubeError, JSON_PATCH, KubeError, type KubeClient } from './kube-client.ts';
@@ -17,11 +19,18 @@ import { writeStatus } from './status-patch.ts';
 import { StepFailure } from './step-failure.ts';
 import { exitCodeOf } from './step-outcome.ts';
 
-/** The APIM APIs this ExposedAPI may have: the one its status records and the one its spec names. */
+/**
+ * The APIM APIs this ExposedAPI may have, to be checked against their marks: the one its (frozen) spec names, and the
+ * ones its status records (a hint). The scan of the service's marks (listOwnedApis) adds any others.
+ */
 export function apiIdsToDelete(obj: ExposedApiObject, serviceName: string): string[] {
   const ids: string[] = [];
   const recorded = obj.status?.apim;
-  if (recorded?.apiId && recorded.serviceName === serviceName) ids.push(recorded.apiId);
+  if (recorded?.apiId && recorded.serviceName === serviceName) {
+    for (const id of [recorded.apiId, ...(Array.isArray(recorded.pendingApiIds) ? recorded.pendingApiIds : [])]) {
+      if (typeof id === 'string' && checkApiId('apiId', id).length === 0 && !ids.some((x) => x.toLowerCase() === id.toLowerCase())) ids.push(id);
+    }
+  }
   const { model } = readExposedApi(obj);
   const fromSpec = apiIdOf({ namespace: obj.metadata.namespace, name: obj.metadata.name, spec: model.spec });
   // A spec id APIM would reject cannot name an API we created.
@@ -67,13 +76,15 @@ export async function executeDelete(ctx: RunContext, ref: ExposedApiRef, obj: Ex
       log.info('detached: APIM left untouched');
     } else {
       const apim = await ctx.apim();
-      const owner = ownerOf(obj.metadata.namespace, obj.metadata.name);
-      for (const apiId of apiIdsToDelete(obj, config.apim.serviceName)) {
-        const outcome = await deleteApi(apim, apiId, owner);
+      const who: OwnerIdentity = { cluster: config.clusterId, namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid };
+      const candidates = apiIdsToDelete(obj, config.apim.serviceName);
+      for (const id of await listOwnedApis(apim, who)) if (!candidates.some((c) => c.toLowerCase() === id.toLowerCase())) candidates.push(id);
+      for (const apiId of candidates) {
+        const outcome = await deleteApi(apim, apiId, who);
         const message = {
           deleted: `APIM API '${apiId}' deleted with its revisions and links`,
           absent: `APIM API '${apiId}' was already gone`,
-          'not-ours': `APIM API '${apiId}' belongs to another ExposedAPI and was left alone`,
+          'not-ours': `APIM API '${apiId}' does not carry this ExposedAPI's ownership mark and was left alone`,
         }[outcome];
         log.info(message, { apiId, outcome });
         events.normal(outcome === 'deleted' ? 'ApiDeleted' : 'ApiAbsent', message);

@@ -2,7 +2,6 @@
 // (proved with the webhook's own checkApiId), and cut ids of different objects stay distinct.
 import t from 'tap';
 import { apiIdOf, derivedApiId } from '../../core/api-id.ts';
-import { ownerOf, parseMark, renderMark } from '../../executor/api-mark.ts';
 import { checkApiId } from '../../core/rules/apim-extension.ts';
 import { readExposedApi } from '../../core/exposedapi-model.ts';
 import { exposedApi } from '../helpers/fixtures.ts';
@@ -41,15 +40,4 @@ t.test('spec.apim.apiId wins', async (t) => {
   t.equal(apiIdOf(model), 'productcatalog');
   const { model: plain } = readExposedApi(exposedApi({ metadata: { name: 'pc', namespace: 'components' } }));
   t.equal(apiIdOf(plain), 'components-pc');
-});
-
-t.test('the ownership mark round-trips and tells owners apart', async (t) => {
-  const owner = ownerOf('a-b', 'c');
-  t.not(owner, ownerOf('a', 'b-c'), 'two objects that derive the same apiId have different owners');
-  const fp = 'f'.repeat(64);
-  const mark = renderMark(owner, fp);
-  t.ok(mark.length <= 256, 'fits apiRevisionDescription');
-  t.same(parseMark(mark), { owner, fingerprint: fp });
-  t.same(parseMark('written by a person'), {}, 'an API created by hand carries no mark');
-  t.same(parseMark(undefined), {});
 });

@@ -10,16 +10,17 @@ import { canonicalPolicy, samePolicy } from '../../executor/policy-compare.ts';
 import { exposedApi, openapi3 } from '../helpers/fixtures.ts';
 
 const { model } = readExposedApi(exposedApi({ metadata: { name: 'pc', namespace: 'components' }, spec: { apiKeyVerification: { enabled: true, location: 'header:x-api-key' } } }));
+const WHO = { cluster: 'test', namespace: 'components', name: 'pc', uid: '4f1c2b1e-0000-4000-8000-000000000001' };
 const plan = planImport({ text: JSON.stringify(openapi3()) }, 'auto') as ImportPlan;
-const desired = desiredApi(model, { apiId: 'components-pc', serviceUrl: 'http://10.0.0.1/x', owner: '0123456789abcdef', plan });
+const desired = desiredApi(model, { apiId: 'components-pc', serviceUrl: 'http://10.0.0.1/x', who: WHO, plan });
 
 t.test('the desired API: path without the slash, explicit subscription settings, the mark', async (t) => {
   t.equal(desired.path, 'ctk-productcatalogmanagement/tmf-api/productCatalogManagement/v4');
   t.equal(desired.displayName, 'productcatalogmanagement');
   t.equal(desired.subscriptionRequired, true);
   t.same(desired.subscriptionKeyParameterNames, { header: 'x-api-key', query: 'subscription-key' });
-  t.match(desired.mark, /^exposedapi-apim owner=0123456789abcdef import=[0-9a-f]{64}$/);
-  const off = desiredApi(readExposedApi(exposedApi({})).model, { apiId: 'x', serviceUrl: 'http://a/', owner: '0123456789abcdef', plan });
+  t.match(desired.mark, /^exposedapi-apim cluster=test owner=[0-9a-f]{16} uid=4f1c2b1e-0000-4000-8000-000000000001 import=[0-9a-f]{64} ref=components\/pc$/);
+  const off = desiredApi(readExposedApi(exposedApi({})).model, { apiId: 'x', serviceUrl: 'http://a/', who: WHO, plan });
   t.equal(off.subscriptionRequired, false, 'sent explicitly: APIM\'s default is true');
   t.same(off.subscriptionKeyParameterNames, { header: 'Ocp-Apim-Subscription-Key', query: 'subscription-key' });
   const body = importBody(desired, plan);
