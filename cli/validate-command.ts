@@ -1,7 +1,7 @@
 // `exposedapi-apim validate PATH... [--fetch] [--json]`: the webhook's rules, offline, for CI pipelines.
 // Exit codes: 0 all valid, 1 something invalid, 2 usage error.
 import { parseArgs } from 'node:util';
-import { EnvReader, readSpecFetchOptions } from '../core/operator-config.ts';
+import { EnvReader, readOutboundPolicy, readSpecFetchOptions, readTenancyPolicy } from '../core/operator-config.ts';
 import { SpecFetcher } from '../core/spec-fetch.ts';
 import { defaultValidationContext } from '../core/validate-exposedapi.ts';
 import { expandPaths, readManifestFile, type ManifestDocument, type ManifestProblem } from './manifest-documents.ts';
@@ -14,6 +14,10 @@ webhook's rules. Other kinds are skipped. Paths must be unique among the given f
 
   --fetch   also fetch remote specification URLs and check the documents (same guard as the webhook:
             https only, public addresses only, unless SPEC_FETCH_ALLOW_HTTP / SPEC_FETCH_ALLOW_PRIVATE)
+
+spec.apim.backend.url and the JWT discovery URL are judged as the webhook does: https and public hosts unless
+OUTBOUND_ALLOW_HTTP / OUTBOUND_ALLOW_PRIVATE are true in the environment, and TENANCY_POLICY (the operator's
+per-namespace policy, YAML or JSON) is applied when set.
   --json    print the report as JSON on stdout
 
 Exit codes: 0 valid, 1 invalid, 2 usage error.
@@ -53,11 +57,13 @@ export async function run(args: string[]): Promise<number> {
   }
   const env = new EnvReader(process.env);
   const fetcher = parsed.values.fetch ? new SpecFetcher(readSpecFetchOptions(env)) : undefined;
+  const outbound = readOutboundPolicy(env);
+  const tenancy = readTenancyPolicy(env);
   if (env.errors.length > 0) {
     process.stderr.write(`exposedapi-apim validate: invalid configuration:\n${env.errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return 2;
   }
-  const report = await validateDocuments(documents, problems, defaultValidationContext({ fetch: fetcher ? (u) => fetcher.fetch(u) : undefined }));
+  const report = await validateDocuments(documents, problems, defaultValidationContext({ fetch: fetcher ? (u) => fetcher.fetch(u) : undefined, outbound, tenancy }));
   if (parsed.values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else {
     const { stdout, stderr } = renderReport(report);

@@ -11,7 +11,7 @@ import { driftOf, importBody, updateBody, type DesiredApi } from './desired-api.
 import type { ImportPlan } from './import-plan.ts';
 import { openidProviderContract, openidProviderId } from './openid-provider.ts';
 import { samePolicy } from './policy-compare.ts';
-import { permanent, StepFailure } from './step-failure.ts';
+import { permanent, renderApimError, StepFailure } from './step-failure.ts';
 
 export interface ApiSyncResult {
   action: 'created' | 'imported' | 'updated' | 'unchanged';
@@ -84,7 +84,8 @@ export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan,
       const outcome = await deleteApi(apim, holder, o.who);
       if (outcome === 'not-ours') {
         const other = await readApi(apim, holder);
-        throw permanent('PathTaken', `path '${desired.path}' is held by APIM API '${holder}', managed by ${describeOwner(other?.apiRevisionDescription)}; it is left unchanged: choose another spec.path`, (e as StepFailure).info.apim);
+        const detail = (e as StepFailure).info.apim!;
+        throw permanent('PathTaken', `${renderApimError(detail)}. APIM API '${holder}' is managed by ${describeOwner(other?.apiRevisionDescription)} and is left unchanged: choose another spec.path`, detail);
       }
       replaced.push(holder);
       await importApi();

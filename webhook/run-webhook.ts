@@ -19,7 +19,7 @@ import { ExposedApiInformer } from './exposedapi-informer.ts';
 import { PathClaimRegistry, pathSummary, type PathSummary } from './path-claim-registry.ts';
 import { readTls, TlsReloader } from './tls-reloader.ts';
 
-/** What the one ExposedAPI informer keeps per object: the path claim and, with the dispatcher, its dispatch summary. */
+/** What the one ExposedAPI informer keeps per object: its claims (path, apiId) and, with the dispatcher, its dispatch summary. */
 export type WatchedExposedApi = PathSummary & { dispatch?: DispatchSummary };
 
 export interface RunningWebhook {
@@ -63,13 +63,16 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
       namespaces: config.watchNamespaces,
       summarize: dispatcherConfig ? (obj) => ({ ...pathSummary(obj), dispatch: dispatchSummary(obj) }) : pathSummary,
       events: {
+        // A changed or removed claim may decide another object's standing: the dispatcher plans those again.
         upsert: (_obj, s) => {
-          claims?.observed(s);
+          const affected = claims?.observed(s) ?? [];
           if (s.dispatch) dispatcher?.observed(s.dispatch);
+          for (const key of affected) dispatcher?.claimsChanged(key);
         },
         remove: (s) => {
-          claims?.removed(s);
+          const affected = claims?.removed(s) ?? [];
           dispatcher?.removed(s);
+          for (const key of affected) dispatcher?.claimsChanged(key);
         },
         synced: () => dispatcher?.apisSynced(),
       },
@@ -84,11 +87,13 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     maxRssMb: config.documentCheckerMaxRssMb,
   });
   const validation: ValidationContext = {
-    pathClaims: claims,
+    claims,
     defaultJwt: config.defaultJwt,
     documents: new DocumentCheckCache(32, (text) => checker.check(text)),
     fetch: (url) => fetcher.fetch(url),
     remoteMode: config.remoteSpecCheck,
+    outbound: config.outbound,
+    tenancy: config.tenancy,
   };
   const app = buildAdmissionServer({
     tls: readTls(config.tlsCertFile, config.tlsKeyFile),
@@ -116,6 +121,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
       kubeConfig,
       watchNamespaces: config.watchNamespaces,
       apis,
+      claims,
       metrics: createDispatcherMetrics(metrics.registry),
       log: app.log.child({ component: 'dispatcher' }),
     });

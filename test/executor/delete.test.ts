@@ -129,7 +129,7 @@ t.test('an API owned by another ExposedAPI is neither overwritten nor deleted', 
   t.equal(r.code, 42, 'permanent: a person must choose another apiId');
   const c = condition(await b.get(second.name), 'Imported');
   t.same([c?.['status'], c?.['reason']], ['False', 'ApiIdTaken']);
-  t.match(c?.['message'], "APIM API 'shared-metrics' is managed by another ExposedAPI");
+  t.match(c?.['message'], `APIM API 'shared-metrics' is managed by ExposedAPI ${b.ns}/owner-a of cluster`);
   t.same(armWrites(b.emu), {}, 'nothing overwritten');
   await startDeletion(b, second.name);
   const d = await b.execute('delete', second.name, second.hash);
