@@ -3,13 +3,16 @@
 //
 // The document is sent with format "xml", so every value is XML-escaped (policy expressions included: their quotes
 // become &quot;, which APIM decodes before compiling the expression). The validation rules guarantee that names and
-// values are tokens, so escaping is a second line of defence, never what makes a value safe.
+// values are tokens, so escaping is a second line of defence, never what makes a value safe. Escaping cannot stop
+// APIM from reading `{{named-value}}` or `@(expression)` in a value, so every value from the spec passes apimSafe
+// (core/rules/apim-value-safety.ts) and rendering throws rather than emit one validation would have refused.
 //
 // Inbound order: cors first (preflights must be answered before anything can reject them, including inherited
 // policies), then <base/>, token validation (a claim-keyed counter needs the validated token), counters, request
 // validation, and the template fragment last, so it sees the request as the gateway will forward it.
 import type { ExposedApiSpec, JwtSettings } from './exposedapi-model.ts';
 import { parsePolicyIdentifier, type PolicyIdentifier } from './policy-identifier.ts';
+import { apimSafe } from './rules/apim-value-safety.ts';
 
 export interface PolicyInput {
   spec: Pick<ExposedApiSpec, 'rateLimit' | 'quota' | 'cors' | 'oasValidation' | 'template'>;
@@ -64,7 +67,7 @@ export function counterKey(id: PolicyIdentifier): string {
 }
 
 function identifier(raw: string, field: string): PolicyIdentifier {
-  const parsed = parsePolicyIdentifier(raw);
+  const parsed = parsePolicyIdentifier(apimSafe(field, raw));
   // Validation rejects these before rendering; reaching here means a caller skipped validateExposedApi.
   if (!parsed.ok) throw new Error(`${field}: ${parsed.detail}`);
   return parsed.identifier;
@@ -96,28 +99,35 @@ function render(e: Element, depth: number, out: string[]): void {
 }
 
 function corsPolicy(cors: PolicyInput['spec']['cors']): Element {
-  const children: Element[] = [el('allowed-origins', [], cors.allowOrigins.map((o) => textEl('origin', o)))];
+  const children: Element[] = [el('allowed-origins', [], cors.allowOrigins.map((o) => textEl('origin', apimSafe('spec.CORS.allowOrigins', o))))];
   // Without preflight handling the allowed methods and headers are left out: APIM then answers only simple CORS
   // requests, and (terminate-unmatched-request false) preflights it does not match reach the backend.
   if (cors.preflight.enabled) {
-    children.push(el('allowed-methods', [['preflight-result-max-age', cors.preflight.maxAge]], cors.preflight.allowMethods.map((m) => textEl('method', m))));
-    children.push(el('allowed-headers', [], cors.preflight.allowHeaders.map((h) => textEl('header', h))));
+    children.push(el('allowed-methods', [['preflight-result-max-age', cors.preflight.maxAge]], cors.preflight.allowMethods.map((m) => textEl('method', apimSafe('spec.CORS.handlePreflightRequests.allowMethods', m)))));
+    children.push(el('allowed-headers', [], cors.preflight.allowHeaders.map((h) => textEl('header', apimSafe('spec.CORS.handlePreflightRequests.allowHeaders', h)))));
   }
   return el('cors', [['allow-credentials', cors.allowCredentials], ['terminate-unmatched-request', false]], children);
 }
 
+/** Named as in spec.apim.authentication.jwt; the operator's default JWT settings are held to the same rule. */
+const JWT_FIELD = 'spec.apim.authentication.jwt';
+
 function jwtPolicy(jwt: JwtSettings): Element {
-  const children: Element[] = [el('openid-config', [['url', jwt.openidConfigUrl]])];
-  if (jwt.audiences.length > 0) children.push(el('audiences', [], jwt.audiences.map((a) => textEl('audience', a))));
-  if (jwt.issuers.length > 0) children.push(el('issuers', [], jwt.issuers.map((i) => textEl('issuer', i))));
+  const children: Element[] = [el('openid-config', [['url', apimSafe(`${JWT_FIELD}.openidConfigUrl`, jwt.openidConfigUrl)]])];
+  if (jwt.audiences.length > 0) children.push(el('audiences', [], jwt.audiences.map((a, i) => textEl('audience', apimSafe(`${JWT_FIELD}.audiences[${i}]`, a)))));
+  if (jwt.issuers.length > 0) children.push(el('issuers', [], jwt.issuers.map((v, i) => textEl('issuer', apimSafe(`${JWT_FIELD}.issuers[${i}]`, v)))));
   if (jwt.requiredClaims.length > 0) {
     children.push(
       el(
         'required-claims',
         [],
-        jwt.requiredClaims.map((c) =>
-          c.values.length === 0 ? el('claim', [['name', c.name]]) : el('claim', [['name', c.name], ['match', 'any']], c.values.map((v) => textEl('value', v))),
-        ),
+        jwt.requiredClaims.map((c) => {
+          const f = `${JWT_FIELD}.requiredClaims.${c.name}`;
+          const name = apimSafe(f, c.name);
+          return c.values.length === 0
+            ? el('claim', [['name', name]])
+            : el('claim', [['name', name], ['match', 'any']], c.values.map((v, i) => textEl('value', apimSafe(`${f}[${i}]`, v))));
+        }),
       ),
     );
   }
@@ -172,7 +182,7 @@ export function renderPolicyXml(input: PolicyInput): string {
     const id = identifier(spec.rateLimit.identifier, 'spec.rateLimit.identifier');
     inbound.push(
       el('rate-limit-by-key', [
-        ['calls', spec.rateLimit.limit],
+        ['calls', apimSafe('spec.rateLimit.limit', spec.rateLimit.limit)],
         ['renewal-period', spec.rateLimit.interval === 'pm' ? 60 : 1],
         ['counter-key', counterKey(id)],
       ]),
@@ -182,14 +192,14 @@ export function renderPolicyXml(input: PolicyInput): string {
     const id = identifier(spec.quota.identifier, 'spec.quota.identifier');
     inbound.push(
       el('quota-by-key', [
-        ['calls', spec.quota.limit],
+        ['calls', apimSafe('spec.quota.limit', spec.quota.limit)],
         ['renewal-period', input.quotaRenewalPeriodSeconds],
         ['counter-key', counterKey(id)],
       ]),
     );
   }
   if (input.documentValidation && spec.oasValidation.requestEnabled) inbound.push(...requestValidation(spec.oasValidation));
-  if (spec.template !== '') inbound.push(el('include-fragment', [['fragment-id', spec.template]]));
+  if (spec.template !== '') inbound.push(el('include-fragment', [['fragment-id', apimSafe('spec.template', spec.template)]]));
 
   const outbound: Element[] = [el('base')];
   if (input.documentValidation && spec.oasValidation.responseEnabled) outbound.push(...responseValidation());

@@ -3,6 +3,7 @@
 // never deleted by the executor. Pure.
 import type { OpenidConnectProviderContract } from '@azure/arm-apimanagement';
 import type { JwtSettings } from '../core/exposedapi-model.ts';
+import { apimSafe } from '../core/rules/apim-value-safety.ts';
 import { sha256 } from './import-plan.ts';
 
 /** `oidc-` and 16 hex digits of SHA-256(discovery URL): stable, APIM-legal, the same for every API using the URL. */
@@ -11,6 +12,10 @@ export function openidProviderId(openidConfigUrl: string): string {
 }
 
 export function openidProviderContract(jwt: JwtSettings): OpenidConnectProviderContract {
+  // The provider's settings are shown in the developer portal and its metadata endpoint is fetched by APIM: the same
+  // second line as for policies (UnsafeApimValueError, a permanent failure) behind validation.
+  apimSafe('spec.apim.authentication.jwt.openidConfigUrl', jwt.openidConfigUrl);
+  if (jwt.audiences[0] !== undefined) apimSafe('spec.apim.authentication.jwt.audiences[0]', jwt.audiences[0]);
   const host = new URL(jwt.openidConfigUrl).host;
   return {
     displayName: host.slice(0, 50),

@@ -284,11 +284,12 @@ t.test('the ODA example ExposedAPI, every block enabled, as one exact document',
 
 t.test('values are XML-escaped, expressions included', async (t) => {
   t.equal(xmlEscape(`a&b<c>"d"'e'`), 'a&amp;b&lt;c&gt;&quot;d&quot;&apos;e&apos;');
-  const jwt: JwtSettings = { openidConfigUrl: 'https://idp.example.com/.well-known/openid-configuration?a=1&b=2', audiences: ['api://x?y=<z>'], issuers: [], requiredClaims: [{ name: 'grp', values: [`"quoted" & 'single'`] }] };
+  const jwt: JwtSettings = { openidConfigUrl: 'https://idp.example.com/.well-known/openid-configuration?a=1&b=2', audiences: ['api://x?y=1&z="2"'], issuers: [], requiredClaims: [{ name: 'grp', values: [`"quoted" & 'single'`] }] };
   const xml = renderPolicyXml({ spec: specOf({}), jwt, quotaRenewalPeriodSeconds: 300, documentValidation: true });
   cases.push({ name: 'escaping', xml });
   t.match(xml, '<openid-config url="https://idp.example.com/.well-known/openid-configuration?a=1&amp;b=2" />');
-  t.match(xml, '<audience>api://x?y=&lt;z&gt;</audience>');
+  // Markup itself (< >) is refused before rendering (core/rules/apim-value-safety.ts); quotes and & are escaped.
+  t.match(xml, '<audience>api://x?y=1&amp;z=&quot;2&quot;</audience>');
   t.match(xml, '<value>&quot;quoted&quot; &amp; &apos;single&apos;</value>');
   t.equal(counterKey({ kind: 'header', name: 'x"y' }), '@(context.Request.Headers.GetValueOrDefault("x\\"y","anonymous"))', 'a name is a C# string literal inside the expression');
   t.throws(() => render({ rateLimit: { enabled: true, identifier: 'no spaces allowed', limit: '1' } }), /spec\.rateLimit\.identifier/, 'an identifier validation would reject is never rendered');
