@@ -1,9 +1,10 @@
-// Offline validation of manifests with exactly the webhook's rules, plus path uniqueness among the given files
-// (the cluster-wide rule is the webhook's; in CI the files are all we know).
+// Offline validation of manifests with exactly the webhook's rules, plus the path and apiId claims among the given
+// files (the cluster-wide rule is the webhook's; in CI the files are all we know): the earlier file keeps a claim.
 import { renderFieldError, type FieldError } from '../core/field-error.ts';
 import { ODA_GROUP } from '../core/exposedapi-model.ts';
 import { isObject } from '../core/object-reader.ts';
-import { PathClaimTable } from '../core/rules/path-claim.ts';
+import { effectiveApiId } from '../core/api-id.ts';
+import { ClaimTable } from '../core/rules/claims.ts';
 import { validateExposedApi, type ValidationContext } from '../core/validate-exposedapi.ts';
 import type { ManifestDocument, ManifestProblem } from './manifest-documents.ts';
 
@@ -29,7 +30,7 @@ export function isExposedApi(obj: unknown): obj is Record<string, unknown> {
 
 export async function validateDocuments(documents: ManifestDocument[], problems: ManifestProblem[], ctx: ValidationContext): Promise<ValidateReport> {
   const exposed = documents.filter((d) => isExposedApi(d.object));
-  const claims = new PathClaimTable();
+  const claims = new ClaimTable();
   // Namespace-less manifests are applied to one namespace by kubectl -n / kustomize; treat them as one.
   const refOf = (o: Record<string, unknown>) => {
     const meta = isObject(o['metadata']) ? o['metadata'] : {};
@@ -38,12 +39,15 @@ export async function validateDocuments(documents: ManifestDocument[], problems:
   exposed.forEach((d, rank) => {
     const o = d.object as Record<string, unknown>;
     const spec = isObject(o['spec']) ? o['spec'] : {};
-    if (typeof spec['path'] === 'string' && spec['path'] !== '') claims.set(spec['path'], refOf(o), rank);
+    const apim = isObject(spec['apim']) ? spec['apim'] : {};
+    const ref = refOf(o);
+    const path = typeof spec['path'] === 'string' ? spec['path'] : '';
+    claims.set({ ...ref, path, apiId: effectiveApiId(ref.namespace, ref.name, apim['apiId']), apiIdDerived: typeof apim['apiId'] !== 'string', createdMs: rank });
   });
   const objects: ObjectReport[] = [];
   for (const d of exposed) {
     const o = d.object as Record<string, unknown>;
-    const result = await validateExposedApi(o, { ...ctx, pathClaims: claims });
+    const result = await validateExposedApi(o, { ...ctx, claims });
     const ref = refOf(o);
     objects.push({ file: d.file, index: d.index, name: ref.name, namespace: ref.namespace, errors: result.errors, warnings: result.warnings });
   }

@@ -5,8 +5,13 @@
 export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A header or query-parameter name we are willing to render: a token without the characters XML would escape. */
 export const SAFE_NAME = /^[A-Za-z0-9!#$%*+\-.^_`|~]{1,128}$/;
-/** RFC 3986 path segment characters (pchar), percent-escapes checked separately. */
-export const PATH_SEGMENT = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+$/;
+/**
+ * A path segment we accept: RFC 3986 pchar without percent-escapes and without ";". Every string that passes names its
+ * path one way only — an escape (%70 = "p", %2e%2e = "..") is decoded by APIM and backends, and ";" starts path
+ * parameters that servlet containers and some proxies strip (`/a;x/b` reaches them as `/a/b`), so either would let
+ * two different strings reach one path. core/rules/api-path.ts reports both with their own fix.
+ */
+export const PATH_SEGMENT = /^[A-Za-z0-9\-._~!$&'()*+,=:@]+$/;
 /** DNS-1035 label: the rule for Service names. */
 export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** Ids of APIM products, tags and policy fragments we create or reference: conservative, URL- and XML-safe. */

@@ -11,6 +11,7 @@
 //   earlier identical change (A → B → A) and is deleted so the change runs again.
 import { DETACH_ANNOTATION } from '../core/exposedapi-model.ts';
 import { setCondition, type Condition } from '../core/exposedapi-status.ts';
+import { conflictReason, conflictText, type ClaimConflict } from '../core/rules/claims.ts';
 import { hasOurFinalizer, type DispatchSummary } from './exposedapi-summary.ts';
 import { jobName, type Change } from './job-manifest.ts';
 import { failureText, isActive, type JobSummary } from './job-summary.ts';
@@ -22,7 +23,12 @@ export interface PlanContext {
   lastCreated?: string;
   /** The summary was just read from the apiserver rather than the cache. */
   fresh?: boolean;
+  /** Claims (path, apiId) the object loses to older holders (core/rules/claims.ts): no apply Job while there are any. */
+  lostClaims?: readonly ClaimConflict[];
 }
+
+/** Ready reasons the dispatcher writes for a lost claim. */
+const CLAIM_REASONS = new Set(['PathConflict', 'ApiIdConflict']);
 
 export interface PlanEvent {
   type: 'Normal' | 'Warning';
@@ -172,6 +178,24 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
 
   if (own) plan.deleteJobs.push(own.name); // finished, and not this change's: an earlier identical change
   if (action === 'apply' && (api.appliedSpecHash === hash || failureRecorded(api, hash))) return finish();
+  if (action === 'apply' && ctx.lostClaims && ctx.lostClaims.length > 0) {
+    // Both objects got past admission (two webhook replicas, each admitting one of two racing creates; or created
+    // before the rule): the older keeps the claim, this change waits. Level-based: planned again when the holder
+    // changes or goes (the claim table names the objects a change affects). A delete is never gated: it removes only
+    // what the executor's ownership mark proves is this object's.
+    const reason = conflictReason(ctx.lostClaims[0]!);
+    const message = `${ctx.lostClaims.map(conflictText).join('; also ')}. The ExposedAPI created first keeps a claim; no Job runs for this change while the conflict lasts`;
+    const before = conditionOf(conditions, 'Ready');
+    set({ type: 'Ready', status: 'False', reason, message, specHash: hash });
+    if (!(before && before.status === 'False' && before.reason === reason && before.message === message && before.specHash === hash)) {
+      plan.event = { type: 'Warning', reason, message };
+    }
+    return finish();
+  }
+  const ready = conditionOf(conditions, 'Ready');
+  if (action === 'apply' && ready?.status === 'False' && CLAIM_REASONS.has(ready.reason)) {
+    set({ type: 'Ready', status: 'Unknown', reason: 'ConflictResolved', message: 'the claim conflict is gone; the change is dispatched', specHash: hash });
+  }
   plan.want = change;
   return finish();
 }

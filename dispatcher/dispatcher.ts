@@ -5,6 +5,7 @@
 // object, a global cap, namespaces in turn) until a Job is created for them.
 import { BatchV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { DispatcherConfig } from '../core/dispatcher-config.ts';
+import type { ClaimConflict, ObjectRef } from '../core/rules/claims.ts';
 import { DispatchQueue } from './dispatch-queue.ts';
 import { failureRecorded, planFor } from './dispatch-plan.ts';
 import type { DispatcherMetrics } from './dispatcher-metrics.ts';
@@ -39,6 +40,11 @@ export interface DispatcherOptions {
   /** WATCH_NAMESPACES (empty = all): where ExposedAPIs and their implementation Services are. */
   watchNamespaces: string[];
   apis: ExposedApiCache;
+  /**
+   * The claims (path, apiId) of the cached ExposedAPIs (webhook/path-claim-registry.ts, fed by the same informer); an
+   * object that loses one gets no apply Job. Absent (PATH_UNIQUENESS=false): nothing is gated.
+   */
+  claims?: { lostBy(ref: ObjectRef): ClaimConflict[] };
   metrics: DispatcherMetrics;
   log: DispatcherLog;
 }
@@ -124,6 +130,11 @@ export class Dispatcher {
     const key = keyOf(api);
     this.index(key, undefined);
     this.seen.delete(key);
+    this.term?.enqueue(key);
+  }
+
+  /** Another object's claims changed or went: this one may have lost or won a claim. */
+  claimsChanged(key: string): void {
     this.term?.enqueue(key);
   }
 
@@ -293,7 +304,9 @@ class Term {
       return;
     }
     const jobs = [...(this.jobsByKey.get(key)?.values() ?? [])];
-    const ctx = { now: new Date(), operatorNamespace: this.o.config.operatorNamespace, lastCreated: this.lastCreated.get(key) };
+    // Ranked over the same cache every replica and every new leader sees: the same object loses, whoever plans.
+    const lostClaims = this.o.claims?.lostBy(api) ?? [];
+    const ctx = { now: new Date(), operatorNamespace: this.o.config.operatorNamespace, lastCreated: this.lastCreated.get(key), lostClaims };
     let plan = planFor(api, jobs, ctx);
     if (plan.refresh) {
       // A Job succeeded but the cache does not show its result yet (the two watches are not ordered): ask the source.

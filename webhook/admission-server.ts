@@ -18,7 +18,7 @@ export interface AdmissionServerOptions {
   maxBodyBytes: number;
   validation: ValidationContext;
   metrics: AdmissionMetrics;
-  /** Admitted path claims are recorded here until the watch confirms them. */
+  /** Admitted path and apiId claims are recorded here until the watch confirms them. */
   claims?: PathClaimRegistry;
   /** Readiness beyond "listening", e.g. the ExposedAPI cache has synced. */
   ready?: () => boolean;
@@ -77,10 +77,9 @@ export function buildAdmissionServer(opts: AdmissionServerOptions): FastifyInsta
     try {
       const { response, outcome } = await Promise.race([validateDecision(r, opts.validation), budget]);
       if (outcome === 'allowed' && !r.dryRun && opts.claims && r.object && r.namespace) {
-        const spec = isObject(r.object['spec']) ? r.object['spec'] : {};
         const meta = isObject(r.object['metadata']) ? r.object['metadata'] : {};
         const name = String(meta['name'] ?? r.name ?? '');
-        if (typeof spec['path'] === 'string' && name) opts.claims.admitted({ namespace: r.namespace, name }, spec['path']);
+        if (name) opts.claims.admitted(r.object, r.namespace, name);
       }
       opts.metrics.reviews.inc({ webhook: 'validate', operation: r.operation, outcome });
       if (outcome === 'denied') req.log.info({ uid: r.uid, namespace: r.namespace, name: r.name, reason: response.status?.message }, 'denied ExposedAPI');

@@ -1,65 +1,94 @@
-// Path claims as the webhook sees them: every ExposedAPI in the watched namespaces (ranked by creation time, so the
-// oldest holder of a path keeps it) plus claims this replica admitted a moment ago that the watch has not delivered
-// yet — without those, two quick creates of the same path would both pass.
-import { PathClaimTable, type ObjectRef, type PathClaims } from '../core/rules/path-claim.ts';
+// Claims (path and apiId, core/rules/claims.ts) as the webhook process sees them: every ExposedAPI in the watched
+// namespaces, ranked by creation time so the oldest holder keeps a claim, plus claims this replica admitted a moment
+// ago that the watch has not delivered yet — without those, two quick creates of the same path would both pass here.
+// Pending claims are this replica's only: two replicas can still each admit one of two racing creates. The dispatcher
+// closes that gap — it is a single leader and ranks the stored objects of `table` (never the pending ones) before it
+// runs an apply Job (docs/dispatcher.md).
+import { apiIdClaimKey, effectiveApiId } from '../core/api-id.ts';
+import { pathClaimKey } from '../core/rules/api-path.ts';
+import { ClaimTable, objectKey, type Claimant, type ClaimConflict, type Claims, type ObjectRef } from '../core/rules/claims.ts';
 import { isObject } from '../core/object-reader.ts';
 
-export interface PathSummary extends ObjectRef {
-  path: string;
-  createdMs: number;
-}
+/** What the informer keeps of an ExposedAPI for its claims. */
+export type PathSummary = Claimant;
 
 export function pathSummary(obj: Record<string, unknown>): PathSummary {
   const meta = isObject(obj['metadata']) ? obj['metadata'] : {};
   const spec = isObject(obj['spec']) ? obj['spec'] : {};
+  const apim = isObject(spec['apim']) ? spec['apim'] : {};
   const created = typeof meta['creationTimestamp'] === 'string' ? Date.parse(meta['creationTimestamp']) : Date.now();
+  const namespace = String(meta['namespace'] ?? '');
+  const name = String(meta['name'] ?? '');
   return {
-    namespace: String(meta['namespace'] ?? ''),
-    name: String(meta['name'] ?? ''),
+    namespace,
+    name,
     path: typeof spec['path'] === 'string' ? spec['path'] : '',
+    apiId: effectiveApiId(namespace, name, apim['apiId']),
+    apiIdDerived: typeof apim['apiId'] !== 'string',
     createdMs: Number.isNaN(created) ? Date.now() : created,
   };
 }
 
-export class PathClaimRegistry implements PathClaims {
-  private readonly table = new PathClaimTable();
-  private readonly pending = new Map<string, { ref: ObjectRef; expires: number }>();
+/** Pending claims rank after every stored object (never displacing a holder) and before any new claim. */
+const PENDING_RANK = Number.MAX_SAFE_INTEGER - 1;
+
+export class PathClaimRegistry implements Claims {
+  /** The stored objects, from the watch: what admission and the dispatcher rank. */
+  readonly table = new ClaimTable();
+  private readonly pending = new ClaimTable();
+  private readonly expiry = new Map<string, number>();
   private readonly pendingTtlMs: number;
 
   constructor(pendingTtlMs = 30_000) {
     this.pendingTtlMs = pendingTtlMs;
   }
 
-  ownerOf(path: string): ObjectRef | undefined {
+  get(ref: ObjectRef): Claimant | undefined {
+    return this.table.get(ref);
+  }
+
+  conflictsOf(claimant: Claimant): ClaimConflict[] {
     const now = Date.now();
-    for (const [key, p] of this.pending) {
-      if (p.expires < now) {
-        this.pending.delete(key);
-        // Only drop the claim if the watch never confirmed it (a confirmed claim has a creation-time rank).
-        if (this.table.rankOf(p.ref) === Number.MAX_SAFE_INTEGER - 1) this.table.release(p.ref);
-      }
+    for (const [key, expires] of this.expiry) {
+      if (expires >= now) continue;
+      this.expiry.delete(key);
+      const slash = key.indexOf('/');
+      this.pending.release({ namespace: key.slice(0, slash), name: key.slice(slash + 1) });
     }
-    return this.table.ownerOf(path);
+    const stored = this.table.conflictsOf(claimant);
+    // A stored holder always ranks before a pending one: pending conflicts only fill the kinds stored ones left open.
+    return [...stored, ...this.pending.conflictsOf(claimant).filter((p) => !stored.some((s) => s.kind === p.kind))];
   }
 
-  /** From the watch. */
-  observed(s: PathSummary): void {
-    this.pending.delete(`${s.namespace}/${s.name}`);
-    if (s.path === '') this.table.release(s);
-    else this.table.set(s.path, s, s.createdMs);
+  /** The claims a stored object loses to older stored holders: the dispatcher runs no apply Job while there are any. */
+  lostBy(ref: ObjectRef): ClaimConflict[] {
+    const c = this.table.get(ref);
+    return c ? this.table.conflictsOf(c) : [];
   }
 
-  removed(s: ObjectRef): void {
-    this.pending.delete(`${s.namespace}/${s.name}`);
-    this.table.release(s);
+  /** From the watch. Returns the objects whose standing may have changed (see ClaimTable.set). */
+  observed(s: PathSummary): string[] {
+    this.dropPending(s);
+    return this.table.set(s);
   }
 
-  /** An admitted (not dry-run) CREATE or path change, until the watch reports the stored object. */
-  admitted(ref: ObjectRef, path: string): void {
-    if (this.table.rankOf(ref) !== undefined && this.table.ownerOf(path)?.name === ref.name && this.table.ownerOf(path)?.namespace === ref.namespace) return;
-    // Ranked after every stored object: a pending claim never displaces an existing holder.
-    this.table.set(path, ref, Number.MAX_SAFE_INTEGER - 1);
-    this.pending.set(`${ref.namespace}/${ref.name}`, { ref, expires: Date.now() + this.pendingTtlMs });
+  removed(s: ObjectRef): string[] {
+    this.dropPending(s);
+    return this.table.release(s);
+  }
+
+  /** An admitted (not dry-run) CREATE or claim change, until the watch reports the stored object. */
+  admitted(obj: Record<string, unknown>, namespace: string, name: string): void {
+    const meta = isObject(obj['metadata']) ? obj['metadata'] : {};
+    const s = pathSummary({ ...obj, metadata: { ...meta, namespace, name } });
+    const stored = this.table.get(s);
+    if (stored && pathClaimKey(stored.path) === pathClaimKey(s.path) && apiIdClaimKey(stored.apiId) === apiIdClaimKey(s.apiId)) return;
+    this.pending.set({ ...s, createdMs: PENDING_RANK });
+    this.expiry.set(objectKey(s), Date.now() + this.pendingTtlMs);
+  }
+
+  private dropPending(ref: ObjectRef): void {
+    if (this.expiry.delete(objectKey(ref))) this.pending.release(ref);
   }
 
   get size(): number {

@@ -1,9 +1,39 @@
 // spec.path: the APIM API path (leading slash stripped) and the route path the backend is called on.
+//
+// Canonical: a path is accepted only in a form that names its URL space one way, because path claims
+// (core/rules/claims.ts) compare strings, and two strings that the gateway or a backend read as one path would claim
+// it twice. Hence:
+// - no percent-encoding: `/%70ayments/v1` is `/payments/v1`, and `/team-b/%2e%2e/payments/v1` normalises to
+//   `/payments/v1`; the fix is to write the characters themselves (every character a path may hold is allowed as is);
+// - no ";": path parameters, dropped from a segment by servlet containers and some proxies;
+// - no "." or ".." segments and no segment ending in ".": dot segments are removed by every URL parser, and some
+//   (.NET Framework's Uri before 4.5, IIS) also trim trailing dots; APIM's gateway is a .NET service, so
+//   `/payments./v1` could route as `/payments/v1` — refusing costs nothing, no real path ends a segment with ".";
+// - case is not part of the identity: APIM matches API paths case-insensitively, so the claim key is lower-cased
+//   (`/Payments/V1` and `/payments/v1` collide) rather than refusing capitals users already write.
 import { invalid, tooLong, type FieldError } from '../field-error.ts';
 import { PATH_SEGMENT } from '../http-tokens.ts';
 
 /** APIM's limit on an API path, counted without the leading slash. */
 export const APIM_PATH_MAX = 400;
+
+const ESCAPE = /%([0-9A-Fa-f]{2})/g;
+
+/** The path with its escapes decoded byte by byte (no UTF-8 reassembly: only a hint for the message). */
+function decodeEscapes(path: string): string {
+  return path.replace(ESCAPE, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+function percentError(field: string, path: string): FieldError {
+  const first = /%(?:[0-9A-Fa-f]{2})?/.exec(path)?.[0] ?? '%';
+  const decoded = decodeEscapes(path);
+  const why = 'APIM and backends decode it, so two different strings would name one path';
+  if (decoded !== path && !decoded.includes('%') && checkUrlPath(field, decoded).length === 0) {
+    return invalid(field, path, `must not contain percent-encoding (${JSON.stringify(first)}): ${why}; write the characters themselves: "${decoded}"`);
+  }
+  const hint = decoded !== path ? ` (it decodes to ${JSON.stringify(decoded)}, which is not a valid path either)` : '';
+  return invalid(field, path, `must not contain percent-encoding (${JSON.stringify(first)}): ${why}${hint}; write the characters themselves, using letters, digits and - . _ ~`);
+}
 
 /** Shape rules shared by spec.path and spec.developerUI. */
 export function checkUrlPath(field: string, path: string): FieldError[] {
@@ -16,15 +46,18 @@ export function checkUrlPath(field: string, path: string): FieldError[] {
   if (segments.some((seg) => seg === '.' || seg === '..')) {
     errors.push(invalid(field, path, 'must not contain "." or ".." segments'));
   }
-  const bad = segments.filter((seg) => seg !== '' && !PATH_SEGMENT.test(seg));
+  const dotted = segments.find((seg) => seg.endsWith('.') && seg !== '.' && seg !== '..');
+  if (dotted !== undefined) {
+    errors.push(invalid(field, path, `segment ${JSON.stringify(dotted)} must not end with "." (some URL parsers drop trailing dots, so it would route like ${JSON.stringify(dotted.replace(/\.+$/, ''))}); remove the dot`));
+  }
+  if (path.includes('%')) errors.push(percentError(field, path));
+  if (path.includes(';')) {
+    errors.push(invalid(field, path, 'must not contain ";": servers and proxies read it as the start of path parameters and route "/a;x/b" like "/a/b"; use "-" or "_" instead'));
+  }
+  // "%" and ";" have their own message above; any other character outside the class is reported once here.
+  const bad = segments.filter((seg) => seg.replace(/[%;]/g, '') !== '' && !PATH_SEGMENT.test(seg.replace(/[%;]/g, '')));
   if (bad.length > 0) {
-    errors.push(
-      invalid(
-        field,
-        path,
-        `segment ${JSON.stringify(bad[0])} has characters that are not URL-safe; use letters, digits and - . _ ~ (percent-encode anything else)`,
-      ),
-    );
+    errors.push(invalid(field, path, `segment ${JSON.stringify(bad[0])} has characters that are not URL-safe; use letters, digits and - . _ ~`));
   }
   return errors;
 }

@@ -1,7 +1,7 @@
 // One failing case per rule, the valid edge of each rule, and one object with many faults reporting all of them.
 import t from 'tap';
 import { renderFieldError, renderInvalid } from '../../core/field-error.ts';
-import { PathClaimTable } from '../../core/rules/path-claim.ts';
+import { ClaimTable } from '../../core/rules/claims.ts';
 import { defaultValidationContext, validateExposedApi, type ValidationContext } from '../../core/validate-exposedapi.ts';
 import { exposedApi, swagger2 } from '../helpers/fixtures.ts';
 
@@ -18,8 +18,8 @@ interface Case {
 
 const enabledRateLimit = (o: Obj) => ({ spec: { rateLimit: { enabled: true, limit: '10', interval: 'ps', identifier: 'IP', ...o } } });
 const enabledCors = (o: Obj) => ({ spec: { CORS: { enabled: true, ...o } } });
-const claims = new PathClaimTable();
-claims.set('/taken/api', { namespace: 'other', name: 'first-owner' }, 0);
+const claims = new ClaimTable();
+claims.set({ namespace: 'other', name: 'first-owner', path: '/taken/api', apiId: 'other-first-owner', apiIdDerived: true, createdMs: 0 });
 
 const failing: Case[] = [
   { name: 'name required', patch: { spec: { name: undefined } }, field: 'spec.name', reason: 'Required', text: 'spec.name: Required value' },
@@ -42,8 +42,9 @@ const failing: Case[] = [
   { name: 'path with unsafe characters', patch: { spec: { path: '/a b/<c>' } }, field: 'spec.path', reason: 'Invalid', text: 'not URL-safe' },
   { name: 'path longer than APIM allows', patch: { spec: { path: '/' + 'a'.repeat(401) } }, field: 'spec.path', reason: 'TooLong', text: '400 characters' },
   { name: 'path only a slash', patch: { spec: { path: '/' } }, field: 'spec.path', reason: 'Invalid', text: 'at least one path segment' },
-  { name: 'path claimed by another ExposedAPI', patch: { spec: { path: '/taken/api' } }, field: 'spec.path', reason: 'Forbidden', text: 'already claimed by ExposedAPI other/first-owner', ctx: { pathClaims: claims } },
-  { name: 'path claim is case-insensitive', patch: { spec: { path: '/Taken/API' } }, field: 'spec.path', reason: 'Forbidden', text: 'other/first-owner', ctx: { pathClaims: claims } },
+  { name: 'path claimed by another ExposedAPI', patch: { spec: { path: '/taken/api' } }, field: 'spec.path', reason: 'Forbidden', text: 'already claimed by ExposedAPI other/first-owner', ctx: { claims } },
+  { name: 'path claim is case-insensitive', patch: { spec: { path: '/Taken/API' } }, field: 'spec.path', reason: 'Forbidden', text: 'other/first-owner', ctx: { claims } },
+  { name: 'percent-encoded path', patch: { spec: { path: '/a%20b/c' } }, field: 'spec.path', reason: 'Invalid', text: 'must not contain percent-encoding ("%20")' },
   { name: 'developerUI without slash', patch: { spec: { developerUI: 'docs' } }, field: 'spec.developerUI', reason: 'Invalid', text: 'must start with "/"' },
   { name: 'specification required for openapi', patch: { spec: { specification: undefined } }, field: 'spec.specification', reason: 'Required', text: 'OpenAPI document' },
   { name: 'specification URL not http(s)', patch: { spec: { specification: { url: 'ftp://h/a.json' } } }, field: 'spec.specification.url', reason: 'Invalid', text: 'absolute http(s) URL' },
@@ -95,7 +96,6 @@ const passing: { name: string; patch: Obj; ctx?: Partial<ValidationContext> }[] 
   { name: 'disabled blocks with empty strings (component operator output)', patch: { spec: { rateLimit: { enabled: false, identifier: 'IP', limit: '6', interval: 'pm' }, quota: { identifier: '', limit: '' }, CORS: { enabled: false, allowOrigins: 'https://allowed-origin.com, https://allowed-origin2.com' }, apiKeyVerification: { enabled: false, location: '' } } } },
   { name: 'a disabled rate limit with garbage is ignored', patch: { spec: { rateLimit: { enabled: false, limit: 'lots', interval: 'pd' } } } },
   { name: 'path at APIM limit', patch: { spec: { path: '/' + 'a'.repeat(400) } } },
-  { name: 'percent-encoded path', patch: { spec: { path: '/a%20b/c' } } },
   { name: 'every identifier form', patch: { spec: { apiKeyVerification: { enabled: true, location: 'x-api-key' }, rateLimit: { enabled: true, limit: '5', interval: 'pm', identifier: 'subscription' }, quota: { identifier: 'header:x-client-id', limit: '1000' } } } },
   { name: 'claim identifier with JWT configured', patch: { spec: { rateLimit: { enabled: true, limit: '5', identifier: 'claim:sub' }, apim: { authentication: { jwt: { openidConfigUrl: 'https://idp.example.com/.well-known/openid-configuration' } } } } } },
   { name: 'claim identifier with the operator default JWT', patch: { spec: { rateLimit: { enabled: true, limit: '5', identifier: 'claim:sub' } } }, ctx: { defaultJwt: true } },
@@ -104,7 +104,7 @@ const passing: { name: string; patch: Obj; ctx?: Partial<ValidationContext> }[] 
   { name: 'prometheus API without specification', patch: { spec: { apiType: 'prometheus', specification: undefined, path: '/ctk/metrics', port: 4000, segment: 'managementFunction' } } },
   { name: 'MCP API (v1)', patch: { spec: { apiType: 'mcp', specification: undefined } } },
   { name: 'API key in a named header', patch: { spec: { apiKeyVerification: { enabled: true, location: 'header:x-api-key' } } } },
-  { name: 'own path claim', patch: { metadata: { name: 'first-owner', namespace: 'other' }, spec: { path: '/taken/api' } }, ctx: { pathClaims: claims } },
+  { name: 'own path claim', patch: { metadata: { name: 'first-owner', namespace: 'other' }, spec: { path: '/taken/api' } }, ctx: { claims } },
   { name: 'template names a fragment', patch: { spec: { template: 'oda-standard-headers' } } },
   { name: 'inline OpenAPI 3.1 document', patch: { spec: { specification: JSON.stringify({ openapi: '3.1.0', info: { title: 'x', version: '1' }, paths: { '/a': { get: { operationId: 'getA', responses: { '200': { description: 'ok' } } } } } }) } } },
 ];

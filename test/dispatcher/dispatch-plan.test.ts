@@ -7,6 +7,7 @@ import type { DispatchSummary } from '../../dispatcher/exposedapi-summary.ts';
 import { dispatchSummary } from '../../dispatcher/exposedapi-summary.ts';
 import { jobName } from '../../dispatcher/job-manifest.ts';
 import type { JobSummary } from '../../dispatcher/job-summary.ts';
+import type { Claimant, ClaimConflict } from '../../core/rules/claims.ts';
 
 const H1 = '1'.repeat(64);
 const H2 = '2'.repeat(64);
@@ -24,6 +25,10 @@ const job = (hash: string, o: Partial<JobSummary> = {}): JobSummary => ({
 const cond = (type: Condition['type'], status: Condition['status'], reason: string, message: string, specHash?: string): Condition =>
   ({ type, status, reason, message, lastTransitionTime: earlier, ...(specHash ? { specHash } : {}) });
 const ctx = (o: Partial<PlanContext> = {}): PlanContext => ({ now, operatorNamespace: 'ops', ...o });
+const claimant = (namespace: string, name: string, path: string, apiId = `${namespace}-${name}`): Claimant => ({ namespace, name, path, apiId, apiIdDerived: true, createdMs: 0 });
+/** team/pc (path /payments/v1/transfer) lost its path to other/payments (/payments/v1), or its apiId to x/y. */
+const lostPath: ClaimConflict = { kind: 'path', relation: 'inside', claimant: claimant('team', 'pc', '/payments/v1/transfer'), holder: claimant('other', 'payments', '/payments/v1') };
+const lostApiId: ClaimConflict = { kind: 'apiId', relation: 'same', claimant: claimant('team', 'pc', '/p'), holder: claimant('x', 'y', '/q', 'team-pc') };
 
 /** The plan, compactly: what to run, what to delete, the conditions written (type=status/reason), flags. */
 function brief(p: Plan): Record<string, unknown> {
@@ -159,6 +164,21 @@ const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Pa
     api: api({ uid: 'u2', deleting: true, lastJob: name(H1) }), jobs: [job(H1, { action: 'delete', apiUid: 'u1', outcome: 'Complete' })],
     expect: { want: 'delete:1', deleteJobs: [name(H1, 'delete')] },
   },
+  // Claims (core/rules/claims.ts): an object that loses one gets no apply Job.
+  { name: 'a lost path claim: no Job, Ready False / PathConflict, an Event', api: api(), ctx: { lostClaims: [lostPath] }, expect: { conditions: ['Ready=False/PathConflict'], event: 'PathConflict' } },
+  { name: 'a lost apiId claim: no Job, Ready False / ApiIdConflict', api: api(), ctx: { lostClaims: [lostApiId] }, expect: { conditions: ['Ready=False/ApiIdConflict'], event: 'ApiIdConflict' } },
+  {
+    name: 'the conflict is recorded already: quiet, still no Job',
+    api: api({ conditions: [cond('Ready', 'False', 'PathConflict', `${'path "/payments/v1/transfer" is inside path "/payments/v1", claimed by ExposedAPI other/payments of another namespace, and paths of different namespaces must not nest; choose a path outside "/payments/v1"'}. The ExposedAPI created first keeps a claim; no Job runs for this change while the conflict lasts`, H1)] }),
+    ctx: { lostClaims: [lostPath] }, expect: {},
+  },
+  {
+    name: 'the conflict is gone (holder deleted or moved): the change runs, Ready no longer claims a conflict',
+    api: api({ conditions: [cond('Ready', 'False', 'PathConflict', 'x', H1)] }), ctx: { lostClaims: [] },
+    expect: { want: 'apply:1', conditions: ['Ready=Unknown/ConflictResolved'] },
+  },
+  { name: 'a lost claim of a change applied already: nothing to gate, nothing written', api: api({ appliedSpecHash: H1 }), ctx: { lostClaims: [lostPath] }, expect: {} },
+  { name: 'a delete is never gated by a lost claim', api: api({ deleting: true }), ctx: { lostClaims: [lostPath] }, expect: { want: 'delete:1' } },
 ];
 
 for (const row of table) {
@@ -185,6 +205,14 @@ t.test('messages carry the Job, the reason and the fix', async (t) => {
   t.match(db.message, `kubectl annotate exposedapi -n team pc ${DETACH_ANNOTATION}=true`);
   t.match(db.message, `kubectl delete job -n ops ${name(H1, 'delete')}`);
   t.equal(blocked.event?.message, db.message);
+
+  const gated = planFor(api(), [], ctx({ lostClaims: [lostPath, lostApiId] }));
+  const conflict = gated.status!.conditions.find((c) => c.type === 'Ready')!;
+  t.equal(conflict.reason, 'PathConflict', 'the first lost claim names the reason');
+  t.match(conflict.message, 'path "/payments/v1/transfer" is inside path "/payments/v1", claimed by ExposedAPI other/payments');
+  t.match(conflict.message, '; also the apiId derived from namespace and name, "team-pc", is already claimed by ExposedAPI x/y');
+  t.match(conflict.message, 'no Job runs for this change while the conflict lasts');
+  t.equal(conflict.specHash, H1);
 });
 
 t.test('summaries read what the dispatcher needs from an ExposedAPI', async (t) => {
