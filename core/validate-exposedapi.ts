@@ -57,12 +57,13 @@ export function modelErrors(model: ExposedApi, ctx: Pick<ValidationContext, 'def
     ...checkCors(model),
     ...checkTemplate(model),
     ...checkApimExtension(model),
-    ...checkOutboundTargets(model, ctx.outbound),
   ];
-  // The safety rule covers every value APIM receives; where a field's own rule has refused the value already (with
-  // the more specific fix), one error for that field is enough.
+  // The outbound and safety rules cover every URL and value APIM receives; where a field's own rule has refused the
+  // value already (with the more specific fix), one error for that field is enough.
   const reported = new Set(errors.map((e) => e.field));
-  return [...errors, ...checkApimValueSafety(model).filter((e) => !reported.has(e.field))];
+  const outbound = checkOutboundTargets(model, ctx.outbound).filter((e) => !reported.has(e.field));
+  for (const e of outbound) reported.add(e.field);
+  return [...errors, ...outbound, ...checkApimValueSafety(model).filter((e) => !reported.has(e.field))];
 }
 
 function sharedCounterWarnings(model: ExposedApi): string[] {

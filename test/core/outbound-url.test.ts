@@ -88,6 +88,8 @@ t.test('validation: backend.url and openidConfigUrl, with and without a resolver
   t.match(await errorsOf(oidc('https://127.0.0.1:9443/tenant/v2.0/.well-known/openid-configuration')), [/^spec\.apim\.authentication\.jwt\.openidConfigUrl: Forbidden: .*loopback/]);
   t.same(await errorsOf(oidc('https://127.0.0.1:9443/tenant/v2.0/.well-known/openid-configuration'), { outbound: PRIVATE_OK }), []);
   t.match(await errorsOf(oidc('http://idp.example.com/.well-known/openid-configuration'), { outbound: HTTP_OK }), [/https/], 'http is never allowed for the discovery URL');
+  t.equal((await errorsOf(oidc('http://idp.example.com/.well-known/openid-configuration'))).length, 1, 'the field rule and the outbound rule report one error together');
+  t.equal((await errorsOf(backend('https://10.0.0.5/{{secret}}'))).length, 1, 'the outbound rule and the safety rule report one error together');
   t.same(await errorsOf(backend('https://10.0.0.5/api'), {}).then((e) => e.length), 1, 'an absent policy is the strict one');
 
   const answers: Record<string, HostResolution> = {
