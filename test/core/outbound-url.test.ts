@@ -4,6 +4,7 @@ import t from 'tap';
 import { renderFieldError } from '../../core/field-error.ts';
 import { readExecutorConfig } from '../../core/executor-config.ts';
 import { readWebhookConfig } from '../../core/operator-config.ts';
+import { systemHostResolver } from '../../core/host-resolver.ts';
 import { checkOutboundUrl, checkResolvedAddresses, classifyHost, STRICT_OUTBOUND_POLICY, type OutboundPolicy } from '../../core/outbound-url.ts';
 import type { HostResolution } from '../../core/rules/outbound-targets.ts';
 import { defaultValidationContext, validateExposedApi, type ValidationContext } from '../../core/validate-exposedapi.ts';
@@ -132,4 +133,12 @@ t.test('OUTBOUND_ALLOW_HTTP and OUTBOUND_ALLOW_PRIVATE: strict by default, in bo
   t.same(e2.ok && e2.config.outbound, { allowHttp: true, allowPrivate: true });
   const bad = readWebhookConfig({ OUTBOUND_ALLOW_PRIVATE: 'sometimes' });
   t.match(!bad.ok && bad.errors, [/^OUTBOUND_ALLOW_PRIVATE="sometimes" is invalid: must be true or false \(default false\)/]);
+});
+
+t.test('the system resolver: every address, or why there are none', async (t) => {
+  const resolve = systemHostResolver(2000);
+  const local = await resolve('localhost');
+  t.ok(local.kind === 'resolved' && local.addresses.every((a) => a === '127.0.0.1' || a === '::1'), `localhost: ${JSON.stringify(local)}`);
+  const missing = await resolve('no-such-host.invalid');
+  t.equal(missing.kind, 'unresolved', '.invalid never resolves (RFC 6761)');
 });
