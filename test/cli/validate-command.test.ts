@@ -43,6 +43,26 @@ t.test('validate', async (t) => {
     t.match(r.stdout, '4 ExposedAPIs checked, 2 invalid, 1 other object skipped');
   });
 
+  t.test('claims among the given files: nested paths across namespaces and apiIds (derived too); the earlier file keeps a claim', async (t) => {
+    const claims = t.testdir({});
+    const objs = [
+      exposedApi({ metadata: { name: 'payments', namespace: 'team-a' }, spec: { path: '/payments/v1' } }),
+      exposedApi({ metadata: { name: 'admin', namespace: 'team-a' }, spec: { path: '/payments/v1/admin' } }),
+      exposedApi({ metadata: { name: 'transfer', namespace: 'team-b' }, spec: { path: '/payments/v1/transfer' } }),
+      exposedApi({ metadata: { name: 'v10', namespace: 'team-b' }, spec: { path: '/payments/v10' } }),
+      exposedApi({ metadata: { name: 'c', namespace: 'a-b' }, spec: { path: '/c/v1' } }),
+      exposedApi({ metadata: { name: 'b-c', namespace: 'a' }, spec: { path: '/bc/v1' } }),
+      exposedApi({ metadata: { name: 'named', namespace: 'team-c' }, spec: { path: '/named/v1', apim: { apiId: 'TEAM-A-payments' } } }),
+    ];
+    writeFileSync(join(claims, 'apis.yaml'), objs.map((o) => YAML.stringify(o)).join('---\n'));
+    const r = cli(['validate', claims]);
+    t.equal(r.code, 1);
+    t.match(r.stderr, 'The ExposedAPI "transfer" is invalid: \n* spec.path: Forbidden: path "/payments/v1/transfer" is inside path "/payments/v1", claimed by ExposedAPI team-a/payments of another namespace');
+    t.match(r.stderr, 'The ExposedAPI "b-c" is invalid: \n* spec.apim.apiId: Forbidden: the apiId derived from namespace and name, "a-b-c", is already claimed by ExposedAPI a-b/c');
+    t.match(r.stderr, 'The ExposedAPI "named" is invalid: \n* spec.apim.apiId: Forbidden: apiId "TEAM-A-payments" is already claimed by ExposedAPI team-a/payments');
+    t.match(r.stdout, '7 ExposedAPIs checked, 3 invalid', 'the same namespace may nest; /payments/v10 is not under /payments/v1');
+  });
+
   t.test('--json gives a machine-readable report', async (t) => {
     const r = cli(['validate', '--json', join(dir, 'bad', 'bad.json')]);
     t.equal(r.code, 1);
