@@ -3,13 +3,19 @@
 // normalization; the document is structurally valid (JSON schema) and semantically valid (swagger-parser).
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { createHash } from 'node:crypto';
-import YAML from 'yaml';
 import { isObject, type JsonObject } from './object-reader.ts';
 import { capList, listOperations, operationCollisionKey, operationLabel, type DocumentOperation } from './operation-names.ts';
 import { flavourOf, schemaViolations } from './openapi-schema.ts';
+import { parseYamlBounded } from './yaml-expansion.ts';
 
 /** APIM's limit on an inline import. */
 export const INLINE_DOCUMENT_MAX_BYTES = 4 * 1024 * 1024;
+/**
+ * How large a YAML document may become once its aliases are written out, measured as JSON (core/yaml-expansion.ts):
+ * twice APIM's inline limit, room for a JSON form larger than the YAML text and for ordinary anchor use, while one
+ * anchor repeated hundreds of times is refused before anything expands it.
+ */
+export const DOCUMENT_EXPANDED_MAX_BYTES = 2 * INLINE_DOCUMENT_MAX_BYTES;
 
 export type DocumentKind = 'swagger-2.0' | 'openapi-3.0' | 'openapi-3.1';
 /** The APIM import format for the document as it will be sent (Swagger 2.0 is always sent as JSON). */
@@ -40,8 +46,12 @@ export function parseSpecDocument(text: string): ParseOutcome {
   const json = trimmed.startsWith('{');
   let doc: unknown;
   try {
-    // maxAliasCount bounds YAML alias expansion ("billion laughs").
-    doc = json ? JSON.parse(text) : YAML.parse(text, { maxAliasCount: 1000, prettyErrors: false });
+    if (json) doc = JSON.parse(text);
+    else {
+      const yaml = parseYamlBounded(text, DOCUMENT_EXPANDED_MAX_BYTES);
+      if (!yaml.ok) return { ok: false, problem: expansionProblem(yaml, bytes) };
+      doc = yaml.value;
+    }
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
     return {
@@ -64,6 +74,14 @@ export function parseSpecDocument(text: string): ParseOutcome {
   }
   const kind: DocumentKind = flavour === 'v2' ? 'swagger-2.0' : flavour === 'v3' ? 'openapi-3.0' : 'openapi-3.1';
   return { ok: true, parsed: { kind, json, doc, operations: listOperations(doc), bytes } };
+}
+
+function expansionProblem(refused: Exclude<ReturnType<typeof parseYamlBounded>, { ok: true }>, bytes: number): string {
+  const fix = 'write repeated parts once and point to them with $ref (#/definitions, #/components) instead of YAML anchors and aliases';
+  if (refused.reason === 'circular') {
+    return `is a YAML document that contains itself through an alias (${refused.aliases} alias${refused.aliases === 1 ? '' : 'es'}), which JSON and APIM cannot express; ${fix}`;
+  }
+  return `is a ${bytes}-byte YAML document whose ${refused.aliases} alias${refused.aliases === 1 ? '' : 'es'} expand it to more than ${DOCUMENT_EXPANDED_MAX_BYTES} bytes as JSON (the limit for a document with aliases, twice APIM's 4 MB inline limit); ${fix}`;
 }
 
 /** Problems with operationIds, each naming the operations concerned. */
@@ -181,9 +199,19 @@ export async function documentProblems(text: string): Promise<{ summary?: Docume
   return { summary, problems };
 }
 
+/**
+ * A judgement of a document. `transient`: the problems say the document could not be checked this time (the checker
+ * timed out, crashed, was shutting down), not what is wrong with it — such an answer is never cached as its verdict,
+ * so a document that failed under load (or under someone else's pathological document) is checked again next time.
+ */
+export interface DocumentVerdict {
+  problems: string[];
+  transient?: boolean;
+}
+
 /** Anything that can judge a document: in-process here, or in a separate process (the webhook's checker). */
 export interface DocumentChecker {
-  check(text: string): Promise<{ problems: string[] }>;
+  check(text: string): Promise<DocumentVerdict>;
 }
 
 /** Texts up to this size are cache keys themselves (no hashing on a hit); longer ones are keyed by SHA-256. */
@@ -200,16 +228,16 @@ export class DocumentCheckCache implements DocumentChecker {
   private readonly entries = new Map<string, { problems: string[] }>();
   private readonly max: number;
   private identityChars = 0;
-  private readonly inner: (text: string) => Promise<{ problems: string[] }>;
+  private readonly inner: (text: string) => Promise<DocumentVerdict>;
   hits = 0;
   misses = 0;
 
-  constructor(max = 32, inner: (text: string) => Promise<{ problems: string[] }> = documentProblems) {
+  constructor(max = 32, inner: (text: string) => Promise<DocumentVerdict> = documentProblems) {
     this.max = max;
     this.inner = inner;
   }
 
-  async check(text: string): Promise<{ problems: string[] }> {
+  async check(text: string): Promise<DocumentVerdict> {
     // Map lookups by a long string are cheap: V8 hashes long strings by length, and the same string object (a
     // fetched document) compares by pointer; an equal copy compares by memcmp, far cheaper than hashing.
     const cached = this.entries.get(text) ?? (text.length > IDENTITY_KEY_MAX_CHARS || this.identityChars > 0 ? this.entries.get(this.hashKey(text)) : undefined);
@@ -218,7 +246,9 @@ export class DocumentCheckCache implements DocumentChecker {
       return cached;
     }
     this.misses++;
-    const result = { problems: (await this.inner(text)).problems };
+    const verdict = await this.inner(text);
+    if (verdict.transient) return { problems: verdict.problems, transient: true };
+    const result = { problems: verdict.problems };
     const identity = text.length <= IDENTITY_KEY_MAX_CHARS && this.identityChars + text.length <= IDENTITY_KEY_BUDGET_CHARS;
     const key = identity ? text : this.hashKey(text);
     if (identity) this.identityChars += text.length;

@@ -70,13 +70,17 @@ export function planImport(doc: ResolvedDocument, mode: SpecImportMode, passThro
   const documentHash = sha256(doc.text);
   const tooLarge = bytes > INLINE_DOCUMENT_MAX_BYTES;
   const where = doc.url ? `the document at ${doc.url}` : 'the inline document';
+  let problem: string | undefined;
   const kindOf = (): { kind: DocumentKind; json: boolean; parsed?: Record<string, unknown> } | undefined => {
     if (tooLarge) return sniffDocument(doc.text);
+    // The webhook's parser, with its bounds: a YAML document whose aliases would expand it beyond
+    // DOCUMENT_EXPANDED_MAX_BYTES is refused here too, before the conversion below could build it.
     const outcome = parseSpecDocument(doc.text);
+    if (!outcome.ok) problem = outcome.problem;
     return outcome.ok ? { kind: outcome.parsed.kind, json: outcome.parsed.json, parsed: outcome.parsed.doc } : undefined;
   };
   const found = kindOf();
-  if (!found) return permanent('InvalidSpecification', `${where} is not a Swagger 2.0 or OpenAPI 3.0/3.1 document APIM can import`);
+  if (!found) return permanent('InvalidSpecification', `${where} is not a Swagger 2.0 or OpenAPI 3.0/3.1 document APIM can import${problem ? `: it ${problem}` : ''}`);
   const wantLink = doc.url !== undefined && (mode === 'link' || (mode === 'auto' && tooLarge));
   const linkable = !(found.kind === 'swagger-2.0' && !found.json);
   if (wantLink && linkable) {
@@ -93,9 +97,14 @@ export function planImport(doc: ResolvedDocument, mode: SpecImportMode, passThro
   }
   if (found.kind === 'swagger-2.0' && !found.json) {
     const format: ApimImportFormat = 'swagger-json';
+    const value = JSON.stringify(found.parsed);
+    // Within DOCUMENT_EXPANDED_MAX_BYTES, the JSON form can still exceed what APIM takes inline.
+    if (Buffer.byteLength(value, 'utf8') > INLINE_DOCUMENT_MAX_BYTES) {
+      return permanent('DocumentTooLarge', `${where} is ${Buffer.byteLength(value, 'utf8')} bytes as JSON (Swagger 2.0 YAML is converted: APIM imports Swagger 2.0 as JSON only); APIM imports at most ${INLINE_DOCUMENT_MAX_BYTES} bytes (4 MB) inline: publish it as JSON by URL with SPEC_IMPORT_MODE=auto or link, or shrink its YAML anchors' reuse`);
+    }
     return {
       format,
-      value: JSON.stringify(found.parsed),
+      value,
       fingerprint: fingerprintOf(format, documentHash, undefined),
       documentBytes: bytes,
       link: false,

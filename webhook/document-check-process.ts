@@ -4,7 +4,7 @@
 // large documents is returned to the system when an idle or bloated child is recycled.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { DocumentChecker } from '../core/spec-document.ts';
+import type { DocumentChecker, DocumentVerdict } from '../core/spec-document.ts';
 import type { CheckReply } from './document-check-worker.ts';
 
 export interface IsolatedCheckerOptions {
@@ -22,7 +22,7 @@ export interface IsolatedCheckerOptions {
 interface Pending {
   id: number;
   text: string;
-  resolve: (r: { problems: string[] }) => void;
+  resolve: (r: DocumentVerdict) => void;
 }
 
 // From the sources the worker is a sibling .ts file; in the bundle (dist/) it is its own entry point.
@@ -54,8 +54,10 @@ export class IsolatedDocumentChecker implements DocumentChecker {
     return this.child?.pid;
   }
 
-  check(text: string): Promise<{ problems: string[] }> {
-    if (this.closed) return Promise.resolve({ problems: ['could not be checked: the webhook is shutting down'] });
+  // Every answer that says "could not be checked" is transient: it describes this attempt, not the document
+  // (DocumentCheckCache never keeps it).
+  check(text: string): Promise<DocumentVerdict> {
+    if (this.closed) return Promise.resolve({ problems: ['could not be checked: the webhook is shutting down'], transient: true });
     return new Promise((resolve) => {
       this.queue.push({ id: this.nextId++, text, resolve });
       this.pump();
@@ -88,7 +90,7 @@ export class IsolatedDocumentChecker implements DocumentChecker {
       this.current = undefined;
       this.lastRssMb = m.rssMb;
       this.stats.checks++;
-      done.resolve({ problems: m.problems });
+      done.resolve({ problems: m.problems, ...(m.transient ? { transient: true } : {}) });
       this.pump();
     });
     child.once('exit', (code, signal) => {
@@ -101,12 +103,12 @@ export class IsolatedDocumentChecker implements DocumentChecker {
           // The child died before it got the document: not the document's fault; try again with a new child.
           this.queue.unshift(failed);
         } else if (!failed.sent) {
-          failed.resolve({ problems: [`could not be checked: the document checker process does not start (${signal ?? `exit code ${code}`})`] });
+          failed.resolve({ problems: [`could not be checked: the document checker process does not start (${signal ?? `exit code ${code}`})`], transient: true });
         } else {
           // The child died under a document (out of memory, a crash): that document is the cause.
           this.stats.crashes++;
           this.opts.log?.('document checker exited while checking a document', { code, signal });
-          failed.resolve({ problems: [`could not be checked: checking it exhausted the document checker (${signal ?? `exit code ${code}`}); a document this demanding cannot be imported reliably`] });
+          failed.resolve({ problems: [`could not be checked: checking it exhausted the document checker (${signal ?? `exit code ${code}`}); a document this demanding cannot be imported reliably`], transient: true });
         }
       }
       this.pump();
@@ -135,7 +137,7 @@ export class IsolatedDocumentChecker implements DocumentChecker {
         this.current = undefined;
         if (this.child === child) this.child = undefined; // never hand the next document to the dying child
         child.kill('SIGKILL');
-        current.resolve({ problems: [`could not be checked within ${this.timeoutMs} ms (DOCUMENT_CHECK_TIMEOUT_MS); simplify the document or reference a smaller one`] });
+        current.resolve({ problems: [`could not be checked within ${this.timeoutMs} ms (DOCUMENT_CHECK_TIMEOUT_MS); simplify the document or reference a smaller one`], transient: true });
       }, this.timeoutMs);
       current.sent = true;
       this.startFailures = 0;
@@ -165,7 +167,7 @@ export class IsolatedDocumentChecker implements DocumentChecker {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.idleTimer);
-    for (const p of this.queue.splice(0)) p.resolve({ problems: ['could not be checked: the webhook is shutting down'] });
+    for (const p of this.queue.splice(0)) p.resolve({ problems: ['could not be checked: the webhook is shutting down'], transient: true });
     const child = this.child;
     this.child = undefined;
     if (child && child.exitCode === null) {

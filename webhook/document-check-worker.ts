@@ -11,6 +11,8 @@ export interface CheckRequest {
 export interface CheckReply {
   id: number;
   problems: string[];
+  /** The check itself failed (an exception), so this is no verdict on the document. */
+  transient?: boolean;
   rssMb: number;
 }
 
@@ -20,7 +22,7 @@ for (const doc of [{ swagger: '2.0' }, { openapi: '3.0.3' }, { openapi: '3.1.0' 
 process.on('message', (msg: CheckRequest) => {
   void documentProblems(msg.text).then(
     ({ problems }) => process.send?.({ id: msg.id, problems, rssMb: process.memoryUsage.rss() / 1048576 } satisfies CheckReply),
-    (e: unknown) => process.send?.({ id: msg.id, problems: [`could not be checked: ${e instanceof Error ? e.message : String(e)}`], rssMb: process.memoryUsage.rss() / 1048576 } satisfies CheckReply),
+    (e: unknown) => process.send?.({ id: msg.id, problems: [`could not be checked: ${e instanceof Error ? e.message : String(e)}`], transient: true, rssMb: process.memoryUsage.rss() / 1048576 } satisfies CheckReply),
   );
 });
 process.on('disconnect', () => process.exit(0));

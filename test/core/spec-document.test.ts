@@ -1,7 +1,8 @@
 import t from 'tap';
 import YAML from 'yaml';
 import { apimOperationName, operationCollisionKey } from '../../core/operation-names.ts';
-import { documentProblems, DocumentCheckCache, importFormatOf, INLINE_DOCUMENT_MAX_BYTES, parseSpecDocument } from '../../core/spec-document.ts';
+import { DOCUMENT_EXPANDED_MAX_BYTES, documentProblems, DocumentCheckCache, importFormatOf, INLINE_DOCUMENT_MAX_BYTES, parseSpecDocument, type DocumentVerdict } from '../../core/spec-document.ts';
+import { expandedJsonBytes, parseYamlBounded } from '../../core/yaml-expansion.ts';
 import { openapi3, referenceText, swagger2, TMF620_V4, TMF620_V5, TMF671_V4, TMF672_V4 } from '../helpers/fixtures.ts';
 
 t.test("APIM's operation name normalization", async (t) => {
@@ -89,4 +90,69 @@ t.test('results are cached by content', async (t) => {
   await cache.check(a);
   t.equal(cache.hits, 1);
   t.equal(cache.misses, 2);
+});
+
+t.test('a checker that could not judge a document is never cached as its verdict', async (t) => {
+  const answers: DocumentVerdict[] = [
+    { problems: ['could not be checked within 5000 ms (DOCUMENT_CHECK_TIMEOUT_MS); simplify the document or reference a smaller one'], transient: true },
+    { problems: ['could not be checked: checking it exhausted the document checker (SIGABRT); a document this demanding cannot be imported reliably'], transient: true },
+    { problems: [] },
+  ];
+  let calls = 0;
+  const cache = new DocumentCheckCache(4, async () => answers[calls++]!);
+  const doc = JSON.stringify(swagger2());
+  t.same(await cache.check(doc), answers[0], 'a timeout is reported, as transient');
+  t.same(await cache.check(doc), answers[1], 'and checked again next time: a crash is reported, as transient');
+  t.same(await cache.check(doc), { problems: [] }, 'the real verdict once the checker manages');
+  t.same(await cache.check(doc), { problems: [] }, 'which is cached');
+  t.equal(calls, 3);
+  t.same([cache.misses, cache.hits], [3, 1]);
+});
+
+/** A Swagger 2.0 YAML document with one large anchored definition, referenced `references` times (issue 9's attack). */
+function aliasAmplified(anchorBytes: number, references: number): string {
+  const lines = ['swagger: "2.0"', 'info: {title: amplified, version: "1"}', 'paths:', '  /a:', '    get:', '      operationId: getA', '      responses:', '        "200":', '          description: ok', 'definitions:', '  Big: &big', '    type: object', '    properties:'];
+  for (let i = 0, size = 0; size < anchorBytes; i++) {
+    const line = `      field${i}: {type: string, description: "${'d'.repeat(80)}"}`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  for (let i = 0; i < references; i++) lines.push(`  Copy${i}: *big`);
+  return `${lines.join('\n')}\n`;
+}
+
+t.test('YAML alias expansion is bounded by expanded size, not alias count', async (t) => {
+  // The attack of issue 9: a 1.9 MB Swagger YAML whose one anchor, referenced 250 times, expands to ~477 MB of JSON.
+  const attack = aliasAmplified(1_900_000, 250);
+  t.ok(attack.length > 1_900_000 && attack.length < INLINE_DOCUMENT_MAX_BYTES, 'under the 4 MB inline limit as text');
+  const heapBefore = process.memoryUsage().heapUsed;
+  const r = parseSpecDocument(attack); // seconds: the yaml parser itself is slow on 20,000 lines; the bound costs ~0.1 s
+  t.notOk(r.ok, 'refused');
+  t.match(!r.ok && r.problem, new RegExp(`YAML document whose 250 aliases expand it to more than ${DOCUMENT_EXPANDED_MAX_BYTES} bytes as JSON .*\\$ref .*instead of YAML anchors`), 'the bound and the fix are named');
+  t.ok(process.memoryUsage().heapUsed - heapBefore < 200 * 1048576, 'without building the 477 MB expansion');
+  const verdict = await documentProblems(aliasAmplified(100_000, 120));
+  t.match(verdict.problems, [/expand it to more than/], 'documentProblems reports it as the one problem (the field error of spec.specification)');
+
+  const cases: { name: string; text: string; ok: boolean }[] = [
+    { name: 'no aliases at all', text: 'swagger: "2.0"\ninfo: {title: x, version: "1"}\npaths: {}\n', ok: true },
+    { name: 'ordinary anchor reuse (a shared response, a few times)', text: aliasAmplified(2_000, 20), ok: true },
+    { name: 'a mid-sized anchor referenced often, still within the bound', text: aliasAmplified(100_000, 60), ok: true },
+    { name: 'a small document amplified past the bound', text: aliasAmplified(100_000, 120), ok: false },
+  ];
+  for (const c of cases) t.equal(parseSpecDocument(c.text).ok, c.ok, c.name);
+
+  const circular = parseSpecDocument('swagger: "2.0"\ninfo: {title: x, version: "1"}\npaths: {}\ndefinitions: &d\n  Self: *d\n');
+  t.match(circular, { ok: false, problem: /contains itself through an alias/ }, 'a document that contains itself is refused (JSON cannot express it)');
+});
+
+t.test('expandedJsonBytes measures what JSON.stringify would write, counting shared objects each time', async (t) => {
+  const shared = { a: 'x'.repeat(100), n: [1, 2.5, true, null] };
+  const values: unknown[] = [{}, [], 'text', 42, { k: 'v' }, [shared, shared, shared], { one: shared, two: { again: shared } }];
+  for (const v of values) t.equal(expandedJsonBytes(v, 1e9), JSON.stringify(v).length, JSON.stringify(v).slice(0, 60));
+  t.ok(expandedJsonBytes([shared, shared, shared], 50)! > 50, 'stops past the limit, reporting more than it');
+  const loop: Record<string, unknown> = {};
+  loop['self'] = loop;
+  t.equal(expandedJsonBytes(loop, 1e9), undefined, 'a structure that contains itself');
+  t.same(parseYamlBounded('a: &x [1, 2]\nb: *x\n', 1000), { ok: true, value: { a: [1, 2], b: [1, 2] } });
+  t.match(parseYamlBounded('a: &x [1, 2]\nb: *x\n', 10), { ok: false, reason: 'expansion', aliases: 1 });
 });

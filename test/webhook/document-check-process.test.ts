@@ -1,7 +1,7 @@
 // The webhook's document checker process: same verdicts as in-process, a hard time budget, crash containment,
 // recycling when idle or bloated.
 import t from 'tap';
-import { documentProblems } from '../../core/spec-document.ts';
+import { DocumentCheckCache, documentProblems } from '../../core/spec-document.ts';
 import { IsolatedDocumentChecker } from '../../webhook/document-check-process.ts';
 import { referenceText, swagger2, TMF620_V4 } from '../helpers/fixtures.ts';
 
@@ -73,4 +73,26 @@ t.test('the child is recycled when idle and when its memory grows', async (t) =>
   await bloated.check(JSON.stringify(swagger2()));
   await bloated.check(JSON.stringify(swagger2()));
   t.equal(bloated.stats.spawned, 2, 'a child over its memory limit is replaced before the next document');
+});
+
+t.test('a timeout or a crash is never cached as the document\'s verdict', async (t) => {
+  const checker = new IsolatedDocumentChecker({ timeoutMs: 40, idleMs: 60_000, maxRssMb: 1024 });
+  t.teardown(() => checker.close());
+  const cache = new DocumentCheckCache(8, (text) => checker.check(text));
+  await checker.check(JSON.stringify(swagger2())); // child warm
+  const big = bigDocument(3_000_000);
+  const first = await cache.check(big);
+  t.match(first, { problems: [/could not be checked within 40 ms/], transient: true }, 'the timeout is answered, marked transient');
+  checker.timeoutMs = 20_000;
+  t.same(await cache.check(big), { problems: [] }, 'the same document is checked again, and passes');
+  t.same(await cache.check(big), { problems: [] });
+  t.same([cache.misses, cache.hits], [2, 1], 'only the real verdict was kept');
+
+  const fragile = new IsolatedDocumentChecker({ timeoutMs: 60_000, idleMs: 60_000, maxRssMb: 1024, execArgv: ['--max-old-space-size=24'] });
+  t.teardown(() => fragile.close());
+  const fragileCache = new DocumentCheckCache(8, (text) => fragile.check(text));
+  const crashed = await fragileCache.check(bigDocument(3_500_000));
+  t.match(crashed, { problems: [/exhausted the document checker/], transient: true });
+  await fragileCache.check(bigDocument(3_500_000));
+  t.equal(fragile.stats.crashes, 2, 'a crash is not remembered: the next apply of the document is checked again');
 });
