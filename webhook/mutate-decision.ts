@@ -2,6 +2,7 @@
 import { FINALIZER, readExposedApi, SPEC_HASH_ANNOTATION } from '../core/exposedapi-model.ts';
 import { isObject } from '../core/object-reader.ts';
 import { specHash } from '../core/spec-hash.ts';
+import { isExposedApiRequest } from './admission-kind.ts';
 import { allowed, patched, type AdmissionRequest, type AdmissionResponse } from './admission-review.ts';
 
 type JsonPatchOp = { op: 'add' | 'replace'; path: string; value: unknown };
@@ -31,7 +32,7 @@ export function stampPatch(object: Record<string, unknown>): JsonPatchOp[] {
 }
 
 export function mutateDecision(req: AdmissionRequest): { response: AdmissionResponse; outcome: 'stamped' | 'unchanged' | 'skipped' } {
-  if ((req.operation !== 'CREATE' && req.operation !== 'UPDATE') || !req.object) return { response: allowed(req.uid), outcome: 'skipped' };
+  if ((req.operation !== 'CREATE' && req.operation !== 'UPDATE') || !req.object || !isExposedApiRequest(req)) return { response: allowed(req.uid), outcome: 'skipped' };
   const meta = req.object['metadata'];
   if (isObject(meta) && typeof meta['deletionTimestamp'] === 'string') return { response: allowed(req.uid), outcome: 'skipped' };
   const ops = stampPatch(req.object);

@@ -3,6 +3,7 @@ import { canonicalJson } from '../core/spec-hash.ts';
 import { isObject } from '../core/object-reader.ts';
 import { KIND, ODA_GROUP, RECONCILE_AT_ANNOTATION } from '../core/exposedapi-model.ts';
 import { validateExposedApi, type ValidationContext } from '../core/validate-exposedapi.ts';
+import { isExposedApiRequest } from './admission-kind.ts';
 import { allowed, deniedInvalid, type AdmissionRequest, type AdmissionResponse } from './admission-review.ts';
 import { annotation, deletionFreezeErrors, isDeleting } from './deletion-freeze.ts';
 
@@ -21,14 +22,15 @@ export function changesNothingApplied(req: AdmissionRequest): boolean {
 
 export interface ValidateOutcome {
   response: AdmissionResponse;
-  /** What happened, for metrics: allowed, allowed-unchanged, allowed-deleting, denied. */
-  outcome: 'allowed' | 'allowed-unchanged' | 'allowed-deleting' | 'denied';
+  /** What happened, for metrics: allowed, allowed-unchanged, allowed-deleting, allowed-other-kind, denied. */
+  outcome: 'allowed' | 'allowed-unchanged' | 'allowed-deleting' | 'allowed-other-kind' | 'denied';
 }
 
 export async function validateDecision(req: AdmissionRequest, ctx: ValidationContext): Promise<ValidateOutcome> {
   if (req.operation === 'DELETE' || req.operation === 'CONNECT' || !req.object) {
     return { response: allowed(req.uid), outcome: 'allowed-deleting' };
   }
+  if (!isExposedApiRequest(req)) return { response: allowed(req.uid), outcome: 'allowed-other-kind' };
   const frozen = deletionFreezeErrors(req);
   if (frozen.length > 0) {
     return { response: deniedInvalid(req.uid, { group: ODA_GROUP, kind: KIND, name: req.name ?? '<unknown>' }, frozen), outcome: 'denied' };
