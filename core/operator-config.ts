@@ -14,6 +14,12 @@ export interface WebhookConfig {
   /** How often the certificate files are checked for rotation. */
   tlsReloadIntervalMs: number;
   maxBodyBytes: number;
+  /** Headers and body of a request must arrive within this; a slower client is cut (408). */
+  requestTimeoutMs: number;
+  /** AdmissionReviews of at least this size count against largeBodiesMaxBytes. */
+  largeBodyBytes: number;
+  /** Large AdmissionReviews in flight at once, in bytes; one more is answered 503 unread. */
+  largeBodiesMaxBytes: number;
   /** Namespaces whose ExposedAPIs this operator serves; empty = all. */
   watchNamespaces: string[];
   /** Deny a second ExposedAPI on a path (needs list/watch of ExposedAPIs). */
@@ -115,6 +121,9 @@ export function readWebhookConfig(env: Record<string, string | undefined> = proc
     tlsKeyFile: r.str('TLS_KEY_FILE', '/etc/exposedapi-apim/tls/tls.key'),
     tlsReloadIntervalMs: r.int('TLS_RELOAD_INTERVAL_SECONDS', 10, 1, 3600) * 1000,
     maxBodyBytes: r.int('WEBHOOK_MAX_BODY_BYTES', 8 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
+    requestTimeoutMs: r.int('WEBHOOK_REQUEST_TIMEOUT_MS', 5000, 1000, 9000),
+    largeBodyBytes: r.int('WEBHOOK_LARGE_BODY_BYTES', 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
+    largeBodiesMaxBytes: r.int('WEBHOOK_LARGE_BODIES_MAX_BYTES', 24 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     watchNamespaces: r.list('WATCH_NAMESPACES'),
     pathUniqueness: r.bool('PATH_UNIQUENESS', true),
     remoteSpecCheck: r.oneOf('REMOTE_SPEC_CHECK', 'deny', ['deny', 'warn', 'off'] as const),
@@ -128,6 +137,9 @@ export function readWebhookConfig(env: Record<string, string | undefined> = proc
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
   };
   // The webhook answers within the apiserver's timeout (≤ 10 s); a fetch must leave room for the rest.
+  if (config.largeBodiesMaxBytes < config.maxBodyBytes) {
+    r.errors.push(`WEBHOOK_LARGE_BODIES_MAX_BYTES=${config.largeBodiesMaxBytes} is smaller than WEBHOOK_MAX_BODY_BYTES=${config.maxBodyBytes}: an AdmissionReview of the largest accepted size could never be received; make it at least ${config.maxBodyBytes}`);
+  }
   if (config.specFetch.timeoutMs > 5000) {
     r.errors.push(`SPEC_FETCH_TIMEOUT_MS=${config.specFetch.timeoutMs} is too long for admission: keep it at or below 5000 so the webhook answers within its 10 s timeout`);
   }

@@ -7,6 +7,8 @@ export interface AdmissionMetrics {
   reviews: Counter<'webhook' | 'operation' | 'outcome'>;
   latency: Histogram<'webhook'>;
   fetches: Counter<'outcome'>;
+  /** Large AdmissionReviews refused unread because the in-flight budget was spent (webhook/body-budget.ts). */
+  bodiesRefused: Counter;
 }
 
 export function createAdmissionMetrics(): AdmissionMetrics {
@@ -31,6 +33,11 @@ export function createAdmissionMetrics(): AdmissionMetrics {
       name: 'exposedapi_apim_spec_fetches_total',
       help: 'Remote specification fetches, by outcome (ok, cached, revalidated, refused, unreachable)',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    bodiesRefused: new Counter({
+      name: 'exposedapi_apim_admission_bodies_refused_total',
+      help: 'Large AdmissionReviews answered 503 unread: WEBHOOK_LARGE_BODIES_MAX_BYTES of them were already in flight',
       registers: [registry],
     }),
   };

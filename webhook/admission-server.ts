@@ -12,6 +12,7 @@ import type { PathClaimRegistry } from './path-claim-registry.ts';
 import { validateDecision } from './validate-decision.ts';
 import type { TlsMaterial } from './tls-reloader.ts';
 import { IdleCompactor } from './idle-compaction.ts';
+import { BodyBudget, contentLengthOf } from './body-budget.ts';
 
 export interface AdmissionServerOptions {
   tls: TlsMaterial;
@@ -25,21 +26,61 @@ export interface AdmissionServerOptions {
   logLevel?: string;
   /** Hard budget for a validation, below the webhook timeout, so the apiserver never sees a timeout from us. */
   decisionBudgetMs?: number;
+  /** Headers and body must arrive within this (WEBHOOK_REQUEST_TIMEOUT_MS); default 5000. */
+  requestTimeoutMs?: number;
+  /** Bodies of at least this size share largeBodiesMaxBytes (WEBHOOK_LARGE_BODY_BYTES); default 1 MiB. */
+  largeBodyBytes?: number;
+  /** Large bodies in flight at once, in bytes (WEBHOOK_LARGE_BODIES_MAX_BYTES); default 24 MiB. */
+  largeBodiesMaxBytes?: number;
 }
 
 export function buildAdmissionServer(opts: AdmissionServerOptions): FastifyInstance<HttpsServer> {
+  const budgetMs = opts.decisionBudgetMs ?? 8000;
+  // The apiserver sends a review in one go from close by and gives up after its webhook timeout (≤ 10 s): a client
+  // that has not delivered headers and body within a few seconds is not the apiserver, or has already given up.
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
   const app = Fastify({
-    https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' },
+    https: {
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: requestTimeoutMs,
+      // Node checks requestTimeout/headersTimeout only this often (default 30 s, far beyond the apiserver's patience).
+      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
+    },
+    requestTimeout: requestTimeoutMs,
+    // Socket inactivity, a backstop: long enough for a full request plus the slowest decision (no bytes flow while a
+    // validation runs). Idle keep-alive connections are governed by keepAliveTimeout (fastify's 72 s, longer than
+    // the apiserver's idle timeout, so it is the apiserver that closes them and never races a reused connection).
+    connectionTimeout: requestTimeoutMs + budgetMs + 2000,
     bodyLimit: opts.maxBodyBytes,
     logger: { level: opts.logLevel ?? 'info', redact: ['req.headers.authorization'] },
     // One log line per admission is noise at any real rate; denials and failures are logged by the handlers.
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance<HttpsServer>;
 
-  const budgetMs = opts.decisionBudgetMs ?? 8000;
+  app.server.headersTimeout = requestTimeoutMs;
   const compactor = new IdleCompactor();
-  app.addHook('onRequest', async (req) => {
-    compactor.note(Number(req.headers['content-length'] ?? 0));
+  const bodies = new BodyBudget({
+    largeBodyBytes: opts.largeBodyBytes ?? 1024 * 1024,
+    maxInflightBytes: opts.largeBodiesMaxBytes ?? 24 * 1024 * 1024,
+    unknownLengthBytes: opts.maxBodyBytes,
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    const length = contentLengthOf(req.headers['content-length']);
+    compactor.note(length ?? 0);
+    if (req.method !== 'POST' || (length ?? 0) > opts.maxBodyBytes) return; // too large: fastify answers 413 unread
+    const reservation = bodies.reserve(length);
+    if (!reservation.ok) {
+      opts.metrics.bodiesRefused.inc();
+      // Answered before the body is read; closing the connection stops the rest of it from arriving.
+      return reply.code(503).header('retry-after', '1').header('connection', 'close').send({
+        error: 'Service Unavailable',
+        message: `the webhook is already receiving or judging ${reservation.inflightBytes} bytes of large AdmissionReviews (WEBHOOK_LARGE_BODIES_MAX_BYTES); retry the request`,
+      });
+    }
+    // 'close' fires once the response is sent or the connection is gone (timeout, reset): the body is released then.
+    if (reservation.bytes > 0) reply.raw.once('close', reservation.release);
   });
   app.addHook('onClose', async () => compactor.stop());
 

@@ -98,6 +98,9 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
   const app = buildAdmissionServer({
     tls: readTls(config.tlsCertFile, config.tlsKeyFile),
     maxBodyBytes: config.maxBodyBytes,
+    requestTimeoutMs: config.requestTimeoutMs,
+    largeBodyBytes: config.largeBodyBytes,
+    largeBodiesMaxBytes: config.largeBodiesMaxBytes,
     validation,
     metrics,
     claims,
