@@ -66,13 +66,33 @@ const refusedByDownWebhook = (t: Test, r: KubectlResult, what: string) => {
 const updatesSeen = async (webhook: RunningWebhook) =>
   (await webhook.metrics.reviews.get()).values.filter((v) => v.labels['operation'] === 'UPDATE').reduce((n, v) => n + v.value, 0);
 
-await t.test('the tenant has namespace rights on exposedapis only', async (t) => {
+// Objects for the webhook-down tests, created while it is up.
+await create(named('live'));
+await create(named('big', { spec: { specification: referenceText(TMF620_V4) } }), ns, ['--server-side']);
+await create(named('to-release'));
+await create(named('to-detach'));
+await create(named('frozen'));
+// An object the webhook never saw (its namespace was not selected yet): no annotations map, no finalizers, so the
+// conditions' has()/`in` guards are exercised on absent maps.
+const unstamped = await cp.newNamespace(t);
+await grantTenant(unstamped);
+// `kubectl create`, not apply: apply would add its last-applied annotation.
+const bareCreate = await tk(['create', '-f', '-'], { input: YAML.stringify(named('unstamped')), namespace: unstamped });
+if (bareCreate.code !== 0) throw new Error(bareCreate.stderr);
+const selected = await cp.kubectl(['label', 'namespace', unstamped, `exposedapi-apim.io/e2e=${e2eLabel['exposedapi-apim.io/e2e']}`]);
+if (selected.code !== 0) throw new Error(selected.stderr);
+// A namespace to delete while the webhook is down.
+const doomed = await cp.newNamespace(t, { labels: e2eLabel });
+await grantTenant(doomed);
+await create(named('in-doomed-namespace'), doomed);
+
+t.test('the tenant has namespace rights on exposedapis only', async (t) => {
   t.equal((await tk(['auth', 'can-i', 'patch', 'exposedapis.oda.tmforum.org'])).stdout.trim(), 'yes');
   t.equal((await tk(['auth', 'can-i', 'patch', 'exposedapis.oda.tmforum.org', '-n', 'default'])).stdout.trim(), 'no');
   t.equal((await tk(['auth', 'can-i', 'delete', 'namespaces'])).stdout.trim(), 'no');
 });
 
-await t.test('webhook up: only creates and changes to what is applied reach it', async (t) => {
+t.test('webhook up: only creates and changes to what is applied reach it', async (t) => {
   await create(named('counted', { metadata: { annotations: { [RECONCILE_AT_ANNOTATION]: '' } } }));
   const seen = () => updatesSeen(hook.webhook);
   const before = await seen();
@@ -87,7 +107,7 @@ await t.test('webhook up: only creates and changes to what is applied reach it',
   t.equal(await seen(), before + 4, 'so is a new reconcile-at');
 });
 
-await t.test('webhook up: a replace that drops the stamp is stamped again (nothing relied on it is lost)', async (t) => {
+t.test('webhook up: a replace that drops the stamp is stamped again (nothing relied on it is lost)', async (t) => {
   await create(named('replaced'));
   const stored = await getJson('replaced');
   const hash = stored.metadata.annotations[SPEC_HASH_ANNOTATION];
@@ -102,27 +122,14 @@ await t.test('webhook up: a replace that drops the stamp is stamped again (nothi
   t.equal(after.metadata.labels.team, 'b');
 });
 
-// Objects for the webhook-down tests, created while it is up.
-await create(named('live'));
-await create(named('big', { spec: { specification: referenceText(TMF620_V4) } }), ns, ['--server-side']);
-await create(named('to-release'));
-await create(named('to-detach'));
-await create(named('frozen'));
-// An object the webhook never saw (its namespace was not selected yet): no annotations map, no finalizers, so the
-// conditions' has()/`in` guards are exercised on absent maps.
-const unstamped = await cp.newNamespace(t);
-await grantTenant(unstamped);
-await create(named('unstamped'), unstamped);
-ok(t, await cp.kubectl(['label', 'namespace', unstamped, `exposedapi-apim.io/e2e=${e2eLabel['exposedapi-apim.io/e2e']}`]), 'namespace selected');
-t.notOk((await getJson('unstamped', unstamped)).metadata.annotations, 'no annotations map');
-// A namespace to delete while the webhook is down.
-const doomed = await cp.newNamespace(t, { labels: e2eLabel });
-await grantTenant(doomed);
-await create(named('in-doomed-namespace'), doomed);
+t.test('the webhook process stops; its registration stays (failurePolicy Fail)', async (t) => {
+  await hook.stop();
+  t.ok((await cp.kubectl(['get', 'validatingwebhookconfigurations', '-o', 'name'])).stdout.includes('exposedapi-apim'), 'registered');
+});
 
-await hook.stop();
-
-await t.test('webhook down: every create and spec change is refused (fail closed)', async (t) => {
+t.test('webhook down: every create and spec change is refused (fail closed)', async (t) => {
+  const bare = (await getJson('unstamped', unstamped)).metadata;
+  t.notOk(bare.annotations ?? bare.finalizers, 'an object the webhook never saw: no annotations map, no finalizers');
   refusedByDownWebhook(t, await tk(['apply', '-f', '-'], { input: YAML.stringify(named('while-down')) }), 'create');
   refusedByDownWebhook(t, await mergePatch('live', { spec: { port: 9091 } }), 'spec change');
   refusedByDownWebhook(t, await mergePatch('live', { spec: { apim: { apiId: 'payments-prod' } } }), 'spec.apim.apiId change');
@@ -133,7 +140,7 @@ await t.test('webhook down: every create and spec change is refused (fail closed
   t.equal((await getJson('live')).spec.port, 8080, 'nothing changed');
 });
 
-await t.test('webhook down: labels, annotations, detach-on-delete and status writes work', async (t) => {
+t.test('webhook down: labels, annotations, detach-on-delete and status writes work', async (t) => {
   const hash = (await getJson('live')).metadata.annotations[SPEC_HASH_ANNOTATION];
   ok(t, await tk(['label', 'exposedapi', 'live', 'team=a']), 'label added');
   ok(t, await tk(['label', 'exposedapi', 'live', 'team-']), 'label removed');
@@ -153,7 +160,7 @@ await t.test('webhook down: labels, annotations, detach-on-delete and status wri
   t.same(stored.metadata.finalizers, [FINALIZER]);
 });
 
-await t.test('webhook down: client-side and server-side apply of the same spec with a new label work and keep the stamp', async (t) => {
+t.test('webhook down: client-side and server-side apply of the same spec with a new label work and keep the stamp', async (t) => {
   const hash = (await getJson('live')).metadata.annotations[SPEC_HASH_ANNOTATION];
   ok(t, await tk(['apply', '-f', '-'], { input: YAML.stringify(named('live', { metadata: { labels: { via: 'client-side' } } })) }), 'client-side apply');
   ok(t, await tk(['apply', '--server-side', '--force-conflicts', '-f', '-'], { input: YAML.stringify(named('live', { metadata: { labels: { via: 'server-side' } } })) }), 'server-side apply');
@@ -163,13 +170,13 @@ await t.test('webhook down: client-side and server-side apply of the same spec w
   t.same(stored.metadata.finalizers, [FINALIZER], 'finalizer kept');
 });
 
-await t.test('webhook down: losing the stamp of a live object is refused (the mutating webhook would restore it)', async (t) => {
+t.test('webhook down: losing the stamp of a live object is refused (the mutating webhook would restore it)', async (t) => {
   refusedByDownWebhook(t, await tk(['patch', 'exposedapi', 'live', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers/0"}]']), 'finalizer removed from a live object');
   refusedByDownWebhook(t, await tk(['annotate', 'exposedapi', 'live', '--overwrite', `${SPEC_HASH_ANNOTATION}=${'0'.repeat(64)}`]), 'forged spec hash');
   refusedByDownWebhook(t, await tk(['annotate', 'exposedapi', 'live', `${SPEC_HASH_ANNOTATION}-`]), 'spec hash removed');
 });
 
-await t.test('webhook down: a deletion can be finished by removing the finalizer', async (t) => {
+t.test('webhook down: a deletion can be finished by removing the finalizer', async (t) => {
   ok(t, await tk(['delete', 'exposedapi', 'to-release', '--wait=false']), 'delete');
   t.ok((await getJson('to-release')).metadata.deletionTimestamp, 'held by our finalizer');
   refusedByDownWebhook(t, await mergePatch('to-release', { spec: { port: 9091 } }), 'spec change while being deleted');
@@ -180,13 +187,13 @@ await t.test('webhook down: a deletion can be finished by removing the finalizer
   t.pass('the object is gone');
 });
 
-await t.test('webhook down: detach-on-delete can be set on an object being deleted', async (t) => {
+t.test('webhook down: detach-on-delete can be set on an object being deleted', async (t) => {
   ok(t, await tk(['delete', 'exposedapi', 'to-detach', '--wait=false']), 'delete');
   ok(t, await tk(['annotate', 'exposedapi', 'to-detach', `${DETACH_ANNOTATION}=true`]), 'detach-on-delete');
   t.equal((await getJson('to-detach')).metadata.annotations[DETACH_ANNOTATION], 'true', 'the dispatcher will release it without touching APIM');
 });
 
-await t.test('webhook down: a namespace holding an ExposedAPI with our finalizer is deleted once the finalizer is removed', async (t) => {
+t.test('webhook down: a namespace holding an ExposedAPI with our finalizer is deleted once the finalizer is removed', async (t) => {
   ok(t, await cp.kubectl(['delete', 'namespace', doomed, '--wait=false']), 'namespace delete');
   await waitFor('the namespace controller to delete the ExposedAPI', async () => ((await getJson('in-doomed-namespace', doomed))?.metadata.deletionTimestamp ? true : undefined), { timeoutMs: 30_000 });
   // As the platform admin: the namespace controller may already have deleted the tenant's RoleBinding. Admission
@@ -196,7 +203,7 @@ await t.test('webhook down: a namespace holding an ExposedAPI with our finalizer
   t.pass('the namespace is gone');
 });
 
-await t.test('webhook up again: a spec change on an object being deleted is denied, saying why', async (t) => {
+t.test('webhook up again: a spec change on an object being deleted is denied, saying why', async (t) => {
   // A new webhook process on the same address, as a restarted Deployment would be; the registration never changed.
   const parsed = readWebhookConfig({
     WEBHOOK_HOST: '127.0.0.1', WEBHOOK_PORT: String(hook.webhook.port), TLS_CERT_FILE: hook.tls.certFile, TLS_KEY_FILE: hook.tls.keyFile, LOG_LEVEL: 'warn', ...WEBHOOK_ENV,
