@@ -12,7 +12,7 @@
 import { DETACH_ANNOTATION } from '../core/exposedapi-model.ts';
 import { setCondition, type Condition } from '../core/exposedapi-status.ts';
 import { conflictReason, conflictText, type ClaimConflict } from '../core/rules/claims.ts';
-import { hasOurFinalizer, type DispatchSummary } from './exposedapi-summary.ts';
+import { boundedConditionMessage, hasOurFinalizer, type DispatchSummary } from './exposedapi-summary.ts';
 import { jobName, type Change } from './job-manifest.ts';
 import { failureText, isActive, type JobSummary } from './job-summary.ts';
 
@@ -58,7 +58,9 @@ function same(a: Condition | undefined, b: ConditionInput): boolean {
 
 /** setCondition, but returns the very same list when nothing would change (so "no write needed" is cheap to see). */
 export function ensureCondition(conditions: Condition[], next: ConditionInput, now: Date): Condition[] {
-  return same(conditions.find((c) => c.type === next.type), next) ? conditions : setCondition(conditions, next, now);
+  // Bounded as the summary reads it back (a long executor message quoted in ours), else every plan would rewrite it.
+  const capped = { ...next, message: boundedConditionMessage(next.message) };
+  return same(conditions.find((c) => c.type === capped.type), capped) ? conditions : setCondition(conditions, capped, now);
 }
 
 export function conditionOf(conditions: readonly Condition[], type: Condition['type']): Condition | undefined {

@@ -1,7 +1,7 @@
 // What the dispatcher keeps of an ExposedAPI: the few fields its decisions read. Never the spec itself — an inline
 // OpenAPI document can be hundreds of kilobytes and thousands of ExposedAPIs must fit in the webhook's memory.
 import { DETACH_ANNOTATION, FINALIZER, ODA_GROUP, SPEC_HASH_ANNOTATION } from '../core/exposedapi-model.ts';
-import type { Condition } from '../core/exposedapi-status.ts';
+import type { Condition, ConditionType } from '../core/exposedapi-status.ts';
 import { isObject } from '../core/object-reader.ts';
 
 export interface ComponentOwner {
@@ -33,16 +33,55 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/**
+ * The condition types the operator writes (core/exposedapi-status.ts). Status is writable by anyone who may write the
+ * object (the ODA CRD has no status subresource), so the summary keeps only these, the first of each type (the one
+ * setCondition and conditionOf use), with bounded fields: 200 objects with 6000 forged conditions each cost 319 MB of
+ * heap when every condition was kept. The dispatcher's own status writes then carry only these conditions too.
+ */
+export const OPERATOR_CONDITION_TYPES = ['Validated', 'RouteReady', 'Imported', 'PoliciesApplied', 'Ready', 'Progressing', 'DeleteBlocked'] as const satisfies readonly ConditionType[];
+// A condition type added to ConditionType but not here fails the type check.
+const everyType: Exclude<ConditionType, (typeof OPERATOR_CONDITION_TYPES)[number]> extends never ? true : never = true;
+void everyType;
+const KNOWN_TYPES = new Set<string>(OPERATOR_CONDITION_TYPES);
+const STATUSES = new Set(['True', 'False', 'Unknown']);
+
+/** Longest condition message kept; ours are far shorter (Job names, APIM errors of a few hundred characters). */
+export const CONDITION_MESSAGE_MAX = 2048;
+const SHORT_FIELD_MAX = 256;
+
+/**
+ * A fresh copy of at most `max` characters. A slice of a long string can keep the whole string alive in V8 (a sliced
+ * string points into its parent), so a forged megabyte message would stay in memory behind a 2 kB prefix.
+ */
+function bounded(v: unknown, max: number): string {
+  if (typeof v !== 'string') return '';
+  if (v.length <= max) return v;
+  return Buffer.from(`${v.slice(0, max - 1)}…`, 'utf8').toString('utf8');
+}
+
+/** A condition message as the summary keeps it; what the dispatcher writes is bounded the same way, so it reads back equal. */
+export function boundedConditionMessage(message: string): string {
+  return bounded(message, CONDITION_MESSAGE_MAX);
+}
+
 function readConditions(v: unknown): Condition[] {
   if (!Array.isArray(v)) return [];
-  return v.filter((c): c is Condition => isObject(c) && typeof c['type'] === 'string' && typeof c['status'] === 'string').map((c) => ({
-    type: c.type,
-    status: c.status,
-    reason: str(c.reason) ?? '',
-    message: str(c.message) ?? '',
-    lastTransitionTime: str(c.lastTransitionTime) ?? '',
-    ...(typeof c.specHash === 'string' ? { specHash: c.specHash } : {}),
-  }));
+  const kept = new Map<string, Condition>();
+  for (const c of v) {
+    if (kept.size === KNOWN_TYPES.size) break;
+    if (!isObject(c) || typeof c['type'] !== 'string' || !KNOWN_TYPES.has(c['type']) || kept.has(c['type'])) continue;
+    if (typeof c['status'] !== 'string' || !STATUSES.has(c['status'])) continue;
+    kept.set(c['type'], {
+      type: c['type'] as ConditionType,
+      status: c['status'] as Condition['status'],
+      reason: bounded(c['reason'], SHORT_FIELD_MAX),
+      message: bounded(c['message'], CONDITION_MESSAGE_MAX),
+      lastTransitionTime: bounded(c['lastTransitionTime'], SHORT_FIELD_MAX),
+      ...(typeof c['specHash'] === 'string' ? { specHash: bounded(c['specHash'], SHORT_FIELD_MAX) } : {}),
+    });
+  }
+  return [...kept.values()];
 }
 
 export function dispatchSummary(obj: Record<string, unknown>): DispatchSummary {
@@ -60,8 +99,9 @@ export function dispatchSummary(obj: Record<string, unknown>): DispatchSummary {
     uid: str(meta['uid']) ?? '',
     resourceVersion: str(meta['resourceVersion']) ?? '',
     specHash: str(annotations[SPEC_HASH_ANNOTATION]),
-    appliedSpecHash: str(status['appliedSpecHash']),
-    lastJob: str(status['lastJob']),
+    // Also from tenant-writable status: bounded like the conditions.
+    appliedSpecHash: typeof status['appliedSpecHash'] === 'string' ? bounded(status['appliedSpecHash'], SHORT_FIELD_MAX) : undefined,
+    lastJob: typeof status['lastJob'] === 'string' ? bounded(status['lastJob'], SHORT_FIELD_MAX) : undefined,
     deleting: typeof meta['deletionTimestamp'] === 'string' || meta['deletionTimestamp'] instanceof Date,
     finalizers,
     detach: String(annotations[DETACH_ANNOTATION] ?? '').trim().toLowerCase() === 'true',
