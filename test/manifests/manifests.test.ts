@@ -106,3 +106,20 @@ t.test('deployment, RBAC and disruption budget', async (t) => {
   t.ok(YAML.parse(readFileSync(join(base, 'kustomization.yaml'), 'utf8')).resources.includes('dispatcher-rbac.yaml'), 'installed by the kustomization');
   t.same(docs('pdb.yaml')[0].spec.minAvailable, 1);
 });
+
+t.test('network policy: only the apiserver reaches the webhook port', async (t) => {
+  const [policy] = docs('network-policy.yaml');
+  const [deployment] = docs('deployment.yaml');
+  const [service] = docs('service.yaml');
+  t.equal(policy.kind, 'NetworkPolicy');
+  t.same(policy.spec.podSelector.matchLabels, deployment.spec.template.metadata.labels, 'selects the webhook pods');
+  t.same(policy.spec.policyTypes, ['Ingress'], 'ingress only: the dispatcher and spec fetches still go out');
+  t.equal(policy.spec.ingress.length, 1, 'one rule');
+  const [rule] = policy.spec.ingress;
+  const containerPort = deployment.spec.template.spec.containers[0].ports.find((p: any) => p.name === service.spec.ports[0].targetPort).containerPort;
+  t.same(rule.ports, [{ protocol: 'TCP', port: containerPort }], 'the webhook port, which the Service targets');
+  t.equal(rule.from.length, 1, 'one peer: the apiserver');
+  t.ok(rule.from[0].ipBlock?.cidr, 'expressed as an ipBlock (a placeholder to replace per cluster)');
+  t.notOk(['0.0.0.0/0', '::/0'].includes(rule.from[0].ipBlock.cidr), 'never open to everyone');
+  t.ok(YAML.parse(readFileSync(join(base, 'kustomization.yaml'), 'utf8')).resources.includes('network-policy.yaml'), 'installed by the kustomization');
+});
