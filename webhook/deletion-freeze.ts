@@ -38,7 +38,8 @@ export function deletionFreezeErrors(req: AdmissionRequest): FieldError[] {
   if (req.operation !== 'UPDATE' || !req.object || !isDeleting(req.oldObject)) return [];
   const errors: FieldError[] = [];
   if (canonicalJson(req.object['spec']) !== canonicalJson(req.oldObject?.['spec'])) errors.push(forbidden('spec', why(req)));
-  if (annotation(req.object, RECONCILE_AT_ANNOTATION) !== annotation(req.oldObject, RECONCILE_AT_ANNOTATION)) {
+  // Absent and empty are the same reconcile-at, as in the spec hash (and the webhooks' matchConditions).
+  if ((annotation(req.object, RECONCILE_AT_ANNOTATION) ?? '') !== (annotation(req.oldObject, RECONCILE_AT_ANNOTATION) ?? '')) {
     errors.push(forbidden(`metadata.annotations[${RECONCILE_AT_ANNOTATION}]`, why(req)));
   }
   return errors;

@@ -64,6 +64,7 @@ const cases: { name: string; req: AdmissionRequest; denied: string[] }[] = [
     req: update(stored({ annotations: { [RECONCILE_AT_ANNOTATION]: '1' } }), stored()),
     denied: [`metadata.annotations[${RECONCILE_AT_ANNOTATION}]`],
   },
+  { name: 'empty reconcile-at removed (the same, as in the spec hash)', req: update(stored({ annotations: { [RECONCILE_AT_ANNOTATION]: '' } }), stored()), denied: [] },
   {
     name: 'spec and reconcile-at both changed: both reported',
     req: update(old, edit(old, (o) => { o.spec.port = 9090; o.metadata.annotations[RECONCILE_AT_ANNOTATION] = 'now'; })),
