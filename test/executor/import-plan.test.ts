@@ -87,3 +87,20 @@ t.test('pass-through document: a wildcard operation per method, valid and stable
     t.same([p.format, p.passThrough], ['openapi+json', true]);
   }
 });
+
+t.test('Swagger 2.0 YAML is converted with the admission bound on alias expansion', async (t) => {
+  // One anchored definition of ~100 kB referenced 120 times: 12 MB of JSON once converted (issue 9: 1.9 MB × 250
+  // became a 477 MB body and the Job died of memory).
+  const lines = ['swagger: "2.0"', 'info: {title: amplified, version: "1"}', 'paths: {}', 'definitions:', '  Big: &big', '    type: object', '    properties:'];
+  for (let i = 0; i < 1100; i++) lines.push(`      field${i}: {type: string, description: "${'d'.repeat(60)}"}`);
+  for (let i = 0; i < 120; i++) lines.push(`  Copy${i}: *big`);
+  const amplified = `${lines.join('\n')}\n`;
+  const refused = planImport({ text: amplified }, 'auto');
+  t.ok(refused instanceof StepFailure, 'refused before the conversion builds it');
+  t.match((refused as StepFailure).info, { retriable: false, reason: 'InvalidSpecification', message: /the inline document is not a Swagger 2\.0 or OpenAPI 3\.0\/3\.1 document APIM can import: it is a \d+-byte YAML document whose 120 aliases expand it to more than 8388608 bytes as JSON/ });
+
+  // Within the bound but over APIM's inline limit once converted: refused with the size, not sent.
+  const within = lines.slice(0, 7 + 1100).concat(Array.from({ length: 45 }, (_, i) => `  Copy${i}: *big`)).join('\n');
+  const tooLarge = planImport({ text: within }, 'auto');
+  t.match((tooLarge as StepFailure).info, { retriable: false, reason: 'DocumentTooLarge', message: /as JSON \(Swagger 2\.0 YAML is converted.*APIM imports at most 4194304 bytes/ });
+});
