@@ -11,6 +11,7 @@ import { kubeConnection } from '../executor/in-cluster-config.ts';
 import { jobLog } from '../executor/job-log.ts';
 import { classifyKubeError, KubeClient } from '../executor/kube-client.ts';
 import { runContext } from '../executor/run-context.ts';
+import type { RunResult } from '../executor/step-runner.ts';
 
 const HELP = `usage: exposedapi-apim execute apply|delete --namespace NS --name NAME --spec-hash H
 
@@ -22,6 +23,13 @@ Exit codes: 0 done (or nothing to do), 1 transient failure (retry), 42 permanent
 `;
 
 const ACTIONS: readonly JobAction[] = ['apply', 'delete'];
+
+/** The Job process contract, and the only place a run's result becomes an exit code. */
+export function exitCodeFor(result: RunResult | { kind: 'failed'; retriable: boolean }): number {
+  if (result.kind === 'done') return EXIT_OK;
+  // The podFailurePolicy turns EXIT_PERMANENT into FailJob: retrying cannot help, the reason is in status.
+  return result.retriable ? EXIT_RETRIABLE : EXIT_PERMANENT;
+}
 
 function usageError(message: string): number {
   process.stderr.write(`exposedapi-apim execute: ${message}\n\n${HELP}`);
@@ -83,14 +91,15 @@ export async function run(args: string[]): Promise<number> {
     // The token request leaves now, and the steps (with the validation modules) load while it is out. A detached
     // delete never talks to APIM.
     if (action === 'apply' || g.obj.metadata.annotations?.[DETACH_ANNOTATION] !== 'true') ctx.warmUpApim();
-    const code = action === 'apply'
+    const result = action === 'apply'
       ? await (await import('../executor/execute-apply.ts')).executeApply(ctx, ref, g.obj)
       : await (await import('../executor/execute-delete.ts')).executeDelete(ctx, ref, g.obj);
+    const code = exitCodeFor(result);
     log.info('done', { exitCode: code });
     return code;
   } catch (e) {
     log.error(`the run failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`, { reason: (e as { info?: { reason?: string } }).info?.reason ?? 'UnexpectedError' });
-    return (e as { info?: { retriable?: boolean } }).info?.retriable === false ? EXIT_PERMANENT : EXIT_RETRIABLE;
+    return exitCodeFor({ kind: 'failed', retriable: (e as { info?: { retriable?: boolean } }).info?.retriable !== false });
   } finally {
     kube.close();
     // A Job must end: a socket or timer some library leaves open cannot hold the pod once the run is over.

@@ -5,19 +5,18 @@
 // team's API changes nothing, and an API without our mark is never deleted. With the annotation exposedapi-apim.io/detach-on-delete: "true"
 // APIM is left untouched. An API already gone is success, so a killed run is simply run again.
 import { DETACH_ANNOTATION, FINALIZER, readExposedApi } from '../core/exposedapi-model.ts';
-import { EXIT_OK } from '../core/exposedapi-status.ts';
 import { checkApiId } from '../core/rules/apim-extension.ts';
 import { apiIdOf } from '../core/api-id.ts';
 import type { OwnerIdentity } from './api-mark.ts';
 import { deleteApi, listOwnedApis } from './apim-sync.ts';
-import { eventRecorder } from './events.ts';
+import { eventRecorder, type EventRecorder } from './events.ts';
 import { exposedApiPath, hasStatusSubresource, type ExposedApiObject, type ExposedApiRef } from './exposedapi-object.ts';
 import { classifyKubeError, JSON_PATCH, KubeError, type KubeClient } from './kube-client.ts';
 import { removeRoute } from './route-sync.ts';
 import type { RunContext } from './run-context.ts';
 import { writeStatus } from './status-patch.ts';
-import { StepFailure } from './step-failure.ts';
-import { exitCodeOf } from './step-outcome.ts';
+import { done, type StepOutcome } from './step-outcome.ts';
+import { runSteps, type Procedure, type RunResult } from './step-runner.ts';
 
 /**
  * The APIM APIs this ExposedAPI may have, to be checked against their marks: the one its (frozen) spec names, and the
@@ -64,53 +63,80 @@ export async function removeFinalizer(kube: KubeClient, ref: ExposedApiRef, obj:
   throw new Error(`the finalizers of ExposedAPI ${ref.namespace}/${ref.name} kept changing`);
 }
 
+export interface DeleteRun {
+  ctx: RunContext;
+  ref: ExposedApiRef;
+  /** The ExposedAPI as read for the gate: being deleted, hash current. */
+  obj: ExposedApiObject;
+  events: EventRecorder;
+}
+
+async function detached(s: DeleteRun): Promise<StepOutcome> {
+  s.events.normal('Detached', `${DETACH_ANNOTATION} is "true": the APIM API is left as it is`);
+  s.ctx.log.info('detached: APIM left untouched');
+  return done();
+}
+
+async function apisDeleted(s: DeleteRun): Promise<StepOutcome> {
+  const { ctx, obj } = s;
+  const apim = await ctx.apim();
+  const who: OwnerIdentity = { cluster: ctx.config.clusterId, namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid };
+  const candidates = apiIdsToDelete(obj, ctx.config.apim.serviceName);
+  for (const id of await listOwnedApis(apim, who)) if (!candidates.some((c) => c.toLowerCase() === id.toLowerCase())) candidates.push(id);
+  for (const apiId of candidates) {
+    const outcome = await deleteApi(apim, apiId, who);
+    const message = {
+      deleted: `APIM API '${apiId}' deleted with its revisions and links`,
+      absent: `APIM API '${apiId}' was already gone`,
+      'not-ours': `APIM API '${apiId}' does not carry this ExposedAPI's ownership mark and was left alone`,
+    }[outcome];
+    ctx.log.info(message, { apiId, outcome });
+    s.events.normal(outcome === 'deleted' ? 'ApiDeleted' : 'ApiAbsent', message);
+  }
+  return done();
+}
+
+async function routeDeleted(s: DeleteRun): Promise<StepOutcome> {
+  const { ctx, ref, obj } = s;
+  const removed = await removeRoute({ kube: ctx.kube, budget: ctx.budget, config: ctx.config }, ctx.config.route.mode, { namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid });
+  if (removed) s.events.normal('RouteDeleted', `the route of ${ref.namespace}/${ref.name} was deleted`);
+  return done();
+}
+
+async function finalizerRemoved(s: DeleteRun): Promise<StepOutcome> {
+  const { ctx, ref, obj } = s;
+  const removed = await ctx.budget.run('removing the finalizer', () => removeFinalizer(ctx.kube, ref, obj), classifyKubeError);
+  ctx.log.info(removed ? `finalizer ${FINALIZER} removed` : `finalizer ${FINALIZER} was not present`);
+  return done();
+}
+
+/** The steps report no conditions: a delete that works leaves nothing in status, one that fails says DeleteBlocked. */
+export function deleteProcedure(detach: boolean): Procedure<DeleteRun> {
+  return {
+    steps: [{ run: detach ? detached : apisDeleted }, { run: routeDeleted }, { run: finalizerRemoved }],
+    failureCondition: 'DeleteBlocked',
+    failure: (s, failure) => {
+      const message = `${failure.message}. To delete the ExposedAPI without touching APIM: kubectl annotate exposedapi ${s.ref.name} -n ${s.ref.namespace} ${DETACH_ANNOTATION}=true`;
+      return { message, conditions: [{ type: 'DeleteBlocked', status: 'True', reason: failure.reason, message, specHash: s.ctx.specHash }] };
+    },
+  };
+}
+
 /** Undoes the change; `obj` is the ExposedAPI as read for the gate (change-gate.ts): being deleted, hash current. */
-export async function executeDelete(ctx: RunContext, ref: ExposedApiRef, obj: ExposedApiObject): Promise<number> {
+export async function executeDelete(ctx: RunContext, ref: ExposedApiRef, obj: ExposedApiObject): Promise<RunResult> {
   const { kube, log, config } = ctx;
   const events = eventRecorder(kube, obj, log, ctx.instance);
   const detach = obj.metadata.annotations?.[DETACH_ANNOTATION] === 'true';
   if (!detach) ctx.warmUpApim();
-  try {
-    if (detach) {
-      events.normal('Detached', `${DETACH_ANNOTATION} is "true": the APIM API is left as it is`);
-      log.info('detached: APIM left untouched');
-    } else {
-      const apim = await ctx.apim();
-      const who: OwnerIdentity = { cluster: config.clusterId, namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid };
-      const candidates = apiIdsToDelete(obj, config.apim.serviceName);
-      for (const id of await listOwnedApis(apim, who)) if (!candidates.some((c) => c.toLowerCase() === id.toLowerCase())) candidates.push(id);
-      for (const apiId of candidates) {
-        const outcome = await deleteApi(apim, apiId, who);
-        const message = {
-          deleted: `APIM API '${apiId}' deleted with its revisions and links`,
-          absent: `APIM API '${apiId}' was already gone`,
-          'not-ours': `APIM API '${apiId}' does not carry this ExposedAPI's ownership mark and was left alone`,
-        }[outcome];
-        log.info(message, { apiId, outcome });
-        events.normal(outcome === 'deleted' ? 'ApiDeleted' : 'ApiAbsent', message);
-      }
-    }
-    const routeRemoved = await removeRoute({ kube, budget: ctx.budget, config }, config.route.mode, { namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid });
-    if (routeRemoved) events.normal('RouteDeleted', `the route of ${ref.namespace}/${ref.name} was deleted`);
-    const removed = await ctx.budget.run('removing the finalizer', () => removeFinalizer(kube, ref, obj), classifyKubeError);
-    log.info(removed ? `finalizer ${FINALIZER} removed` : `finalizer ${FINALIZER} was not present`);
-    await events.flush();
-    return EXIT_OK;
-  } catch (e) {
-    const failure = e instanceof StepFailure ? e : new StepFailure({ retriable: true, reason: 'UnexpectedError', message: e instanceof Error ? e.message : String(e) }, { cause: e });
-    const message = `${failure.message}. To delete the ExposedAPI without touching APIM: kubectl annotate exposedapi ${ref.name} -n ${ref.namespace} ${DETACH_ANNOTATION}=true`;
-    log.error(failure.message, { reason: failure.info.reason, retriable: failure.info.retriable, ...(failure.info.apim ? { apim: failure.info.apim } : {}) });
-    events.warning(failure.info.reason, message);
-    try {
+  return runSteps(deleteProcedure(detach), { ctx, ref, obj, events }, {
+    events,
+    log,
+    specHash: ctx.specHash,
+    ...(config.jobName ? { lastJob: config.jobName } : {}),
+    // Only a failure is written, so the status subresource is looked up only then; always onto the gate's object.
+    write: async (change) => {
       const statusSubresource = await hasStatusSubresource(kube).catch(() => false);
-      await writeStatus({ kube, ref, statusSubresource }, {
-        conditions: [{ type: 'DeleteBlocked', status: 'True', reason: failure.info.reason, message, specHash: ctx.specHash }],
-        ...(config.jobName ? { lastJob: config.jobName } : {}),
-      }, obj);
-    } catch (statusError) {
-      log.error('could not write the failure to the ExposedAPI status', { error: statusError instanceof Error ? statusError.message : String(statusError) });
-    }
-    await events.flush();
-    return exitCodeOf(failure);
-  }
+      await writeStatus({ kube, ref, statusSubresource }, change, obj);
+    },
+  });
 }

@@ -1,32 +1,68 @@
-// How a failed step shows: the failing step's condition and Ready turn False with the failure's reason and message
-// (APIM's code, target and message included), and the exit code tells the Job whether to retry. Pure apart from
-// inStep, which tags a failure with the step it happened in.
+// What a step of a run returns (kopf's "the handler's return becomes status"): done, with the reason and message its
+// condition turns True with and any status fields it establishes; or failed, with whether trying again can help and
+// APIM's own code, target and message. Nothing here knows about exit codes: the command maps a run's result to one.
 import { EXIT_PERMANENT, EXIT_RETRIABLE, type ConditionType } from '../core/exposedapi-status.ts';
 import { UnsafeApimValueError } from '../core/rules/apim-value-safety.ts';
-import type { ConditionChange } from './status-patch.ts';
-import { permanent, StepFailure } from './step-failure.ts';
+import type { ConditionChange, StatusChange } from './status-patch.ts';
+import { StepFailure, type FailureInfo } from './step-failure.ts';
 
+/** Status fields a step establishes; the runner adds the conditions, lastJob and writes them at once. */
+export type StatusFields = Omit<StatusChange, 'conditions' | 'lastJob'>;
+
+export interface Done {
+  kind: 'done';
+  /** Absent for a step that has no condition of its own. */
+  condition?: { reason: string; message: string };
+  status?: StatusFields;
+}
+
+export interface Failed extends FailureInfo {
+  kind: 'failed';
+  /** The server's Retry-After, when one was given. */
+  retryAfterMs?: number;
+  /** Set when the failure belongs to another condition than the failing step's. */
+  condition?: ConditionType;
+}
+
+export type StepOutcome = Done | Failed;
+
+export function done(reason?: string, message?: string, status?: StatusFields): Done {
+  return { kind: 'done', ...(reason !== undefined ? { condition: { reason, message: message ?? '' } } : {}), ...(status ? { status } : {}) };
+}
+
+export function failed(info: Omit<Failed, 'kind'>): Failed {
+  return { kind: 'failed', ...info };
+}
+
+/** A thrown error as an outcome: the modules below the steps (APIM, routes, Kubernetes) throw StepFailures. */
+export function failureOf(e: unknown): Failed {
+  if (e instanceof StepFailure) return failed({ ...e.info, message: e.message, ...(e.condition ? { condition: e.condition } : {}) });
+  // A value the renderers refuse stays refused however often the Job retries: fix the spec.
+  if (e instanceof UnsafeApimValueError) return failed({ retriable: false, reason: 'UnsafeValue', message: `${e.message}; correct the ExposedAPI's spec` });
+  return failed({ retriable: true, reason: 'UnexpectedError', message: e instanceof Error ? e.message : String(e) });
+}
+
+/** Apply's conditions for a failure: the failing step's condition and Ready turn False with its reason and message. */
+export function failureChange(failure: Pick<Failed, 'reason' | 'message'>, condition: ConditionType, specHash: string): ConditionChange[] {
+  const base = { status: 'False' as const, reason: failure.reason, message: failure.message, specHash };
+  return condition === 'Ready' ? [{ type: 'Ready', ...base }] : [{ type: condition, ...base }, { type: 'Ready', ...base }];
+}
+
+// For callers that still throw outside a run (test/core/apim-value-safety.test.ts): the runner does this itself, and
+// the command alone maps a run's result to an exit code (cli/execute-command.ts exitCodeFor).
+/** @deprecated tags a thrown error with `condition` as the runner does; use a step. */
 export async function inStep<T>(condition: ConditionType, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    // A value the renderers refuse stays refused however often the Job retries: fix the spec.
-    const failure = e instanceof StepFailure
-      ? e
-      : e instanceof UnsafeApimValueError
-        ? permanent('UnsafeValue', `${e.message}; correct the ExposedAPI's spec`)
-        : new StepFailure({ retriable: true, reason: 'UnexpectedError', message: e instanceof Error ? e.message : String(e) }, { cause: e });
+    const { kind: _kind, ...info } = failureOf(e);
+    const failure = e instanceof StepFailure ? e : new StepFailure(info, { cause: e });
     failure.condition ??= condition;
     throw failure;
   }
 }
 
-export function failureChange(failure: StepFailure, specHash: string): ConditionChange[] {
-  const condition = failure.condition ?? 'Ready';
-  const base = { status: 'False' as const, reason: failure.info.reason, message: failure.message, specHash };
-  return condition === 'Ready' ? [{ type: 'Ready', ...base }] : [{ type: condition, ...base }, { type: 'Ready', ...base }];
-}
-
+/** @deprecated use cli/execute-command.ts exitCodeFor on the run's result. */
 export function exitCodeOf(failure: StepFailure): number {
   return failure.info.retriable ? EXIT_RETRIABLE : EXIT_PERMANENT;
 }

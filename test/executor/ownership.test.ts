@@ -1,9 +1,10 @@
-// Ownership proven in APIM (executor/api-mark.ts, apim-sync.ts ownershipGate): which marks count as ours, that an
-// unmarked or foreign API is never written unless adoption is granted, and that ids read from status are only hints.
+// Ownership proven in APIM (executor/api-mark.ts, apim-sync.ts ownershipGate, apply-ownership.ts): which marks count
+// as ours, that an unmarked or foreign API is never written unless adoption is granted, and that ids read from status
+// are only hints.
 import t from 'tap';
 import { describeOwner, legacyOwnerHash, MARK_MAX, ownerHash, ownershipOf, parseMark, renderMark, type OwnerIdentity } from '../../executor/api-mark.ts';
 import { ownershipGate, pathHolderOf } from '../../executor/apim-sync.ts';
-import { formerApiIdsOf, pendingRecord } from '../../executor/execute-apply.ts';
+import { formerApiIdsOf, pendingRecord } from '../../executor/apply-ownership.ts';
 import type { ExposedApiObject } from '../../executor/exposedapi-object.ts';
 import { StepFailure } from '../../executor/step-failure.ts';
 

@@ -1,0 +1,43 @@
+// What the steps of one apply share (kopf's memo): the run's inputs, and the facts each step establishes for the
+// next. A field is set by exactly one step and read only by later ones, in table order (execute-apply.ts).
+import type { ApiContract } from '@azure/arm-apimanagement';
+import type { ApiStatus } from '../core/exposedapi-status.ts';
+import type { ExposedApi, JwtSettings } from '../core/exposedapi-model.ts';
+import type { Apim } from './apim-client.ts';
+import type { OwnershipPolicy } from './apim-sync.ts';
+import type { EventRecorder } from './events.ts';
+import type { ExposedApiObject, ExposedApiRef } from './exposedapi-object.ts';
+import type { ImportPlan, ResolvedDocument } from './import-plan.ts';
+import type { RunContext } from './run-context.ts';
+
+export interface ApplyRun {
+  ctx: RunContext;
+  ref: ExposedApiRef;
+  /** The ExposedAPI as read for the gate. */
+  obj: ExposedApiObject;
+  /** As the last status write returned it (the parent Component must see that one). */
+  current: ExposedApiObject | undefined;
+  events: EventRecorder;
+  /** The stored API under the id the object names, read while the spec is validated; undefined when that id is not valid. */
+  storedEarly: Promise<ApiContract | undefined> | undefined;
+
+  /** Validated */
+  model?: ExposedApi;
+  document?: ResolvedDocument;
+  passThrough?: boolean;
+  /** RouteReady */
+  backendUrl?: string;
+  /** Identified: the APIM session, the API's id, who owns it, the ids it had before, its JWT settings. */
+  apim?: Apim;
+  apiId?: string;
+  ownership?: OwnershipPolicy;
+  formerIds?: string[];
+  jwt?: JwtSettings | undefined;
+  /** The apiId an import may have created before the run failed (recorded so a later rename removes it). */
+  importStarted?: string;
+  /** Imported */
+  plan?: ImportPlan;
+  /** Ready */
+  apiStatus?: ApiStatus;
+  implementationReady?: boolean;
+}

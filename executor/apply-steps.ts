@@ -1,0 +1,99 @@
+// The steps that publish the API: the route APIM calls (RouteReady), the API's identity and ownership, the API and
+// its document (Imported), its policy and links (PoliciesApplied). Each reads before it writes, so a repeated run
+// writes nothing to APIM when nothing changed.
+import { apiIdOf } from '../core/api-id.ts';
+import { ADOPT_ANNOTATION, type ExposedApi, type JwtSettings } from '../core/exposedapi-model.ts';
+import { parsePolicyIdentifier } from '../core/policy-identifier.ts';
+import { renderPolicyXml } from '../core/policy-xml.ts';
+import { formerApiIdsOf, ownershipPolicy, uniqueIds } from './apply-ownership.ts';
+import type { ApplyRun } from './apply-run.ts';
+import { ensureOpenIdProvider, readApi, syncApi, syncLinks, syncPolicy } from './apim-sync.ts';
+import { desiredApi } from './desired-api.ts';
+import { EXPOSEDAPI_API_VERSION } from './exposedapi-object.ts';
+import { planImport } from './import-plan.ts';
+import { ensureRoute, removeRoute } from './route-sync.ts';
+import type { RunContext } from './run-context.ts';
+import { StepFailure } from './step-failure.ts';
+import { done, failureOf, type StepOutcome } from './step-outcome.ts';
+
+export async function routeReady(s: ApplyRun): Promise<StepOutcome> {
+  const { ctx, obj } = s;
+  const model = s.model!;
+  const routeInput = {
+    namespace: obj.metadata.namespace,
+    name: obj.metadata.name,
+    uid: obj.metadata.uid,
+    ownerApiVersion: EXPOSEDAPI_API_VERSION,
+    path: model.spec.path,
+    implementation: model.spec.implementation,
+    port: model.spec.port,
+  };
+  const routeCtx = { kube: ctx.kube, budget: ctx.budget, config: ctx.config };
+  if (model.spec.apim.backend.mode === 'url') {
+    // A fixed URL needs no route; one left from an earlier ingress-mode spec is removed.
+    await removeRoute(routeCtx, ctx.config.route.mode, routeInput);
+    s.backendUrl = model.spec.apim.backend.url!;
+    return done('BackendUrl', `APIM calls ${s.backendUrl} (spec.apim.backend.url)`);
+  }
+  const route = await ensureRoute(routeCtx, ctx.config.route.mode, routeInput);
+  s.backendUrl = route.backendUrl;
+  return done(route.reason, route.message);
+}
+
+/** No condition of its own: a session that cannot be had shows on Ready, as no step of the API's has begun. */
+export async function identified(s: ApplyRun): Promise<StepOutcome> {
+  const { ctx, obj } = s;
+  s.apim = await ctx.apim();
+  const apiId = apiIdOf(s.model!);
+  s.apiId = apiId;
+  s.ownership = ownershipPolicy(ctx, obj, apiId, s.events);
+  s.formerIds = formerApiIdsOf(obj, ctx.config.apim.serviceName, apiId);
+  s.importStarted = apiId;
+  s.jwt = jwtFor(s.model!, ctx);
+  return done();
+}
+
+export async function imported(s: ApplyRun): Promise<StepOutcome> {
+  const { ctx, ref } = s;
+  const apim = s.apim!;
+  const apiId = s.apiId!;
+  const ownership = s.ownership!;
+  const planned = planImport(s.document!, ctx.config.specImportMode, s.passThrough);
+  if (planned instanceof StepFailure) return failureOf(planned);
+  if (planned.note) ctx.log.info(planned.note);
+  const provider = s.jwt ? await ensureOpenIdProvider(apim, s.jwt) : undefined;
+  const desired = desiredApi(s.model!, { apiId, serviceUrl: s.backendUrl!, who: ownership.who, plan: planned, ...(provider ? { openidProviderId: provider.id } : {}) });
+  // Read at the start of the run, concurrently with validation; nothing of this run has written to it since.
+  const stored = s.storedEarly ? await s.storedEarly : await readApi(apim, apiId);
+  const result = await syncApi(apim, desired, planned, ownership, stored);
+  if (result.adopted) s.events.warning('Adopted', `APIM API '${apiId}' was not created by exposedapi-apim and has been adopted (${ADOPT_ANNOTATION}, allowed for namespace ${ref.namespace} by TENANCY_POLICY): its document, policy and links are now this ExposedAPI's`);
+  for (const id of result.replaced) ctx.log.info('removed an earlier API of this ExposedAPI that held the path', { apiId: id });
+  s.plan = planned;
+  const what = { created: 'created', imported: 're-imported (document changed)', updated: `updated (${result.drift.join(', ')})`, unchanged: 'unchanged' }[result.action];
+  return done(result.action === 'unchanged' ? 'UpToDate' : result.action === 'updated' ? 'Updated' : 'Imported',
+    `APIM API '${apiId}' ${what}: ${planned.passThrough ? 'pass-through operations' : planned.link ? `${planned.format} from ${planned.value}` : `${planned.format}, ${planned.documentBytes} bytes`}, backend ${s.backendUrl}`);
+}
+
+export async function policiesApplied(s: ApplyRun): Promise<StepOutcome> {
+  const { config } = s.ctx;
+  const model = s.model!;
+  const apiId = s.apiId!;
+  const xml = renderPolicyXml({ spec: model.spec, jwt: s.jwt, quotaRenewalPeriodSeconds: config.quotaRenewalPeriodSeconds, documentValidation: !s.plan!.passThrough });
+  const products = uniqueIds([...config.defaults.products, ...model.spec.apim.products]);
+  const tags = uniqueIds([...config.defaults.tags, ...model.spec.apim.tags]);
+  const [policy, links] = await Promise.all([syncPolicy(s.apim!, apiId, xml), syncLinks(s.apim!, apiId, { products, tags }, { ...config, who: s.ownership!.who })]);
+  const changes = [...links.linked.map((l) => `+${l}`), ...links.unlinked.map((l) => `-${l}`)];
+  const changed = policy === 'applied' || changes.length > 0;
+  return done(changed ? 'Applied' : 'UpToDate',
+    `policy ${policy === 'applied' ? 'written' : 'unchanged'}; products [${products.join(', ')}], tags [${tags.join(', ')}]${changes.length > 0 ? ` (${changes.join(' ')})` : ''}`);
+}
+
+/** The JWT settings an API is validated with: its own, else the operator's when configured as default or needed. */
+export function jwtFor(model: ExposedApi, ctx: Pick<RunContext, 'config'>): JwtSettings | undefined {
+  if (model.spec.apim.jwt) return model.spec.apim.jwt;
+  const claimCounter = [model.spec.rateLimit.enabled ? model.spec.rateLimit.identifier : '', model.spec.quota.limit !== '' ? model.spec.quota.identifier : '']
+    .map((raw) => parsePolicyIdentifier(raw))
+    .some((p) => p.ok && p.identifier.kind === 'claim');
+  const { defaults } = ctx.config;
+  return defaults.authentication === 'jwt' || claimCounter ? defaults.jwt : undefined;
+}
