@@ -16,15 +16,23 @@ export interface ApiStatus {
   ip?: string;
 }
 
+/** Each type has one writer (docs/status.md): the executor's steps, and the dispatcher's summaries. */
 export type ConditionType =
+  // The executor's, one per step of its run.
   | 'Validated'
   | 'RouteReady'
   | 'Imported'
   | 'PoliciesApplied'
+  /** The executor's last apply step: the API is published (apiStatus, appliedSpecHash written), or why not. */
+  | 'Published'
+  /** The executor's delete: False with APIM's error while the cleanup fails (the Job retries). */
+  | 'CleanedUp'
+  // The dispatcher's, from the executor's conditions, the Jobs and the claims.
+  /** The summary: True once the current spec hash is applied; False with the executor's reason, JobFailed or a lost claim. */
   | 'Ready'
   /** Set by the dispatcher while a Job for the current spec hash runs (reason Applying / Deleting, message = Job). */
   | 'Progressing'
-  /** Set when a delete keeps failing: the message names the escape hatch (the detach annotation). */
+  /** Set when a delete Job failed: the message names the escape hatch (the detach annotation). */
   | 'DeleteBlocked';
 
 export interface Condition {

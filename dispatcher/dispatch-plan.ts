@@ -5,7 +5,9 @@
 // Durable state lives on the ExposedAPI, not in memory and not in Jobs (which expire after their TTL):
 // - status.appliedSpecHash = the change is done;
 // - condition Ready False / JobFailed with specHash H = H failed and is not retried until a new change (an edit or
-//   a new reconcile-at) gives a new hash;
+//   a new reconcile-at) gives a new hash. Ready is the dispatcher's alone (docs/status.md): it summarizes the
+//   executor's step conditions (Published when applied), the Job's end and the claims — the executor cannot write
+//   it when its Job dies (OOM, deadline, image pull) or never runs (a lost claim);
 // - status.lastJob = the Job that worked on the object last. A finished Job named for the current change is this
 //   change's result only if lastJob names it (or this leader has just created it); otherwise it is a leftover of an
 //   earlier identical change (A → B → A) and is deleted so the change runs again.
@@ -134,6 +136,10 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
   const name = jobName(change);
   const own = ours.find((j) => j.name === name);
   const current = !!own && (isActive(own) || api.lastJob === own.name || ctx.lastCreated === own.name);
+  if (action === 'apply' && !failureRecorded(api, hash)) {
+    const fromExecutor = readyFromExecutor(api, conditions, hash);
+    if (fromExecutor) set(fromExecutor);
+  }
 
   const recordFailure = (job: JobSummary, message: string): Plan => {
     set({ type: 'Progressing', status: 'False', reason: 'JobFailed', message: job.name, specHash: hash });
@@ -174,7 +180,7 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
     }
     return recordFailure(own, action === 'apply'
       ? `Job ${ref} failed: ${failureText(own)}${executorSaid(api, hash)}`
-      : `the delete Job ${ref} failed: ${failureText(own)}. The APIM API may still exist. Fix the cause and delete the Job to retry (kubectl delete job -n ${ctx.operatorNamespace} ${own.name}), ` +
+      : `the delete Job ${ref} failed: ${failureText(own)}${executorSaid(api, hash)}. The APIM API may still exist. Fix the cause and delete the Job to retry (kubectl delete job -n ${ctx.operatorNamespace} ${own.name}), ` +
         `or release the ExposedAPI without cleaning up APIM: kubectl annotate exposedapi -n ${api.namespace} ${api.name} ${DETACH_ANNOTATION}=true`);
   }
 
@@ -202,9 +208,34 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
   return finish();
 }
 
+/** The executor's conditions, one per step (docs/status.md); Ready summarizes them. */
+const EXECUTOR_CONDITIONS = ['Validated', 'RouteReady', 'Imported', 'PoliciesApplied', 'Published', 'CleanedUp'] as const;
+
+/** The executor's condition that says why change H failed, when it wrote one. */
+function executorFailure(api: DispatchSummary, hash: string): Condition | undefined {
+  return EXECUTOR_CONDITIONS.map((type) => conditionOf(api.conditions, type)).find((c) => c?.status === 'False' && c.specHash === hash && !!c.message);
+}
+
+/**
+ * Ready as the executor's record of change H has it: True once H is applied (the Published message, or the hash when
+ * an older executor wrote no Published), False with the failing step's reason and message while its Job retries.
+ * Undefined when the executor has said nothing about H yet, or Ready already says True for H (kept as written, so an
+ * upgrade does not rewrite every object's message).
+ */
+export function readyFromExecutor(api: DispatchSummary, conditions: readonly Condition[], hash: string): ConditionInput | undefined {
+  if (api.appliedSpecHash === hash) {
+    const ready = conditionOf(conditions, 'Ready');
+    if (ready?.status === 'True' && ready.specHash === hash) return undefined;
+    const published = conditionOf(api.conditions, 'Published');
+    const message = published?.status === 'True' && published.specHash === hash && published.message ? published.message : `spec hash ${hash.slice(0, 8)}… applied`;
+    return { type: 'Ready', status: 'True', reason: 'Published', message, specHash: hash };
+  }
+  const failed = executorFailure(api, hash);
+  return failed ? { type: 'Ready', status: 'False', reason: failed.reason, message: failed.message, specHash: hash } : undefined;
+}
+
 /** The executor's own words about this change, when it wrote them before failing. */
 function executorSaid(api: DispatchSummary, hash: string): string {
-  const ready = conditionOf(api.conditions, 'Ready');
-  if (!ready || ready.status !== 'False' || ready.reason === 'JobFailed' || ready.specHash !== hash || !ready.message) return '';
-  return `; the executor reported ${ready.reason}: ${ready.message}`;
+  const failed = executorFailure(api, hash);
+  return failed ? `; the executor reported ${failed.reason}: ${failed.message}` : '';
 }

@@ -5,6 +5,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { KIND, ODA_GROUP } from '../core/exposedapi-model.ts';
 import type { PlanEvent } from './dispatch-plan.ts';
+import { DISPATCHER_FIELD_MANAGER } from './exposedapi-writes.ts';
 
 export const EVENT_SOURCE = 'exposedapi-apim-dispatcher';
 
@@ -21,6 +22,7 @@ export class EventRecorder {
     const now = new Date();
     await this.core.createNamespacedEvent({
       namespace: api.namespace,
+      fieldManager: DISPATCHER_FIELD_MANAGER,
       body: {
         metadata: { name: `${api.name.slice(0, 200)}.${randomBytes(8).toString('hex')}`, namespace: api.namespace },
         involvedObject: { apiVersion: `${ODA_GROUP}/v1`, kind: KIND, namespace: api.namespace, name: api.name, uid: api.uid },

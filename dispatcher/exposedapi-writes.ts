@@ -9,6 +9,13 @@ import type { DispatchSummary } from './exposedapi-summary.ts';
 
 export type WriteResult = 'ok' | 'conflict' | 'gone';
 
+/**
+ * The field manager of the dispatcher's writes (ExposedAPIs, their parent Components, Events): recorded by the
+ * apiserver in metadata.managedFields for merge patches too, so `kubectl get exposedapi X -o yaml
+ * --show-managed-fields` tells its fields from the executor's (docs/status.md).
+ */
+export const DISPATCHER_FIELD_MANAGER = 'exposedapi-apim-dispatcher';
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export function statusCode(err: unknown): number | undefined {
@@ -26,7 +33,7 @@ export class ExposedApiWrites {
   private async patch(api: Pick<DispatchSummary, 'namespace' | 'name'>, body: object): Promise<WriteResult> {
     try {
       await this.api.patchNamespacedCustomObject(
-        { group: ODA_GROUP, version: 'v1', namespace: api.namespace, plural: 'exposedapis', name: api.name, body },
+        { group: ODA_GROUP, version: 'v1', namespace: api.namespace, plural: 'exposedapis', name: api.name, body, fieldManager: DISPATCHER_FIELD_MANAGER },
         mergePatch,
       );
       return 'ok';

@@ -7,7 +7,7 @@ import { CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type
 import { ODA_GROUP } from '../core/exposedapi-model.ts';
 import { componentReadyChange, SERVICE_NAME_LABEL, ServiceReadiness, sliceSummary, type SliceSummary } from './endpoint-readiness.ts';
 import { keyOf, type DispatchSummary } from './exposedapi-summary.ts';
-import { statusCode, type ExposedApiWrites } from './exposedapi-writes.ts';
+import { DISPATCHER_FIELD_MANAGER, statusCode, type ExposedApiWrites } from './exposedapi-writes.ts';
 import { ResourceWatch } from './resource-watch.ts';
 
 export interface ReadinessSyncOptions {
@@ -113,7 +113,7 @@ export class ReadinessSync {
       const meta = component['metadata'] as { resourceVersion?: string } | undefined;
       this.stats.componentWrites++;
       // The Component CRD has no status subresource either: status goes through the main object.
-      await this.components.patchNamespacedCustomObject({ ...ref, body: { metadata: { resourceVersion: meta?.resourceVersion }, status: { [change.section]: change.list } } }, mergePatch);
+      await this.components.patchNamespacedCustomObject({ ...ref, body: { metadata: { resourceVersion: meta?.resourceVersion }, status: { [change.section]: change.list } }, fieldManager: DISPATCHER_FIELD_MANAGER }, mergePatch);
     }
     this.componentState.set(key, ready);
     return 'done';

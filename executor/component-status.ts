@@ -1,7 +1,9 @@
 // The parent ODA Component's view of this API. The component operator lists each API in status.coreAPIs,
-// managementAPIs or securityAPIs with the ExposedAPI's uid; like the reference API operator, the executor sets url,
-// developerUI and ready on that entry, without which the Component never reaches deployment_status Complete. A JSON
-// patch that first tests the entry's uid changes exactly that entry, so concurrent writers of other entries are safe.
+// managementAPIs or securityAPIs with the ExposedAPI's uid; like the reference API operator, the executor sets url and
+// developerUI on that entry once the API is published. The entry's `ready` is not the executor's: the dispatcher's
+// readiness sync owns it, from the implementation Service's EndpointSlices (docs/status.md, one writer per field). A
+// JSON patch that first tests the entry's uid changes exactly that entry, so concurrent writers of other entries are
+// safe; it carries the executor's field manager (kube-client.ts).
 import { ODA_GROUP } from '../core/exposedapi-model.ts';
 import type { ExposedApiObject, OwnerReference } from './exposedapi-object.ts';
 import { JSON_PATCH, KubeError, type KubeClient } from './kube-client.ts';
@@ -11,7 +13,11 @@ export const COMPONENT_API_LISTS = ['coreAPIs', 'managementAPIs', 'securityAPIs'
 export interface ComponentApiFields {
   url: string;
   developerUI?: string;
-  ready: boolean;
+  /**
+   * @deprecated Not written: the entry's `ready` belongs to the dispatcher's readiness sync (docs/status.md).
+   * Accepted so callers compile; leave it out.
+   */
+  ready?: boolean;
 }
 
 /** The owning Component, if the ExposedAPI has one (ownerReferences, controller first). */
@@ -35,7 +41,6 @@ export function componentPatch(component: { status?: Record<string, unknown> }, 
     };
     set('url', fields.url);
     if (fields.developerUI !== undefined) set('developerUI', fields.developerUI);
-    set('ready', fields.ready);
     return ops;
   }
   return undefined;

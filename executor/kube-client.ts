@@ -8,6 +8,14 @@ import type { Classified } from './retry-loop.ts';
 import { retryAfterMs } from './retry-policy.ts';
 
 export const MERGE_PATCH = 'application/merge-patch+json';
+/**
+ * The field manager of every write the executor makes (`?fieldManager=`): the apiserver records it in
+ * metadata.managedFields for merge and JSON patches as for server-side apply, so `kubectl get exposedapi X -o yaml
+ * --show-managed-fields` shows which status fields the executor wrote (docs/status.md says which are its own).
+ */
+export const EXECUTOR_FIELD_MANAGER = 'exposedapi-apim-executor';
+/** Methods that accept fieldManager (DELETE and GET do not). */
+const WRITES = new Set(['POST', 'PUT', 'PATCH']);
 export const JSON_PATCH = 'application/json-patch+json';
 
 export class KubeError extends Error {
@@ -35,11 +43,13 @@ export class KubeClient {
   private readonly agent: https.Agent;
   private readonly token?: string;
   readonly timeoutMs: number;
+  readonly fieldManager: string;
 
-  constructor(conn: KubeConnection, timeoutMs = 30_000) {
+  constructor(conn: KubeConnection, timeoutMs = 30_000, fieldManager = EXECUTOR_FIELD_MANAGER) {
     this.server = conn.server;
     this.token = conn.token;
     this.timeoutMs = timeoutMs;
+    this.fieldManager = fieldManager;
     this.agent = new https.Agent({
       keepAlive: true,
       ...(conn.caPem ? { ca: conn.caPem } : {}),
@@ -54,6 +64,7 @@ export class KubeClient {
 
   request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
     const url = new URL(path, this.server);
+    if (WRITES.has(method)) url.searchParams.set('fieldManager', this.fieldManager);
     for (const [k, v] of Object.entries(o.query ?? {})) url.searchParams.set(k, v);
     const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
     return new Promise<T>((resolve, reject) => {

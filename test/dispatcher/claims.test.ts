@@ -73,7 +73,7 @@ t.test('a nested path in another namespace: no Job until the holder is gone; its
   await waitFor('the holder to be gone', async () => ((await setup.get(nsA, 'payments')) === undefined ? true : undefined), { timeoutMs: 30_000 });
 
   const done = await applied(nsB, 'transfer', hash);
-  t.equal(condition(done, 'Ready')?.['reason'], 'Applied', 'dispatched once the holder was gone; the executor\'s Ready replaces the conflict');
+  t.same([condition(done, 'Ready')?.['status'], condition(done, 'Ready')?.['reason']], ['True', 'Published'], 'dispatched once the holder was gone; Ready follows the executor\'s record, replacing the conflict');
   t.equal((await setup.jobsFor('transfer')).length, 1, 'exactly one Job');
 });
 

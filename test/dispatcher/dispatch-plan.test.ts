@@ -25,6 +25,8 @@ const job = (hash: string, o: Partial<JobSummary> = {}): JobSummary => ({
 const cond = (type: Condition['type'], status: Condition['status'], reason: string, message: string, specHash?: string): Condition =>
   ({ type, status, reason, message, lastTransitionTime: earlier, ...(specHash ? { specHash } : {}) });
 const ctx = (o: Partial<PlanContext> = {}): PlanContext => ({ now, operatorNamespace: 'ops', ...o });
+/** Ready as the dispatcher writes it once H1 is applied. */
+const readyH1 = cond('Ready', 'True', 'Published', 'published at https://gw/pc', H1);
 const claimant = (namespace: string, name: string, path: string, apiId = `${namespace}-${name}`): Claimant => ({ namespace, name, path, apiId, apiIdDerived: true, createdMs: 0 });
 /** team/pc (path /payments/v1/transfer) lost its path to other/payments (/payments/v1), or its apiId to x/y. */
 const lostPath: ClaimConflict = { kind: 'path', relation: 'inside', claimant: claimant('team', 'pc', '/payments/v1/transfer'), holder: claimant('other', 'payments', '/payments/v1') };
@@ -45,7 +47,28 @@ function brief(p: Plan): Record<string, unknown> {
 
 const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Partial<PlanContext>; expect: Record<string, unknown> }[] = [
   { name: 'a new change: run it', api: api(), expect: { want: 'apply:1' } },
-  { name: 'applied already: nothing', api: api({ appliedSpecHash: H1 }), expect: {} },
+  { name: 'applied already: nothing', api: api({ appliedSpecHash: H1, conditions: [readyH1] }), expect: {} },
+  // Ready is the dispatcher's (docs/status.md): it follows the executor's record of the change.
+  {
+    name: 'applied by the executor: Ready True / Published, in the executor\'s words',
+    api: api({ appliedSpecHash: H1, conditions: [cond('Published', 'True', 'Published', 'published at https://gw/pc', H1), cond('Ready', 'False', 'JobFailed', 'x', H2)] }),
+    expect: { conditions: ['Published=True/Published', 'Ready=True/Published'] },
+  },
+  {
+    name: 'applied by an older executor (Ready True for the hash, no Published): kept as written',
+    api: api({ appliedSpecHash: H1, conditions: [cond('Ready', 'True', 'Published', 'older words', H1)] }),
+    expect: {},
+  },
+  {
+    name: 'a step failed and the Job retries: Ready False with the executor\'s reason',
+    api: api({ lastJob: name(H1), conditions: [cond('Imported', 'False', 'Throttled', 'APIM said 429', H1)] }), jobs: [job(H1)],
+    expect: { conditions: ['Imported=False/Throttled', 'Progressing=True/Applying', 'Ready=False/Throttled'] },
+  },
+  {
+    name: 'a step failure of an earlier change says nothing about this one',
+    api: api({ specHash: H2, conditions: [cond('Imported', 'False', 'Throttled', 'APIM said 429', H1)] }),
+    expect: { want: 'apply:2' },
+  },
   { name: 'not stamped by our webhook: nothing', api: api({ specHash: undefined }), expect: {} },
   {
     name: 'its Job runs: Progressing True, lastJob recorded, nothing new',
@@ -59,8 +82,8 @@ const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Pa
   },
   {
     name: 'its Job completed and the status shows it: Progressing False',
-    api: api({ appliedSpecHash: H1, lastJob: name(H1), conditions: [cond('Progressing', 'True', 'Applying', name(H1), H1)] }), jobs: [job(H1, { outcome: 'Complete' })],
-    expect: { conditions: ['Progressing=False/JobComplete'] },
+    api: api({ appliedSpecHash: H1, lastJob: name(H1), conditions: [cond('Progressing', 'True', 'Applying', name(H1), H1), readyH1] }), jobs: [job(H1, { outcome: 'Complete' })],
+    expect: { conditions: ['Progressing=False/JobComplete', 'Ready=True/Published'] },
   },
   {
     name: 'its Job completed but the cache does not show the result: read the object again first',
@@ -123,8 +146,8 @@ const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Pa
   },
   {
     name: 'Progressing True but no Job runs any more (deleted by hand): Progressing False',
-    api: api({ appliedSpecHash: H1, conditions: [cond('Progressing', 'True', 'Applying', name(H1), H1)] }),
-    expect: { conditions: ['Progressing=False/NoActiveJob'] },
+    api: api({ appliedSpecHash: H1, conditions: [cond('Progressing', 'True', 'Applying', name(H1), H1), readyH1] }),
+    expect: { conditions: ['Progressing=False/NoActiveJob', 'Ready=True/Published'] },
   },
   // Deletion.
   { name: 'deleted with our finalizer: a delete Job', api: api({ deleting: true, appliedSpecHash: H1 }), expect: { want: 'delete:1' } },
@@ -177,7 +200,7 @@ const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Pa
     api: api({ conditions: [cond('Ready', 'False', 'PathConflict', 'x', H1)] }), ctx: { lostClaims: [] },
     expect: { want: 'apply:1', conditions: ['Ready=Unknown/ConflictResolved'] },
   },
-  { name: 'a lost claim of a change applied already: nothing to gate, nothing written', api: api({ appliedSpecHash: H1 }), ctx: { lostClaims: [lostPath] }, expect: {} },
+  { name: 'a lost claim of a change applied already: nothing to gate, nothing written', api: api({ appliedSpecHash: H1, conditions: [readyH1] }), ctx: { lostClaims: [lostPath] }, expect: {} },
   { name: 'a delete is never gated by a lost claim', api: api({ deleting: true }), ctx: { lostClaims: [lostPath] }, expect: { want: 'delete:1' } },
 ];
 
@@ -191,7 +214,7 @@ for (const row of table) {
 }
 
 t.test('messages carry the Job, the reason and the fix', async (t) => {
-  const failed = planFor(api({ lastJob: name(H1), conditions: [cond('Ready', 'False', 'ImportRejected', 'APIM said: operationId missing', H1)] }),
+  const failed = planFor(api({ lastJob: name(H1), conditions: [cond('Imported', 'False', 'ImportRejected', 'APIM said: operationId missing', H1), cond('Ready', 'False', 'ImportRejected', 'APIM said: operationId missing', H1)] }),
     [job(H1, { outcome: 'Failed', reason: 'PodFailurePolicy', message: 'Container executor for pod ops/x failed with exit code 42 matching FailJob rule at index 0' })], ctx({ fresh: true }));
   const ready = failed.status!.conditions.find((c) => c.type === 'Ready')!;
   t.equal(ready.specHash, H1);

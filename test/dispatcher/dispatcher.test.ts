@@ -49,7 +49,8 @@ t.test('one Job per change: named and labelled for the change, run as the execut
   t.equal(job.spec?.template.spec?.serviceAccountName, 'exposedapi-apim-executor');
   t.equal(obj['status'].lastJob, name);
   t.equal(condition(obj, 'Progressing')?.['message'], name, 'Progressing names the Job that ran');
-  t.equal(condition(obj, 'Ready')?.['status'], 'True', 'the executor\'s own condition is kept');
+  t.equal(condition(obj, 'Published')?.['status'], 'True', 'the executor\'s own condition is kept');
+  t.same([condition(obj, 'Ready')?.['status'], condition(obj, 'Ready')?.['reason'], condition(obj, 'Ready')?.['message']], ['True', 'Published', `applied by ${name}`], 'Ready is the dispatcher\'s summary, in the executor\'s words');
 
   // Writes that change nothing to apply (status, labels, other annotations) do not make Jobs.
   await setup.patch(ns, 'catalog', { metadata: { labels: { team: 'a' }, annotations: { note: 'x' } } });

@@ -1,8 +1,8 @@
 // A stand-in for the executor in dispatcher tests: the same command line (`[execute] apply|delete --namespace NS
 // --name NAME --spec-hash H`), the same identity (the pod's ServiceAccount token) and the same status contract
-// (appliedSpecHash, lastJob, conditions; a delete removes the finalizer), but no APIM. What it does is steered by
+// (appliedSpecHash, apiStatus, its Published condition; a delete removes the finalizer; docs/status.md), but no APIM. What it does is steered by
 // annotations on the ExposedAPI, so a test decides per object:
-//   test.exposedapi-apim.io/exit-code         exit code of an apply (default 0); non-zero records Ready False first
+//   test.exposedapi-apim.io/exit-code         exit code of an apply (default 0); non-zero records Published False first
 //   test.exposedapi-apim.io/delete-exit-code  exit code of a delete (default 0)
 //   test.exposedapi-apim.io/hold              "true": keep running until the annotation changes (at most 60 s)
 //   test.exposedapi-apim.io/silent            "true": succeed without recording anything
@@ -78,7 +78,7 @@ async function main(): Promise<number> {
       const current = attempt === 0 ? obj! : await read();
       if (!current) return;
       try {
-        await api.patchNamespacedCustomObject({ ...ref, body: { metadata: { resourceVersion: current['metadata'].resourceVersion }, status: change(current['status'] ?? {}) } }, mergePatch);
+        await api.patchNamespacedCustomObject({ ...ref, body: { metadata: { resourceVersion: current['metadata'].resourceVersion }, status: change(current['status'] ?? {}) }, fieldManager: 'exposedapi-apim-executor' }, mergePatch);
         return;
       } catch (err) {
         if ((err as { code?: number }).code !== 409) throw err;
@@ -90,7 +90,7 @@ async function main(): Promise<number> {
 
   if (action === 'apply') {
     if (exitCode !== 0) {
-      await writeStatus((s) => ({ lastJob: job, conditions: condition(s, { type: 'Ready', status: 'False', reason: 'StandInFailure', message: `told to exit ${exitCode}`, specHash: hash }) }));
+      await writeStatus((s) => ({ conditions: condition(s, { type: 'Published', status: 'False', reason: 'StandInFailure', message: `told to exit ${exitCode}`, specHash: hash }) }));
       log('failing as told', { exitCode });
       return exitCode;
     }
@@ -102,9 +102,8 @@ async function main(): Promise<number> {
     }
     await writeStatus((s) => ({
       appliedSpecHash: hash,
-      lastJob: job,
       apiStatus: { name, url: `https://apim.example.test${obj!['spec']?.path ?? ''}`, path: obj!['spec']?.path, port: obj!['spec']?.port, implementation: obj!['spec']?.implementation },
-      conditions: condition(s, { type: 'Ready', status: 'True', reason: 'Applied', message: `applied by ${job}`, specHash: hash }),
+      conditions: condition(s, { type: 'Published', status: 'True', reason: 'Applied', message: `applied by ${job}`, specHash: hash }),
     }));
     log('applied');
     return 0;
@@ -119,7 +118,7 @@ async function main(): Promise<number> {
     const finalizers: string[] = current['metadata'].finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return 0;
     try {
-      await api.patchNamespacedCustomObject({ ...ref, body: { metadata: { resourceVersion: current['metadata'].resourceVersion, finalizers: finalizers.filter((f) => f !== FINALIZER) } } }, mergePatch);
+      await api.patchNamespacedCustomObject({ ...ref, body: { metadata: { resourceVersion: current['metadata'].resourceVersion, finalizers: finalizers.filter((f) => f !== FINALIZER) } }, fieldManager: 'exposedapi-apim-executor' }, mergePatch);
       log('deleted; finalizer removed');
       return 0;
     } catch (err) {

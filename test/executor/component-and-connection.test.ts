@@ -5,7 +5,7 @@ import { componentPatch, parentComponent } from '../../executor/component-status
 import { inClusterConnection, kubeconfigConnection, STANDARD_SERVICEACCOUNT_DIR } from '../../executor/in-cluster-config.ts';
 import { renderKubeconfig } from '../control-plane/kubeconfig.ts';
 
-t.test('the Component entry with the ExposedAPI\'s uid is patched, guarded by a test op', async (t) => {
+t.test('the Component entry with the ExposedAPI\'s uid gets url and developerUI (not ready: the dispatcher\'s), guarded by a test op', async (t) => {
   const component = {
     status: {
       coreAPIs: [{ name: 'other', uid: 'u-other', url: 'x' }],
@@ -16,13 +16,11 @@ t.test('the Component entry with the ExposedAPI\'s uid is patched, guarded by a 
   t.same(componentPatch(component, 'u-metrics', { url: 'https://gw/m', ready: false }), [
     { op: 'test', path: '/status/managementAPIs/0/uid', value: 'u-metrics' },
     { op: 'add', path: '/status/managementAPIs/0/url', value: 'https://gw/m' },
-    { op: 'add', path: '/status/managementAPIs/0/ready', value: false },
   ]);
   t.same(componentPatch(component, 'u-other', { url: 'https://gw/o', developerUI: 'https://gw/o/docs', ready: true }), [
     { op: 'test', path: '/status/coreAPIs/0/uid', value: 'u-other' },
     { op: 'replace', path: '/status/coreAPIs/0/url', value: 'https://gw/o' },
     { op: 'add', path: '/status/coreAPIs/0/developerUI', value: 'https://gw/o/docs' },
-    { op: 'add', path: '/status/coreAPIs/0/ready', value: true },
   ]);
   t.equal(componentPatch(component, 'u-missing', { url: 'x', ready: true }), undefined, 'not listed (yet)');
   t.equal(componentPatch({}, 'u', { url: 'x', ready: true }), undefined);

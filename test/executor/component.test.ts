@@ -1,6 +1,7 @@
-// The parent ODA Component: when an ExposedAPI is owned by a Component, the executor sets url, developerUI and ready
-// on the Component's status entry whose uid is the ExposedAPI's, as the reference API operator does — with the
-// canonical Component CRD (no status subresource) and the executor's own RBAC.
+// The parent ODA Component: when an ExposedAPI is owned by a Component, the executor sets url and developerUI on the
+// Component's status entry whose uid is the ExposedAPI's, as the reference API operator does — with the canonical
+// Component CRD (no status subresource) and the executor's own RBAC. The entry's `ready` is the dispatcher's
+// (readiness from EndpointSlices, test/dispatcher/readiness.test.ts; docs/status.md): the executor leaves it alone.
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { applyManifest } from '../e2e/webhook-in-cluster.ts';
@@ -30,7 +31,7 @@ async function installComponentCrd(cp: TestControlPlane): Promise<void> {
   });
 }
 
-t.test('the owning Component\'s status entry gets url, developerUI and ready', async (t) => {
+t.test('the owning Component\'s status entry gets url and developerUI, and keeps its ready', async (t) => {
   const b = await executorBench(t);
   await installComponentCrd(b.cp);
   await applyManifest(b.cp, [{
@@ -77,8 +78,8 @@ t.test('the owning Component\'s status entry gets url, developerUI and ready', a
     uid,
     url: 'https://apim-emulator.azure-api.net/ctk-productcatalogmanagement/metrics',
     developerUI: 'https://apim-emulator.azure-api.net/ctk-productcatalogmanagement/metrics/ui',
-    ready: true,
-  }], 'the entry with our uid, as the reference API operator sets it (an endpoint without conditions is ready)');
+    ready: false,
+  }], 'the entry with our uid gets url and developerUI; ready stays the dispatcher\'s to set (no dispatcher runs here)');
   t.same(after['status']['coreAPIs'], status.coreAPIs, 'other entries untouched');
   t.same(after['status']['summary'], status.summary, 'the rest of the status untouched');
   t.ok(r.logs.some((l) => l['msg'] === 'parent Component' && l['outcome'] === 'updated'));

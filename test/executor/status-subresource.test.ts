@@ -29,5 +29,5 @@ t.test('status goes through /status when the CRD has that subresource', async (t
   t.equal(r.code, 0, r.stdout);
   const obj = await b.get(p.name);
   t.equal(obj?.['status']?.['appliedSpecHash'], p.hash, 'written through /status');
-  t.equal(condition(obj, 'Ready')?.['status'], 'True');
+  t.equal(condition(obj, 'Published')?.['status'], 'True');
 });
