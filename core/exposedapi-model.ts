@@ -59,6 +59,20 @@ export interface ApimExtension {
   backend: { mode?: 'ingress' | 'url'; url?: string };
 }
 
+/**
+ * The normalized spec: what the spec hash covers (core/spec-hash.ts), so every field here is part of the change that
+ * starts a Job.
+ *
+ * RULE for a new field (here, in ApimExtension or in any nested block): when the object does not set it, it
+ * normalises to ABSENT (`undefined`, an optional property), never to a default value, '' , [] or {}. canonicalJson
+ * drops undefined values, so every stored ExposedAPI keeps its hash; a field that reads as a value when unset changes
+ * the hash of every object, and the next operator upgrade starts one Job per ExposedAPI in the cluster (the webhook
+ * restamps on the next admitted update; the dispatcher compares the stamp with status.appliedSpecHash). Apply the
+ * default where the field is used (policy rendering, the executor), not here. The existing fields below that hold
+ * their ODA default when unset (segment, rateLimit.interval, CORS, booleans, '' strings, apim.products/tags/backend)
+ * are hashed that way already and must keep exactly those defaults.
+ * test/core/spec-hash-golden.test.ts enforces this: add a fixture that sets the new field; never edit a pinned hash.
+ */
 export interface ExposedApiSpec {
   name: string;
   apiType: string;
