@@ -1,8 +1,6 @@
 // Character classes from the HTTP and URI RFCs. Everything that later lands in policy XML or a URL is held to one of
 // these, so no value can carry markup (<, >, &, quotes) or whitespace into a rendered policy.
 
-/** RFC 9110 token (method names, header field names). */
-export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A header or query-parameter name we are willing to render: a token without the characters XML would escape. */
 export const SAFE_NAME = /^[A-Za-z0-9!#$%*+\-.^_`|~]{1,128}$/;
 /**

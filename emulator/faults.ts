@@ -5,16 +5,6 @@ import { ArmError } from './arm-errors.ts';
 
 export type FaultStatus = 409 | 429 | 500 | 503;
 
-export interface FaultRuleInput {
-  method?: string;
-  pathPattern: string;
-  status?: FaultStatus;
-  retryAfter?: number;
-  times?: number;
-  delayMs?: number;
-  drop?: boolean;
-}
-
 export interface FaultRule {
   id: number;
   method?: string;

@@ -377,14 +377,6 @@ export function elementChildren(el: XmlElement): XmlElement[] {
   return el.children.filter((c): c is XmlElement => c.type === 'element');
 }
 
-/** The element's text with insignificant whitespace-only nodes ignored. */
-export function textContent(el: XmlElement): string {
-  return el.children
-    .filter((c): c is XmlText => c.type === 'text')
-    .map((t) => t.value)
-    .join('');
-}
-
 export function attribute(el: XmlElement, name: string): string | undefined {
   return el.attributes.find((a) => a.name === name)?.value;
 }

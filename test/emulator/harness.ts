@@ -101,7 +101,6 @@ export async function startHarness(t: Teardown, options: ApimEmulatorOptions = {
 // The SDK's mappers are not in the package's export map; they sit next to its entry point.
 const entry = import.meta.resolve('@azure/arm-apimanagement');
 const mappersModule = (await import(new URL('./models/mappers.js', entry).href)) as Record<string, Mapper>;
-export const Mappers = mappersModule;
 const serializer = createSerializer(mappersModule, false);
 
 function modelProperties(mapper: Mapper): Record<string, Mapper> {
