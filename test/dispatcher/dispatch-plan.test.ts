@@ -223,8 +223,9 @@ t.test('messages carry the Job, the reason and the fix', async (t) => {
   t.match(ready.message, 'the executor reported ImportRejected: APIM said: operationId missing', 'the executor\'s own words are kept');
   t.equal(failed.event?.type, 'Warning');
 
-  const blocked = planFor(api({ deleting: true, lastJob: name(H1, 'delete') }), [job(H1, { action: 'delete', outcome: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' })], ctx({ fresh: true }));
+  const blocked = planFor(api({ deleting: true, lastJob: name(H1, 'delete'), conditions: [cond('CleanedUp', 'False', 'ApimUnavailable', 'APIM answered 503', H1)] }), [job(H1, { action: 'delete', outcome: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' })], ctx({ fresh: true }));
   const db = blocked.status!.conditions.find((c) => c.type === 'DeleteBlocked')!;
+  t.match(db.message, 'the executor reported ApimUnavailable: APIM answered 503', 'the executor\'s CleanedUp words are quoted');
   t.match(db.message, `kubectl annotate exposedapi -n team pc ${DETACH_ANNOTATION}=true`);
   t.match(db.message, `kubectl delete job -n ops ${name(H1, 'delete')}`);
   t.equal(blocked.event?.message, db.message);
