@@ -138,7 +138,7 @@ export async function startLocalWebhook(
   lcp: LocalControlPlane,
   env: Record<string, string>,
   log: Log,
-  o: { register?: boolean; registerUrl?: string; logName?: string; entry?: string } = {},
+  options: { register?: boolean; registerUrl?: string; logName?: string; entry?: string } = {},
 ): Promise<{ pid: number; url: string; port: number }> {
   const webhookDir = join(dir, 'webhook', String(env['POD_NAME'] ?? 'webhook'));
   mkdirSync(webhookDir, { recursive: true, mode: 0o700 });
@@ -148,8 +148,8 @@ export async function startLocalWebhook(
   copyFileSync(webhookKubeconfig, join(webhookDir, 'kubeconfig'));
   const { freeLoopbackPorts } = await import('../test/control-plane/free-port.ts');
   const [port] = await freeLoopbackPorts(1);
-  const logFd = openSync(join(dir, o.logName ?? 'webhook.log'), 'a');
-  const webhook = spawn(process.execPath, [o.entry ?? join(REPO_ROOT, 'cli/main.ts'), 'webhook'], {
+  const logFd = openSync(join(dir, options.logName ?? 'webhook.log'), 'a');
+  const webhook = spawn(process.execPath, [options.entry ?? join(REPO_ROOT, 'cli/main.ts'), 'webhook'], {
     detached: true,
     stdio: ['ignore', logFd, logFd],
     env: {
@@ -167,9 +167,9 @@ export async function startLocalWebhook(
   webhook.unref();
   const url = `https://127.0.0.1:${port}`;
   await waitHttpsReady(url, tls.caPem, 30_000);
-  if (o.register ?? true) {
+  if (options.register ?? true) {
     log('registering the admission webhook by URL…');
-    const configurations = localWebhookConfigurations({ url: o.registerUrl ?? url, caPem: tls.caPem });
+    const configurations = localWebhookConfigurations({ url: options.registerUrl ?? url, caPem: tls.caPem });
     await lcp.k(['apply', '-f', '-'], configurations.map((c) => YAML.stringify(c)).join('---\n'));
   }
   return { pid: webhook.pid!, url, port: port! };

@@ -58,16 +58,16 @@ const PRIVATE_FIX = 'use a public host name, or ask the platform team to set OUT
  * The errors of one outbound URL; [] when it is allowed. A URL that does not parse is left to the field's own rule
  * (which says what shape is expected), so it is reported once.
  */
-export function checkOutboundUrl(field: string, url: string, policy: OutboundPolicy = STRICT_OUTBOUND_POLICY, o: { httpsOnly?: boolean } = {}): FieldError[] {
+export function checkOutboundUrl(field: string, url: string, policy: OutboundPolicy = STRICT_OUTBOUND_POLICY, options: { httpsOnly?: boolean } = {}): FieldError[] {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     return [];
   }
-  const httpAllowed = policy.allowHttp && !o.httpsOnly;
+  const httpAllowed = policy.allowHttp && !options.httpsOnly;
   if (u.protocol !== 'https:' && !(u.protocol === 'http:' && httpAllowed)) {
-    const fix = u.protocol === 'http:' && !o.httpsOnly ? 'use https (plain http needs OUTBOUND_ALLOW_HTTP=true in the operator configuration)' : 'use https';
+    const fix = u.protocol === 'http:' && !options.httpsOnly ? 'use https (plain http needs OUTBOUND_ALLOW_HTTP=true in the operator configuration)' : 'use https';
     return [invalid(field, url, `must be an https URL: ${fix}`)];
   }
   if (u.username !== '' || u.password !== '') {

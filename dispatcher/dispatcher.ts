@@ -62,7 +62,7 @@ function errorText(err: unknown): string {
 }
 
 export class Dispatcher {
-  private readonly o: DispatcherOptions;
+  private readonly options: DispatcherOptions;
   private readonly election: LeaseElection;
   private term: Term | undefined;
   /** When each object's pending change became visible (for the dispatch latency), by `action:hash`. */
@@ -71,11 +71,11 @@ export class Dispatcher {
   readonly byService = new Map<string, Set<string>>();
   private readonly serviceOf = new Map<string, string>();
 
-  constructor(o: DispatcherOptions) {
-    this.o = o;
-    const { lease, operatorNamespace, identity } = o.config;
+  constructor(options: DispatcherOptions) {
+    this.options = options;
+    const { lease, operatorNamespace, identity } = options.config;
     this.election = new LeaseElection({
-      kubeConfig: o.kubeConfig,
+      kubeConfig: options.kubeConfig,
       namespace: operatorNamespace,
       name: lease.name,
       identity,
@@ -83,16 +83,16 @@ export class Dispatcher {
       renewDeadlineMs: lease.renewDeadlineMs,
       retryPeriodMs: lease.retryPeriodMs,
       onStartedLeading: () => {
-        o.metrics.leader.set(1);
-        this.term = new Term(this.o, this);
+        options.metrics.leader.set(1);
+        this.term = new Term(this.options, this);
         this.term.start();
       },
       onStoppedLeading: () => {
-        o.metrics.leader.set(0);
+        options.metrics.leader.set(0);
         this.term?.stop();
         this.term = undefined;
       },
-      log: (level, msg, fields) => o.log[level](fields ?? {}, msg),
+      log: (level, msg, fields) => options.log[level](fields ?? {}, msg),
     });
   }
 
@@ -163,7 +163,7 @@ export class Dispatcher {
 
 /** One leadership term: its own watches and queues, built from scratch, discarded when leadership ends. */
 class Term {
-  private readonly o: DispatcherOptions;
+  private readonly options: DispatcherOptions;
   private readonly owner: Dispatcher;
   private readonly batch: BatchV1Api;
   private readonly writes: ExposedApiWrites;
@@ -184,21 +184,21 @@ class Term {
   private pumpTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
 
-  constructor(o: DispatcherOptions, owner: Dispatcher) {
-    this.o = o;
+  constructor(options: DispatcherOptions, owner: Dispatcher) {
+    this.options = options;
     this.owner = owner;
-    const ns = o.config.operatorNamespace;
-    this.batch = o.kubeConfig.makeApiClient(BatchV1Api);
-    this.writes = new ExposedApiWrites(o.kubeConfig);
-    this.events = new EventRecorder(o.kubeConfig, o.config.identity);
-    this.queue = new DispatchQueue(o.config.maxActiveJobs);
+    const ns = options.config.operatorNamespace;
+    this.batch = options.kubeConfig.makeApiClient(BatchV1Api);
+    this.writes = new ExposedApiWrites(options.kubeConfig);
+    this.events = new EventRecorder(options.kubeConfig, options.config.identity);
+    this.queue = new DispatchQueue(options.config.maxActiveJobs);
     this.work = new KeyedWorkQueue({
       concurrency: WORKERS,
       work: (key) => this.reconcile(key),
-      onError: (key, err, retryInMs) => o.log.warn({ exposedapi: key, error: errorText(err), retryInMs }, 'dispatch step failed; retrying'),
+      onError: (key, err, retryInMs) => options.log.warn({ exposedapi: key, error: errorText(err), retryInMs }, 'dispatch step failed; retrying'),
     });
     this.jobs = new ResourceWatch<JobSummary>({
-      kubeConfig: o.kubeConfig,
+      kubeConfig: options.kubeConfig,
       path: `/apis/batch/v1/namespaces/${ns}/jobs`,
       labelSelector: JOB_SELECTOR,
       list: () => this.batch.listNamespacedJob({ namespace: ns, labelSelector: JOB_SELECTOR }),
@@ -206,18 +206,18 @@ class Term {
       onUpsert: (_key, job) => this.jobChanged(job),
       onRemove: (_key, job) => this.jobGone(job),
       onSynced: () => this.checkReady(),
-      log: (msg, fields) => o.log.warn(fields ?? {}, `Job ${msg}`),
+      log: (msg, fields) => options.log.warn(fields ?? {}, `Job ${msg}`),
     });
-    this.readiness = o.config.readinessSync
+    this.readiness = options.config.readinessSync
       ? new ReadinessSync({
-          kubeConfig: o.kubeConfig,
-          namespaces: o.watchNamespaces,
+          kubeConfig: options.kubeConfig,
+          namespaces: options.watchNamespaces,
           writes: this.writes,
           onServiceChanged: (namespace, service) => {
             for (const key of this.owner.byService.get(`${namespace}/${service}`) ?? []) this.enqueue(key);
           },
           onSynced: () => this.checkReady(),
-          log: (msg, fields) => o.log.warn(fields ?? {}, `EndpointSlice ${msg}`),
+          log: (msg, fields) => options.log.warn(fields ?? {}, `EndpointSlice ${msg}`),
         })
       : undefined;
   }
@@ -234,26 +234,26 @@ class Term {
     this.work.stop();
     clearTimeout(this.pumpTimer);
     clearInterval(this.resyncTimer);
-    this.o.metrics.queueDepth.set(0);
-    this.o.metrics.activeJobs.set(0);
+    this.options.metrics.queueDepth.set(0);
+    this.options.metrics.activeJobs.set(0);
   }
 
   /** Planning starts once every cache is complete: a plan made from half a picture could start a second Job. */
   checkReady(): void {
     if (this.ready || this.stopped) return;
-    if (!this.jobs.isSynced || (this.readiness && !this.readiness.isSynced) || !this.o.apis.isSynced) return;
+    if (!this.jobs.isSynced || (this.readiness && !this.readiness.isSynced) || !this.options.apis.isSynced) return;
     this.ready = true;
-    this.o.log.info({ jobs: this.jobs.size, activeJobs: this.queue.activeCount }, 'dispatcher caches synced; planning every ExposedAPI');
+    this.options.log.info({ jobs: this.jobs.size, activeJobs: this.queue.activeCount }, 'dispatcher caches synced; planning every ExposedAPI');
     this.enqueueAll();
     this.resyncTimer = setInterval(() => {
       this.readiness?.forgetComponents();
       this.enqueueAll();
-    }, this.o.config.resyncMs);
+    }, this.options.config.resyncMs);
     this.resyncTimer.unref();
   }
 
   private enqueueAll(): void {
-    for (const api of this.o.apis.values()) this.enqueue(keyOf(api));
+    for (const api of this.options.apis.values()) this.enqueue(keyOf(api));
   }
 
   enqueue(key: string, delayMs = 0): void {
@@ -272,8 +272,8 @@ class Term {
     } else {
       this.queue.markInactive(job.name);
       if (job.outcome && this.watchedRunning.delete(job.name)) {
-        (job.outcome === 'Complete' ? this.o.metrics.jobsSucceeded : this.o.metrics.jobsFailed).inc({ action: job.action });
-        this.o.log.info({ job: job.name, exposedapi: key, outcome: job.outcome, reason: job.reason }, `executor Job ${job.outcome === 'Complete' ? 'completed' : 'failed'}`);
+        (job.outcome === 'Complete' ? this.options.metrics.jobsSucceeded : this.options.metrics.jobsFailed).inc({ action: job.action });
+        this.options.log.info({ job: job.name, exposedapi: key, outcome: job.outcome, reason: job.reason }, `executor Job ${job.outcome === 'Complete' ? 'completed' : 'failed'}`);
       }
     }
     this.enqueue(key);
@@ -294,7 +294,7 @@ class Term {
   private async reconcile(key: string): Promise<void> {
     if (this.stopped || !this.ready) return;
     const slash = key.indexOf('/');
-    let api = this.o.apis.get(key.slice(0, slash), key.slice(slash + 1));
+    let api = this.options.apis.get(key.slice(0, slash), key.slice(slash + 1));
     if (!api) {
       this.queue.cancel(key);
       this.lastCreated.delete(key);
@@ -305,8 +305,8 @@ class Term {
     }
     const jobs = [...(this.jobsByKey.get(key)?.values() ?? [])];
     // Ranked over the same cache every replica and every new leader sees: the same object loses, whoever plans.
-    const lostClaims = this.o.claims?.lostBy(api) ?? [];
-    const ctx = { now: new Date(), operatorNamespace: this.o.config.operatorNamespace, lastCreated: this.lastCreated.get(key), lostClaims };
+    const lostClaims = this.options.claims?.lostBy(api) ?? [];
+    const ctx = { now: new Date(), operatorNamespace: this.options.config.operatorNamespace, lastCreated: this.lastCreated.get(key), lostClaims };
     let plan = planFor(api, jobs, ctx);
     if (plan.refresh) {
       // A Job succeeded but the cache does not show its result yet (the two watches are not ordered): ask the source.
@@ -319,7 +319,7 @@ class Term {
     if (plan.releaseFinalizer) {
       const result = await this.writes.releaseFinalizer(api);
       if (result === 'conflict') return this.enqueue(key, 100);
-      this.o.log.info({ exposedapi: key }, 'detach-on-delete: finalizer released without cleaning up APIM');
+      this.options.log.info({ exposedapi: key }, 'detach-on-delete: finalizer released without cleaning up APIM');
       this.queue.cancel(key);
       this.updateGauges();
       return;
@@ -331,7 +331,7 @@ class Term {
       if (result === 'conflict') return this.enqueue(key, 100);
     }
     if (plan.event) {
-      await this.events.record(api, plan.event).catch((err: unknown) => this.o.log.warn({ exposedapi: key, error: errorText(err) }, 'could not record an Event'));
+      await this.events.record(api, plan.event).catch((err: unknown) => this.options.log.warn({ exposedapi: key, error: errorText(err) }, 'could not record an Event'));
     }
     if (plan.want) this.queue.want(plan.want);
     else this.queue.cancel(key);
@@ -343,8 +343,8 @@ class Term {
     const before = { ...this.readiness!.stats };
     const result = await this.readiness!.sync(api);
     const after = this.readiness!.stats;
-    if (after.statusWrites > before.statusWrites) this.o.metrics.readinessWrites.inc({ target: 'exposedapi' });
-    if (after.componentWrites > before.componentWrites) this.o.metrics.readinessWrites.inc({ target: 'component' });
+    if (after.statusWrites > before.statusWrites) this.options.metrics.readinessWrites.inc({ target: 'exposedapi' });
+    if (after.componentWrites > before.componentWrites) this.options.metrics.readinessWrites.inc({ target: 'component' });
     if (result === 'done') this.componentRetries.delete(key);
     else {
       const n = (this.componentRetries.get(key) ?? 0) + 1;
@@ -356,8 +356,8 @@ class Term {
   private async deleteJob(key: string, name: string): Promise<void> {
     try {
       // Background: the Job object goes at once (its name is free for the new Job), its pods after it.
-      await this.batch.deleteNamespacedJob({ name, namespace: this.o.config.operatorNamespace, propagationPolicy: 'Background' });
-      this.o.log.info({ job: name, exposedapi: key }, 'deleted a Job left over from an earlier change of the same content');
+      await this.batch.deleteNamespacedJob({ name, namespace: this.options.config.operatorNamespace, propagationPolicy: 'Background' });
+      this.options.log.info({ job: name, exposedapi: key }, 'deleted a Job left over from an earlier change of the same content');
     } catch (err) {
       if (statusCode(err) !== 404) throw err;
     }
@@ -379,19 +379,19 @@ class Term {
   }
 
   private updateGauges(): void {
-    this.o.metrics.queueDepth.set(this.queue.depth);
-    this.o.metrics.activeJobs.set(this.queue.activeCount);
+    this.options.metrics.queueDepth.set(this.queue.depth);
+    this.options.metrics.activeJobs.set(this.queue.activeCount);
   }
 
   private async create(change: Change): Promise<void> {
     const key = DispatchQueue.key(change);
     const name = jobName(change);
-    const namespace = this.o.config.operatorNamespace;
+    const namespace = this.options.config.operatorNamespace;
     // Recorded before the call: a Job that finishes before the create returns is still known as this change's.
     const previous = this.lastCreated.get(key);
     this.lastCreated.set(key, name);
     try {
-      await this.batch.createNamespacedJob({ namespace, body: buildJob(change, this.o.config.job, namespace) });
+      await this.batch.createNamespacedJob({ namespace, body: buildJob(change, this.options.config.job, namespace) });
     } catch (err) {
       if (this.stopped) return;
       if (statusCode(err) === 409) {
@@ -407,17 +407,17 @@ class Term {
       this.queue.markInactive(name);
       // Retry later, unless a newer change has replaced this one meanwhile.
       if (!this.queue.waitingFor(key)) this.queue.want(change, Date.now() + 2000);
-      this.o.log.warn({ job: name, exposedapi: key, error: errorText(err) }, 'could not create the executor Job; retrying in 2 s');
+      this.options.log.warn({ job: name, exposedapi: key, error: errorText(err) }, 'could not create the executor Job; retrying in 2 s');
       this.pump();
       return;
     }
-    this.o.metrics.jobsCreated.inc({ action: change.action });
+    this.options.metrics.jobsCreated.inc({ action: change.action });
     const seen = this.owner.seen.get(key);
     if (seen?.id === `${change.action}:${change.specHash}`) {
-      this.o.metrics.dispatchLatency.observe({ action: change.action }, (performance.now() - seen.at) / 1000);
+      this.options.metrics.dispatchLatency.observe({ action: change.action }, (performance.now() - seen.at) / 1000);
       this.owner.seen.delete(key);
     }
-    this.o.log.info({ job: name, exposedapi: key, action: change.action, specHash: change.specHash }, 'created executor Job');
+    this.options.log.info({ job: name, exposedapi: key, action: change.action, specHash: change.specHash }, 'created executor Job');
     if (this.stopped) return;
     // Until the watch shows it, the Job is known from here: it counts as running for the plan and the cap.
     let byName = this.jobsByKey.get(key);

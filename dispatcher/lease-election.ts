@@ -25,7 +25,7 @@ function statusCode(err: unknown): number | undefined {
 }
 
 export class LeaseElection {
-  private readonly o: LeaseElectionOptions;
+  private readonly options: LeaseElectionOptions;
   private readonly api: CoordinationV1Api;
   private leading = false;
   private stopped = true;
@@ -38,9 +38,9 @@ export class LeaseElection {
   /** Counts for tests and metrics. */
   readonly stats = { acquired: 0, lost: 0, renewals: 0, errors: 0 };
 
-  constructor(o: LeaseElectionOptions) {
-    this.o = o;
-    this.api = o.kubeConfig.makeApiClient(CoordinationV1Api);
+  constructor(options: LeaseElectionOptions) {
+    this.options = options;
+    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
   }
 
   get isLeader(): boolean {
@@ -62,7 +62,7 @@ export class LeaseElection {
     await this.loop;
     if (this.leading) {
       this.setLeading(false);
-      await this.release().catch((err: unknown) => this.o.log?.('warn', 'could not release the dispatcher lease; the next replica takes over when it expires', { error: String(err) }));
+      await this.release().catch((err: unknown) => this.options.log?.('warn', 'could not release the dispatcher lease; the next replica takes over when it expires', { error: String(err) }));
     }
   }
 
@@ -70,7 +70,7 @@ export class LeaseElection {
     while (!this.stopped) {
       const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
         this.stats.errors++;
-        this.o.log?.('warn', 'dispatcher lease request failed', { error: err instanceof Error ? err.message : String(err) });
+        this.options.log?.('warn', 'dispatcher lease request failed', { error: err instanceof Error ? err.message : String(err) });
         return false;
       });
       if (this.stopped) return;
@@ -83,12 +83,12 @@ export class LeaseElection {
         } else {
           this.stats.renewals++;
         }
-      } else if (this.leading && now - this.lastRenewAt >= this.o.renewDeadlineMs) {
+      } else if (this.leading && now - this.lastRenewAt >= this.options.renewDeadlineMs) {
         this.stats.lost++;
         this.setLeading(false);
       }
       // Candidates jitter so that they do not hit the apiserver in lockstep; a leader renews on the beat.
-      const delay = this.leading ? this.o.retryPeriodMs : this.o.retryPeriodMs * (1 + Math.random() * 0.2);
+      const delay = this.leading ? this.options.retryPeriodMs : this.options.retryPeriodMs * (1 + Math.random() * 0.2);
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         this.timer = setTimeout(resolve, delay);
@@ -99,19 +99,19 @@ export class LeaseElection {
   private setLeading(leading: boolean): void {
     if (this.leading === leading) return;
     this.leading = leading;
-    this.o.log?.('info', leading ? 'became the dispatcher leader' : 'stopped leading the dispatcher', { lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity });
+    this.options.log?.('info', leading ? 'became the dispatcher leader' : 'stopped leading the dispatcher', { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity });
     try {
-      if (leading) this.o.onStartedLeading();
-      else this.o.onStoppedLeading();
+      if (leading) this.options.onStartedLeading();
+      else this.options.onStoppedLeading();
     } catch (err) {
-      this.o.log?.('warn', 'leadership callback failed', { error: String(err) });
+      this.options.log?.('warn', 'leadership callback failed', { error: String(err) });
     }
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const { namespace, name, identity } = this.o;
+    const { namespace, name, identity } = this.options;
     const now = new V1MicroTime();
-    const durationSeconds = Math.ceil(this.o.durationMs / 1000);
+    const durationSeconds = Math.ceil(this.options.durationMs / 1000);
     let lease: V1Lease;
     try {
       lease = await this.api.readNamespacedLease({ name, namespace });
@@ -161,7 +161,7 @@ export class LeaseElection {
 
   /** Gives the lease up: no holder and a one-second duration, as client-go does. */
   private async release(): Promise<void> {
-    const { namespace, name, identity } = this.o;
+    const { namespace, name, identity } = this.options;
     const lease = await this.api.readNamespacedLease({ name, namespace });
     if (lease.spec?.holderIdentity !== identity) return;
     const now = new V1MicroTime();

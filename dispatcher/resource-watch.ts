@@ -34,7 +34,7 @@ function statusCode(err: unknown): number | undefined {
 }
 
 export class ResourceWatch<S> {
-  private readonly o: ResourceWatchOptions<S>;
+  private readonly options: ResourceWatchOptions<S>;
   private readonly items = new Map<string, S>();
   private stopped = false;
   private abort: AbortController | undefined;
@@ -43,8 +43,8 @@ export class ResourceWatch<S> {
   /** Counters for tests and metrics. */
   readonly stats = { lists: 0, watches: 0, relistsOnGone: 0, errors: 0 };
 
-  constructor(o: ResourceWatchOptions<S>) {
-    this.o = o;
+  constructor(options: ResourceWatchOptions<S>) {
+    this.options = options;
   }
 
   get(key: string): S | undefined {
@@ -71,17 +71,17 @@ export class ResourceWatch<S> {
 
   private upsert(obj: unknown): void {
     const key = keyOf(obj);
-    const summary = this.o.summarize(obj);
+    const summary = this.options.summarize(obj);
     if (summary === undefined) {
       const old = this.items.get(key);
       if (old !== undefined) {
         this.items.delete(key);
-        this.o.onRemove(key, old);
+        this.options.onRemove(key, old);
       }
       return;
     }
     this.items.set(key, summary);
-    this.o.onUpsert(key, summary);
+    this.options.onUpsert(key, summary);
   }
 
   private remove(obj: unknown): void {
@@ -89,11 +89,11 @@ export class ResourceWatch<S> {
     const old = this.items.get(key);
     if (old === undefined) return;
     this.items.delete(key);
-    this.o.onRemove(key, old);
+    this.options.onRemove(key, old);
   }
 
   private async list(): Promise<string> {
-    const list = await this.o.list();
+    const list = await this.options.list();
     this.stats.lists++;
     const seen = new Set<string>();
     for (const obj of list.items ?? []) {
@@ -103,7 +103,7 @@ export class ResourceWatch<S> {
     for (const [key, old] of [...this.items]) {
       if (!seen.has(key)) {
         this.items.delete(key);
-        this.o.onRemove(key, old);
+        this.options.onRemove(key, old);
       }
     }
     return list.metadata?.resourceVersion ?? '';
@@ -122,7 +122,7 @@ export class ResourceWatch<S> {
   private async run(): Promise<void> {
     let rv = '';
     let backoff = 200;
-    const maxBackoff = this.o.maxBackoffMs ?? 30_000;
+    const maxBackoff = this.options.maxBackoffMs ?? 30_000;
     while (!this.stopped) {
       try {
         if (rv === '') {
@@ -130,7 +130,7 @@ export class ResourceWatch<S> {
           if (this.stopped) return;
           if (!this.isSynced) {
             this.isSynced = true;
-            this.o.onSynced?.();
+            this.options.onSynced?.();
           }
         }
         const result = await this.watchOnce(rv);
@@ -145,7 +145,7 @@ export class ResourceWatch<S> {
       } catch (err) {
         if (this.stopped) return;
         this.stats.errors++;
-        this.o.log?.('watch failed; retrying', { path: this.o.path, error: err instanceof Error ? err.message : String(err), backoffMs: backoff });
+        this.options.log?.('watch failed; retrying', { path: this.options.path, error: err instanceof Error ? err.message : String(err), backoffMs: backoff });
         await this.sleep(backoff + Math.random() * backoff * 0.2);
         backoff = Math.min(backoff * 2, maxBackoff);
       }
@@ -157,10 +157,10 @@ export class ResourceWatch<S> {
       let rv = resourceVersion;
       let gone = false;
       this.stats.watches++;
-      new Watch(this.o.kubeConfig)
+      new Watch(this.options.kubeConfig)
         .watch(
-          this.o.path,
-          { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: this.o.watchTimeoutSeconds ?? 25, labelSelector: this.o.labelSelector },
+          this.options.path,
+          { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: this.options.watchTimeoutSeconds ?? 25, labelSelector: this.options.labelSelector },
           (phase: string, obj: unknown) => {
             if (phase === 'ERROR') {
               if (isObject(obj) && obj['code'] === 410) gone = true;

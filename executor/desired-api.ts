@@ -21,21 +21,21 @@ export interface DesiredApi {
   mark: string;
 }
 
-export function desiredApi(api: ExposedApi, o: { apiId: string; serviceUrl: string; who: OwnerIdentity; plan: ImportPlan; openidProviderId?: string }): DesiredApi {
+export function desiredApi(api: ExposedApi, resolved: { apiId: string; serviceUrl: string; who: OwnerIdentity; plan: ImportPlan; openidProviderId?: string }): DesiredApi {
   const akv = api.spec.apiKeyVerification;
   // A second line behind validation: a value APIM would read as a named value, an expression or markup is refused
   // (UnsafeApimValueError, a permanent failure) even if the rules were skipped.
   const names = keyParameterNames(akv.enabled ? apimSafe('spec.apiKeyVerification.location', akv.location) : '');
   return {
-    apiId: apimSafe('spec.apim.apiId', o.apiId),
+    apiId: apimSafe('spec.apim.apiId', resolved.apiId),
     path: apimSafe('spec.path', api.spec.path).replace(/^\/+/, ''),
     displayName: api.spec.apim.displayName !== undefined ? apimSafe('spec.apim.displayName', api.spec.apim.displayName) : apimSafe('spec.name', api.spec.name),
-    serviceUrl: apimSafe(api.spec.apim.backend.mode === 'url' ? 'spec.apim.backend.url' : 'serviceUrl (the route APIM calls)', o.serviceUrl),
+    serviceUrl: apimSafe(api.spec.apim.backend.mode === 'url' ? 'spec.apim.backend.url' : 'serviceUrl (the route APIM calls)', resolved.serviceUrl),
     // APIM's default for a new API is subscriptionRequired: true, so the value is always sent explicitly.
     subscriptionRequired: akv.enabled,
     subscriptionKeyParameterNames: names,
-    ...(o.openidProviderId ? { openidProviderId: o.openidProviderId } : {}),
-    mark: renderMark(o.who, o.plan.fingerprint),
+    ...(resolved.openidProviderId ? { openidProviderId: resolved.openidProviderId } : {}),
+    mark: renderMark(resolved.who, resolved.plan.fingerprint),
   };
 }
 

@@ -32,30 +32,30 @@ export interface RunOptions {
   specHash: string;
 }
 
-export function runContext(o: RunOptions): RunContext {
-  const budget = new RetryBudget(o.config.retryBudgetMs, o.log);
+export function runContext(options: RunOptions): RunContext {
+  const budget = new RetryBudget(options.config.retryBudgetMs, options.log);
   let credential: Promise<TokenCredential> | undefined;
   let session: Promise<Apim> | undefined;
   const loadIdentity = (): Promise<TokenCredential> => {
-    credential ??= loadCredential(o.config);
+    credential ??= loadCredential(options.config);
     return credential;
   };
   const apim = (): Promise<Apim> => {
     session ??= loadIdentity().then(async (c) => {
       // The first token request leaves before the SDK loads; the SDK's calls then find the token cached. Its errors
       // surface, with the retry loop's classification, on the first real call.
-      c.getToken(o.config.apim.armScope).catch(() => undefined);
-      return apimSession(await createApimClient(o.config, c), o.config, budget, o.log);
+      c.getToken(options.config.apim.armScope).catch(() => undefined);
+      return apimSession(await createApimClient(options.config, c), options.config, budget, options.log);
     });
     return session;
   };
   return {
-    config: o.config,
-    kube: o.kube,
+    config: options.config,
+    kube: options.kube,
     budget,
-    log: o.log,
-    specHash: o.specHash,
-    instance: o.config.jobName ?? hostname(),
+    log: options.log,
+    specHash: options.specHash,
+    instance: options.config.jobName ?? hostname(),
     prepareApim: () => {
       loadIdentity().catch(() => undefined);
     },

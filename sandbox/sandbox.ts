@@ -91,8 +91,8 @@ export function deploymentProcessEnv(): Record<string, string> {
   return Object.fromEntries(env.filter((e) => ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'].includes(e.name) && e.value !== undefined).map((e) => [e.name, e.value!]));
 }
 
-export async function startSandbox(o: { dir: string; log: (line: string) => void; webhookEnv?: Record<string, string>; importDelayMs?: number }): Promise<Sandbox> {
-  const dir = resolve(o.dir);
+export async function startSandbox(options: { dir: string; log: (line: string) => void; webhookEnv?: Record<string, string>; importDelayMs?: number }): Promise<Sandbox> {
+  const dir = resolve(options.dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const cleanups: (() => Promise<void> | void)[] = [];
   const stop = async () => {
@@ -100,26 +100,26 @@ export async function startSandbox(o: { dir: string; log: (line: string) => void
     rmSync(join(dir, 'webhook'), { recursive: true, force: true });
   };
   try {
-    const lcp = await startLocalControlPlane(dir, process.pid, o.log);
+    const lcp = await startLocalControlPlane(dir, process.pid, options.log);
     cleanups.push(async () => {
       const { stopSupervisor } = await import('../test/control-plane/supervisor-process.ts');
       await stopSupervisor(lcp.state);
     });
-    o.log('starting the APIM emulator and the sample backend…');
-    const emulator = await startApimEmulator({ dir: join(dir, 'emulator'), importDelayMs: o.importDelayMs ?? 0 });
+    options.log('starting the APIM emulator and the sample backend…');
+    const emulator = await startApimEmulator({ dir: join(dir, 'emulator'), importDelayMs: options.importDelayMs ?? 0 });
     cleanups.push(() => emulator.close());
     const backend = await startSampleBackend();
     cleanups.push(() => backend.close());
 
     // The webhook replicas and the executor's pods run the production bundle, as the image does.
-    o.log('building the bundle the webhook and the Jobs run…');
+    options.log('building the bundle the webhook and the Jobs run…');
     const bundleDir = join(dir, 'dist');
     const { buildBundle } = await import('../scripts/build.ts');
     await buildBundle(bundleDir);
     const bundleEntry = join(bundleDir, 'exposedapi-apim.mjs');
 
     const rbacFiles = ['rbac.yaml', 'executor-rbac.yaml', 'dispatcher-rbac.yaml'].filter((f) => existsSync(join(REPO_ROOT, 'manifests/base', f)));
-    await installOperatorResources(lcp, rbacFiles, o.log);
+    await installOperatorResources(lcp, rbacFiles, options.log);
     // The operator ConfigMap, as an install would have it, pointed at the emulator. The credentials are the
     // emulator's (in a real install they come from workload identity, never from a ConfigMap).
     const config: Record<string, string> = {
@@ -160,8 +160,8 @@ export async function startSandbox(o: { dir: string; log: (line: string) => void
         SPEC_FETCH_ALLOW_HTTP: 'true',
         SPEC_FETCH_ALLOW_PRIVATE: 'true',
         ...deploymentProcessEnv(),
-        ...o.webhookEnv,
-      }, o.log, { register: webhooks.length === 0, registerUrl: service.url, logName: `webhook-${podName}.log`, entry: bundleEntry });
+        ...options.webhookEnv,
+      }, options.log, { register: webhooks.length === 0, registerUrl: service.url, logName: `webhook-${podName}.log`, entry: bundleEntry });
       const entry = { ...w, podName };
       webhooks.push(entry);
       service.setBackends(webhooks.map((x) => x.port));
@@ -221,7 +221,7 @@ export async function startSandbox(o: { dir: string; log: (line: string) => void
   }
 }
 
-export async function runSandbox(o: SandboxOptions): Promise<number> {
+export async function runSandbox(options: SandboxOptions): Promise<number> {
   const started = Date.now();
   let interrupted = false;
   const onSignal = () => {
@@ -229,21 +229,21 @@ export async function runSandbox(o: SandboxOptions): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const sandbox = await startSandbox({ dir: o.dir, log: o.log });
+  const sandbox = await startSandbox({ dir: options.dir, log: options.log });
   try {
-    const files = manifestFiles([...(o.noExamples ? [] : [join(REPO_ROOT, 'examples')]), ...o.apply]);
+    const files = manifestFiles([...(options.noExamples ? [] : [join(REPO_ROOT, 'examples')]), ...options.apply]);
     const objs = renderManifests(files, sandbox.backend.url);
-    o.log(`applying ${objs.length} object(s) from ${files.length} file(s)…`);
+    options.log(`applying ${objs.length} object(s) from ${files.length} file(s)…`);
     await sandbox.apply(objs);
     const names = objs.filter((x) => x['kind'] === 'ExposedAPI').map((x) => ({ ns: x['metadata']?.['namespace'] ?? SANDBOX_NAMESPACE, name: x['metadata']['name'] as string }));
-    const states = await sandbox.waitSettled(names, (o.waitSeconds ?? 180) * 1000, () => interrupted);
+    const states = await sandbox.waitSettled(names, (options.waitSeconds ?? 180) * 1000, () => interrupted);
     // The executor writes status before its process exits: let the Jobs finish so the summary and report are final.
     if (!interrupted) await sandbox.waitJobsIdle(30_000);
     process.stdout.write(await sandbox.summary(names));
     process.stdout.write(`\nup in ${((Date.now() - started) / 1000).toFixed(1)} s. kubeconfig: ${sandbox.lcp.kubeconfig}\n  export KUBECONFIG=${sandbox.lcp.kubeconfig}; alias kubectl=${sandbox.lcp.state.kubectl}\n`);
-    if (o.report) writeFileSync(o.report, JSON.stringify(await sandbox.report(), null, 2));
+    if (options.report) writeFileSync(options.report, JSON.stringify(await sandbox.report(), null, 2));
     const allReady = Object.values(states).every((s) => s === 'ready');
-    if (o.exit || interrupted) return allReady ? 0 : 1;
+    if (options.exit || interrupted) return allReady ? 0 : 1;
     process.stdout.write('Ctrl-C to stop.\n');
     await new Promise<void>((r) => {
       if (interrupted) return r();

@@ -19,17 +19,17 @@ export interface LocalRegistrationOptions {
   failurePolicy?: 'Fail' | 'Ignore';
 }
 
-export function localWebhookConfigurations(o: LocalRegistrationOptions): Record<string, any>[] {
+export function localWebhookConfigurations(options: LocalRegistrationOptions): Record<string, any>[] {
   const docs = YAML.parseAllDocuments(readFileSync(MANIFEST, 'utf8')).map((d) => d.toJS() as Record<string, any>);
-  const caBundle = Buffer.from(o.caPem).toString('base64');
+  const caBundle = Buffer.from(options.caPem).toString('base64');
   return docs.map((doc) => {
     const copy = structuredClone(doc);
-    if (o.nameSuffix) copy['metadata'].name = `${copy['metadata'].name}-${o.nameSuffix}`;
+    if (options.nameSuffix) copy['metadata'].name = `${copy['metadata'].name}-${options.nameSuffix}`;
     for (const w of copy['webhooks'] as Record<string, any>[]) {
       const path = w['clientConfig'].service.path as string;
-      w['clientConfig'] = { url: `${o.url}${path}`, caBundle };
-      if (o.failurePolicy) w['failurePolicy'] = o.failurePolicy;
-      if (o.namespaceLabels) w['namespaceSelector'] = { ...w['namespaceSelector'], matchLabels: o.namespaceLabels };
+      w['clientConfig'] = { url: `${options.url}${path}`, caBundle };
+      if (options.failurePolicy) w['failurePolicy'] = options.failurePolicy;
+      if (options.namespaceLabels) w['namespaceSelector'] = { ...w['namespaceSelector'], matchLabels: options.namespaceLabels };
     }
     return copy;
   });
