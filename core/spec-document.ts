@@ -40,7 +40,7 @@ export function importFormatOf(parsed: Pick<ParsedDocument, 'kind' | 'json'>): I
 export function parseSpecDocument(text: string): ParseOutcome {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > INLINE_DOCUMENT_MAX_BYTES) {
-    return { ok: false, problem: `the document is ${bytes} bytes; APIM imports at most ${INLINE_DOCUMENT_MAX_BYTES} bytes (4 MB) inline — host it and give its URL instead` };
+    return { ok: false, problem: `is ${bytes} bytes; APIM imports at most ${INLINE_DOCUMENT_MAX_BYTES} bytes (4 MB) inline — host it and give its URL instead` };
   }
   const trimmed = text.trimStart();
   const json = trimmed.startsWith('{');
@@ -90,12 +90,12 @@ export function operationIdProblems(operations: DocumentOperation[]): string[] {
   const missing = operations.filter((o) => o.operationId === undefined).map(operationLabel);
   if (missing.length > 0) {
     problems.push(
-      `${missing.length} operation${missing.length === 1 ? ' has' : 's have'} no operationId (APIM would name ${missing.length === 1 ? 'it' : 'them'} from method and path, and rename ${missing.length === 1 ? 'it' : 'them'} whenever the path changes): ${capList(missing)}; give every operation a unique operationId`,
+      `has ${missing.length} operation${missing.length === 1 ? '' : 's'} without an operationId (APIM would name ${missing.length === 1 ? 'it' : 'them'} from method and path, and rename ${missing.length === 1 ? 'it' : 'them'} whenever the path changes): ${capList(missing)}; give every operation a unique operationId`,
     );
   }
   const empty = operations.filter((o) => o.operationId !== undefined && operationCollisionKey(o.operationId) === '');
   if (empty.length > 0) {
-    problems.push(`operationIds with no letters or digits cannot name an APIM operation: ${capList(empty.map((o) => `${operationLabel(o)} (${JSON.stringify(o.operationId)})`))}`);
+    problems.push(`has operationIds with no letters or digits, which cannot name an APIM operation: ${capList(empty.map((o) => `${operationLabel(o)} (${JSON.stringify(o.operationId)})`))}`);
   }
   const byKey = new Map<string, DocumentOperation[]>();
   for (const o of operations) {
@@ -110,7 +110,7 @@ export function operationIdProblems(operations: DocumentOperation[]): string[] {
   if (collisions.length > 0) {
     const described = collisions.map((l) => l.map((o) => `${operationLabel(o)} (${JSON.stringify(o.operationId)})`).join(' vs '));
     problems.push(
-      `${collisions.length} group${collisions.length === 1 ? '' : 's'} of operationIds collide after APIM's name normalization (lower-case, separators dropped): ${capList(described, 3)}; make them differ in letters or digits`,
+      `has ${collisions.length} group${collisions.length === 1 ? '' : 's'} of operationIds that collide after APIM's name normalization (lower-case, separators dropped): ${capList(described, 3)}; make them differ in letters or digits`,
     );
   }
   return problems;
@@ -149,7 +149,7 @@ export function signatureProblems(operations: DocumentOperation[]): string[] {
   const duplicates = [...bySignature.values()].filter((l) => l.length > 1);
   if (duplicates.length === 0) return [];
   const described = duplicates.map((l) => l.map(operationLabel).join(' and '));
-  return [`APIM cannot import operations with the same method and URL template (case and parameter names do not count): ${capList(described, 3)}; merge them or make the paths differ`];
+  return [`has operations APIM cannot import, with the same method and URL template (case and parameter names do not count): ${capList(described, 3)}; merge them or make the paths differ`];
 }
 
 /**
@@ -177,7 +177,9 @@ async function semanticProblems(doc: JsonObject): Promise<string[]> {
 export type DocumentSummary = Omit<ParsedDocument, 'doc'>;
 
 /**
- * All document problems, as sentences that follow the field name ("spec.specification: Invalid value: …: <problem>").
+ * All document problems, each a predicate of the document ("has …", "is …", "does not …"), so that it reads after the
+ * field's value ("spec.specification: Invalid value: …: has 3 operations without an operationId …"), after "the
+ * document at this URL" and after the executor's "it".
  * Callers that need the document itself parse it with parseSpecDocument.
  */
 export async function documentProblems(text: string): Promise<{ summary?: DocumentSummary; problems: string[] }> {

@@ -37,7 +37,7 @@ t.test('the real TM Forum documents pass, with their import formats', async (t) 
 t.test('documents APIM cannot import cleanly are rejected with the operations named', async (t) => {
   const missing = swagger2([['get', '/productOffering'], ['post', '/productOffering'], ['get', '/catalog'], ['get', '/a'], ['get', '/b'], ['get', '/c'], ['get', '/d', 'getD']]);
   const r1 = await documentProblems(JSON.stringify(missing));
-  t.match(r1.problems[0], '6 operations have no operationId');
+  t.match(r1.problems[0], 'has 6 operations without an operationId');
   t.match(r1.problems[0], 'GET /productOffering, POST /productOffering, GET /catalog, GET /a, GET /b and 1 more');
 
   const collide = openapi3([['get', '/pets', 'listPets'], ['get', '/animals/pets', 'list_pets'], ['post', '/pets', 'createPet']]);
@@ -155,4 +155,23 @@ t.test('expandedJsonBytes measures what JSON.stringify would write, counting sha
   t.equal(expandedJsonBytes(loop, 1e9), undefined, 'a structure that contains itself');
   t.same(parseYamlBounded('a: &x [1, 2]\nb: *x\n', 1000), { ok: true, value: { a: [1, 2], b: [1, 2] } });
   t.match(parseYamlBounded('a: &x [1, 2]\nb: *x\n', 10), { ok: false, reason: 'expansion', aliases: 1 });
+});
+
+t.test('every problem is a predicate of the document, so it reads after "the document at this URL" and "it"', async (t) => {
+  const texts: Record<string, string> = {
+    'no operationId': JSON.stringify(swagger2([['get', '/a'], ['get', '/b'], ['get', '/c']])),
+    'id without letters': JSON.stringify(openapi3([['get', '/a', '--']])),
+    'colliding ids': YAML.stringify(openapi3([['get', '/pets', 'listPets'], ['get', '/animals/pets', 'list_pets']])),
+    'same signature': JSON.stringify(openapi3([['get', '/items', 'getItems'], ['get', '/ITEMS', 'getItemsAgain']])),
+    'schema violation': JSON.stringify({ swagger: '2.0', info: { title: 'x' }, paths: {} }),
+    'not a document': '{ not json',
+    'too large': JSON.stringify({ openapi: '3.0.3', info: { title: 'x', version: '1' }, paths: {}, pad: 'x'.repeat(INLINE_DOCUMENT_MAX_BYTES) }),
+  };
+  for (const [name, text] of Object.entries(texts)) {
+    const { problems } = await documentProblems(text);
+    t.ok(problems.length > 0, `${name}: refused`);
+    for (const p of problems) t.match(p, /^(has|is|does) /, `${name}: "the document at this URL ${p.slice(0, 60)}…"`);
+  }
+  const { problems } = await documentProblems(texts['no operationId']!);
+  t.match(problems[0], /^has 3 operations without an operationId \(APIM would name them/);
 });

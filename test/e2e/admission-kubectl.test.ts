@@ -42,7 +42,7 @@ t.test('kubectl apply of bad ExposedAPIs fails with every field error on stderr'
     {
       name: 'bad-document',
       obj: named('bad-document', { spec: { specification: JSON.stringify(swagger2([['get', '/productOffering'], ['get', '/pets', 'listPets'], ['get', '/pets2', 'list_pets']])) } }),
-      expect: ['1 operation has no operationId', 'GET /productOffering', 'collide after APIM\'s name normalization'],
+      expect: ['has 1 operation without an operationId', 'GET /productOffering', 'collide after APIM\'s name normalization'],
     },
   ];
   for (const c of cases) {

@@ -142,7 +142,7 @@ t.test('admission over HTTPS', async (t) => {
     const bad = exposedApi({ spec: { specification: { url: `${specBase}/bad.json` } } });
     const denied = (await post('/validate', admissionReview({ operation: 'CREATE', namespace: 'c', object: bad }))).json.response;
     t.equal(denied.allowed, false, 'a fetched document failing the checks is denied (deny mode)');
-    t.match(denied.status.message, 'the document at this URL 1 operation has no operationId');
+    t.match(denied.status.message, 'the document at this URL has 1 operation without an operationId');
     const down = exposedApi({ spec: { specification: { url: `${specBase}/unavailable.json` } } });
     const warned = (await post('/validate', admissionReview({ operation: 'CREATE', namespace: 'c', object: down }))).json.response;
     t.equal(warned.allowed, true, 'an unreachable document never blocks an apply');
