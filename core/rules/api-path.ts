@@ -35,14 +35,41 @@ function percentError(field: string, path: string): FieldError {
   return invalid(field, path, `must not contain percent-encoding (${JSON.stringify(first)}): ${why}${hint}; write the characters themselves, using letters, digits and - . _ ~`);
 }
 
-/** Shape rules shared by spec.path and spec.developerUI. */
+const SEGMENT_CHARS_OUTSIDE = /[^A-Za-z0-9\-._~!$&'()*+,=:@]+/g;
+const FALLBACK_EXAMPLE = '/my-component/my-api/v1';
+
+/**
+ * A valid path close to what was written, for the examples in messages: escapes decoded, other characters outside
+ * the segment class replaced by "-", empty, dot and trailing-dot forms dropped. Every example a message gives must
+ * itself pass these rules, or the user fixes one problem to meet the next.
+ */
+function validExample(path: string): string {
+  const segments = decodeEscapes(path)
+    .split('/')
+    .map((seg) => seg.replace(SEGMENT_CHARS_OUTSIDE, '-').replace(/-{2,}/g, '-').replace(/^-+|[-.]+$/g, ''))
+    .filter((seg) => seg !== '' && seg !== '.' && seg !== '..');
+  let example = '/' + segments.join('/');
+  if (example.length - 1 > APIM_PATH_MAX) example = example.slice(0, APIM_PATH_MAX + 1).replace(/[/.-]+$/, '');
+  return example === '/' ? FALLBACK_EXAMPLE : example;
+}
+
+function quotedList(values: string[]): string {
+  return values.map((v) => JSON.stringify(v)).join(', ');
+}
+
+/**
+ * Shape rules shared by spec.path and spec.developerUI. Every problem is reported at once (a path without its leading
+ * "/" is checked as if it had one), and every example offered is a path these rules accept.
+ */
 export function checkUrlPath(field: string, path: string): FieldError[] {
-  if (!path.startsWith('/')) return [invalid(field, path, `must start with "/", e.g. "/${path.replace(/^\/+|\/+$/g, '')}"`)];
-  if (path === '/') return [invalid(field, path, 'must name at least one path segment, e.g. "/my-component/my-api/v1"')];
+  const rooted = path.startsWith('/') ? path : `/${path}`;
+  if (rooted === '/') return [invalid(field, path, `must name at least one path segment, e.g. "${FALLBACK_EXAMPLE}"`)];
+  const example = validExample(path);
   const errors: FieldError[] = [];
-  if (path.endsWith('/')) errors.push(invalid(field, path, `must not end with "/"; use "${path.replace(/\/+$/, '')}"`));
-  const segments = path.slice(1).replace(/\/$/, '').split('/');
-  if (segments.some((seg) => seg === '')) errors.push(invalid(field, path, 'must not contain empty segments ("//")'));
+  if (!path.startsWith('/')) errors.push(invalid(field, path, `must start with "/", e.g. "${example}"`));
+  if (path.endsWith('/')) errors.push(invalid(field, path, `must not end with "/", e.g. "${example}"`));
+  const segments = rooted.slice(1).replace(/\/+$/, '').split('/');
+  if (segments.some((seg) => seg === '')) errors.push(invalid(field, path, `must not contain empty segments ("//"), e.g. "${example}"`));
   if (segments.some((seg) => seg === '.' || seg === '..')) {
     errors.push(invalid(field, path, 'must not contain "." or ".." segments'));
   }
@@ -54,10 +81,12 @@ export function checkUrlPath(field: string, path: string): FieldError[] {
   if (path.includes(';')) {
     errors.push(invalid(field, path, 'must not contain ";": servers and proxies read it as the start of path parameters and route "/a;x/b" like "/a/b"; use "-" or "_" instead'));
   }
-  // "%" and ";" have their own message above; any other character outside the class is reported once here.
+  // "%" and ";" have their own message above; any other character outside the class is reported once here, naming
+  // every segment that has one.
   const bad = segments.filter((seg) => seg.replace(/[%;]/g, '') !== '' && !PATH_SEGMENT.test(seg.replace(/[%;]/g, '')));
   if (bad.length > 0) {
-    errors.push(invalid(field, path, `segment ${JSON.stringify(bad[0])} has characters that are not URL-safe; use letters, digits and - . _ ~`));
+    const which = bad.length === 1 ? `segment ${quotedList(bad)} has` : `segments ${quotedList(bad)} have`;
+    errors.push(invalid(field, path, `${which} characters that are not URL-safe; use letters, digits and - . _ ~, e.g. "${example}"`));
   }
   return errors;
 }

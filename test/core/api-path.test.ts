@@ -33,7 +33,17 @@ const cases: { path: string; errors: number; text?: string[] }[] = [
   { path: '/a/../b', errors: 1, text: ['must not contain "." or ".." segments'] },
   { path: '/a/./b', errors: 1, text: ['must not contain "." or ".." segments'] },
   { path: '/a//b', errors: 1, text: ['must not contain empty segments'] },
-  { path: '/a b/<c>', errors: 1, text: ['segment "a b" has characters that are not URL-safe; use letters, digits and - . _ ~'] },
+  { path: '/a b/<c>', errors: 1, text: ['segments "a b", "<c>" have characters that are not URL-safe; use letters, digits and - . _ ~, e.g. "/a-b/c"'] },
+  { path: '/a b/c', errors: 1, text: ['segment "a b" has characters that are not URL-safe; use letters, digits and - . _ ~, e.g. "/a-b/c"'] },
+  // every problem at once, even without the leading slash, each example a valid path
+  {
+    path: 'api/bad path/',
+    errors: 3,
+    text: ['must start with "/", e.g. "/api/bad-path"', 'must not end with "/", e.g. "/api/bad-path"', 'segment "bad path" has characters that are not URL-safe'],
+  },
+  { path: 'api', errors: 1, text: ['spec.path: Invalid value: "api": must start with "/", e.g. "/api"'] },
+  { path: 'api/v1/', errors: 2, text: ['e.g. "/api/v1"'] },
+  { path: '/api//v1/', errors: 2, text: ['must not contain empty segments ("//"), e.g. "/api/v1"'] },
   { path: '/a\\b', errors: 1, text: ['not URL-safe'] },
   { path: '/ümlaut', errors: 1, text: ['not URL-safe'] },
   { path: '/a%41;b', errors: 2, text: ['percent-encoding', 'must not contain ";"'] },
@@ -44,6 +54,17 @@ t.test('canonical paths: one spelling per path', async (t) => {
     const got = checkApiPath(c.path).map(renderFieldError);
     t.equal(got.length, c.errors, `${c.path}: ${c.errors} error(s)${got.length ? `: ${got.join(' | ')}` : ''}`);
     for (const text of c.text ?? []) t.match(got.join('\n'), text, `${c.path}: ${text}`);
+  }
+});
+
+t.test('every example a message gives is itself a valid path', async (t) => {
+  const bad = ['api/bad path/', 'bad path', '/a b/<c>', '//a//', 'a/../b/', 'a./b.', '/%2e%2e/ü', '/;/x;y', '/<>/', '/.', 'x'.repeat(500) + ' y', ...cases.map((c) => c.path)];
+  for (const path of bad) {
+    for (const message of checkApiPath(path).map(renderFieldError)) {
+      for (const [, example] of message.matchAll(/(?:e\.g\.|themselves:) "([^"]*)"/g)) {
+        t.same(checkApiPath(example!).map(renderFieldError), [], `${JSON.stringify(path)} suggests ${JSON.stringify(example)}`);
+      }
+    }
   }
 });
 
