@@ -1,6 +1,6 @@
 // `exposedapi-apim cluster up|down [--dir DIR]`: a real local control plane with our CRD, RBAC and webhook, to explore.
 import { parseArgs } from 'node:util';
-import { clusterDown, clusterUp, usageText } from './local-cluster.ts';
+import { clusterDown, clusterUp, usageText } from '../dev-cluster/local-cluster.ts';
 
 const HELP = `usage: exposedapi-apim cluster up|down [--dir DIR]
 
@@ -13,10 +13,6 @@ const HELP = `usage: exposedapi-apim cluster up|down [--dir DIR]
 `;
 
 export async function run(args: string[]): Promise<number> {
-  if (!import.meta.url.endsWith('.ts')) {
-    process.stderr.write('exposedapi-apim cluster runs from a source checkout (it uses the test control plane): npm run cli -- cluster up\n');
-    return 2;
-  }
   let parsed;
   try {
     parsed = parseArgs({ args, allowPositionals: true, options: { dir: { type: 'string', default: '.sandbox/cluster' }, help: { type: 'boolean', short: 'h' } } });

@@ -1,4 +1,4 @@
-// `exposedapi-apim sandbox` (npm start): the whole system on this machine; see sandbox/sandbox.ts.
+// `exposedapi-apim sandbox` (npm start): the whole system on this machine; see dev-cluster/sandbox/sandbox.ts.
 import { parseArgs } from 'node:util';
 
 const HELP = `usage: exposedapi-apim sandbox [--apply PATH]... [--exit] [--report FILE] [--dir DIR] [--no-examples] [--wait SECONDS]
@@ -17,10 +17,6 @@ sample backend; applies examples/ and waits until every ExposedAPI is Ready; pri
 `;
 
 export async function run(args: string[]): Promise<number> {
-  if (!import.meta.url.endsWith('.ts')) {
-    process.stderr.write('exposedapi-apim sandbox runs from a source checkout (it uses the test control plane): npm start\n');
-    return 2;
-  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -48,7 +44,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`exposedapi-apim sandbox: --wait ${parsed.values.wait}: a whole number of seconds, e.g. 180\n`);
     return 2;
   }
-  const { runSandbox } = await import('../sandbox/sandbox.ts');
+  const { runSandbox } = await import('../dev-cluster/sandbox/sandbox.ts');
   return runSandbox({
     dir: parsed.values.dir!,
     apply: parsed.values.apply as string[],

@@ -7,7 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { documentProblems } from '../../core/spec-document.ts';
-import { deploymentProcessEnv } from '../../sandbox/sandbox.ts';
+import { deploymentProcessEnv } from '../../dev-cluster/sandbox/sandbox.ts';
 import { exposedApi, REPO_DIR, referenceText, TMF620_V4 } from '../helpers/fixtures.ts';
 import { corpusFiles } from '../helpers/openapi-corpus.ts';
 import { testTls } from '../helpers/webhook-tls.ts';

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchSupervisor, stopSupervisor } from '../control-plane/supervisor-process.ts';
-import { stateDir, supervisorLogFor, type ControlPlaneState } from '../control-plane/state-file.ts';
+import { launchSupervisor, stopSupervisor } from '../../dev-cluster/control-plane/supervisor-process.ts';
+import { stateDir, supervisorLogFor, type ControlPlaneState } from '../../dev-cluster/control-plane/state-file.ts';
 
 const { values } = parseArgs({ options: { starts: { type: 'string', default: '3' }, iterations: { type: 'string', default: '200' } } });
 const starts = Number(values.starts);

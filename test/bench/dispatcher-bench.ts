@@ -20,15 +20,16 @@ import { parseArgs } from 'node:util';
 import { readExposedApi, SPEC_HASH_ANNOTATION } from '../../core/exposedapi-model.ts';
 import { JOB_LABELS } from '../../core/exposedapi-status.ts';
 import { specHash } from '../../core/spec-hash.ts';
-import { freeLoopbackPorts } from '../control-plane/free-port.ts';
-import { stateDir, supervisorLogFor } from '../control-plane/state-file.ts';
-import { launchSupervisor, stopSupervisor } from '../control-plane/supervisor-process.ts';
-import { forState, type TestLike } from '../control-plane/use-control-plane.ts';
+import { freeLoopbackPorts } from '../../dev-cluster/control-plane/free-port.ts';
+import { stateDir, supervisorLogFor } from '../../dev-cluster/control-plane/state-file.ts';
+import { launchSupervisor, stopSupervisor } from '../../dev-cluster/control-plane/supervisor-process.ts';
+import { controlPlaneClient } from '../../dev-cluster/control-plane/control-plane-client.ts';
+import type { TestLike } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
-import { runWatchLoop } from '../control-plane/watch-loop.ts';
+import { runWatchLoop } from '../../dev-cluster/control-plane/watch-loop.ts';
 import { setUpDispatcher, type ChildDispatcher, type DispatcherSetup } from '../dispatcher/dispatcher-harness.ts';
 import { exposedApi } from '../helpers/fixtures.ts';
-import { deploymentProcessEnv } from '../../sandbox/sandbox.ts';
+import { deploymentProcessEnv } from '../../dev-cluster/sandbox/sandbox.ts';
 import { memoryOf } from './process-memory.ts';
 
 const { values } = parseArgs({ options: {
@@ -136,7 +137,7 @@ const { state } = await launchSupervisor({ stateFile, parentPid: process.pid });
 const teardowns: (() => unknown)[] = [];
 const bench: TestLike = { name: 'bench', teardown: (fn) => teardowns.push(fn) };
 try {
-  const cp = forState(state);
+  const cp = controlPlaneClient(state);
   const setup = await setUpDispatcher(cp, bench, { namespaces: 3, inProcess: false });
   const [latNs, cachedNs, burstNs] = setup.namespaces as [string, string, string];
   const custom = cp.kubeConfig().makeApiClient(CustomObjectsApi);

@@ -10,7 +10,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import YAML from 'yaml';
-import { deploymentProcessEnv } from '../../sandbox/sandbox.ts';
+import { deploymentProcessEnv } from '../../dev-cluster/sandbox/sandbox.ts';
 import { exposedApi, REPO_DIR } from '../helpers/fixtures.ts';
 import { testTls } from '../helpers/webhook-tls.ts';
 import { percentile } from './load.ts';

@@ -1,8 +1,8 @@
 // tap `before` script: starts the run's one control plane (see supervisor.ts) and returns once it is ready, so every
 // test file of the run shares it. The supervisor watches the tap runner (our parent) and tears down if tap dies
 // without running `after`. A live plane named by EXPOSEDAPI_APIM_CONTROL_PLANE_STATE is used instead of starting one.
-import { launchSupervisor } from './supervisor-process.ts';
-import { readLiveState, stateFileForRun, STATE_ENV } from './state-file.ts';
+import { launchSupervisor } from '../../dev-cluster/control-plane/supervisor-process.ts';
+import { readLiveState, stateFileForRun, STATE_ENV } from '../../dev-cluster/control-plane/state-file.ts';
 
 const explicit = process.env[STATE_ENV];
 if (explicit && (await readLiveState(explicit))) {

@@ -1,7 +1,7 @@
 // Remembers every state a namespace's pods went through, including pods already deleted: Job pods may be gone (TTL,
 // deadline, garbage collection) by the time a test asserts on their exit codes.
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { runWatchLoop } from './watch-loop.ts';
+import { runWatchLoop } from '../../dev-cluster/control-plane/watch-loop.ts';
 
 export interface PodHistory {
   /** The latest state seen for each pod name, deleted pods included. */

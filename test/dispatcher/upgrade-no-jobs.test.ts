@@ -23,7 +23,7 @@ import YAML from 'yaml';
 import { JOB_LABELS } from '../../core/exposedapi-status.ts';
 import { readExposedApi, RECONCILE_AT_ANNOTATION, SPEC_HASH_ANNOTATION } from '../../core/exposedapi-model.ts';
 import { specHash } from '../../core/spec-hash.ts';
-import { localWebhookConfigurations } from '../../webhook/local-registration.ts';
+import { localWebhookConfigurations } from '../../dev-cluster/webhook-registration.ts';
 import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { applyManifest } from '../e2e/webhook-in-cluster.ts';

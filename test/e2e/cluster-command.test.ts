@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { SPEC_HASH_ANNOTATION } from '../../core/exposedapi-model.ts';
-import { isAlive as alive } from '../control-plane/state-file.ts';
+import { isAlive as alive } from '../../dev-cluster/control-plane/state-file.ts';
 import { exposedApi, REPO_DIR } from '../helpers/fixtures.ts';
 
 const cli = (args: string[], env: Record<string, string> = {}) =>

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { JOB_LABELS } from '../../core/exposedapi-status.ts';
-import { OPERATOR_NAMESPACE } from '../../cli/local-cluster.ts';
-import { SANDBOX_NAMESPACE, SAMPLE_SERVICE, startSandbox } from '../../sandbox/sandbox.ts';
-import { isAlive } from '../control-plane/state-file.ts';
+import { OPERATOR_NAMESPACE } from '../../dev-cluster/local-cluster.ts';
+import { SANDBOX_NAMESPACE, SAMPLE_SERVICE, startSandbox } from '../../dev-cluster/sandbox/sandbox.ts';
+import { isAlive } from '../../dev-cluster/control-plane/state-file.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { exposedApi } from '../helpers/fixtures.ts';
 

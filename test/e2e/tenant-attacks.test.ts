@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { startSandbox } from '../../sandbox/sandbox.ts';
+import { startSandbox } from '../../dev-cluster/sandbox/sandbox.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 
 type Obj = Record<string, any>;

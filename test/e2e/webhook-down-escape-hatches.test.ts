@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import { DETACH_ANNOTATION, FINALIZER, RECONCILE_AT_ANNOTATION, SPEC_HASH_ANNOTATION } from '../../core/exposedapi-model.ts';
 import { readWebhookConfig } from '../../core/operator-config.ts';
 import { startWebhook, type RunningWebhook } from '../../webhook/run-webhook.ts';
-import type { KubectlResult } from '../control-plane/kubectl.ts';
+import type { KubectlResult } from '../../dev-cluster/control-plane/kubectl.ts';
 import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { exposedApi, referenceText, TMF620_V4 } from '../helpers/fixtures.ts';

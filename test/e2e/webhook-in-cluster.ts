@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { waitCrdEstablished } from '../../cli/local-cluster.ts';
+import { waitCrdEstablished } from '../../dev-cluster/local-cluster.ts';
 import { readWebhookConfig } from '../../core/operator-config.ts';
-import { localWebhookConfigurations } from '../../webhook/local-registration.ts';
+import { localWebhookConfigurations } from '../../dev-cluster/webhook-registration.ts';
 import { startWebhook, type RunningWebhook } from '../../webhook/run-webhook.ts';
 import type { TestControlPlane, TestLike } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';

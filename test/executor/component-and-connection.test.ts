@@ -3,7 +3,7 @@
 import t from 'tap';
 import { componentPatch, parentComponent } from '../../executor/component-status.ts';
 import { inClusterConnection, kubeconfigConnection, STANDARD_SERVICEACCOUNT_DIR } from '../../executor/in-cluster-config.ts';
-import { renderKubeconfig } from '../control-plane/kubeconfig.ts';
+import { renderKubeconfig } from '../../dev-cluster/control-plane/kubeconfig.ts';
 
 t.test('the Component entry with the ExposedAPI\'s uid gets url and developerUI (not ready: the dispatcher\'s), guarded by a test op', async (t) => {
   const component = {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { crdYaml } from '../../scripts/generate-crd.ts';
-import { localWebhookConfigurations } from '../../webhook/local-registration.ts';
+import { localWebhookConfigurations } from '../../dev-cluster/webhook-registration.ts';
 import { REPO_DIR, referenceText } from '../helpers/fixtures.ts';
 
 const base = join(REPO_DIR, 'manifests/base');

@@ -9,16 +9,16 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { launchSupervisor } from './supervisor-process.ts';
-import { isAlive, stateDir, supervisorLogFor, type ControlPlaneState } from './state-file.ts';
-import { forState } from './use-control-plane.ts';
-import { waitFor } from './wait-for.ts';
+import { launchSupervisor } from '../../dev-cluster/control-plane/supervisor-process.ts';
+import { isAlive, stateDir, supervisorLogFor, type ControlPlaneState } from '../../dev-cluster/control-plane/state-file.ts';
+import { controlPlaneClient } from '../../dev-cluster/control-plane/control-plane-client.ts';
+import { waitFor } from '../control-plane/wait-for.ts';
 
 const freshStateFile = (): string => join(stateDir(), `supervisor-test-${process.pid}-${randomBytes(3).toString('hex')}.json`);
 
 /** Starts a long-running pod so teardown has a pod process to end too; returns its PID. */
 async function startSleeperPod(state: ControlPlaneState): Promise<number> {
-  const core = forState(state).kubeConfig().makeApiClient(CoreV1Api);
+  const core = controlPlaneClient(state).kubeConfig().makeApiClient(CoreV1Api);
   await waitFor('the default ServiceAccount', () => core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }));
   await core.createNamespacedPod({
     namespace: 'default',
@@ -54,7 +54,7 @@ t.test('SIGINT to the supervisor stops every process it started and removes the 
 t.test('the supervisor tears down by itself when the process that started it dies', async (t) => {
   const stateFile = freshStateFile();
   t.teardown(() => rm(supervisorLogFor(stateFile), { force: true }));
-  const module = join(fileURLToPath(new URL('.', import.meta.url)), 'supervisor-process.ts');
+  const module = fileURLToPath(new URL('../../dev-cluster/control-plane/supervisor-process.ts', import.meta.url));
   // A stand-in for the tap runner: starts a supervisor that watches it, prints the state, then idles.
   const parent = spawn(process.execPath, ['--input-type=module', '-e', `
     const { launchSupervisor } = await import(${JSON.stringify(module)});

@@ -1,4 +1,4 @@
-// A local cluster for people to explore: the test control plane (etcd, kube-apiserver, kube-controller-manager, the
+// A local cluster for people to explore: the control plane (etcd, kube-apiserver, kube-controller-manager, the
 // node agent) started long-lived, with our CRD, the webhook's ServiceAccount and RBAC, and the admission webhook
 // served on loopback and registered by URL + caBundle. Everything it starts is recorded in DIR/cluster.json, so
 // `cluster down` ends exactly those processes, by PID.
@@ -8,8 +8,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { createCertificateAuthority, issueCertificate } from '../certs/pki.ts';
-import { isAlive as alive } from '../test/control-plane/state-file.ts';
-import { localWebhookConfigurations } from '../webhook/local-registration.ts';
+import { controlPlaneClient, type ControlPlaneClient } from './control-plane/control-plane-client.ts';
+import { freeLoopbackPorts } from './control-plane/free-port.ts';
+import { runKubectl } from './control-plane/kubectl.ts';
+import { isAlive as alive, readLiveState, type ControlPlaneState } from './control-plane/state-file.ts';
+import { launchSupervisor, stopSupervisor } from './control-plane/supervisor-process.ts';
+import { localWebhookConfigurations } from './webhook-registration.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const OPERATOR_NAMESPACE = 'exposedapi-apim';
@@ -40,7 +44,6 @@ export function readClusterRecord(dir: string): ClusterRecord | undefined {
 }
 
 async function kubectl(cpKubectl: string, kubeconfig: string, args: string[], input?: string): Promise<string> {
-  const { runKubectl } = await import('../test/control-plane/kubectl.ts');
   // Applying many objects passes each through admission one after another: allow minutes, not kubectl's usual 60 s.
   const r = await runKubectl(cpKubectl, kubeconfig, args, { ...(input !== undefined ? { input } : {}), timeoutMs: 10 * 60_000 });
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
@@ -66,8 +69,8 @@ async function waitHttpsReady(url: string, caPem: string, timeoutMs: number): Pr
 }
 
 export interface LocalControlPlane {
-  state: import('../test/control-plane/state-file.ts').ControlPlaneState;
-  cp: import('../test/control-plane/use-control-plane.ts').TestControlPlane;
+  state: ControlPlaneState;
+  cp: ControlPlaneClient;
   kubeconfig: string;
   controlPlaneState: string;
   /** kubectl with the admin kubeconfig; throws with kubectl's stderr on failure. */
@@ -77,14 +80,12 @@ export interface LocalControlPlane {
 /** The control plane and node agent, started detached; tied to `parentPid` (0: lives until `down`). */
 export async function startLocalControlPlane(dir: string, parentPid: number, log: Log): Promise<LocalControlPlane> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const { launchSupervisor } = await import('../test/control-plane/supervisor-process.ts');
-  const { forState } = await import('../test/control-plane/use-control-plane.ts');
   log('starting etcd, kube-apiserver, kube-controller-manager and the node agent (the first run builds them from the Go modules: several minutes)…');
   const controlPlaneState = join(dir, 'control-plane.json');
   const { state } = await launchSupervisor({ stateFile: controlPlaneState, parentPid, timeoutMs: 60 * 60_000 });
   const kubeconfig = join(dir, 'kubeconfig');
   copyFileSync(state.kubeconfigPath, kubeconfig);
-  return { state, cp: forState(state), kubeconfig, controlPlaneState, k: (args, input) => kubectl(state.kubectl, kubeconfig, args, input) };
+  return { state, cp: controlPlaneClient(state), kubeconfig, controlPlaneState, k: (args, input) => kubectl(state.kubectl, kubeconfig, args, input) };
 }
 
 /** `kubectl wait` fails outright on a CRD whose status has no conditions yet, so poll with a bound instead. */
@@ -112,7 +113,6 @@ export async function installOperatorResources(lcp: LocalControlPlane, rbacFiles
   }
 }
 
-/** The webhook (and, when enabled by `env`, the dispatcher) served on loopback as its ServiceAccount, registered by URL. */
 /** One serving certificate for every local webhook replica of a directory (as one Secret serves a Deployment). */
 async function ensureWebhookTls(dir: string): Promise<{ caPem: string; certFile: string; keyFile: string }> {
   const tlsDir = join(dir, 'webhook', 'tls');
@@ -146,7 +146,6 @@ export async function startLocalWebhook(
   // The webhook runs as its ServiceAccount (a TokenRequest token), never as admin.
   const webhookKubeconfig = await lcp.cp.kubeconfigFileFor(OPERATOR_NAMESPACE, 'exposedapi-apim-webhook', { expirationSeconds: 7 * 24 * 3600 });
   copyFileSync(webhookKubeconfig, join(webhookDir, 'kubeconfig'));
-  const { freeLoopbackPorts } = await import('../test/control-plane/free-port.ts');
   const [port] = await freeLoopbackPorts(1);
   const logFd = openSync(join(dir, options.logName ?? 'webhook.log'), 'a');
   const webhook = spawn(process.execPath, [options.entry ?? join(REPO_ROOT, 'cli/main.ts'), 'webhook'], {
@@ -211,8 +210,6 @@ export async function clusterDown(dirArg: string, log: Log): Promise<boolean> {
     for (let i = 0; i < 100 && alive(record.webhookPid); i++) await new Promise((r) => setTimeout(r, 100));
     if (alive(record.webhookPid)) process.kill(record.webhookPid, 'SIGKILL');
   }
-  const { readLiveState } = await import('../test/control-plane/state-file.ts');
-  const { stopSupervisor } = await import('../test/control-plane/supervisor-process.ts');
   const state = await readLiveState(record.controlPlaneState);
   if (state) await stopSupervisor(state);
   for (const f of ['cluster.json', 'kubeconfig', 'control-plane.json', 'webhook']) rmSync(join(dir, f), { recursive: true, force: true });

@@ -3,8 +3,8 @@
 import t from 'tap';
 import { AuthenticationV1Api, CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
-import { useControlPlane } from './use-control-plane.ts';
-import { waitFor } from './wait-for.ts';
+import { useControlPlane } from '../control-plane/use-control-plane.ts';
+import { waitFor } from '../control-plane/wait-for.ts';
 
 const cp = await useControlPlane(t);
 const core = cp.kubeConfig().makeApiClient(CoreV1Api);

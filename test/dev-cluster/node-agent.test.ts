@@ -2,10 +2,10 @@
 // image mapped to its CLI, restarts, init containers, start errors, and deletion with SIGTERM then SIGKILL.
 import t from 'tap';
 import { CoreV1Api, RbacAuthorizationV1Api, type V1Container, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
-import { useControlPlane } from './use-control-plane.ts';
-import { watchPodHistory } from './pod-history.ts';
-import { waitFor } from './wait-for.ts';
-import { isAlive } from './state-file.ts';
+import { useControlPlane } from '../control-plane/use-control-plane.ts';
+import { watchPodHistory } from '../control-plane/pod-history.ts';
+import { waitFor } from '../control-plane/wait-for.ts';
+import { isAlive } from '../../dev-cluster/control-plane/state-file.ts';
 
 const cp = await useControlPlane(t);
 const core = cp.kubeConfig().makeApiClient(CoreV1Api);

@@ -4,10 +4,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
-import { isObject } from '../core/object-reader.ts';
-import { JOB_LABELS } from '../core/exposedapi-status.ts';
-import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalControlPlane, startLocalWebhook, type LocalControlPlane } from '../cli/local-cluster.ts';
-import { startApimEmulator } from '../emulator/apim-emulator.ts';
+import { isObject } from '../../core/object-reader.ts';
+import { JOB_LABELS } from '../../core/exposedapi-status.ts';
+import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalControlPlane, startLocalWebhook, type LocalControlPlane } from '../local-cluster.ts';
+import { startApimEmulator } from '../../emulator/apim-emulator.ts';
+import { stopSupervisor } from '../control-plane/supervisor-process.ts';
 import { publishBackendService, startSampleBackend, type SampleBackend } from './sample-backend.ts';
 import { startServiceProxy } from './service-proxy.ts';
 
@@ -102,7 +103,6 @@ export async function startSandbox(options: { dir: string; log: (line: string) =
   try {
     const lcp = await startLocalControlPlane(dir, process.pid, options.log);
     cleanups.push(async () => {
-      const { stopSupervisor } = await import('../test/control-plane/supervisor-process.ts');
       await stopSupervisor(lcp.state);
     });
     options.log('starting the APIM emulator and the sample backend…');
@@ -114,7 +114,7 @@ export async function startSandbox(options: { dir: string; log: (line: string) =
     // The webhook replicas and the executor's pods run the production bundle, as the image does.
     options.log('building the bundle the webhook and the Jobs run…');
     const bundleDir = join(dir, 'dist');
-    const { buildBundle } = await import('../scripts/build.ts');
+    const { buildBundle } = await import('../../scripts/build.ts');
     await buildBundle(bundleDir);
     const bundleEntry = join(bundleDir, 'exposedapi-apim.mjs');
 

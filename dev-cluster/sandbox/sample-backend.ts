@@ -35,7 +35,7 @@ export function hostAddress(): string {
 }
 
 async function loadDocument(file: string): Promise<string> {
-  const dirs = [process.env['SANDBOX_SPECS_DIR'], fileURLToPath(new URL('../../shared/reference/specs/', import.meta.url))].filter((d): d is string => !!d);
+  const dirs = [process.env['SANDBOX_SPECS_DIR'], fileURLToPath(new URL('../../../shared/reference/specs/', import.meta.url))].filter((d): d is string => !!d);
   for (const dir of dirs) if (existsSync(join(dir, file))) return readFileSync(join(dir, file), 'utf8');
   const res = await fetch(SAMPLE_DOCUMENTS[file]!, { signal: AbortSignal.timeout(15_000) });
   if (!res.ok) throw new Error(`could not get ${file}: set SANDBOX_SPECS_DIR to a folder holding it (GET ${SAMPLE_DOCUMENTS[file]} answered ${res.status})`);

@@ -55,14 +55,14 @@ export interface LaunchedSupervisor {
   logPath: string;
 }
 
-export async function launchSupervisor(o: LaunchOptions): Promise<LaunchedSupervisor> {
-  const logPath = supervisorLogFor(o.stateFile);
-  await mkdir(dirname(o.stateFile), { recursive: true });
+export async function launchSupervisor(options: LaunchOptions): Promise<LaunchedSupervisor> {
+  const logPath = supervisorLogFor(options.stateFile);
+  await mkdir(dirname(options.stateFile), { recursive: true });
   const fd = openSync(logPath, 'w');
   // process.execPath: the supervisor, and through it the node agent's `exposedapi-apim` pods, run on the same pinned
   // Node as the caller (tap and the tests). Started through `sh`, see UNINSTRUMENTED.
   const child = spawn('/bin/sh', ['-c', UNINSTRUMENTED, process.execPath, SUPERVISOR_SCRIPT,
-    '--state-file', o.stateFile, '--parent-pid', String(o.parentPid), ...(o.args ?? [])], {
+    '--state-file', options.stateFile, '--parent-pid', String(options.parentPid), ...(options.args ?? [])], {
     detached: true,
     stdio: ['ignore', fd, fd],
     env: { ...process.env, [ORIGINAL_NODE_OPTIONS]: withoutTapLoader(process.env['NODE_OPTIONS'] ?? '') },
@@ -72,16 +72,16 @@ export async function launchSupervisor(o: LaunchOptions): Promise<LaunchedSuperv
   let exit: string | undefined;
   child.once('exit', (code, signal) => (exit = `exited with ${code ?? signal}`));
   child.once('error', (err) => (exit = `failed to start: ${err.message}`));
-  const deadline = Date.now() + (o.timeoutMs ?? 120_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   for (;;) {
-    const state = await readLiveState(o.stateFile);
+    const state = await readLiveState(options.stateFile);
     if (state && state.supervisorPid === child.pid) return { state, logPath };
     if (exit !== undefined) {
       throw new Error(`control plane supervisor ${exit} before it was ready; its log (${logPath}) ends with:\n${tail(logPath)}`);
     }
     if (Date.now() > deadline) {
       if (child.pid !== undefined) await stopProcess(child.pid, 30_000);
-      throw new Error(`control plane supervisor not ready after ${o.timeoutMs ?? 120_000} ms; log ${logPath}:\n${tail(logPath)}`);
+      throw new Error(`control plane supervisor not ready after ${options.timeoutMs ?? 120_000} ms; log ${logPath}:\n${tail(logPath)}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -45,12 +45,12 @@ export function statusUpdate(ing: V1Ingress, address: string, classNames: string
   return same ? undefined : entry;
 }
 
-export async function startIngressStatusFaker(o: IngressStatusOptions): Promise<IngressStatusFaker> {
-  const log = o.log ?? (() => {});
-  const defaultAddress = o.address ?? process.env[INGRESS_ADDRESS_ENV] ?? DEFAULT_INGRESS_ADDRESS;
-  const classes = o.classNames ?? (process.env[INGRESS_CLASS_ENV] ? process.env[INGRESS_CLASS_ENV].split(',').map((s) => s.trim()).filter(Boolean) : undefined);
-  const networking = o.kubeConfig.makeApiClient(NetworkingV1Api);
-  const core = o.kubeConfig.makeApiClient(CoreV1Api);
+export async function startIngressStatusFaker(options: IngressStatusOptions): Promise<IngressStatusFaker> {
+  const log = options.log ?? (() => {});
+  const defaultAddress = options.address ?? process.env[INGRESS_ADDRESS_ENV] ?? DEFAULT_INGRESS_ADDRESS;
+  const classes = options.classNames ?? (process.env[INGRESS_CLASS_ENV] ? process.env[INGRESS_CLASS_ENV].split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+  const networking = options.kubeConfig.makeApiClient(NetworkingV1Api);
+  const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const ingresses = new Map<string, V1Ingress>(); // "ns/name" → latest
   const namespaceAddress = new Map<string, string>();
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -67,7 +67,7 @@ export async function startIngressStatusFaker(o: IngressStatusOptions): Promise<
   };
 
   const nsWatch = runWatchLoop<V1Namespace>({
-    kubeConfig: o.kubeConfig,
+    kubeConfig: options.kubeConfig,
     path: '/api/v1/namespaces',
     list: () => core.listNamespace(),
     onEvent: (type, ns) => {
@@ -83,7 +83,7 @@ export async function startIngressStatusFaker(o: IngressStatusOptions): Promise<
   // Namespace overrides must be known before the first Ingress is reconciled, or an "off" namespace could get an address.
   await nsWatch.synced;
   const ingWatch = runWatchLoop<V1Ingress>({
-    kubeConfig: o.kubeConfig,
+    kubeConfig: options.kubeConfig,
     path: '/apis/networking.k8s.io/v1/ingresses',
     list: () => networking.listIngressForAllNamespaces(),
     onEvent: (type, ing) => {

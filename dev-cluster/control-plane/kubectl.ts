@@ -13,7 +13,7 @@ export interface KubectlOptions {
   timeoutMs?: number;
 }
 
-export function runKubectl(kubectl: string, kubeconfigPath: string, args: string[], o: KubectlOptions = {}): Promise<KubectlResult> {
+export function runKubectl(kubectl: string, kubeconfigPath: string, args: string[], options: KubectlOptions = {}): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(kubectl, [`--kubeconfig=${kubeconfigPath}`, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -23,7 +23,7 @@ export function runKubectl(kubectl: string, kubeconfigPath: string, args: string
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timeoutMs = o.timeoutMs ?? 60_000;
+    const timeoutMs = options.timeoutMs ?? 60_000;
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
@@ -34,6 +34,6 @@ export function runKubectl(kubectl: string, kubeconfigPath: string, args: string
       if (signal) stderr += `\nkubectl killed by ${signal}${signal === 'SIGKILL' ? ` after ${timeoutMs} ms` : ''}`;
       resolve({ code: code ?? 128, stdout, stderr });
     });
-    child.stdin.end(o.input ?? '');
+    child.stdin.end(options.input ?? '');
   });
 }

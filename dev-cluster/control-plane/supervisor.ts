@@ -3,7 +3,7 @@
 // (components stopped by their own PIDs, run directory removed, state file deleted) on SIGTERM, SIGINT or SIGHUP,
 // or as soon as its parent process (the tap runner, or a test file running alone) is gone, so nothing outlives a run.
 //
-//   node test/control-plane/supervisor.ts --state-file <path> --parent-pid <pid|0>
+//   node dev-cluster/control-plane/supervisor.ts --state-file <path> --parent-pid <pid|0>
 //        [--ingress-address <ip|hostname|off>] [--ingress-class <a,b>] [--node-name <name>]
 import { KubeConfig } from '@kubernetes/client-node';
 import { rm } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlPlane, type RunningControlPlane } from './control-plane.ts';
 import { DEFAULT_INGRESS_ADDRESS, INGRESS_ADDRESS_ENV, INGRESS_CLASS_ENV, startIngressStatusFaker, type IngressStatusFaker } from './ingress-status.ts';
-import { startNodeAgent, type NodeAgent } from './node-agent.ts';
+import { startNodeAgent, type NodeAgent } from '../node-agent/node-agent.ts';
 import { isAlive, writeState, type ControlPlaneState } from './state-file.ts';
 
 const PARENT_POLL_MS = 500;

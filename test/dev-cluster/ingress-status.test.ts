@@ -1,9 +1,9 @@
 // The ingress load-balancer faker: Ingresses get status.loadBalancer.ingress[0] unless switched off, per namespace.
 import t from 'tap';
 import { CoreV1Api, NetworkingV1Api, PatchStrategy, setHeaderOptions, type V1Ingress } from '@kubernetes/client-node';
-import { INGRESS_ADDRESS_ANNOTATION, loadBalancerEntry, statusUpdate } from './ingress-status.ts';
-import { useControlPlane } from './use-control-plane.ts';
-import { waitFor } from './wait-for.ts';
+import { INGRESS_ADDRESS_ANNOTATION, loadBalancerEntry, statusUpdate } from '../../dev-cluster/control-plane/ingress-status.ts';
+import { useControlPlane } from '../control-plane/use-control-plane.ts';
+import { waitFor } from '../control-plane/wait-for.ts';
 
 const cp = await useControlPlane(t);
 const networking = cp.kubeConfig().makeApiClient(NetworkingV1Api);

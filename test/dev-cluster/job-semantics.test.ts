@@ -2,10 +2,10 @@
 // activeDeadlineSeconds and ttlSecondsAfterFinished behave as in a cluster, with real exit codes in the pod statuses.
 import t from 'tap';
 import { BatchV1Api, CoreV1Api, type V1Job, type V1JobCondition, type V1Pod } from '@kubernetes/client-node';
-import { useControlPlane } from './use-control-plane.ts';
-import { terminated, watchPodHistory, type PodHistory } from './pod-history.ts';
-import { waitFor } from './wait-for.ts';
-import { isAlive } from './state-file.ts';
+import { useControlPlane } from '../control-plane/use-control-plane.ts';
+import { terminated, watchPodHistory, type PodHistory } from '../control-plane/pod-history.ts';
+import { waitFor } from '../control-plane/wait-for.ts';
+import { isAlive } from '../../dev-cluster/control-plane/state-file.ts';
 
 const cp = await useControlPlane(t);
 const batch = cp.kubeConfig().makeApiClient(BatchV1Api);

@@ -1,7 +1,7 @@
 // Which local program stands in for a container's entrypoint, and kubelet's $(VAR) expansion.
 import t from 'tap';
-import { expandEnvReferences, resolveContainerCommand } from './container-command.ts';
-import { withoutTapLoader } from './supervisor-process.ts';
+import { expandEnvReferences, resolveContainerCommand } from '../../dev-cluster/node-agent/container-command.ts';
+import { withoutTapLoader } from '../../dev-cluster/control-plane/supervisor-process.ts';
 
 const ctx = { nodeBinary: '/opt/node/bin/node', repoRoot: '/repo' };
 

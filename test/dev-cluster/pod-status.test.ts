@@ -1,6 +1,6 @@
 // The pod status the node agent reports: what the Job controller reads.
 import t from 'tap';
-import { desiredConditions, nextConditions, podStatusPatch, terminalPhase, terminatedState, type PodRecord } from './pod-status.ts';
+import { desiredConditions, nextConditions, podStatusPatch, terminalPhase, terminatedState, type PodRecord } from '../../dev-cluster/node-agent/pod-status.ts';
 
 const t0 = new Date('2026-01-01T00:00:00.123Z');
 const t1 = new Date('2026-01-01T00:00:05Z');

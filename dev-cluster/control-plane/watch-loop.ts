@@ -23,8 +23,8 @@ export interface WatchLoop {
 // Below the client's 30 s inactivity timeout, so a quiet watch ends cleanly on the server side and is resumed.
 const WATCH_TIMEOUT_SECONDS = 25;
 
-export function runWatchLoop<T extends KubernetesObject>(o: WatchLoopOptions<T>): WatchLoop {
-  const watch = new Watch(o.kubeConfig);
+export function runWatchLoop<T extends KubernetesObject>(options: WatchLoopOptions<T>): WatchLoop {
+  const watch = new Watch(options.kubeConfig);
   let stopped = false;
   let resourceVersion = '';
   let current: AbortController | undefined;
@@ -43,21 +43,21 @@ export function runWatchLoop<T extends KubernetesObject>(o: WatchLoopOptions<T>)
     while (!stopped) {
       try {
         if (!resourceVersion) {
-          const list = await o.list();
+          const list = await options.list();
           if (stopped) return;
           const seen = new Set<string>();
           for (const item of list.items) {
             seen.add(key(item));
             known.set(key(item), item);
-            o.onEvent('ADDED', item);
+            options.onEvent('ADDED', item);
           }
           // Objects deleted while we were not watching.
-          for (const [k, obj] of known) if (!seen.has(k)) { known.delete(k); o.onEvent('DELETED', obj); }
+          for (const [k, obj] of known) if (!seen.has(k)) { known.delete(k); options.onEvent('DELETED', obj); }
           resourceVersion = list.metadata?.resourceVersion ?? '';
           markSynced();
         }
         const err = await new Promise<unknown>((resolve) => {
-          watch.watch(o.path, { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
+          watch.watch(options.path, { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
             (type: string, obj: T & { code?: number }) => {
               if (type === 'ERROR') {
                 if (obj.code === 410) resourceVersion = '';
@@ -68,7 +68,7 @@ export function runWatchLoop<T extends KubernetesObject>(o: WatchLoopOptions<T>)
               if (type === 'BOOKMARK') return;
               if (type === 'DELETED') known.delete(key(obj));
               else known.set(key(obj), obj);
-              o.onEvent(type as WatchEventType, obj);
+              options.onEvent(type as WatchEventType, obj);
             },
             (doneErr: unknown) => resolve(doneErr),
           ).then((ac) => { current = ac; if (stopped) ac.abort(); }, resolve);
@@ -78,13 +78,13 @@ export function runWatchLoop<T extends KubernetesObject>(o: WatchLoopOptions<T>)
         if (err) {
           if ((err as { statusCode?: number }).statusCode === 410) resourceVersion = '';
           else if ((err as Error).name !== 'TimeoutError' && (err as Error).name !== 'AbortError') {
-            o.onError?.(err);
+            options.onError?.(err);
             await sleep(500);
           }
         }
       } catch (err) {
         if (stopped) return;
-        o.onError?.(err);
+        options.onError?.(err);
         await sleep(500);
       }
     }

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { LOOPBACK } from './pod-env.ts';
 import { nodeObject, registerNode } from './node-registration.ts';
 import { startPodWorker, type PodWorker, type PodWorkerDeps } from './pod-worker.ts';
-import { REPO_ROOT } from './repo-root.ts';
-import { runWatchLoop } from './watch-loop.ts';
+import { REPO_ROOT } from '../control-plane/repo-root.ts';
+import { runWatchLoop } from '../control-plane/watch-loop.ts';
 
 export interface NodeAgentOptions {
   kubeConfig: KubeConfig;
@@ -37,26 +37,26 @@ export const DEFAULT_NODE_NAME = 'exposedapi-apim-node';
 const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 const code = (err: unknown): number | undefined => (err as { code?: number }).code;
 
-export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
-  const nodeName = o.nodeName ?? DEFAULT_NODE_NAME;
-  const log = o.log ?? (() => {});
-  const core = o.kubeConfig.makeApiClient(CoreV1Api);
+export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
+  const nodeName = options.nodeName ?? DEFAULT_NODE_NAME;
+  const log = options.log ?? (() => {});
+  const core = options.kubeConfig.makeApiClient(CoreV1Api);
   await registerNode(core, nodeName, LOOPBACK);
   const nodeLabels = nodeObject(nodeName, LOOPBACK, new Date()).metadata!.labels!;
 
   const deps: PodWorkerDeps = {
-    nodeBinary: o.nodeBinary ?? process.execPath,
-    repoRoot: o.repoRoot ?? REPO_ROOT,
-    podsDir: o.podsDir,
+    nodeBinary: options.nodeBinary ?? process.execPath,
+    repoRoot: options.repoRoot ?? REPO_ROOT,
+    podsDir: options.podsDir,
     ip: LOOPBACK,
     log,
     baseEnv: {
       PATH: process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
       ...(process.env['HOME'] ? { HOME: process.env['HOME'] } : {}),
-      KUBERNETES_SERVICE_HOST: o.apiserverHost,
-      KUBERNETES_SERVICE_PORT: String(o.apiserverPort),
-      KUBERNETES_SERVICE_PORT_HTTPS: String(o.apiserverPort),
-      KUBERNETES_PORT: `tcp://${o.apiserverHost}:${o.apiserverPort}`,
+      KUBERNETES_SERVICE_HOST: options.apiserverHost,
+      KUBERNETES_SERVICE_PORT: String(options.apiserverPort),
+      KUBERNETES_SERVICE_PORT_HTTPS: String(options.apiserverPort),
+      KUBERNETES_PORT: `tcp://${options.apiserverHost}:${options.apiserverPort}`,
       // The apiserver is on loopback; never send that through a proxy configured for the outside world.
       NO_PROXY: '127.0.0.1,localhost',
       no_proxy: '127.0.0.1,localhost',
@@ -159,18 +159,18 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
   };
 
   const watch = runWatchLoop<V1Pod>({
-    kubeConfig: o.kubeConfig,
+    kubeConfig: options.kubeConfig,
     path: '/api/v1/pods',
     list: () => core.listPodForAllNamespaces(),
     onEvent: handle,
     onError: (err) => log(`pod watch: ${(err as Error).message}`),
   });
   await watch.synced;
-  log(`node agent: node ${nodeName} registered; pods under ${o.podsDir}`);
+  log(`node agent: node ${nodeName} registered; pods under ${options.podsDir}`);
 
   return {
     nodeName,
-    podsDir: o.podsDir,
+    podsDir: options.podsDir,
     stop: async () => {
       stopping = true;
       watch.stop();
