@@ -319,23 +319,35 @@ function readCsv(r: ObjectReader, key: string): string | undefined {
   return s === undefined || s.trim() === '' ? undefined : s;
 }
 
-/** Fields of the Azure guide's variant that have no canonical meaning: say how to write them canonically. */
+/**
+ * Fields of the Azure guide's variant that have no canonical meaning: say how to write them canonically. They reach
+ * the webhook only where the installed CRD keeps them (ours, the Azure guide's); the canonical ODA CRD drops them when
+ * it stores the object, so the message says so conditionally.
+ */
 function readAzureVariantExtras(s: ObjectReader, cors: ObjectReader, rl: ObjectReader): void {
   if (rl.has('period')) {
     s.errors.push({
       field: rl.field('period'),
       reason: 'Forbidden',
       value: rl.obj['period'],
-      detail: 'not an ODA field (the canonical CRD prunes it); use spec.rateLimit.interval: ps (per second) or pm (per minute)',
+      detail: "not an ODA field (the Azure install guide's; where the canonical ODA CRD is installed, it is dropped when the object is stored); use spec.rateLimit.interval: ps (per second) or pm (per minute)",
     });
   }
-  for (const key of ['allowMethods', 'allowHeaders', 'exposeHeaders', 'maxAge']) {
+  if (cors.has('exposeHeaders')) {
+    s.errors.push({
+      field: cors.field('exposeHeaders'),
+      reason: 'Forbidden',
+      value: cors.obj['exposeHeaders'],
+      detail: 'not an ODA field: the ExposedAPI has no field for the response headers browsers may read (Access-Control-Expose-Headers), and spec.CORS.handlePreflightRequests.allowHeaders is a different list (the request headers a preflight allows); remove it',
+    });
+  }
+  for (const key of ['allowMethods', 'allowHeaders', 'maxAge']) {
     if (cors.has(key)) {
       s.errors.push({
         field: cors.field(key),
         reason: 'Forbidden',
         value: cors.obj[key],
-        detail: `not an ODA field at this level; use spec.CORS.handlePreflightRequests.${key === 'exposeHeaders' ? 'allowHeaders' : key}`,
+        detail: `not an ODA field at this level; use spec.CORS.handlePreflightRequests.${key}`,
       });
     }
   }

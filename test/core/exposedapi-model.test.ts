@@ -1,7 +1,9 @@
 import t from 'tap';
 import YAML from 'yaml';
 import { readExposedApi, looksLikeUrl, splitCsv, DEFAULT_CORS_ALLOW_HEADERS } from '../../core/exposedapi-model.ts';
-import { exposedApi, referenceText, swagger2 } from '../helpers/fixtures.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exposedApi, referenceText, REPO_DIR, swagger2 } from '../helpers/fixtures.ts';
 
 const inlineDoc = JSON.stringify(swagger2());
 const yamlDoc = YAML.stringify(swagger2());
@@ -103,4 +105,49 @@ t.test('URL detection', async (t) => {
   t.notOk(looksLikeUrl('{"swagger":"2.0"}'));
   t.notOk(looksLikeUrl('openapi: 3.0.0\ninfo: {}'));
   t.notOk(looksLikeUrl('specs/api.json'));
+});
+
+t.test("the Azure install guide's fields: accepted where they mean something, otherwise refused with what is true", async (t) => {
+  const azure = {
+    apiVersion: 'oda.tmforum.org/v1beta3',
+    kind: 'ExposedAPI',
+    metadata: { name: 'pc', namespace: 'team-a' },
+    spec: {
+      name: 'productcatalog',
+      apiType: 'openapi',
+      path: '/pc',
+      implementation: 'pc-svc',
+      port: 8080,
+      specification: inlineDoc,
+      rateLimit: { limit: 100, period: 60 },
+      CORS: { allowOrigins: ['https://a.example'], allowMethods: ['GET'], allowHeaders: ['Authorization'], exposeHeaders: ['X-Total-Count'], maxAge: 600, allowCredentials: true },
+    },
+  };
+  const { model, errors } = readExposedApi(azure);
+  t.equal(model.spec.rateLimit.limit, '100', 'an integer limit is read as ODA writes it');
+  t.same(model.spec.cors.allowOrigins, ['https://a.example'], 'a list of origins is read as the CSV');
+  t.same(model.spec.specification.map((s) => s.kind), ['inline']);
+  const byField = Object.fromEntries(errors.map((e) => [e.field, e]));
+  t.same(Object.keys(byField).sort(), ['spec.CORS.allowHeaders', 'spec.CORS.allowMethods', 'spec.CORS.exposeHeaders', 'spec.CORS.maxAge', 'spec.rateLimit.period']);
+  const expose = byField['spec.CORS.exposeHeaders']!.detail;
+  t.match(expose, 'no field for the response headers browsers may read (Access-Control-Expose-Headers)');
+  t.notMatch(expose, /use spec\.CORS\.handlePreflightRequests\.allowHeaders/, 'exposed response headers are not the preflight allowed request headers');
+  t.equal(byField['spec.CORS.allowHeaders']!.detail, 'not an ODA field at this level; use spec.CORS.handlePreflightRequests.allowHeaders');
+  const period = byField['spec.rateLimit.period']!.detail;
+  t.notMatch(period, 'the canonical CRD prunes it', 'this CRD kept the field, so it cannot be said that it prunes it');
+  t.match(period, 'where the canonical ODA CRD is installed, it is dropped when the object is stored');
+  t.match(period, 'use spec.rateLimit.interval');
+});
+
+t.test("the Azure install guide's CRD cannot carry what ODA requires, and the README does not claim otherwise", async (t) => {
+  const crd = YAML.parse(referenceText('oda/azure-variant-exposedapi-crd.yaml'));
+  const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec;
+  t.notOk('name' in spec.properties, 'the guide declares no spec.name (kubectl refuses it as an unknown field)');
+  t.notOk('apiType' in spec.properties, 'nor spec.apiType');
+  const asTheGuideWritesIt = { apiVersion: 'oda.tmforum.org/v1beta3', kind: 'ExposedAPI', metadata: { name: 'pc', namespace: 'a' }, spec: { path: '/pc', implementation: 'pc', port: 8080, specification: inlineDoc } };
+  const required = readExposedApi(asTheGuideWritesIt).errors.filter((e) => e.reason === 'Required').map((e) => e.field);
+  t.same(required.sort(), ['spec.apiType', 'spec.name'], 'the webhook refuses an object without them');
+  const readme = readFileSync(join(REPO_DIR, 'README.md'), 'utf8');
+  t.match(readme, "**The Azure install guide's CRD is not supported**");
+  t.notMatch(readme, /or — the Azure install guide's variant —/, 'no claim that the guide\'s shape is accepted as it is');
 });
