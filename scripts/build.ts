@@ -15,7 +15,7 @@ const REPO = new URL('../', import.meta.url).pathname;
  * agent, the sandbox, and this script with esbuild), `emulator` runs emulator/. The image runs the webhook, the
  * dispatcher and the executor only, so the bundle gets cli/source-checkout-only.ts in their place.
  */
-const SOURCE_CHECKOUT_COMMANDS = ['cluster', 'sandbox', 'emulator'];
+export const SOURCE_CHECKOUT_COMMANDS = ['cluster', 'sandbox', 'emulator'];
 
 const leaveOutDevelopmentCommands: Plugin = {
   name: 'leave-out-development-commands',
