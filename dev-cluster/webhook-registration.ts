@@ -1,4 +1,4 @@
-// Registers a webhook served outside the cluster (a workstation, the test control plane, the sandbox) by URL and
+// Registers a webhook served outside the cluster (a workstation, the local control plane, the sandbox) by URL and
 // caBundle, from the same configurations as manifests/base: only clientConfig changes (and, when several
 // registrations share one cluster, the names and a namespace label that scopes them).
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// A kubelet stand-in for the test control plane (there is no container runtime here): it registers one Node, binds
+// A kubelet stand-in for the local control plane (there is no container runtime here): it registers one Node, binds
 // pending pods to it (there is no scheduler either), runs each pod's containers as local processes (pod-worker.ts),
 // reports their status, and honours deletion like kubelet: stop the processes (SIGTERM, SIGKILL after the grace
 // period), report the final status, then delete the pod object with gracePeriodSeconds 0. It serves no API: logs are
