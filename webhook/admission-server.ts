@@ -22,7 +22,8 @@ export interface AdmissionServerOptions {
   /** Admitted path and apiId claims are recorded here until the watch confirms them. */
   claims?: PathClaimRegistry;
   /** Readiness beyond "listening", e.g. the ExposedAPI cache has synced. */
-  ready?: () => boolean;
+  /** true when ready; false (still starting) or the reason when not, which /readyz returns with its 503. */
+  ready?: () => boolean | string;
   logLevel?: string;
   /** Hard budget for a validation, below the webhook timeout, so the apiserver never sees a timeout from us. */
   decisionBudgetMs?: number;
@@ -100,7 +101,8 @@ export function buildAdmissionServer(opts: AdmissionServerOptions): FastifyInsta
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const ready = opts.ready ? opts.ready() : true;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'starting' });
+    if (ready === true) return reply.code(200).send({ status: 'ready' });
+    return reply.code(503).send(typeof ready === 'string' ? { status: 'not ready', reason: ready } : { status: 'starting' });
   });
   app.get('/metrics', async (_req, reply) => {
     return reply.header('content-type', opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());

@@ -1,9 +1,14 @@
 // A resilient list + watch of ExposedAPIs: relists on 410 Gone, backs off on errors, one watch per configured
 // namespace (or one cluster-wide). It keeps a slim summary per object, never the full object: an inline OpenAPI
 // document can be hundreds of kilobytes, and thousands of ExposedAPIs must fit in a small process.
+//
+// A 404 on the list or the watch means the apiserver no longer serves the watched version: the CRD was deleted, or
+// replaced by one without this version. The cache then describes nothing real, so the informer says so once, loudly,
+// reports not ready (isReady, what /readyz answers) and keeps retrying until the version is served again.
 import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { ODA_GROUP } from '../core/exposedapi-model.ts';
 import { isObject } from '../core/object-reader.ts';
+import { statusCode } from '../dispatcher/exposedapi-writes.ts';
 
 export interface InformerEvents<S> {
   /** An object was added or changed (full object, then its summary). */
@@ -22,7 +27,7 @@ export interface InformerOptions<S> {
   /** Watched version; v1 is the storage version, and every object is visible through it. */
   version?: string;
   plural?: string;
-  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   maxBackoffMs?: number;
 }
 
@@ -37,6 +42,8 @@ export class ExposedApiInformer<S> {
   private readonly aborts = new Set<AbortController>();
   private stopped = false;
   private pendingSync: number;
+  /** Scopes ('*' or a namespace) whose list or watch last answered 404: the version is not served. */
+  private readonly unserved = new Set<string>();
   isSynced = false;
   /** Counters for tests and metrics. */
   readonly stats = { lists: 0, watches: 0, relistsOnGone: 0, errors: 0 };
@@ -56,6 +63,32 @@ export class ExposedApiInformer<S> {
 
   get size(): number {
     return this.items.size;
+  }
+
+  /** Why the informer is not ready: still listing (false), the version not served (a sentence), or undefined. */
+  get notReadyReason(): string | false | undefined {
+    if (this.unserved.size > 0) return `${this.resource()} is not served by the apiserver (its CRD was deleted or replaced without version ${this.opts.version})`;
+    return this.isSynced ? undefined : false;
+  }
+
+  private resource(): string {
+    return `${this.opts.plural}.${ODA_GROUP}/${this.opts.version}`;
+  }
+
+  private servedAgain(scope: string): void {
+    if (!this.unserved.delete(scope)) return;
+    this.opts.log?.('info', `${this.resource()} is served again; ready once every watched namespace is listed`, { namespace: scope });
+  }
+
+  private notServed(scope: string, e: unknown): void {
+    if (this.unserved.has(scope)) return; // said once per outage; the retries stay quiet
+    this.unserved.add(scope);
+    this.opts.log?.(
+      'error',
+      `${this.resource()} is not served by the apiserver (404): its CRD was deleted or replaced without version ${this.opts.version}; ` +
+        'not ready (path claims and dispatch are blind) until it is served again: install the CRD (manifests/base/crd.yaml)',
+      { namespace: scope, error: e instanceof Error ? e.message : String(e) },
+    );
   }
 
   start(): void {
@@ -106,9 +139,11 @@ export class ExposedApiInformer<S> {
   private async run(namespace: string | undefined): Promise<void> {
     let backoff = 200;
     let firstSync = true;
+    const scope = namespace ?? '*';
     while (!this.stopped) {
       try {
         let rv = await this.list(namespace);
+        this.servedAgain(scope);
         if (firstSync) {
           firstSync = false;
           if (--this.pendingSync === 0) {
@@ -131,7 +166,8 @@ export class ExposedApiInformer<S> {
       } catch (e) {
         if (this.stopped) return;
         this.stats.errors++;
-        this.opts.log?.('ExposedAPI watch failed; retrying', { namespace: namespace ?? '*', error: e instanceof Error ? e.message : String(e), backoffMs: backoff });
+        if (statusCode(e) === 404) this.notServed(scope, e);
+        else this.opts.log?.('warn', 'ExposedAPI watch failed; retrying', { namespace: scope, error: e instanceof Error ? e.message : String(e), backoffMs: backoff });
         await new Promise((r) => setTimeout(r, backoff + Math.random() * backoff * 0.2));
         backoff = Math.min(backoff * 2, this.opts.maxBackoffMs);
       }
@@ -142,6 +178,7 @@ export class ExposedApiInformer<S> {
     return new Promise((resolve) => {
       let rv = resourceVersion;
       let gone = false;
+      let notFound: Record<string, unknown> | undefined;
       let abort: AbortController | undefined;
       this.stats.watches++;
       const watch = new Watch(this.opts.kubeConfig);
@@ -154,6 +191,7 @@ export class ExposedApiInformer<S> {
           (phase: string, obj: Record<string, unknown>) => {
             if (phase === 'ERROR') {
               if (isObject(obj) && obj['code'] === 410) gone = true;
+              else if (isObject(obj) && obj['code'] === 404) notFound = obj;
               abort?.abort();
               return;
             }
@@ -174,6 +212,7 @@ export class ExposedApiInformer<S> {
           (err: unknown) => {
             if (abort) this.aborts.delete(abort);
             if (gone) resolve({ resourceVersion: rv, gone: true });
+            else if (notFound) resolve({ resourceVersion: rv, error: Object.assign(new Error(String(notFound['message'] ?? 'Not Found')), { code: 404 }) });
             else if (err && !this.stopped) resolve({ resourceVersion: rv, error: err });
             else resolve({ resourceVersion: rv });
           },

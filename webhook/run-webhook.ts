@@ -76,6 +76,8 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
         },
         synced: () => dispatcher?.apisSynced(),
       },
+      // Started below, once the server's logger exists.
+      log: (level, msg, fields) => app.log[level](fields ?? {}, msg),
     });
   }
 
@@ -104,7 +106,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     validation,
     metrics,
     claims,
-    ready: () => (informer ? informer.isSynced : true),
+    ready: () => (informer ? informer.notReadyReason ?? true : true),
     logLevel: config.logLevel,
   });
   log = (msg, fields) => app.log.info(fields ?? {}, msg);
