@@ -12,6 +12,7 @@ const HELP = `usage: exposedapi-apim emulator [--port N] [--host ADDR] [--state 
 Serves, over HTTPS on one port, a local emulator of the Azure API Management management plane (ARM api-version
 2024-05-01) with its own Entra ID token endpoint. When ready it prints one JSON line on stdout:
   {"url","caFile","authorityHost","tenantId","clientId","clientSecret","subscriptionId","resourceGroup","serviceName"}
+Scripts that read that line through npm run it as \`npm run -s cli -- emulator\`: without -s, npm's own lines come first.
 Point @azure/arm-apimanagement at "url" (client option endpoint), @azure/identity at "authorityHost" with
 disableInstanceDiscovery: true, and trust "caFile" (NODE_EXTRA_CA_CERTS or tlsOptions.ca).
 

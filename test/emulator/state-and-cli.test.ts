@@ -114,3 +114,34 @@ t.test('the emulator command prints one JSON line, serves the SDK, stops on SIGT
   t.equal(await new Promise<number | null>((resolve) => usage.on('exit', resolve)), 2, 'a usage error exits 2');
   t.match(usageErr, /--async-mode must be "location" or "azure-async-operation"/);
 });
+
+t.test('through npm, the ready line is the first stdout line only with -s; the READMEs say so', async (t) => {
+  const repo = here('../..');
+  /** The first stdout line of `npm run <npmArgs> cli -- emulator …`; the whole process group is stopped after. */
+  const firstLine = async (npmArgs: string[]): Promise<string> => {
+    const dir = await tempDir(t);
+    const child = spawn('npm', ['run', ...npmArgs, 'cli', '--', 'emulator', '--port', '0', '--dir', dir], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const stop = () => {
+      if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGTERM');
+    };
+    t.teardown(stop);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const lines = createInterface({ input: child.stdout });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        new Promise<string>((resolve) => lines.once('line', resolve)),
+        new Promise<string>((_, reject) => (timer = setTimeout(() => reject(new Error(`no stdout line: ${stderr}`)), 60_000))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      stop();
+    }
+  };
+  const silent = await firstLine(['-s']);
+  t.match(JSON.parse(silent), { url: /^https:\/\/127\.0\.0\.1:\d+$/ }, 'npm run -s: the first line is the JSON');
+  const noisy = await firstLine([]);
+  t.throws(() => JSON.parse(noisy), `without -s npm prints its own lines first (${JSON.stringify(noisy)})`);
+  for (const doc of ['README.md', 'emulator/README.md']) t.match(await readFile(join(repo, doc), 'utf8'), 'npm run -s cli -- emulator', doc);
+});
