@@ -41,20 +41,40 @@ function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-/**
- * `<namespace>-<name>`, made DNS-1123 (dots and anything else become "-"), shortened with a hash of the pair when
- * longer than MAX_PREFIX. Readable when short; unique enough when long (the hash covers the full names).
- */
-export function jobNamePrefix(namespace: string, name: string): string {
-  const raw = `${namespace}-${name}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
-  if (raw.length <= MAX_PREFIX) return raw;
-  const keep = raw.slice(0, MAX_PREFIX - 1 - HASH_PART).replace(/-+$/, '');
-  return `${keep}-${sha256(`${namespace}/${name}`).slice(0, HASH_PART)}`;
+/** DNS-1123: lower case; dots and anything else become "-". */
+function dnsWords(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+|-+$/g, '');
 }
 
-/** `<prefix>-<first 8 of the spec hash>` for an apply, with `-delete` for a delete (they may share a hash). */
+/**
+ * The readable part of a Job name, for `kubectl get jobs` at a glance: the ExposedAPI's name, after its namespace
+ * unless the name already starts with it (ODA names are `<release>-<component>-<api>-<version>`, and the release is
+ * often the namespace). Longer than MAX_PREFIX, it keeps whole words from the end — the API and its version, what a
+ * reader looks for — rather than the beginning they share. The namespace and name stay whole in labels and
+ * annotations; uniqueness is the hash's job (jobName), not this part's.
+ */
+export function jobNamePrefix(namespace: string, name: string): string {
+  const ns = dnsWords(namespace);
+  const n = dnsWords(name);
+  const readable = (n.startsWith(`${ns}-`) || n === ns ? n : `${ns}-${n}`).replace(/^-+|-+$/g, '') || 'exposedapi';
+  if (readable.length <= MAX_PREFIX) return readable;
+  let tail = '';
+  for (const word of readable.split('-').reverse()) {
+    const next = tail ? `${word}-${tail}` : word;
+    if (next.length > MAX_PREFIX) break;
+    tail = next;
+  }
+  return tail || readable.slice(0, MAX_PREFIX).replace(/-+$/, '');
+}
+
+/**
+ * `<prefix>-<hash8>` for an apply, with `-delete` for a delete (they may share a spec hash). The hash covers the
+ * namespace, the name and the spec hash, so the name is deterministic and unique per object and change whatever the
+ * prefix left out; the spec hash itself is in the Job's labels and annotations.
+ */
 export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action'>): string {
-  const base = `${jobNamePrefix(change.namespace, change.name)}-${change.specHash.slice(0, HASH_PART).toLowerCase()}`;
+  const hash = sha256(`${change.namespace}/${change.name}/${change.specHash.toLowerCase()}`).slice(0, HASH_PART);
+  const base = `${jobNamePrefix(change.namespace, change.name)}-${hash}`;
   return change.action === 'delete' ? `${base}${DELETE_SUFFIX}` : base;
 }
 

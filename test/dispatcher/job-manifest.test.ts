@@ -14,27 +14,43 @@ const template = parsed.config.job;
 
 const change = (o: Partial<Change> = {}): Change => ({ namespace: 'components', name: 'pc', uid: 'uid-1', specHash: HASH, action: 'apply', ...o });
 
-t.test('names: <prefix>-<first 8 of the hash>, -delete for deletes, DNS-1123, at most 63 characters', async (t) => {
-  const cases: { change: Change; name: string | RegExp }[] = [
-    { change: change(), name: 'components-pc-a1b2c3d4' },
-    { change: change({ action: 'delete' }), name: 'components-pc-a1b2c3d4-delete' },
-    { change: change({ name: 'my.api.v1' }), name: 'components-my-api-v1-a1b2c3d4' },
-    { change: change({ specHash: HASH.toUpperCase() }), name: 'components-pc-a1b2c3d4' },
-    // The ODA component operator's names are ~60 characters: shortened, with a hash of namespace/name.
-    { change: change({ name: 'ctk-productcatalogmanagement-productcatalogmanagement-v4' }), name: /^components-ctk-productcatalogmanagemen-[0-9a-f]{8}-a1b2c3d4$/ },
-    { change: change({ namespace: 'n'.repeat(63), name: 'x'.repeat(253), action: 'delete' }), name: /^n{38}-[0-9a-f]{8}-a1b2c3d4-delete$/ },
+t.test('names: <readable prefix>-<hash8>, -delete for deletes, DNS-1123, at most 63 characters', async (t) => {
+  const h8 = /[0-9a-f]{8}/.source;
+  const cases: { change: Change; name: RegExp }[] = [
+    { change: change(), name: new RegExp(`^components-pc-${h8}$`) },
+    { change: change({ action: 'delete' }), name: new RegExp(`^components-pc-${h8}-delete$`) },
+    { change: change({ name: 'my.api.v1' }), name: new RegExp(`^components-my-api-v1-${h8}$`) },
+    // The namespace is not repeated when the name starts with it (an ODA release named like its namespace).
+    { change: change({ namespace: 'sandbox', name: 'sandbox-productcatalogmanagement-metrics' }), name: new RegExp(`^sandbox-productcatalogmanagement-metrics-${h8}$`) },
+    // The ODA component operator's names are ~60 characters: whole words are kept from the end, where the API and
+    // its version are, not cut from the beginning they all share.
+    { change: change({ namespace: 'sandbox', name: 'sandbox-productcatalogmanagement-productcatalogmanagement-v4' }), name: new RegExp(`^productcatalogmanagement-v4-${h8}$`) },
+    { change: change({ namespace: 'sandbox', name: 'sandbox-productcatalogmanagement-userrolesandpermissions-v4', action: 'delete' }), name: new RegExp(`^userrolesandpermissions-v4-${h8}-delete$`) },
+    { change: change({ name: 'ctk-productcatalogmanagement-productcatalogmanagement-v4' }), name: new RegExp(`^productcatalogmanagement-v4-${h8}$`) },
+    { change: change({ namespace: 'n'.repeat(63), name: 'x'.repeat(253), action: 'delete' }), name: new RegExp(`^n{47}-${h8}-delete$`) },
   ];
   for (const c of cases) {
     const name = jobName(c.change);
-    if (typeof c.name === 'string') t.equal(name, c.name, `${c.change.namespace}/${c.change.name}`);
-    else t.match(name, c.name, `${c.change.namespace}/${c.change.name}`);
+    t.match(name, c.name, `${c.change.namespace}/${c.change.name}`);
     t.ok(name.length <= 63, `${name}: ≤ 63 characters (${name.length})`);
     t.match(name, DNS_1123_LABEL, `${name}: DNS-1123`);
   }
-  t.equal(jobNamePrefix('a'.repeat(30), 'b'.repeat(30)).length, MAX_PREFIX);
-  t.not(jobNamePrefix('components', 'ctk-productcatalogmanagement-productcatalogmanagement-v4'),
-    jobNamePrefix('components', 'ctk-productcatalogmanagement-productcatalogmanagement-v5'), 'long names that share a beginning stay distinct');
+  t.equal(jobNamePrefix('a'.repeat(30), 'b'.repeat(30)), 'b'.repeat(30), 'the last whole word that fits');
+  t.equal(jobNamePrefix('a'.repeat(60), 'b'.repeat(60)).length, MAX_PREFIX, 'one long word: its beginning, MAX_PREFIX characters');
   t.equal(jobName(change()), jobName(change({ uid: 'another' })), 'deterministic: the same change always has the same name');
+  t.equal(jobName(change({ specHash: HASH.toUpperCase() })), jobName(change()), 'the spec hash is compared in lower case');
+  // Unique per object and change, whatever the readable part leaves out.
+  const names = [
+    change(),
+    change({ action: 'delete' }),
+    change({ specHash: HASH.replace('a1', 'ff') }),
+    change({ namespace: 'a', name: 'b-c' }),
+    change({ namespace: 'a-b', name: 'c' }),
+    change({ name: 'ctk-productcatalogmanagement-productcatalogmanagement-v4' }),
+    change({ namespace: 'other', name: 'ctk-productcatalogmanagement-productcatalogmanagement-v4' }),
+    change({ name: 'x-productcatalogmanagement-v4' }),
+  ].map(jobName);
+  t.equal(new Set(names).size, names.length, `distinct: ${names.join(', ')}`);
 });
 
 t.test('labels are the index; values that cannot be labels are shortened and kept whole in annotations', async (t) => {
@@ -54,7 +70,7 @@ t.test('labels are the index; values that cannot be labels are shortened and kep
   t.ok(value.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(value), `${value}: a valid label value`);
   t.equal(labelValue('ok-name'), 'ok-name');
   t.not(labelValue(long), labelValue(long + 'y'), 'shortened values stay distinct');
-  t.same(jobSummary(job), { name: 'components-pc-a1b2c3d4', namespace: 'components', apiName: 'pc', apiUid: 'uid-1', specHash: HASH, action: 'apply', deleting: false },
+  t.same(jobSummary(job), { name: jobName(change({ name: 'pc' })), namespace: 'components', apiName: 'pc', apiUid: 'uid-1', specHash: HASH, action: 'apply', deleting: false },
     'the watch side reads back the change a Job is for');
 });
 
@@ -67,7 +83,7 @@ t.test('the pod: executor args, env, identity, retries, resources and the restri
   t.equal(c.image, 'ghcr.io/exposedapi-apim/exposedapi-apim:0.1.0');
   t.notOk(c.command, 'the image entrypoint runs unless EXECUTOR_COMMAND is set');
   t.same(c.envFrom, [{ configMapRef: { name: 'exposedapi-apim-config' } }]);
-  t.same(c.env?.find((e) => e.name === 'JOB_NAME'), { name: 'JOB_NAME', value: 'components-pc-a1b2c3d4-delete' });
+  t.same(c.env?.find((e) => e.name === 'JOB_NAME'), { name: 'JOB_NAME', value: jobName(change({ action: 'delete' })) });
   t.equal(pod.serviceAccountName, 'exposedapi-apim-executor');
   t.equal(spec.template.metadata?.labels?.['azure.workload.identity/use'], 'true', 'workload identity');
   t.equal(spec.template.metadata?.labels?.[JOB_LABELS.name], 'pc', 'pods carry the index labels too');
