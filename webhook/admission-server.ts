@@ -21,8 +21,10 @@ export interface AdmissionServerOptions {
   metrics: AdmissionMetrics;
   /** Admitted path and apiId claims are recorded here until the watch confirms them. */
   claims?: PathClaimRegistry;
-  /** Readiness beyond "listening", e.g. the ExposedAPI cache has synced. */
-  /** true when ready; false (still starting) or the reason when not, which /readyz returns with its 503. */
+  /**
+   * Readiness beyond "listening", e.g. the ExposedAPI cache has synced: true when ready; false (still starting) or the
+   * reason when not, which /readyz returns with its 503.
+   */
   ready?: () => boolean | string;
   logLevel?: string;
   /** Hard budget for a validation, below the webhook timeout, so the apiserver never sees a timeout from us. */
