@@ -1,6 +1,7 @@
 // What a step of a run returns (kopf's "the handler's return becomes status"): done, with the reason and message its
 // condition turns True with and any status fields it establishes; or failed, with whether trying again can help and
-// APIM's own code, target and message. Nothing here knows about exit codes: the command maps a run's result to one.
+// APIM's own code, target and message. Steps and the runner never pick an exit code: the command maps a run's
+// result to one (the two deprecated helpers at the end serve a test outside executor/ until it moves).
 import { EXIT_PERMANENT, EXIT_RETRIABLE, type ConditionType } from '../core/exposedapi-status.ts';
 import { UnsafeApimValueError } from '../core/rules/apim-value-safety.ts';
 import type { ConditionChange, StatusChange } from './status-patch.ts';
