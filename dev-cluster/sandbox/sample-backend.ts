@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** TM Forum documents the examples reference, with their public source for machines without the shared folder. */
@@ -34,11 +34,40 @@ export function hostAddress(): string {
   return '127.0.0.1';
 }
 
+/**
+ * Where the reference documents may be: SANDBOX_SPECS_DIR, then `shared/reference/specs/` beside the checkout or
+ * beside any folder above it (CI and the dev machines put `shared/` next to the clone, wherever that is).
+ */
+export function referenceDirs(env: NodeJS.ProcessEnv = process.env, from = fileURLToPath(new URL('../../', import.meta.url))): string[] {
+  const dirs: string[] = [];
+  if (env['SANDBOX_SPECS_DIR']) dirs.push(resolve(env['SANDBOX_SPECS_DIR']));
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    dirs.push(join(dir, 'shared', 'reference', 'specs'));
+    if (dirname(dir) === dir) return dirs;
+  }
+}
+
+/** The document from the first folder that holds it, or the folders looked in. */
+export function findReferenceDocument(file: string, dirs: string[]): { text: string; path: string } | { looked: string[] } {
+  for (const dir of dirs) {
+    const path = join(dir, file);
+    if (existsSync(path)) return { text: readFileSync(path, 'utf8'), path };
+  }
+  return { looked: dirs };
+}
+
 async function loadDocument(file: string): Promise<string> {
-  const dirs = [process.env['SANDBOX_SPECS_DIR'], fileURLToPath(new URL('../../../shared/reference/specs/', import.meta.url))].filter((d): d is string => !!d);
-  for (const dir of dirs) if (existsSync(join(dir, file))) return readFileSync(join(dir, file), 'utf8');
-  const res = await fetch(SAMPLE_DOCUMENTS[file]!, { signal: AbortSignal.timeout(15_000) });
-  if (!res.ok) throw new Error(`could not get ${file}: set SANDBOX_SPECS_DIR to a folder holding it (GET ${SAMPLE_DOCUMENTS[file]} answered ${res.status})`);
+  const found = findReferenceDocument(file, referenceDirs());
+  if ('text' in found) return found.text;
+  const url = SAMPLE_DOCUMENTS[file]!;
+  const notHere = `${file} is not in ${found.looked.join(', ')}${process.env['SANDBOX_SPECS_DIR'] ? '' : ' (SANDBOX_SPECS_DIR is not set)'}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  } catch (e) {
+    throw new Error(`${notHere}, and GET ${url} failed (${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}): set SANDBOX_SPECS_DIR to a folder holding it`);
+  }
+  if (!res.ok) throw new Error(`${notHere}, and GET ${url} answered ${res.status}: set SANDBOX_SPECS_DIR to a folder holding it`);
   return res.text();
 }
 
