@@ -26,10 +26,10 @@ export const APPLY: Procedure<ApplyRun> = {
     { run: identified },
     { condition: 'Imported', run: imported },
     { condition: 'PoliciesApplied', run: policiesApplied },
-    { condition: 'Ready', run: ready },
+    { condition: 'Published', run: ready },
     { run: parentComponentUpdated },
   ],
-  failureCondition: 'Ready',
+  failureCondition: 'Published',
   failure: (s, failure, condition) => ({
     conditions: failureChange(failure, condition, s.ctx.specHash),
     message: failure.message,

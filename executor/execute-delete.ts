@@ -110,14 +110,17 @@ async function finalizerRemoved(s: DeleteRun): Promise<StepOutcome> {
   return done();
 }
 
-/** The steps report no conditions: a delete that works leaves nothing in status, one that fails says DeleteBlocked. */
+/**
+ * The steps report no conditions: a delete that works leaves nothing in status; one that fails says CleanedUp False
+ * (the dispatcher turns that into DeleteBlocked, docs/status.md).
+ */
 export function deleteProcedure(detach: boolean): Procedure<DeleteRun> {
   return {
     steps: [{ run: detach ? detached : apisDeleted }, { run: routeDeleted }, { run: finalizerRemoved }],
-    failureCondition: 'DeleteBlocked',
+    failureCondition: 'CleanedUp',
     failure: (s, failure) => {
       const message = `${failure.message}. To delete the ExposedAPI without touching APIM: kubectl annotate exposedapi ${s.ref.name} -n ${s.ref.namespace} ${DETACH_ANNOTATION}=true`;
-      return { message, conditions: [{ type: 'DeleteBlocked', status: 'True', reason: failure.reason, message, specHash: s.ctx.specHash }] };
+      return { message, conditions: [{ type: 'CleanedUp', status: 'False', reason: failure.reason, message, specHash: s.ctx.specHash }] };
     },
   };
 }

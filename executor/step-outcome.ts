@@ -43,10 +43,12 @@ export function failureOf(e: unknown): Failed {
   return failed({ retriable: true, reason: 'UnexpectedError', message: e instanceof Error ? e.message : String(e) });
 }
 
-/** Apply's conditions for a failure: the failing step's condition and Ready turn False with its reason and message. */
+/**
+ * Apply's condition for a failure: the failing step's condition turns False with its reason and message. Ready is the
+ * dispatcher's (docs/status.md): it summarises this condition, so the executor never writes it.
+ */
 export function failureChange(failure: Pick<Failed, 'reason' | 'message'>, condition: ConditionType, specHash: string): ConditionChange[] {
-  const base = { status: 'False' as const, reason: failure.reason, message: failure.message, specHash };
-  return condition === 'Ready' ? [{ type: 'Ready', ...base }] : [{ type: condition, ...base }, { type: 'Ready', ...base }];
+  return [{ type: condition, status: 'False', reason: failure.reason, message: failure.message, specHash }];
 }
 
 // For callers that still throw outside a run (test/core/apim-value-safety.test.ts): the runner does this itself, and

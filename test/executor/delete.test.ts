@@ -101,7 +101,7 @@ t.test('detach-on-delete leaves APIM untouched', async (t) => {
   t.pass('the ExposedAPI is released');
 });
 
-t.test('a delete that APIM refuses reports DeleteBlocked with the escape hatch, and keeps the finalizer', async (t) => {
+t.test('a delete that APIM refuses reports CleanedUp False with the escape hatch, and keeps the finalizer', async (t) => {
   const b = await executorBench(t);
   const p = await applied(t, b, 'pc-blocked');
   await startDeletion(b, p.name);
@@ -111,8 +111,9 @@ t.test('a delete that APIM refuses reports DeleteBlocked with the escape hatch, 
   t.equal(r.code, 1, 'transient: the Job retries');
   const obj = await b.get(p.name);
   t.ok(obj?.['metadata'].finalizers.includes(FINALIZER), 'the finalizer stays until APIM is cleaned up');
-  const c = condition(obj, 'DeleteBlocked');
-  t.same([c?.['status'], c?.['reason']], ['True', 'ApimUnavailable']);
+  // CleanedUp is the executor's; the dispatcher (not running here) summarises it as DeleteBlocked (docs/status.md).
+  const c = condition(obj, 'CleanedUp');
+  t.same([c?.['status'], c?.['reason']], ['False', 'ApimUnavailable']);
   t.match(c?.['message'], /503 ServiceUnavailable: The service is temporarily unavailable/);
   t.match(c?.['message'], `kubectl annotate exposedapi ${p.name} -n ${b.ns} ${DETACH_ANNOTATION}=true`);
   b.emu.faults.clear();
