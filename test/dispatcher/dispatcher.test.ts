@@ -81,7 +81,7 @@ t.test('while a Job runs: Progressing True naming it; changes wait, and only the
 
   const h2 = specHashOf(await setup.patch(ns, 'orders', { spec: { port: 8081 } }));
   const h3 = specHashOf(await setup.patch(ns, 'orders', { spec: { port: 8082 } }));
-  await waitFor('the queue to hold the change', async () => ((await metric('exposedapi_apim_dispatcher_queue_depth')) === 1 ? true : undefined), { timeoutMs: 5000 });
+  await waitFor('the queue to hold the change', async () => ((await metric('exposedapi_apim_dispatcher_queue_depth')) === 1 ? true : undefined));
   await new Promise((r) => setTimeout(r, 1000));
   t.same(jobsOf('orders'), [first], 'no second Job while the first runs');
 

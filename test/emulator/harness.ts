@@ -155,8 +155,11 @@ export function here(file: string): string {
   return fileURLToPath(new URL(file, import.meta.url));
 }
 
-/** Polls until fn() is truthy or the bound is hit (bounded loop: tests never hang). */
-export async function until<T>(fn: () => T | Promise<T>, { timeoutMs = 5000, everyMs = 10 } = {}): Promise<NonNullable<T>> {
+/**
+ * Polls until fn() is truthy or the bound is hit (bounded loop: tests never hang). The bound is generous: a loaded
+ * machine is slow, and a bound costs nothing when it is not reached.
+ */
+export async function until<T>(fn: () => T | Promise<T>, { timeoutMs = 30_000, everyMs = 10 } = {}): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

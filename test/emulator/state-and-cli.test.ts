@@ -56,7 +56,7 @@ t.test('entities persist to the state file; the CA and identity persist in the d
   await first.client.api.beginCreateOrUpdateAndWait(first.rg, first.svc, 'kept', { displayName: 'Kept', path: 'kept' }, first.lro);
   await first.client.tag.createOrUpdate(first.rg, first.svc, 'kept-tag', { displayName: 'Kept tag' });
   const etag = (await first.client.api.getEntityTag(first.rg, first.svc, 'kept')).eTag;
-  await until(async () => (await stat(stateFile).catch(() => undefined)) !== undefined, { timeoutMs: 3000 });
+  await until(async () => (await stat(stateFile).catch(() => undefined)) !== undefined);
   await first.emu.close();
   const saved = JSON.parse(await readFile(stateFile, 'utf8')) as { apis: Record<string, unknown> };
   t.ok(saved.apis['kept'], 'written to the file');
