@@ -83,7 +83,8 @@ export class ReadinessSync {
 
   /**
    * Brings one ExposedAPI (and its Component entry) in line with its Service. 'later' = the Component does not list
-   * the API yet (the component operator writes its status after creating the ExposedAPIs): ask again in a while.
+   * the API yet (the component operator writes its status after creating the ExposedAPIs), or another writer changed
+   * the Component between our read and our patch (409): ask again in a while.
    */
   async sync(api: DispatchSummary): Promise<'done' | 'later'> {
     if (!this.isSynced || api.deleting || api.implementation === '') return 'done';
@@ -113,7 +114,14 @@ export class ReadinessSync {
       const meta = component['metadata'] as { resourceVersion?: string } | undefined;
       this.stats.componentWrites++;
       // The Component CRD has no status subresource either: status goes through the main object.
-      await this.components.patchNamespacedCustomObject({ ...ref, body: { metadata: { resourceVersion: meta?.resourceVersion }, status: { [change.section]: change.list } }, fieldManager: DISPATCHER_FIELD_MANAGER }, mergePatch);
+      try {
+        await this.components.patchNamespacedCustomObject({ ...ref, body: { metadata: { resourceVersion: meta?.resourceVersion }, status: { [change.section]: change.list } }, fieldManager: DISPATCHER_FIELD_MANAGER }, mergePatch);
+      } catch (err) {
+        // The Component has several writers (the ODA component operator, the executor, this sync): a conflict is
+        // expected, not an error. Read it again on the next pass (the caller retries 'later' quietly).
+        if (statusCode(err) === 409) return 'later';
+        throw err;
+      }
     }
     this.componentState.set(key, ready);
     return 'done';
