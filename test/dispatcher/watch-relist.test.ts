@@ -1,7 +1,7 @@
 // 410 Gone is hard to provoke on a real apiserver (it needs an etcd compaction past the watch's resourceVersion), so
 // these tests put a scripted fake apiserver (plain HTTP on loopback) behind the real client-node Watch and check that
-// both list+watch loops the dispatcher relies on — the webhook's ExposedAPI informer and the dispatcher's resource
-// watch (Jobs, EndpointSlices) — list again on either form of 410, report what was deleted meanwhile, and resume
+// both adapters of the one list-watch (kube/list-watch.ts) the dispatcher relies on — the webhook's ExposedAPI
+// informer and the dispatcher's resource watch (Jobs, EndpointSlices) — list again on either form of 410, report what was deleted meanwhile, and resume
 // after other failures.
 import t, { type Test } from 'tap';
 import { BatchV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -91,7 +91,7 @@ t.test('the ExposedAPI informer lists again on 410 Gone (as a watch event and as
   t.same([...informer.values()].map((s) => s.name), ['c'], 'the cache holds exactly what the last list said');
   t.same(seen, ['+a', '+b', '+b', '+c', '-a', '+c', '-b'], 'objects deleted while not watching are reported removed');
   t.same(calls.log.slice(0, 5), ['list', 'watch rv=10', 'list', 'watch rv=20', 'list']);
-  t.equal(informer.stats.relistsOnGone, 1, 'the ERROR event form counted as a relist on Gone');
+  t.equal(informer.stats.relistsOnGone, 2, 'both forms of 410 counted as a relist on Gone (before kube/list-watch.ts, the HTTP form was counted as an error, and backed off)');
 });
 
 t.test('the dispatcher\'s resource watch lists again on 410 Gone in both forms', async (t) => {

@@ -17,13 +17,14 @@ const NOT_IN_BUNDLE = [/^dev-cluster\//, /^test\//, /^emulator\//, /^scripts\//,
 const MAY_IMPORT: Record<string, readonly string[]> = {
   core: [],
   certs: [],
-  dispatcher: ['core'],
+  kube: ['core'],
+  dispatcher: ['core', 'kube'],
   executor: ['core'],
-  webhook: ['core', 'dispatcher'],
-  cli: ['core', 'certs', 'webhook', 'dispatcher', 'executor'],
+  webhook: ['core', 'kube', 'dispatcher'],
+  cli: ['core', 'certs', 'kube', 'webhook', 'dispatcher', 'executor'],
   emulator: ['certs'],
   scripts: ['core'],
-  'dev-cluster': ['core', 'certs', 'webhook', 'dispatcher', 'executor', 'cli', 'emulator', 'scripts'],
+  'dev-cluster': ['core', 'certs', 'kube', 'webhook', 'dispatcher', 'executor', 'cli', 'emulator', 'scripts'],
   test: ['*'],
 };
 
