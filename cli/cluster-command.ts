@@ -1,6 +1,7 @@
 // `exposedapi-apim cluster up|down [--dir DIR]`: a real local control plane with our CRD, RBAC and webhook, to explore.
 import { parseArgs } from 'node:util';
 import { clusterDown, clusterUp, usageText } from '../dev-cluster/local-cluster.ts';
+import { errorMessage } from '../core/kube/errors.ts';
 
 const HELP = `usage: exposedapi-apim cluster up|down [--dir DIR]
 
@@ -17,7 +18,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args, allowPositionals: true, options: { dir: { type: 'string', default: '.sandbox/cluster' }, help: { type: 'boolean', short: 'h' } } });
   } catch (e) {
-    process.stderr.write(`exposedapi-apim cluster: ${e instanceof Error ? e.message : String(e)}\n\n${HELP}`);
+    process.stderr.write(`exposedapi-apim cluster: ${errorMessage(e)}\n\n${HELP}`);
     return 2;
   }
   const [action, ...rest] = parsed.positionals;

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { ApimEmulatorOptions } from '../emulator/apim-emulator.ts';
 import { startApimEmulator } from '../emulator/apim-emulator.ts';
 import { defaultEmulatorDir } from '../emulator/emulator-home.ts';
+import { errorMessage } from '../core/kube/errors.ts';
 
 const HELP = `usage: exposedapi-apim emulator [--port N] [--host ADDR] [--state FILE] [--import-delay MS]
                                 [--async-mode location|azure-async-operation] [--dir DIR]
@@ -49,7 +50,7 @@ export async function run(args: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    process.stderr.write(`exposedapi-apim emulator: ${e instanceof Error ? e.message : String(e)}\n\n${HELP}`);
+    process.stderr.write(`exposedapi-apim emulator: ${errorMessage(e)}\n\n${HELP}`);
     return 2;
   }
   const v = parsed.values;

@@ -12,6 +12,7 @@ import { jobLog } from '../executor/job-log.ts';
 import { classifyKubeError, KubeClient } from '../executor/kube-client.ts';
 import { runContext } from '../executor/run-context.ts';
 import type { RunResult } from '../executor/step-runner.ts';
+import { errorMessage } from '../core/kube/errors.ts';
 
 const HELP = `usage: exposedapi-apim execute apply|delete --namespace NS --name NAME --spec-hash H
 
@@ -46,7 +47,7 @@ export async function run(args: string[]): Promise<number> {
       options: { namespace: { type: 'string' }, name: { type: 'string' }, 'spec-hash': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (e) {
-    return usageError(e instanceof Error ? e.message : String(e));
+    return usageError(errorMessage(e));
   }
   if (parsed.values.help) {
     process.stdout.write(HELP);
@@ -73,7 +74,7 @@ export async function run(args: string[]): Promise<number> {
     kube = new KubeClient(conn);
     log.debug('Kubernetes connection', { source: conn.source, server: conn.server });
   } catch (e) {
-    log.error(`no Kubernetes connection: ${e instanceof Error ? e.message : String(e)}`);
+    log.error(`no Kubernetes connection: ${errorMessage(e)}`);
     return EXIT_RETRIABLE;
   }
   try {
@@ -98,7 +99,7 @@ export async function run(args: string[]): Promise<number> {
     log.info('done', { exitCode: code });
     return code;
   } catch (e) {
-    log.error(`the run failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`, { reason: (e as { info?: { reason?: string } }).info?.reason ?? 'UnexpectedError' });
+    log.error(`the run failed unexpectedly: ${errorMessage(e)}`, { reason: (e as { info?: { reason?: string } }).info?.reason ?? 'UnexpectedError' });
     return exitCodeFor({ kind: 'failed', retriable: (e as { info?: { retriable?: boolean } }).info?.retriable !== false });
   } finally {
     kube.close();

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { isObject } from '../core/object-reader.ts';
+import { errorMessage } from '../core/kube/errors.ts';
 
 export interface ManifestDocument {
   file: string;
@@ -50,7 +51,7 @@ export function parseManifests(file: string, text: string): { documents: Manifes
     try {
       push(JSON.parse(text), 1);
     } catch (e) {
-      problems.push({ file, message: `not valid JSON: ${e instanceof Error ? e.message : String(e)}` });
+      problems.push({ file, message: `not valid JSON: ${errorMessage(e)}` });
     }
     return { documents, problems };
   }

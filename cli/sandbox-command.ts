@@ -1,5 +1,6 @@
 // `exposedapi-apim sandbox` (npm start): the whole system on this machine; see dev-cluster/sandbox/sandbox.ts.
 import { parseArgs } from 'node:util';
+import { errorMessage } from '../core/kube/errors.ts';
 
 const HELP = `usage: exposedapi-apim sandbox [--apply PATH]... [--exit] [--report FILE] [--dir DIR] [--no-examples] [--wait SECONDS]
 
@@ -32,7 +33,7 @@ export async function run(args: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    process.stderr.write(`exposedapi-apim sandbox: ${e instanceof Error ? e.message : String(e)}\n\n${HELP}`);
+    process.stderr.write(`exposedapi-apim sandbox: ${errorMessage(e)}\n\n${HELP}`);
     return 2;
   }
   if (parsed.values.help) {

@@ -6,6 +6,7 @@ import { SpecFetcher } from '../core/spec-fetch.ts';
 import { defaultValidationContext } from '../core/validate-exposedapi.ts';
 import { expandPaths, readManifestFile, type ManifestDocument, type ManifestProblem } from './manifest-documents.ts';
 import { renderReport, validateDocuments } from './validate-files.ts';
+import { errorMessage } from '../core/kube/errors.ts';
 
 const HELP = `usage: exposedapi-apim validate [--fetch] [--json] PATH...
 
@@ -28,7 +29,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args, allowPositionals: true, options: { fetch: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   } catch (e) {
-    process.stderr.write(`exposedapi-apim validate: ${e instanceof Error ? e.message : String(e)}\n\n${HELP}`);
+    process.stderr.write(`exposedapi-apim validate: ${errorMessage(e)}\n\n${HELP}`);
     return 2;
   }
   if (parsed.values.help) {
@@ -52,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
       documents.push(...r.documents);
       problems.push(...r.problems);
     } catch (e) {
-      problems.push({ file: f, message: `cannot read: ${e instanceof Error ? e.message : String(e)}` });
+      problems.push({ file: f, message: `cannot read: ${errorMessage(e)}` });
     }
   }
   const env = new EnvReader(process.env);

@@ -11,13 +11,14 @@ import { failureRecorded, planFor } from './dispatch-plan.ts';
 import type { DispatcherMetrics } from './dispatcher-metrics.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { dispatchSummary, hasOurFinalizer, keyOf, type DispatchSummary } from './exposedapi-summary.ts';
-import { ExposedApiWrites, statusCode } from './exposedapi-writes.ts';
+import { ExposedApiWrites } from './exposedapi-writes.ts';
 import { buildJob, JOB_SELECTOR, jobName, type Change } from './job-manifest.ts';
 import { isActive, jobSummary, type JobSummary } from './job-summary.ts';
 import { LeaseElection } from './lease-election.ts';
 import { ReadinessSync } from './readiness-sync.ts';
 import { ResourceWatch } from './resource-watch.ts';
 import { KeyedWorkQueue } from './work-queue.ts';
+import { errorMessage, statusCode } from '../core/kube/errors.ts';
 
 /** The part of a pino logger the dispatcher uses. */
 export interface DispatcherLog {
@@ -58,7 +59,7 @@ const COMPONENT_RETRY_MS = 5000;
 function errorText(err: unknown): string {
   const body = (err as { body?: unknown })?.body;
   if (typeof body === 'string' && body.length < 2000) return `${(err as Error).message ?? err} ${body}`;
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 export class Dispatcher {

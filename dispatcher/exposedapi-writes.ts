@@ -5,6 +5,7 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { FINALIZER, ODA_GROUP } from '../core/exposedapi-model.ts';
 import type { Condition } from '../core/exposedapi-status.ts';
+import { statusCode } from '../core/kube/errors.ts';
 import type { DispatchSummary } from './exposedapi-summary.ts';
 
 export type WriteResult = 'ok' | 'conflict' | 'gone';
@@ -17,11 +18,6 @@ export type WriteResult = 'ok' | 'conflict' | 'gone';
 export const DISPATCHER_FIELD_MANAGER = 'exposedapi-apim-dispatcher';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-export function statusCode(err: unknown): number | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown };
-  return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
-}
 
 export class ExposedApiWrites {
   private readonly api: CustomObjectsApi;

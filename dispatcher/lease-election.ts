@@ -5,6 +5,7 @@
 // releases the lease, so the next replica takes over at its next retry instead of after the full duration.
 // Updates carry the resourceVersion they read, so two candidates can never both win.
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { errorMessage, statusCode } from '../core/kube/errors.ts';
 
 export interface LeaseElectionOptions {
   kubeConfig: KubeConfig;
@@ -17,11 +18,6 @@ export interface LeaseElectionOptions {
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
   log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
-}
-
-function statusCode(err: unknown): number | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown };
-  return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
 }
 
 export class LeaseElection {
@@ -70,7 +66,7 @@ export class LeaseElection {
     while (!this.stopped) {
       const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
         this.stats.errors++;
-        this.options.log?.('warn', 'dispatcher lease request failed', { error: err instanceof Error ? err.message : String(err) });
+        this.options.log?.('warn', 'dispatcher lease request failed', { error: errorMessage(err) });
         return false;
       });
       if (this.stopped) return;

@@ -7,7 +7,8 @@ import { CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type
 import { ODA_GROUP } from '../core/exposedapi-model.ts';
 import { componentReadyChange, SERVICE_NAME_LABEL, ServiceReadiness, sliceSummary, type SliceSummary } from './endpoint-readiness.ts';
 import { keyOf, type DispatchSummary } from './exposedapi-summary.ts';
-import { DISPATCHER_FIELD_MANAGER, statusCode, type ExposedApiWrites } from './exposedapi-writes.ts';
+import { statusCode } from '../core/kube/errors.ts';
+import { DISPATCHER_FIELD_MANAGER, type ExposedApiWrites } from './exposedapi-writes.ts';
 import { ResourceWatch } from './resource-watch.ts';
 
 export interface ReadinessSyncOptions {

@@ -3,6 +3,7 @@
 import type { ExposedApiObject } from './exposedapi-object.ts';
 import type { JobLog } from './job-log.ts';
 import type { KubeClient } from './kube-client.ts';
+import { errorMessage } from '../core/kube/errors.ts';
 
 export const EVENT_SOURCE = 'exposedapi-apim-executor';
 /** The apiserver limits an Event message to 1 KiB of useful text; longer ones are cut. */
@@ -37,7 +38,7 @@ export function eventRecorder(kube: KubeClient, obj: Pick<ExposedApiObject, 'api
     };
     pending.push(
       kube.create(`/api/v1/namespaces/${namespace}/events`, body).catch((e: unknown) => {
-        log.warn('could not record an Event', { reason, error: e instanceof Error ? e.message : String(e) });
+        log.warn('could not record an Event', { reason, error: errorMessage(e) });
       }),
     );
   };

@@ -3,6 +3,7 @@
 // client keeps the Job's start-up to the time of Node itself (the full @kubernetes/client-node costs ~130 ms to load,
 // measured, see docs/executor.md), which matters for a process started once per change.
 import https from 'node:https';
+import { errorMessage, isRetriable, KubeError } from '../core/kube/errors.ts';
 import type { KubeConnection } from './in-cluster-config.ts';
 import type { Classified } from './retry-loop.ts';
 import { retryAfterMs } from './retry-policy.ts';
@@ -18,19 +19,8 @@ export const EXECUTOR_FIELD_MANAGER = 'exposedapi-apim-executor';
 const WRITES = new Set(['POST', 'PUT', 'PATCH']);
 export const JSON_PATCH = 'application/json-patch+json';
 
-export class KubeError extends Error {
-  readonly status: number;
-  /** The Status object's reason (NotFound, Conflict, Forbidden, Invalid, …). */
-  readonly reason: string;
-  readonly retryAfterMs?: number;
-  constructor(method: string, path: string, status: number, reason: string, message: string, retryAfter?: number) {
-    super(`${method} ${path}: ${status} ${reason}: ${message}`);
-    this.name = 'KubeError';
-    this.status = status;
-    this.reason = reason;
-    if (retryAfter !== undefined) this.retryAfterMs = retryAfter;
-  }
-}
+/** Errors as data, in the project's one vocabulary (core/kube/errors.ts: status, reason, retriable or permanent). */
+export { KubeError };
 
 export interface RequestOptions {
   body?: unknown;
@@ -144,7 +134,7 @@ export class KubeClient {
 export function classifyKubeError(e: unknown): Classified {
   if (e instanceof KubeError) {
     // 409 Conflict is a stale resourceVersion (read again); AlreadyExists is handled where objects are created.
-    const retriable = e.status === 429 || e.status >= 500 || (e.status === 409 && e.reason !== 'AlreadyExists');
+    const retriable = isRetriable(e);
     const reason = e.status === 403 ? 'KubernetesForbidden' : retriable ? 'KubernetesUnavailable' : 'KubernetesRejected';
     return {
       retriable,
@@ -153,6 +143,5 @@ export function classifyKubeError(e: unknown): Classified {
       ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
     };
   }
-  const err = e instanceof Error ? e : new Error(String(e));
-  return { retriable: true, reason: 'KubernetesUnreachable', detail: { message: `the Kubernetes API could not be reached: ${err.message}` } };
+  return { retriable: true, reason: 'KubernetesUnreachable', detail: { message: `the Kubernetes API could not be reached: ${errorMessage(e)}` } };
 }

@@ -6,6 +6,7 @@ import { EXIT_PERMANENT, EXIT_RETRIABLE, type ConditionType } from '../core/expo
 import { UnsafeApimValueError } from '../core/rules/apim-value-safety.ts';
 import type { ConditionChange, StatusChange } from './status-patch.ts';
 import { StepFailure, type FailureInfo } from './step-failure.ts';
+import { errorMessage } from '../core/kube/errors.ts';
 
 /** Status fields a step establishes; the runner adds the conditions, lastJob and writes them at once. */
 export type StatusFields = Omit<StatusChange, 'conditions' | 'lastJob'>;
@@ -40,7 +41,7 @@ export function failureOf(e: unknown): Failed {
   if (e instanceof StepFailure) return failed({ ...e.info, message: e.message, ...(e.condition ? { condition: e.condition } : {}) });
   // A value the renderers refuse stays refused however often the Job retries: fix the spec.
   if (e instanceof UnsafeApimValueError) return failed({ retriable: false, reason: 'UnsafeValue', message: `${e.message}; correct the ExposedAPI's spec` });
-  return failed({ retriable: true, reason: 'UnexpectedError', message: e instanceof Error ? e.message : String(e) });
+  return failed({ retriable: true, reason: 'UnexpectedError', message: errorMessage(e) });
 }
 
 /**

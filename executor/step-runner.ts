@@ -7,6 +7,7 @@ import type { EventRecorder } from './events.ts';
 import type { JobLog } from './job-log.ts';
 import type { ConditionChange, StatusChange } from './status-patch.ts';
 import { failureOf, type Failed, type StepOutcome } from './step-outcome.ts';
+import { errorMessage } from '../core/kube/errors.ts';
 
 export interface Step<S> {
   /** True when the step is done, False (per the procedure) when it fails. A step without one reports nothing. */
@@ -74,7 +75,7 @@ async function reportFailure<S>(procedure: Procedure<S>, state: S, io: RunIo, fa
   try {
     await io.write({ conditions: [...done, ...report.conditions], ...(io.lastJob ? { lastJob: io.lastJob } : {}), ...report.status });
   } catch (statusError) {
-    io.log.error('could not write the failure to the ExposedAPI status', { error: statusError instanceof Error ? statusError.message : String(statusError) });
+    io.log.error('could not write the failure to the ExposedAPI status', { error: errorMessage(statusError) });
   }
   await io.events.flush();
 }

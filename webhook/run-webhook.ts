@@ -18,6 +18,7 @@ import { applyTls, buildAdmissionServer } from './admission-server.ts';
 import { ExposedApiInformer } from './exposedapi-informer.ts';
 import { PathClaimRegistry, pathSummary, type PathSummary } from './path-claim-registry.ts';
 import { readTls, TlsReloader } from './tls-reloader.ts';
+import { errorMessage } from '../core/kube/errors.ts';
 
 /** What the one ExposedAPI informer keeps per object: its claims (path, apiId) and, with the dispatcher, its dispatch summary. */
 export type WatchedExposedApi = PathSummary & { dispatch?: DispatchSummary };
@@ -138,7 +139,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
       applyTls(app, tls);
       app.log.info('serving certificate reloaded');
     },
-    (e) => app.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'serving certificate not reloaded; retrying'),
+    (e) => app.log.warn({ err: errorMessage(e) }, 'serving certificate not reloaded; retrying'),
   );
   informer?.start();
   await app.listen({ host: config.host, port: config.port });

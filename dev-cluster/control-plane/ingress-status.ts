@@ -7,6 +7,7 @@
 // takes effect for the namespace's existing Ingresses. An optional class filter leaves other ingressClassNames alone.
 import { NetworkingV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Ingress, type V1Namespace } from '@kubernetes/client-node';
 import { isIP } from 'node:net';
+import { errorMessage, statusCode } from '../../core/kube/errors.ts';
 import { runWatchLoop } from './watch-loop.ts';
 
 export const INGRESS_ADDRESS_ANNOTATION = 'test.exposedapi-apim.io/ingress-address';
@@ -62,7 +63,7 @@ export async function startIngressStatusFaker(options: IngressStatusOptions): Pr
     try {
       await networking.patchNamespacedIngressStatus({ name: name!, namespace: namespace!, body: { status: { loadBalancer: { ingress: [entry] } } } }, mergePatch);
     } catch (err) {
-      if ((err as { code?: number }).code !== 404) log(`ingress ${namespace}/${name}: status update failed: ${(err as Error).message}`);
+      if (statusCode(err) !== 404) log(`ingress ${namespace}/${name}: status update failed: ${errorMessage(err)}`);
     }
   };
 
@@ -78,7 +79,7 @@ export async function startIngressStatusFaker(options: IngressStatusOptions): Pr
       else namespaceAddress.set(name, after);
       if (before !== after) for (const ing of ingresses.values()) if (ing.metadata!.namespace === name) void reconcile(ing);
     },
-    onError: (err) => log(`namespace watch: ${(err as Error).message}`),
+    onError: (err) => log(`namespace watch: ${errorMessage(err)}`),
   });
   // Namespace overrides must be known before the first Ingress is reconciled, or an "off" namespace could get an address.
   await nsWatch.synced;
@@ -95,7 +96,7 @@ export async function startIngressStatusFaker(options: IngressStatusOptions): Pr
       ingresses.set(key, ing);
       void reconcile(ing);
     },
-    onError: (err) => log(`ingress watch: ${(err as Error).message}`),
+    onError: (err) => log(`ingress watch: ${errorMessage(err)}`),
   });
   await ingWatch.synced;
   log(`ingress status faker: default address ${defaultAddress}${classes ? `, classes ${classes.join(',')}` : ''}`);

@@ -8,6 +8,7 @@
 // EXPOSEDAPI_APIM_SERVICEACCOUNT_DIR at the pod's ServiceAccount token directory (see pod-volumes.ts).
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { join } from 'node:path';
+import { errorMessage, statusCode as code } from '../../core/kube/errors.ts';
 import { LOOPBACK } from './pod-env.ts';
 import { nodeObject, registerNode } from './node-registration.ts';
 import { startPodWorker, type PodWorker, type PodWorkerDeps } from './pod-worker.ts';
@@ -35,7 +36,6 @@ export interface NodeAgent {
 export const DEFAULT_NODE_NAME = 'exposedapi-apim-node';
 
 const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
-const code = (err: unknown): number | undefined => (err as { code?: number }).code;
 
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
   const nodeName = options.nodeName ?? DEFAULT_NODE_NAME;
@@ -105,7 +105,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       });
     } catch (err) {
       // 409: bound meanwhile; 404: deleted meanwhile. Anything else is worth seeing in the supervisor log.
-      if (code(err) !== 409 && code(err) !== 404) log(`bind ${namespace}/${name}: ${(err as Error).message}`);
+      if (code(err) !== 409 && code(err) !== 404) log(`bind ${namespace}/${name}: ${errorMessage(err)}`);
     } finally {
       binding.delete(uid!);
     }
@@ -119,7 +119,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       await core.deleteNamespacedPod({ name: name!, namespace: namespace!, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid: uid! } } });
     } catch (err) {
       if (code(err) !== 404 && code(err) !== 409) {
-        log(`delete ${namespace}/${name}: ${(err as Error).message}`);
+        log(`delete ${namespace}/${name}: ${errorMessage(err)}`);
         forceDeleting.delete(uid!);
       }
     }
@@ -163,7 +163,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     path: '/api/v1/pods',
     list: () => core.listPodForAllNamespaces(),
     onEvent: handle,
-    onError: (err) => log(`pod watch: ${(err as Error).message}`),
+    onError: (err) => log(`pod watch: ${errorMessage(err)}`),
   });
   await watch.synced;
   log(`node agent: node ${nodeName} registered; pods under ${options.podsDir}`);

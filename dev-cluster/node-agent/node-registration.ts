@@ -2,6 +2,7 @@
 // controller and anything that lists nodes see an ordinary single-node cluster.
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Node } from '@kubernetes/client-node';
 import { arch, cpus, totalmem } from 'node:os';
+import { statusCode } from '../../core/kube/errors.ts';
 import { kubeTime } from './pod-status.ts';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -49,7 +50,7 @@ export async function registerNode(core: CoreV1Api, name: string, ip: string): P
   try {
     await core.createNode({ body: node });
   } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err;
+    if (statusCode(err) !== 409) throw err;
   }
   // Status is the kubelet's to write (create may drop it), and the TaintNodesByCondition admission plugin taints every
   // new node not-ready until the node lifecycle controller sees it Ready; no such controller runs here, so lift it.

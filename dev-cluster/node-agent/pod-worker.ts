@@ -9,6 +9,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import { errorMessage } from '../../core/kube/errors.ts';
 import { resolveContainerCommand, type CommandContext } from './container-command.ts';
 import { ConfigNotReadyError, resolveContainerEnv } from './pod-env.ts';
 import {
@@ -83,7 +84,7 @@ export function startPodWorker(pod: V1Pod, deps: PodWorkerDeps): PodWorker {
           if (!(await deps.patchStatus(namespace, name, patch))) gone = true;
           return;
         } catch (err) {
-          deps.log(`pod ${namespace}/${name}: status update failed (attempt ${attempt + 1}): ${(err as Error).message}`);
+          deps.log(`pod ${namespace}/${name}: status update failed (attempt ${attempt + 1}): ${errorMessage(err)}`);
           await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
         }
       }

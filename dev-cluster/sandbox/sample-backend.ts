@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { statusCode } from '../../core/kube/errors.ts';
 
 /** TM Forum documents the examples reference, with their public source for machines without the shared folder. */
 export const SAMPLE_DOCUMENTS: Record<string, string> = {
@@ -107,8 +108,8 @@ export async function publishBackendService(kc: KubeConfig, namespace: string, n
     metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'exposedapi-apim-sandbox' } },
     spec: { ports: [{ name: 'http', port: servicePort, targetPort: backend.port as unknown as object, protocol: 'TCP' }] },
   };
-  await core.createNamespacedService({ namespace, body: service as never }).catch(async (e: { code?: number }) => {
-    if (e.code !== 409) throw e;
+  await core.createNamespacedService({ namespace, body: service as never }).catch(async (e: unknown) => {
+    if (statusCode(e) !== 409) throw e;
   });
   const slice = {
     metadata: { name: `${name}-sandbox`, namespace, labels: { 'kubernetes.io/service-name': name, 'endpointslice.kubernetes.io/managed-by': 'exposedapi-apim-sandbox' } },
@@ -116,8 +117,8 @@ export async function publishBackendService(kc: KubeConfig, namespace: string, n
     endpoints: [{ addresses: [backend.address], conditions: { ready: true, serving: true, terminating: false } }],
     ports: [{ name: 'http', port: backend.port, protocol: 'TCP' }],
   };
-  await discovery.createNamespacedEndpointSlice({ namespace, body: slice as never }).catch(async (e: { code?: number }) => {
-    if (e.code !== 409) throw e;
+  await discovery.createNamespacedEndpointSlice({ namespace, body: slice as never }).catch(async (e: unknown) => {
+    if (statusCode(e) !== 409) throw e;
     await discovery.replaceNamespacedEndpointSlice({ name: slice.metadata.name, namespace, body: slice as never });
   });
 }
