@@ -1,14 +1,17 @@
 // A small Kubernetes REST client for the executor: JSON over HTTPS with the connection's token and CA, the three
 // patch types, and errors as data (status, reason, message). The executor makes a handful of calls per run; a plain
 // client keeps the Job's start-up to the time of Node itself (the full @kubernetes/client-node costs ~130 ms to load,
-// measured, see docs/executor.md), which matters for a process started once per change.
+// measured beside the other start-up figures in docs/executor.md), which matters for a process started once per
+// change. This header is the one place that says why the executor has its own client; other places link here. It
+// implements the project's small client interface (core/kube/client.ts) and speaks its error vocabulary.
 import https from 'node:https';
+import { JSON_PATCH, MERGE_PATCH, type KubeResources } from '../core/kube/client.ts';
 import { errorMessage, isRetriable, KubeError } from '../core/kube/errors.ts';
 import type { KubeConnection } from './in-cluster-config.ts';
 import type { Classified } from './retry-loop.ts';
 import { retryAfterMs } from './retry-policy.ts';
 
-export const MERGE_PATCH = 'application/merge-patch+json';
+export { JSON_PATCH, MERGE_PATCH };
 /**
  * The field manager of every write the executor makes (`?fieldManager=`): the apiserver records it in
  * metadata.managedFields for merge and JSON patches as for server-side apply, so `kubectl get exposedapi X -o yaml
@@ -17,7 +20,6 @@ export const MERGE_PATCH = 'application/merge-patch+json';
 export const EXECUTOR_FIELD_MANAGER = 'exposedapi-apim-executor';
 /** Methods that accept fieldManager (DELETE and GET do not). */
 const WRITES = new Set(['POST', 'PUT', 'PATCH']);
-export const JSON_PATCH = 'application/json-patch+json';
 
 /** Errors as data, in the project's one vocabulary (core/kube/errors.ts: status, reason, retriable or permanent). */
 export { KubeError };
@@ -28,7 +30,8 @@ export interface RequestOptions {
   query?: Record<string, string>;
 }
 
-export class KubeClient {
+/** The project's small client interface (core/kube/client.ts) over plain HTTPS. */
+export class KubeClient implements KubeResources {
   readonly server: string;
   private readonly agent: https.Agent;
   private readonly token?: string;
