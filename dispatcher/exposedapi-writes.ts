@@ -1,11 +1,15 @@
 // The dispatcher's writes to ExposedAPIs. The ODA CRD has no status subresource, so status goes through the main
 // object (and through UPDATE admission, which lets status-only changes pass cheaply). `status.conditions` is a list
 // that the executor writes too, and a JSON merge patch replaces lists whole: every write that carries a list is
-// guarded by the resourceVersion it was computed from, and a 409 means "plan again from the newer object".
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+// guarded by the resourceVersion it was computed from, and a 409 means "plan again from the newer object". The write
+// itself is the project's one status writer (core/kube/status-writer.ts) with one attempt, on client-node
+// (kube/client-node-resources.ts) under the dispatcher's field manager.
+import type { KubeConfig } from '@kubernetes/client-node';
 import { FINALIZER, ODA_GROUP } from '../core/exposedapi-model.ts';
 import type { Condition } from '../core/exposedapi-status.ts';
-import { statusCode } from '../core/kube/errors.ts';
+import type { KubeResources } from '../core/kube/client.ts';
+import { writeFields, type Versioned } from '../core/kube/status-writer.ts';
+import { ClientNodeResources } from '../kube/client-node-resources.ts';
 import type { DispatchSummary } from './exposedapi-summary.ts';
 
 export type WriteResult = 'ok' | 'conflict' | 'gone';
@@ -17,52 +21,47 @@ export type WriteResult = 'ok' | 'conflict' | 'gone';
  */
 export const DISPATCHER_FIELD_MANAGER = 'exposedapi-apim-dispatcher';
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+type ApiRef = Pick<DispatchSummary, 'namespace' | 'name'>;
+
+const exposedApiPath = (api: ApiRef): string => `/apis/${ODA_GROUP}/v1/namespaces/${api.namespace}/exposedapis/${api.name}`;
 
 export class ExposedApiWrites {
-  private readonly api: CustomObjectsApi;
+  /** The dispatcher's client (its field manager on every write); readiness-sync.ts writes Components through it. */
+  readonly kube: KubeResources;
 
   constructor(kubeConfig: KubeConfig) {
-    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.kube = new ClientNodeResources(kubeConfig, DISPATCHER_FIELD_MANAGER);
   }
 
-  private async patch(api: Pick<DispatchSummary, 'namespace' | 'name'>, body: object): Promise<WriteResult> {
-    try {
-      await this.api.patchNamespacedCustomObject(
-        { group: ODA_GROUP, version: 'v1', namespace: api.namespace, plural: 'exposedapis', name: api.name, body, fieldManager: DISPATCHER_FIELD_MANAGER },
-        mergePatch,
-      );
-      return 'ok';
-    } catch (err) {
-      const code = statusCode(err);
-      if (code === 409) return 'conflict';
-      if (code === 404) return 'gone';
-      throw err;
-    }
+  /** One attempt of the shared writer: a conflict goes back to the plan, which is made again from the newer object. */
+  private async patch(api: ApiRef, body: Record<string, unknown>, resourceVersion?: string): Promise<WriteResult> {
+    const written = await writeFields<Versioned>({
+      kube: this.kube,
+      path: exposedApiPath(api),
+      fields: () => body,
+      attempts: 1,
+      guard: resourceVersion !== undefined,
+    }, { metadata: { ...(resourceVersion !== undefined ? { resourceVersion } : {}) } });
+    return written.result;
   }
 
   /** Conditions and lastJob, as of the resourceVersion the plan was made from. */
   writeStatus(api: DispatchSummary, status: { conditions: Condition[]; lastJob?: string }): Promise<WriteResult> {
-    return this.patch(api, { metadata: { resourceVersion: api.resourceVersion }, status });
+    return this.patch(api, { status }, api.resourceVersion);
   }
 
   /** status.implementation.ready alone: a scalar, so no guard is needed and nothing else is touched. */
-  writeImplementationReady(api: Pick<DispatchSummary, 'namespace' | 'name'>, ready: boolean): Promise<WriteResult> {
+  writeImplementationReady(api: ApiRef, ready: boolean): Promise<WriteResult> {
     return this.patch(api, { status: { implementation: { ready } } });
   }
 
   /** Removes our finalizer, keeping everyone else's. */
   releaseFinalizer(api: DispatchSummary): Promise<WriteResult> {
-    return this.patch(api, { metadata: { resourceVersion: api.resourceVersion, finalizers: api.finalizers.filter((f) => f !== FINALIZER) } });
+    return this.patch(api, { metadata: { finalizers: api.finalizers.filter((f) => f !== FINALIZER) } }, api.resourceVersion);
   }
 
   /** The object as stored now (not as the cache has it), or undefined when it is gone. */
-  async read(api: Pick<DispatchSummary, 'namespace' | 'name'>): Promise<Record<string, unknown> | undefined> {
-    try {
-      return (await this.api.getNamespacedCustomObject({ group: ODA_GROUP, version: 'v1', namespace: api.namespace, plural: 'exposedapis', name: api.name })) as Record<string, unknown>;
-    } catch (err) {
-      if (statusCode(err) === 404) return undefined;
-      throw err;
-    }
+  read(api: ApiRef): Promise<Record<string, unknown> | undefined> {
+    return this.kube.get<Record<string, unknown>>(exposedApiPath(api));
   }
 }

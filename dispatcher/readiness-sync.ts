@@ -3,12 +3,12 @@
 // status — equal to "the implementation Service has a ready endpoint". Endpoints come and go far more often than
 // specs change, and starting a Job (a pod, an APIM login) to flip one boolean would be absurd, so this is a direct
 // merge patch.
-import { CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ODA_GROUP } from '../core/exposedapi-model.ts';
 import { componentReadyChange, SERVICE_NAME_LABEL, ServiceReadiness, sliceSummary, type SliceSummary } from './endpoint-readiness.ts';
 import { keyOf, type DispatchSummary } from './exposedapi-summary.ts';
-import { statusCode } from '../core/kube/errors.ts';
-import { DISPATCHER_FIELD_MANAGER, type ExposedApiWrites } from './exposedapi-writes.ts';
+import { writeFields, type Versioned } from '../core/kube/status-writer.ts';
+import type { ExposedApiWrites } from './exposedapi-writes.ts';
 import { ResourceWatch } from './resource-watch.ts';
 
 export interface ReadinessSyncOptions {
@@ -22,26 +22,22 @@ export interface ReadinessSyncOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
 export class ReadinessSync {
-  private readonly o: ReadinessSyncOptions;
+  private readonly options: ReadinessSyncOptions;
   private readonly readiness = new ServiceReadiness();
   private readonly watches: ResourceWatch<SliceSummary>[];
-  private readonly components: CustomObjectsApi;
   /** The ready value each ExposedAPI's Component entry is known to have (cleared on resync). */
   private readonly componentState = new Map<string, boolean>();
   /** Writes that were needed (for tests and metrics). */
   readonly stats = { statusWrites: 0, componentWrites: 0 };
 
-  constructor(o: ReadinessSyncOptions) {
-    this.o = o;
-    this.components = o.kubeConfig.makeApiClient(CustomObjectsApi);
-    const discovery = o.kubeConfig.makeApiClient(DiscoveryV1Api);
-    const scopes = o.namespaces.length > 0 ? o.namespaces : [undefined];
+  constructor(options: ReadinessSyncOptions) {
+    this.options = options;
+    const discovery = options.kubeConfig.makeApiClient(DiscoveryV1Api);
+    const scopes = options.namespaces.length > 0 ? options.namespaces : [undefined];
     let pending = scopes.length;
     this.watches = scopes.map((namespace) => new ResourceWatch<SliceSummary>({
-      kubeConfig: o.kubeConfig,
+      kubeConfig: options.kubeConfig,
       path: namespace ? `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices` : '/apis/discovery.k8s.io/v1/endpointslices',
       labelSelector: SERVICE_NAME_LABEL,
       list: () => (namespace
@@ -51,9 +47,9 @@ export class ReadinessSync {
       onUpsert: (key, s) => this.changed(this.readiness.upsert(key, s), s),
       onRemove: (key, s) => this.changed(this.readiness.remove(key, s), s),
       onSynced: () => {
-        if (--pending === 0) o.onSynced();
+        if (--pending === 0) options.onSynced();
       },
-      log: o.log,
+      log: options.log,
     }));
   }
 
@@ -79,7 +75,7 @@ export class ReadinessSync {
   }
 
   private changed(serviceKey: string | undefined, s: SliceSummary): void {
-    if (serviceKey !== undefined && this.isSynced) this.o.onServiceChanged(s.namespace, s.service);
+    if (serviceKey !== undefined && this.isSynced) this.options.onServiceChanged(s.namespace, s.service);
   }
 
   /**
@@ -92,7 +88,7 @@ export class ReadinessSync {
     const ready = this.readiness.isReady(api.namespace, api.implementation);
     if (api.implementationReady !== ready) {
       this.stats.statusWrites++;
-      await this.o.writes.writeImplementationReady(api, ready);
+      await this.options.writes.writeImplementationReady(api, ready);
     }
     return api.component ? this.syncComponent(api, ready) : 'done';
   }
@@ -101,28 +97,18 @@ export class ReadinessSync {
     const key = keyOf(api);
     const owner = api.component!;
     if (this.componentState.get(key) === ready) return 'done';
-    const ref = { group: ODA_GROUP, version: 'v1', namespace: api.namespace, plural: 'components', name: owner.name };
-    let component: Record<string, unknown>;
-    try {
-      component = (await this.components.getNamespacedCustomObject(ref)) as Record<string, unknown>;
-    } catch (err) {
-      if (statusCode(err) === 404) return 'done'; // the Component is gone; the garbage collector will follow
-      throw err;
-    }
+    const path = `/apis/${ODA_GROUP}/v1/namespaces/${api.namespace}/components/${owner.name}`;
+    const component = await this.options.writes.kube.get<Record<string, unknown> & Versioned>(path);
+    if (!component) return 'done'; // the Component is gone; the garbage collector will follow
     const change = componentReadyChange(component, api.uid, ready);
     if (change.kind === 'no-entry') return 'later';
     if (change.kind === 'patch') {
-      const meta = component['metadata'] as { resourceVersion?: string } | undefined;
       this.stats.componentWrites++;
-      // The Component CRD has no status subresource either: status goes through the main object.
-      try {
-        await this.components.patchNamespacedCustomObject({ ...ref, body: { metadata: { resourceVersion: meta?.resourceVersion }, status: { [change.section]: change.list } }, fieldManager: DISPATCHER_FIELD_MANAGER }, mergePatch);
-      } catch (err) {
-        // The Component has several writers (the ODA component operator, the executor, this sync): a conflict is
-        // expected, not an error. Read it again on the next pass (the caller retries 'later' quietly).
-        if (statusCode(err) === 409) return 'later';
-        throw err;
-      }
+      // The Component CRD has no status subresource either: status goes through the main object. It has several
+      // writers (the ODA component operator, the executor, this sync): a conflict is expected, not an error. Read it
+      // again on the next pass (the caller retries 'later' quietly).
+      const written = await writeFields({ kube: this.options.writes.kube, path, fields: () => ({ status: { [change.section]: change.list } }), attempts: 1 }, component);
+      if (written.result === 'conflict') return 'later';
     }
     this.componentState.set(key, ready);
     return 'done';

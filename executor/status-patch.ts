@@ -1,11 +1,14 @@
 // Writing the executor's part of an ExposedAPI's status (docs/status.md: one writer per field): its step conditions
 // (kept per type, lastTransitionTime moving only on a status change), status.apiStatus, appliedSpecHash and the APIM
-// ids. Merge patch with the resourceVersion read just before, so a concurrent writer (the dispatcher's Progressing
-// condition) is never overwritten: on a conflict the object is read again and the change re-applied. Every write
-// carries the executor's field manager (kube-client.ts), so managedFields shows what it wrote.
+// ids. Which fields, and how they follow from the current status, is the executor's (nextStatus); the write is the
+// project's one status writer (core/kube/status-writer.ts): merge patch with the resourceVersion read just before, so
+// a concurrent writer (the dispatcher's Progressing condition) is never overwritten; on a conflict the object is read
+// again and the change re-applied. Every write carries the executor's field manager (kube-client.ts), so
+// managedFields shows what it wrote.
 import { setCondition, type Condition, type ExposedApiStatus } from '../core/exposedapi-status.ts';
 import { exposedApiPath, type ExposedApiObject, type ExposedApiRef } from './exposedapi-object.ts';
-import { KubeError, MERGE_PATCH, type KubeClient } from './kube-client.ts';
+import { writeFields } from '../core/kube/status-writer.ts';
+import type { KubeClient } from './kube-client.ts';
 
 export type ConditionChange = Omit<Condition, 'lastTransitionTime'>;
 
@@ -73,27 +76,19 @@ export interface StatusWriterOptions {
   attempts?: number;
 }
 
-/** Applies a status change; returns the updated object, or undefined when the ExposedAPI is gone. */
-export async function writeStatus(o: StatusWriterOptions, change: StatusChange, current?: ExposedApiObject): Promise<ExposedApiObject | undefined> {
-  let obj = current;
-  const attempts = o.attempts ?? 5;
-  for (let i = 0; ; i++) {
-    obj ??= await o.kube.get<ExposedApiObject>(exposedApiPath(o.ref));
-    if (!obj) return undefined;
-    const status = nextStatus(obj.status, change, (o.now ?? (() => new Date()))());
-    try {
-      return await o.kube.patch<ExposedApiObject>(
-        exposedApiPath(o.ref, o.statusSubresource ? 'status' : undefined),
-        { metadata: { resourceVersion: obj.metadata.resourceVersion }, status },
-        MERGE_PATCH,
-      );
-    } catch (e) {
-      if (e instanceof KubeError && e.status === 409 && i + 1 < attempts) {
-        obj = undefined;
-        continue;
-      }
-      if (e instanceof KubeError && e.status === 404) return undefined;
-      throw e;
-    }
-  }
+/**
+ * Applies a status change through the project's one status writer (core/kube/status-writer.ts: guarded merge patch,
+ * read again and re-applied on a conflict); returns the updated object, or undefined when the ExposedAPI is gone.
+ */
+export async function writeStatus(options: StatusWriterOptions, change: StatusChange, current?: ExposedApiObject): Promise<ExposedApiObject | undefined> {
+  const now = options.now ?? (() => new Date());
+  const written = await writeFields<ExposedApiObject>({
+    kube: options.kube,
+    path: exposedApiPath(options.ref),
+    patchPath: exposedApiPath(options.ref, options.statusSubresource ? 'status' : undefined),
+    fields: (obj) => ({ status: nextStatus(obj.status, change, now()) }),
+    attempts: options.attempts ?? 5,
+  }, current);
+  if (written.result === 'conflict') throw written.error;
+  return written.result === 'ok' ? written.object : undefined;
 }

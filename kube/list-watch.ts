@@ -18,7 +18,7 @@
 // inline OpenAPI document of hundreds of kilobytes, and thousands must fit in a small process.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { isObject } from '../core/object-reader.ts';
-import { statusCode } from '../core/kube/errors.ts';
+import { isGone } from '../core/kube/errors.ts';
 
 export interface ListResult {
   items?: unknown[];
@@ -223,7 +223,7 @@ export class ListWatch<S> {
           (err: unknown) => {
             this.abort = undefined;
             const name = (err as Error | undefined)?.name;
-            if (gone || statusCode(err) === 410) resolve({ resourceVersion: rv, gone: true });
+            if (gone || isGone(err)) resolve({ resourceVersion: rv, gone: true });
             else if (failure && !this.stopped) resolve({ resourceVersion: rv, error: failure });
             // A timed-out or closed stream is routine: resume from where it stopped.
             else if (!err || this.stopped || name === 'AbortError' || name === 'TimeoutError') resolve({ resourceVersion: rv });

@@ -3,7 +3,10 @@
 // Status reason, a message for logs, and whether trying again can help. Pure, so every part may use it, the
 // executor without loading client-node.
 
-/** A failed call of the executor's light client: the HTTP status and the Status object's reason and message. */
+/**
+ * A failed call of a client of the small interface (core/kube/client.ts: the executor's light client,
+ * kube/client-node-resources.ts): the HTTP status and the Status object's reason and message.
+ */
 export class KubeError extends Error {
   readonly status: number;
   /** The Status object's reason (NotFound, Conflict, AlreadyExists, Forbidden, Invalid, …). */
