@@ -7,17 +7,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { REPO_DIR } from '../helpers/fixtures.ts';
+import { sourceFiles as walkSources } from '../helpers/source-files.ts';
 
 const SKIP = new Set(['node_modules', 'dist', 'fixtures', '.git', '.sandbox']);
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    if (e.name.startsWith('.') || SKIP.has(e.name)) return [];
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return sourceFiles(path);
-    return e.name.endsWith('.ts') ? [path] : [];
-  });
-}
+const sourceFiles = (dir: string): string[] => walkSources(dir, SKIP);
 
 const DECLARATION = /^export\s+(?:declare\s+)?(?:async\s+)?(?:const|let|var|function\*?|(?:abstract\s+)?class|interface|type|enum)\s+([A-Za-z_$][\w$]*)/gm;
 

@@ -5,17 +5,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { REPO_DIR } from '../helpers/fixtures.ts';
+import { sourceFiles as walkSources } from '../helpers/source-files.ts';
 
 const SKIP = new Set(['node_modules', 'dist', 'fixtures']);
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    if (e.name.startsWith('.') || SKIP.has(e.name)) return [];
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return sourceFiles(path);
-    return e.name.endsWith('.ts') ? [path] : [];
-  });
-}
+const sourceFiles = (dir: string): string[] => walkSources(dir, SKIP);
 
 /** `file:line` of each doc comment that directly follows another one. */
 function orphanedDocComments(root: string): string[] {

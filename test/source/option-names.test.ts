@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { REPO_DIR } from '../helpers/fixtures.ts';
+import { sourceFiles as walkSources } from '../helpers/source-files.ts';
 
 /** Longer than this (lines from declaration to its closing brace), a function must name its options object. */
 const SHORT_FUNCTION_LINES = 15;
@@ -15,14 +16,7 @@ const SKIP = new Set(['node_modules', 'dist', 'test', 'fixtures']);
  */
 const PENDING = new Set(['executor/kube-client.ts']);
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    if (e.name.startsWith('.') || SKIP.has(e.name)) return [];
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return sourceFiles(path);
-    return e.name.endsWith('.ts') ? [path] : [];
-  });
-}
+const sourceFiles = (dir: string): string[] => walkSources(dir, SKIP);
 
 const indentOf = (line: string): number => line.length - line.trimStart().length;
 
