@@ -19,14 +19,7 @@ import { ReadinessSync } from './readiness-sync.ts';
 import { ResourceWatch } from './resource-watch.ts';
 import { KeyedWorkQueue } from './work-queue.ts';
 import { errorMessage, statusCode } from '../core/kube/errors.ts';
-
-/** The part of a pino logger the dispatcher uses. */
-export interface DispatcherLog {
-  info(fields: object, msg: string): void;
-  warn(fields: object, msg: string): void;
-  error(fields: object, msg: string): void;
-  debug(fields: object, msg: string): void;
-}
+import { pinoLog, type Log, type PinoLike } from '../core/log.ts';
 
 /** The webhook's ExposedAPI cache, seen as dispatch summaries. */
 export interface ExposedApiCache {
@@ -47,7 +40,8 @@ export interface DispatcherOptions {
    */
   claims?: { lostBy(ref: ObjectRef): ClaimConflict[] };
   metrics: DispatcherMetrics;
-  log: DispatcherLog;
+  /** The process's pino logger (fastify's); the dispatcher logs through the one log interface over it (core/log.ts). */
+  log: PinoLike;
 }
 
 /** How many objects are planned at once: enough to absorb a burst, few enough to be gentle with the apiserver. */
@@ -93,7 +87,7 @@ export class Dispatcher {
         this.term?.stop();
         this.term = undefined;
       },
-      log: (level, msg, fields) => options.log[level](fields ?? {}, msg),
+      log: pinoLog(options.log),
     });
   }
 
@@ -165,6 +159,7 @@ export class Dispatcher {
 /** One leadership term: its own watches and queues, built from scratch, discarded when leadership ends. */
 class Term {
   private readonly options: DispatcherOptions;
+  private readonly log: Log;
   private readonly owner: Dispatcher;
   private readonly batch: BatchV1Api;
   private readonly writes: ExposedApiWrites;
@@ -187,6 +182,7 @@ class Term {
 
   constructor(options: DispatcherOptions, owner: Dispatcher) {
     this.options = options;
+    this.log = pinoLog(options.log);
     this.owner = owner;
     const ns = options.config.operatorNamespace;
     this.batch = options.kubeConfig.makeApiClient(BatchV1Api);
@@ -196,7 +192,7 @@ class Term {
     this.work = new KeyedWorkQueue({
       concurrency: WORKERS,
       work: (key) => this.reconcile(key),
-      onError: (key, err, retryInMs) => options.log.warn({ exposedapi: key, error: errorText(err), retryInMs }, 'dispatch step failed; retrying'),
+      onError: (key, err, retryInMs) => this.log.warn('dispatch step failed; retrying', { exposedapi: key, error: errorText(err), retryInMs }),
     });
     this.jobs = new ResourceWatch<JobSummary>({
       kubeConfig: options.kubeConfig,
@@ -207,7 +203,8 @@ class Term {
       onUpsert: (_key, job) => this.jobChanged(job),
       onRemove: (_key, job) => this.jobGone(job),
       onSynced: () => this.checkReady(),
-      log: (msg, fields) => options.log.warn(fields ?? {}, `Job ${msg}`),
+      log: this.log,
+      resource: 'Job',
     });
     this.readiness = options.config.readinessSync
       ? new ReadinessSync({
@@ -218,7 +215,7 @@ class Term {
             for (const key of this.owner.byService.get(`${namespace}/${service}`) ?? []) this.enqueue(key);
           },
           onSynced: () => this.checkReady(),
-          log: (msg, fields) => options.log.warn(fields ?? {}, `EndpointSlice ${msg}`),
+          log: this.log,
         })
       : undefined;
   }
@@ -244,7 +241,7 @@ class Term {
     if (this.ready || this.stopped) return;
     if (!this.jobs.isSynced || (this.readiness && !this.readiness.isSynced) || !this.options.apis.isSynced) return;
     this.ready = true;
-    this.options.log.info({ jobs: this.jobs.size, activeJobs: this.queue.activeCount }, 'dispatcher caches synced; planning every ExposedAPI');
+    this.log.info('dispatcher caches synced; planning every ExposedAPI', { jobs: this.jobs.size, activeJobs: this.queue.activeCount });
     this.enqueueAll();
     this.resyncTimer = setInterval(() => {
       this.readiness?.forgetComponents();
@@ -274,7 +271,7 @@ class Term {
       this.queue.markInactive(job.name);
       if (job.outcome && this.watchedRunning.delete(job.name)) {
         (job.outcome === 'Complete' ? this.options.metrics.jobsSucceeded : this.options.metrics.jobsFailed).inc({ action: job.action });
-        this.options.log.info({ job: job.name, exposedapi: key, outcome: job.outcome, reason: job.reason }, `executor Job ${job.outcome === 'Complete' ? 'completed' : 'failed'}`);
+        this.log.info(`executor Job ${job.outcome === 'Complete' ? 'completed' : 'failed'}`, { job: job.name, exposedapi: key, outcome: job.outcome, reason: job.reason });
       }
     }
     this.enqueue(key);
@@ -320,7 +317,7 @@ class Term {
     if (plan.releaseFinalizer) {
       const result = await this.writes.releaseFinalizer(api);
       if (result === 'conflict') return this.enqueue(key, 100);
-      this.options.log.info({ exposedapi: key }, 'detach-on-delete: finalizer released without cleaning up APIM');
+      this.log.info('detach-on-delete: finalizer released without cleaning up APIM', { exposedapi: key });
       this.queue.cancel(key);
       this.updateGauges();
       return;
@@ -332,7 +329,7 @@ class Term {
       if (result === 'conflict') return this.enqueue(key, 100);
     }
     if (plan.event) {
-      await this.events.record(api, plan.event).catch((err: unknown) => this.options.log.warn({ exposedapi: key, error: errorText(err) }, 'could not record an Event'));
+      await this.events.record(api, plan.event).catch((err: unknown) => this.log.warn('could not record an Event', { exposedapi: key, error: errorText(err) }));
     }
     if (plan.want) this.queue.want(plan.want);
     else this.queue.cancel(key);
@@ -358,7 +355,7 @@ class Term {
     try {
       // Background: the Job object goes at once (its name is free for the new Job), its pods after it.
       await this.batch.deleteNamespacedJob({ name, namespace: this.options.config.operatorNamespace, propagationPolicy: 'Background' });
-      this.options.log.info({ job: name, exposedapi: key }, 'deleted a Job left over from an earlier change of the same content');
+      this.log.info('deleted a Job left over from an earlier change of the same content', { job: name, exposedapi: key });
     } catch (err) {
       if (statusCode(err) !== 404) throw err;
     }
@@ -408,7 +405,7 @@ class Term {
       this.queue.markInactive(name);
       // Retry later, unless a newer change has replaced this one meanwhile.
       if (!this.queue.waitingFor(key)) this.queue.want(change, Date.now() + 2000);
-      this.options.log.warn({ job: name, exposedapi: key, error: errorText(err) }, 'could not create the executor Job; retrying in 2 s');
+      this.log.warn('could not create the executor Job; retrying in 2 s', { job: name, exposedapi: key, error: errorText(err) });
       this.pump();
       return;
     }
@@ -418,7 +415,7 @@ class Term {
       this.options.metrics.dispatchLatency.observe({ action: change.action }, (performance.now() - seen.at) / 1000);
       this.owner.seen.delete(key);
     }
-    this.options.log.info({ job: name, exposedapi: key, action: change.action, specHash: change.specHash }, 'created executor Job');
+    this.log.info('created executor Job', { job: name, exposedapi: key, action: change.action, specHash: change.specHash });
     if (this.stopped) return;
     // Until the watch shows it, the Job is known from here: it counts as running for the plan and the cap.
     let byName = this.jobsByKey.get(key);

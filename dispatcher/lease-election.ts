@@ -6,6 +6,7 @@
 // Updates carry the resourceVersion they read, so two candidates can never both win.
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { errorMessage, statusCode } from '../core/kube/errors.ts';
+import type { Log } from '../core/log.ts';
 
 export interface LeaseElectionOptions {
   kubeConfig: KubeConfig;
@@ -17,7 +18,7 @@ export interface LeaseElectionOptions {
   retryPeriodMs: number;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
-  log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 export class LeaseElection {
@@ -58,7 +59,7 @@ export class LeaseElection {
     await this.loop;
     if (this.leading) {
       this.setLeading(false);
-      await this.release().catch((err: unknown) => this.options.log?.('warn', 'could not release the dispatcher lease; the next replica takes over when it expires', { error: String(err) }));
+      await this.release().catch((err: unknown) => this.options.log?.warn('could not release the dispatcher lease; the next replica takes over when it expires', { error: String(err) }));
     }
   }
 
@@ -66,7 +67,7 @@ export class LeaseElection {
     while (!this.stopped) {
       const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
         this.stats.errors++;
-        this.options.log?.('warn', 'dispatcher lease request failed', { error: errorMessage(err) });
+        this.options.log?.warn('dispatcher lease request failed', { error: errorMessage(err) });
         return false;
       });
       if (this.stopped) return;
@@ -95,12 +96,12 @@ export class LeaseElection {
   private setLeading(leading: boolean): void {
     if (this.leading === leading) return;
     this.leading = leading;
-    this.options.log?.('info', leading ? 'became the dispatcher leader' : 'stopped leading the dispatcher', { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity });
+    this.options.log?.info(leading ? 'became the dispatcher leader' : 'stopped leading the dispatcher', { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity });
     try {
       if (leading) this.options.onStartedLeading();
       else this.options.onStoppedLeading();
     } catch (err) {
-      this.options.log?.('warn', 'leadership callback failed', { error: String(err) });
+      this.options.log?.warn('leadership callback failed', { error: String(err) });
     }
   }
 

@@ -8,6 +8,7 @@ import { ODA_GROUP } from '../core/exposedapi-model.ts';
 import { componentReadyChange, SERVICE_NAME_LABEL, ServiceReadiness, sliceSummary, type SliceSummary } from './endpoint-readiness.ts';
 import { keyOf, type DispatchSummary } from './exposedapi-summary.ts';
 import { writeFields, type Versioned } from '../core/kube/status-writer.ts';
+import type { Log } from '../core/log.ts';
 import type { ExposedApiWrites } from './exposedapi-writes.ts';
 import { ResourceWatch } from './resource-watch.ts';
 
@@ -19,7 +20,7 @@ export interface ReadinessSyncOptions {
   /** A Service's readiness changed: the ExposedAPIs that name it need a sync. */
   onServiceChanged: (namespace: string, service: string) => void;
   onSynced: () => void;
-  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 export class ReadinessSync {
@@ -50,6 +51,7 @@ export class ReadinessSync {
         if (--pending === 0) options.onSynced();
       },
       log: options.log,
+      resource: 'EndpointSlice',
     }));
   }
 

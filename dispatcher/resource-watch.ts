@@ -2,6 +2,7 @@
 // adapter over the project's one list-watch (kube/list-watch.ts, which says how it resumes, relists and backs off).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../core/kube/errors.ts';
+import type { Log } from '../core/log.ts';
 import { ListWatch, type ListResult } from '../kube/list-watch.ts';
 
 export interface ResourceWatchOptions<S> {
@@ -16,7 +17,9 @@ export interface ResourceWatchOptions<S> {
   onUpsert: (key: string, summary: S) => void;
   onRemove: (key: string, summary: S) => void;
   onSynced?: () => void;
-  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  log?: Log;
+  /** What is watched, as the log says it (Job, EndpointSlice). */
+  resource?: string;
   maxBackoffMs?: number;
   /** Server-side timeout of one watch request; below client-node's 30 s inactivity timeout. */
   watchTimeoutSeconds?: number;
@@ -24,11 +27,11 @@ export interface ResourceWatchOptions<S> {
 
 export class ResourceWatch<S> extends ListWatch<S> {
   constructor(options: ResourceWatchOptions<S>) {
-    const { onUpsert, onRemove, onSynced, log, maxBackoffMs, ...rest } = options;
+    const { onUpsert, onRemove, onSynced, log, resource, maxBackoffMs, ...rest } = options;
     super({ ...rest, ...(maxBackoffMs !== undefined ? { backoff: { maxMs: maxBackoffMs } } : {}) });
     this.on('upsert', (summary, _obj, key) => onUpsert(key, summary));
     this.on('remove', (summary, key) => onRemove(key, summary));
     if (onSynced) this.on('synced', onSynced);
-    if (log) this.on('error', (err, backoffMs) => log('watch failed; retrying', { path: options.path, error: errorMessage(err), backoffMs }));
+    if (log) this.on('error', (err, backoffMs) => log.warn(`${resource ? `${resource} ` : ''}watch failed; retrying`, { path: options.path, error: errorMessage(err), backoffMs }));
   }
 }

@@ -1,13 +1,12 @@
 // The Job log: one JSON object per line on stdout (what `kubectl logs job/…` shows and log pipelines parse), with
 // the ExposedAPI and spec hash on every line. Only what is passed in is written: tokens, keys and documents never are.
+// The JSON-lines adapter of the project's one log interface (core/log.ts).
+import type { Log } from '../core/log.ts';
+
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LEVELS)[number];
 
-export interface JobLog {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
+export interface JobLog extends Log {
   child(fields: Record<string, unknown>): JobLog;
 }
 

@@ -11,6 +11,7 @@ import { ODA_GROUP } from '../core/exposedapi-model.ts';
 import { errorMessage, isNotFound } from '../core/kube/errors.ts';
 import { isObject } from '../core/object-reader.ts';
 import { ListWatch, type ListResult } from '../kube/list-watch.ts';
+import type { Log } from '../core/log.ts';
 
 export interface InformerEvents<S> {
   /** An object was added or changed (full object, then its summary). */
@@ -29,7 +30,7 @@ export interface InformerOptions<S> {
   /** Watched version; v1 is the storage version, and every object is visible through it. */
   version?: string;
   plural?: string;
-  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  log?: Log;
   maxBackoffMs?: number;
 }
 
@@ -82,14 +83,13 @@ export class ExposedApiInformer<S> {
 
   private servedAgain(scope: string): void {
     if (!this.unserved.delete(scope)) return;
-    this.opts.log?.('info', `${this.resource()} is served again; ready once every watched namespace is listed`, { namespace: scope });
+    this.opts.log?.info(`${this.resource()} is served again; ready once every watched namespace is listed`, { namespace: scope });
   }
 
   private notServed(scope: string, e: unknown): void {
     if (this.unserved.has(scope)) return; // said once per outage; the retries stay quiet
     this.unserved.add(scope);
-    this.opts.log?.(
-      'error',
+    this.opts.log?.error(
       `${this.resource()} is not served by the apiserver (404): its CRD was deleted or replaced without version ${this.opts.version}; ` +
         'not ready (path claims and dispatch are blind) until it is served again: install the CRD (manifests/base/crd.yaml)',
       { namespace: scope, error: errorMessage(e) },
@@ -137,7 +137,7 @@ export class ExposedApiInformer<S> {
       })
       .on('error', (e, backoffMs) => {
         if (isNotFound(e)) this.notServed(scope, e);
-        else this.opts.log?.('warn', 'ExposedAPI watch failed; retrying', { namespace: scope, error: errorMessage(e), backoffMs });
+        else this.opts.log?.warn('ExposedAPI watch failed; retrying', { namespace: scope, error: errorMessage(e), backoffMs });
       });
     return watch;
   }

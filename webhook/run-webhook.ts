@@ -19,6 +19,7 @@ import { ExposedApiInformer } from './exposedapi-informer.ts';
 import { PathClaimRegistry, pathSummary, type PathSummary } from './path-claim-registry.ts';
 import { readTls, TlsReloader } from './tls-reloader.ts';
 import { errorMessage } from '../core/kube/errors.ts';
+import { pinoLog } from '../core/log.ts';
 
 /** What the one ExposedAPI informer keeps per object: its claims (path, apiId) and, with the dispatcher, its dispatch summary. */
 export type WatchedExposedApi = PathSummary & { dispatch?: DispatchSummary };
@@ -78,7 +79,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
         synced: () => dispatcher?.apisSynced(),
       },
       // Started below, once the server's logger exists.
-      log: (level, msg, fields) => app.log[level](fields ?? {}, msg),
+      log: pinoLog(() => app.log),
     });
   }
 

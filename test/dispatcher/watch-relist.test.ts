@@ -137,7 +137,7 @@ t.test('the resource watch resumes from its resourceVersion after a failed or cl
     summarize: (o) => (o as { metadata: { name: string } }).metadata.name,
     onUpsert: () => {},
     onRemove: () => {},
-    log: (msg) => errors.push(msg),
+    log: { debug: () => {}, info: () => {}, warn: (msg) => errors.push(msg), error: (msg) => errors.push(msg) },
     maxBackoffMs: 50,
   });
   watch.start();

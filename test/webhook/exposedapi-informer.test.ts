@@ -33,7 +33,12 @@ t.test('the CRD deleted and installed again: not ready with the reason, logged o
     namespaces: [ns],
     summarize: (o) => ({ name: String((o['metadata'] as { name: string }).name) }),
     events: { upsert: () => {}, remove: () => {} },
-    log: (level, msg) => logs.push({ level, msg }),
+    log: {
+      debug: (msg) => logs.push({ level: 'debug', msg }),
+      info: (msg) => logs.push({ level: 'info', msg }),
+      warn: (msg) => logs.push({ level: 'warn', msg }),
+      error: (msg) => logs.push({ level: 'error', msg }),
+    },
     maxBackoffMs: 500,
   });
   informer.start();
