@@ -1,7 +1,7 @@
 // The one normalized value every part works from (webhook, offline validate, executor), built from any accepted shape
 // of an ExposedAPI: canonical v1 / v1beta4 / v1beta3 and the Azure install guide's inline-document variant.
 // ODA defaults (declared only in the CRD's field descriptions) are applied here and never written back to the object.
-import { invalid, notSupported, required, type FieldError } from './field-error.ts';
+import { forbidden, invalid, notSupported, required, type FieldError } from './field-error.ts';
 import { isObject, ObjectReader, type JsonObject } from './object-reader.ts';
 
 export const ODA_GROUP = 'oda.tmforum.org';
@@ -326,29 +326,14 @@ function readCsv(r: ObjectReader, key: string): string | undefined {
  */
 function readAzureVariantExtras(s: ObjectReader, cors: ObjectReader, rl: ObjectReader): void {
   if (rl.has('period')) {
-    s.errors.push({
-      field: rl.field('period'),
-      reason: 'Forbidden',
-      value: rl.obj['period'],
-      detail: "not an ODA field (the Azure install guide's; where the canonical ODA CRD is installed, it is dropped when the object is stored); use spec.rateLimit.interval: ps (per second) or pm (per minute)",
-    });
+    s.errors.push(forbidden(rl.field('period'), "not an ODA field (the Azure install guide's; where the canonical ODA CRD is installed, it is dropped when the object is stored); use spec.rateLimit.interval: ps (per second) or pm (per minute)", rl.obj['period']));
   }
   if (cors.has('exposeHeaders')) {
-    s.errors.push({
-      field: cors.field('exposeHeaders'),
-      reason: 'Forbidden',
-      value: cors.obj['exposeHeaders'],
-      detail: 'not an ODA field: the ExposedAPI has no field for the response headers browsers may read (Access-Control-Expose-Headers), and spec.CORS.handlePreflightRequests.allowHeaders is a different list (the request headers a preflight allows); remove it',
-    });
+    s.errors.push(forbidden(cors.field('exposeHeaders'), 'not an ODA field: the ExposedAPI has no field for the response headers browsers may read (Access-Control-Expose-Headers), and spec.CORS.handlePreflightRequests.allowHeaders is a different list (the request headers a preflight allows); remove it', cors.obj['exposeHeaders']));
   }
   for (const key of ['allowMethods', 'allowHeaders', 'maxAge']) {
     if (cors.has(key)) {
-      s.errors.push({
-        field: cors.field(key),
-        reason: 'Forbidden',
-        value: cors.obj[key],
-        detail: `not an ODA field at this level; use spec.CORS.handlePreflightRequests.${key}`,
-      });
+      s.errors.push(forbidden(cors.field(key), `not an ODA field at this level; use spec.CORS.handlePreflightRequests.${key}`, cors.obj[key]));
     }
   }
 }
