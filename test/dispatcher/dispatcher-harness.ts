@@ -4,7 +4,7 @@
 // Jobs' envFrom); admission registered by URL for the test's namespaces, so objects are stamped by the real webhook.
 // The dispatcher runs as the webhook's ServiceAccount (never admin): in this process (startWebhook, the production
 // wiring) or as child processes (`node cli/main.ts webhook`), and runs the stand-in executor in its Jobs.
-import { BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Job } from '@kubernetes/client-node';
+import { BatchV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Job } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -252,4 +252,16 @@ export function condition(obj: Obj | undefined, type: string): Obj | undefined {
 
 export function specHashOf(obj: Obj | undefined): string {
   return obj?.['metadata']?.annotations?.['exposedapi-apim.io/spec-hash'] ?? '';
+}
+
+/** Reads who holds the dispatcher's Lease ('' when nobody or unreadable), for tests that follow leadership. */
+export function leaseHolder(cp: TestControlPlane, setup: Pick<DispatcherSetup, 'ops'>): () => Promise<string> {
+  const leases = cp.kubeConfig().makeApiClient(CoordinationV1Api);
+  return async () => {
+    try {
+      return (await leases.readNamespacedLease({ name: 'exposedapi-apim-dispatcher', namespace: setup.ops })).spec?.holderIdentity ?? '';
+    } catch {
+      return '';
+    }
+  };
 }

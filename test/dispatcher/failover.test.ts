@@ -3,11 +3,10 @@
 // within the lease duration, changes made meanwhile are all dispatched, and nothing is dispatched twice; a leader that
 // shuts down (SIGTERM) hands over at the next retry.
 import t, { type Test } from 'tap';
-import { CoordinationV1Api } from '@kubernetes/client-node';
 import { readFile } from 'node:fs/promises';
 import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
-import { setUpDispatcher, specHashOf, watchJobs, type ChildDispatcher } from './dispatcher-harness.ts';
+import { leaseHolder, setUpDispatcher, specHashOf, watchJobs, type ChildDispatcher } from './dispatcher-harness.ts';
 
 const cp = await useControlPlane(t);
 // Admission in this process; the dispatchers in child processes. Lease: 3 s duration, 2 s renew deadline, 1 s retry.
@@ -15,14 +14,7 @@ const setup = await setUpDispatcher(cp, t, { inProcess: false });
 const [ns] = setup.namespaces as [string];
 const history = await watchJobs(setup);
 t.teardown(() => history.stop());
-const leases = cp.kubeConfig().makeApiClient(CoordinationV1Api);
-const holder = async () => {
-  try {
-    return (await leases.readNamespacedLease({ name: 'exposedapi-apim-dispatcher', namespace: setup.ops })).spec?.holderIdentity ?? '';
-  } catch {
-    return '';
-  }
-};
+const holder = leaseHolder(cp, setup);
 const applied = (names: string[], hashes: Map<string, string>) => waitFor(`${names.length} ExposedAPIs applied`, async () => {
   for (const name of names) if ((await setup.get(ns, name))?.['status']?.appliedSpecHash !== hashes.get(name)) return undefined;
   return true;

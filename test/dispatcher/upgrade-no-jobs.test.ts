@@ -14,7 +14,6 @@
 // mechanism; test/core/spec-hash-golden.test.ts pins the hashes themselves, which is what keeps an upgrade to a newer
 // version equally quiet.
 import t from 'tap';
-import { CoordinationV1Api } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -28,7 +27,7 @@ import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { applyManifest } from '../e2e/webhook-in-cluster.ts';
 import { testTls } from '../helpers/webhook-tls.ts';
-import { condition, setUpDispatcher, specHashOf, watchJobs, type ChildDispatcher } from './dispatcher-harness.ts';
+import { condition, leaseHolder, setUpDispatcher, specHashOf, watchJobs, type ChildDispatcher } from './dispatcher-harness.ts';
 
 type Obj = Record<string, any>;
 const FIXTURES = fileURLToPath(new URL('../core/fixtures/spec-hash/', import.meta.url));
@@ -52,14 +51,7 @@ const setup = await setUpDispatcher(cp, t, { inProcess: false });
 const [ns] = setup.namespaces as [string];
 const history = await watchJobs(setup);
 t.teardown(() => history.stop());
-const leases = cp.kubeConfig().makeApiClient(CoordinationV1Api);
-const holder = async () => {
-  try {
-    return (await leases.readNamespacedLease({ name: 'exposedapi-apim-dispatcher', namespace: setup.ops })).spec?.holderIdentity ?? '';
-  } catch {
-    return '';
-  }
-};
+const holder = leaseHolder(cp, setup);
 const applied = (name: string, hash: string) => waitFor(`${name} applied (${hash.slice(0, 8)})`, async () => {
   const obj = await setup.get(ns, name);
   const progressing = condition(obj, 'Progressing');
