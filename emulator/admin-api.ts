@@ -52,6 +52,14 @@ function updateSettings(settings: ServiceSettings, patch: unknown): AdminReply {
     if (typeof p['pageSize'] !== 'number' || p['pageSize'] < 1) return bad(`'pageSize' must be at least 1`);
     next.pageSize = p['pageSize'];
   }
+  if (p['policyBodyFormat'] !== undefined) {
+    if (p['policyBodyFormat'] !== 'json' && p['policyBodyFormat'] !== 'xml') return bad(`'policyBodyFormat' must be 'json' or 'xml'`);
+    next.policyBodyFormat = p['policyBodyFormat'];
+  }
+  if (p['validateContentMaxSizeLimit'] !== undefined) {
+    if (typeof p['validateContentMaxSizeLimit'] !== 'number' || p['validateContentMaxSizeLimit'] < 1) return bad(`'validateContentMaxSizeLimit' must be a positive number of bytes`);
+    next.validateContentMaxSizeLimit = p['validateContentMaxSizeLimit'];
+  }
   Object.assign(settings, next);
   return { status: 200, body: settings };
 }

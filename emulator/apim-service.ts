@@ -21,6 +21,13 @@ export interface ServiceSettings {
   sku: string;
   /** Page size of collections when the client gives no `$top`. */
   pageSize: number;
+  /**
+   * The body of a policy GET when the client accepts both JSON and XML: 'json' (the ARM envelope with
+   * properties.value) or 'xml' (the bare policy document, as azure-sdk-for-js #31566 and Azure/apiops-cli report).
+   */
+  policyBodyFormat: 'json' | 'xml';
+  /** The largest validate-content max-size the service accepts: 4194304 today, 102400 on older service versions. */
+  validateContentMaxSizeLimit: number;
 }
 
 export interface ServiceIdentity {
@@ -54,6 +61,8 @@ export class ApimService {
       asyncMode: opts.asyncMode ?? 'location',
       sku: opts.sku ?? 'Developer',
       pageSize: opts.pageSize ?? 100,
+      policyBodyFormat: opts.policyBodyFormat ?? 'json',
+      validateContentMaxSizeLimit: opts.validateContentMaxSizeLimit ?? 4194304,
     };
     this.fetchDocument = opts.fetchDocument;
     this.data = opts.data ?? emptyServiceData();
