@@ -3,6 +3,7 @@
 // fetching, REMOTE_SPEC_CHECK, JWT_OPENID_CONFIG_URL) means the same thing to both. Every variable is documented in
 // docs/executor.md; a bad value names the variable, the value and what is valid.
 import type { JwtSettings } from './exposedapi-model.ts';
+import { VALIDATE_CONTENT_MAX_SIZE } from './policy-xml.ts';
 import { APIM_RESOURCE_ID, isHttpUrl } from './http-tokens.ts';
 import { EnvReader, readOutboundPolicy, readSpecFetchOptions, readTenancyPolicy, type ConfigResult } from './operator-config.ts';
 import type { TenancyPolicy } from './tenancy-policy.ts';
@@ -47,6 +48,13 @@ export interface ExecutorConfig {
     disableInstanceDiscovery: boolean;
     /** First delay between polls of a long-running import; grows ×1.5 up to 5 s. */
     pollIntervalMs: number;
+    /**
+     * IMPORT_NOT_FOUND_WINDOW_SECONDS: how long a 404 of an API right after its import (or while the import is polled)
+     * is taken as APIM still settling and retried, before it counts as a real absence.
+     */
+    importNotFoundWindowMs: number;
+    /** ARM_PACING_RESERVE_PERCENT: below this share of ARM's bucket left, the Job slows its requests (0 = off). */
+    pacingReservePercent: number;
   };
   route: {
     mode: RouteMode;
@@ -81,6 +89,11 @@ export interface ExecutorConfig {
    */
   validationDefaultJwt: boolean;
   quotaRenewalPeriodSeconds: number;
+  /**
+   * VALIDATE_CONTENT_MAX_SIZE: validate-content's max-size in bytes. APIM allows up to 4 MB today (the default);
+   * services that still enforce the older 100 KB maximum refuse a larger value when the policy is saved.
+   */
+  validateContentMaxSize: number;
   retryBudgetMs: number;
   developerUiBaseUrl?: string;
   jobName?: string;
@@ -186,6 +199,9 @@ export function readExecutorConfig(env: Record<string, string | undefined> = pro
       authorityHost,
       disableInstanceDiscovery: authorityHost !== PUBLIC_AUTHORITY_HOST,
       pollIntervalMs: r.int('APIM_POLL_INTERVAL_MS', 200, 10, 60_000),
+      // "Api not found." for about a minute after a large import (terraform-provider-azurerm #23322, #28201): twice that.
+      importNotFoundWindowMs: r.int('IMPORT_NOT_FOUND_WINDOW_SECONDS', 120, 0, 3600) * 1000,
+      pacingReservePercent: r.int('ARM_PACING_RESERVE_PERCENT', 20, 0, 90),
     },
     route: {
       mode,
@@ -210,6 +226,7 @@ export function readExecutorConfig(env: Record<string, string | undefined> = pro
     specImportMode: r.oneOf('SPEC_IMPORT_MODE', 'auto', SPEC_IMPORT_MODES),
     validationDefaultJwt: r.str('JWT_OPENID_CONFIG_URL', '') !== '',
     quotaRenewalPeriodSeconds: r.int('QUOTA_RENEWAL_PERIOD_SECONDS', DEFAULT_QUOTA_RENEWAL_PERIOD_SECONDS, 300, 2_147_483_647),
+    validateContentMaxSize: r.int('VALIDATE_CONTENT_MAX_SIZE', VALIDATE_CONTENT_MAX_SIZE, 1, VALIDATE_CONTENT_MAX_SIZE),
     retryBudgetMs: r.int('RETRY_BUDGET_SECONDS', 300, 1, 86_400) * 1000,
     developerUiBaseUrl: optionalUrl(r, 'DEVELOPER_UI_BASE_URL'),
     jobName: r.str('JOB_NAME', '') || undefined,

@@ -78,7 +78,14 @@ export async function policiesApplied(s: ApplyRun): Promise<StepOutcome> {
   const { config } = s.ctx;
   const model = s.model!;
   const apiId = s.apiId!;
-  const xml = renderPolicyXml({ spec: model.spec, jwt: s.jwt, quotaRenewalPeriodSeconds: config.quotaRenewalPeriodSeconds, documentValidation: !s.plan!.passThrough });
+  const xml = renderPolicyXml({
+    spec: model.spec,
+    apiId,
+    jwt: s.jwt,
+    quotaRenewalPeriodSeconds: config.quotaRenewalPeriodSeconds,
+    validateContentMaxSize: config.validateContentMaxSize,
+    documentValidation: !s.plan!.passThrough,
+  });
   const products = uniqueIds([...config.defaults.products, ...model.spec.apim.products]);
   const tags = uniqueIds([...config.defaults.tags, ...model.spec.apim.tags]);
   const [policy, links] = await Promise.all([syncPolicy(s.apim!, apiId, xml), syncLinks(s.apim!, apiId, { products, tags }, { ...config, who: s.ownership!.who })]);

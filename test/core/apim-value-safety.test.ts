@@ -105,14 +105,14 @@ t.test('renderPolicyXml refuses every unsafe policy value of an unvalidated mode
   for (const f of FIELDS.filter((x) => x.policy)) {
     for (const [what, p] of PAYLOADS) {
       const model = rawModel(f.patch(p));
-      const xml = (): string => renderPolicyXml({ spec: model.spec, jwt: model.spec.apim.jwt, quotaRenewalPeriodSeconds: 86400, documentValidation: true });
+      const xml = (): string => renderPolicyXml({ spec: model.spec, apiId: 'team-a-pc', jwt: model.spec.apim.jwt, quotaRenewalPeriodSeconds: 86400, documentValidation: true });
       const outcome = refusal(xml);
       // Identifiers and the template are parsed before rendering; their parsers refuse these payloads too.
       t.ok(outcome === `refused ${f.field(p)}` || (outcome.startsWith('threw ') && /identifier|template/.test(f.field(p))), `${f.field(p)} with a ${what}: ${outcome}`);
     }
   }
   const safe = rawModel({ spec: { CORS: { enabled: true, allowOrigins: 'https://a.example.com' }, ...jwt({ audiences: ['api://pc'] }).spec } });
-  t.doesNotThrow(() => renderPolicyXml({ spec: safe.spec, jwt: safe.spec.apim.jwt, quotaRenewalPeriodSeconds: 86400, documentValidation: true }), 'safe values render');
+  t.doesNotThrow(() => renderPolicyXml({ spec: safe.spec, apiId: 'team-a-pc', jwt: safe.spec.apim.jwt, quotaRenewalPeriodSeconds: 86400, documentValidation: true }), 'safe values render');
 });
 
 t.test('desiredApi and the OpenID Connect provider refuse unsafe API settings of an unvalidated model', async (t) => {

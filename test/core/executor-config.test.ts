@@ -105,3 +105,20 @@ t.test('errors name the variable, the value and what is valid', async (t) => {
     t.match(istio.errors.join('\n'), 'ROUTE_GATEWAY is required with ROUTE_MODE=istio');
   }
 });
+
+t.test('VALIDATE_CONTENT_MAX_SIZE: APIM\'s 4 MB by default, the older 100 KB or less by choice, never above 4 MB', async (t) => {
+  const cases: { value?: string; ok: number | RegExp }[] = [
+    { ok: 4194304 },
+    { value: '102400', ok: 102400 },
+    { value: '1', ok: 1 },
+    { value: '4194304', ok: 4194304 },
+    { value: '4194305', ok: /VALIDATE_CONTENT_MAX_SIZE="4194305" is invalid: must be a whole number from 1 to 4194304 \(default 4194304\)/ },
+    { value: '0', ok: /VALIDATE_CONTENT_MAX_SIZE="0" is invalid/ },
+    { value: '100KB', ok: /VALIDATE_CONTENT_MAX_SIZE="100KB" is invalid/ },
+  ];
+  for (const c of cases) {
+    const r = readExecutorConfig({ ...required, ...(c.value !== undefined ? { VALIDATE_CONTENT_MAX_SIZE: c.value } : {}) });
+    if (typeof c.ok === 'number') t.equal(r.ok && r.config.validateContentMaxSize, c.ok, `${c.value ?? '(unset)'} → ${c.ok}`);
+    else t.match(!r.ok && r.errors.join('\n'), c.ok, `${c.value} refused`);
+  }
+});

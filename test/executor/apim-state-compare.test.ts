@@ -51,7 +51,7 @@ t.test('drift: only what the executor sets, as APIM returns it', async (t) => {
 });
 
 t.test('policies compare in canonical form', async (t) => {
-  const xml = renderPolicyXml({ spec: readExposedApi(exposedApi({ spec: { rateLimit: { enabled: true, identifier: 'header:x-client', limit: '5' }, CORS: { enabled: true } } })).model.spec, quotaRenewalPeriodSeconds: 86400, documentValidation: true });
+  const xml = renderPolicyXml({ spec: readExposedApi(exposedApi({ spec: { rateLimit: { enabled: true, identifier: 'header:x-client', limit: '5' }, CORS: { enabled: true } } })).model.spec, apiId: 'team-a-pc', quotaRenewalPeriodSeconds: 86400, documentValidation: true });
   t.ok(samePolicy(xml, xml));
   t.notOk(samePolicy(undefined, xml), 'no stored policy');
   // As APIM stores and returns it: CRLF, other indentation, <x></x>, expressions unescaped (rawxml).

@@ -115,9 +115,9 @@ t.test('the productcatalog component\'s three ExposedAPIs', async (t) => {
     t.equal(core.operations.length, 50, 'every TMF620 operation');
     t.ok(core.operations.some((o) => o.name === 'listcatalog' && o.properties['urlTemplate'] === '/catalog'), 'named from operationIds');
     const { model } = readExposedApi({ ...objs['core'], metadata: { ...objs['core']!['metadata'], namespace: b.ns } });
-    t.equal(core.policy?.raw, renderPolicyXml({ spec: model.spec, quotaRenewalPeriodSeconds: 86400, documentValidation: true }), 'the rendered policy, as sent');
-    t.match(core.policy?.raw, '<rate-limit-by-key calls="100" renewal-period="60" counter-key="@(context.Request.IpAddress)" />');
-    t.match(core.policy?.raw, '<quota-by-key calls="1000" renewal-period="86400" counter-key="test-identifier" />');
+    t.equal(core.policy?.raw, renderPolicyXml({ spec: model.spec, apiId: core.name, quotaRenewalPeriodSeconds: 86400, documentValidation: true }), 'the rendered policy, as sent');
+    t.match(core.policy?.raw, `<rate-limit-by-key calls="100" renewal-period="60" counter-key="@(&quot;${core.name}:&quot; + context.Request.IpAddress)" />`, 'the counter is this API\'s: keyed by its id and the caller\'s IP');
+    t.match(core.policy?.raw, `<quota-by-key calls="1000" renewal-period="86400" counter-key="${core.name}:test-identifier" />`, 'the ODA example\'s shared name: one counter for every caller of this API only');
     t.same(core.products, ['oda-core'], 'linked to the product');
     t.ok(state.products.some((p) => p.name === 'oda-core'), 'the missing product was created (CREATE_MISSING_PRODUCTS=true)');
     t.same(core.tags, ['tmf620']);
