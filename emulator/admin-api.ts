@@ -12,6 +12,7 @@
 import type { FaultInjector } from './faults.ts';
 import { FaultRuleError } from './faults.ts';
 import type { ServiceSettings } from './apim-service.ts';
+import { findTier, unknownSkuMessage } from './sku-tiers.ts';
 import type { Throttling } from './throttling.ts';
 
 export interface AdminContext {
@@ -45,7 +46,8 @@ function updateSettings(settings: ServiceSettings, patch: unknown): AdminReply {
     next.asyncMode = p['asyncMode'];
   }
   if (p['sku'] !== undefined) {
-    if (typeof p['sku'] !== 'string') return bad(`'sku' must be a string`);
+    // Only a tier the emulator models (sku-tiers.ts): an unknown name would silently offer every policy.
+    if (typeof p['sku'] !== 'string' || !findTier(p['sku'])) return bad(unknownSkuMessage(p['sku']));
     next.sku = p['sku'];
   }
   if (p['pageSize'] !== undefined) {

@@ -137,8 +137,10 @@ function send(res: ServerResponse, method: string, status: number, body: unknown
   const h: Record<string, string> = { ...headers };
   let payload: string | undefined;
   if (body !== undefined && method !== 'HEAD' && status !== 204) {
-    payload = JSON.stringify(body);
-    h['content-type'] = 'application/json; charset=utf-8';
+    // A handler that names its own content type sends a text body as it is (a bare policy document); all else is JSON.
+    const asIs = typeof body === 'string' && h['content-type'] !== undefined;
+    payload = asIs ? body : JSON.stringify(body);
+    if (!asIs) h['content-type'] = 'application/json; charset=utf-8';
     h['content-length'] = String(Buffer.byteLength(payload));
   } else {
     h['content-length'] = '0';

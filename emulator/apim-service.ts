@@ -112,6 +112,7 @@ export class ApimService {
     return {
       scope,
       sku: this.settings.sku,
+      validateContentMaxSizeLimit: this.settings.validateContentMaxSizeLimit,
       fragmentExists: (id) => this.data.policyFragments[key(id)] !== undefined,
       backendExists: (id) => this.data.backends[key(id)] !== undefined,
       namedValueExists: (name) =>

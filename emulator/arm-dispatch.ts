@@ -6,6 +6,7 @@ import type { ArmRequest, ArmResult } from './arm-request.ts';
 import type { RouteTable } from './arm-routes.ts';
 import type { ApimService } from './apim-service.ts';
 import { API_VERSION, errorResult } from './apim-service.ts';
+import { findTier, unknownSkuMessage } from './sku-tiers.ts';
 import { checkId } from './value-rules.ts';
 
 export interface IncomingArm {
@@ -34,6 +35,13 @@ function eq(a: string | undefined, b: string): boolean {
   return a !== undefined && a.toLowerCase() === b.toLowerCase();
 }
 
+/** `sku` as ARM reports it: the tier's name and its units (0 for Consumption, see sku-tiers.ts). */
+function serviceSku(name: string): { name: string; capacity: number } {
+  const tier = findTier(name);
+  if (!tier) throw new ArmError(500, 'InternalServerError', `The emulator's 'sku' setting names no modelled tier: ${unknownSkuMessage(name)}`);
+  return { name: tier.name, capacity: tier.capacity };
+}
+
 function serviceContract(svc: ApimService, origin: string): unknown {
   const { serviceName } = svc.identity;
   return {
@@ -42,7 +50,7 @@ function serviceContract(svc: ApimService, origin: string): unknown {
     type: 'Microsoft.ApiManagement/service',
     location: 'Emulator',
     etag: 'AAAAAAAAAAA=',
-    sku: { name: svc.settings.sku, capacity: svc.settings.sku === 'Consumption' ? 0 : 1 },
+    sku: serviceSku(svc.settings.sku),
     properties: {
       publisherEmail: 'apim@emulator.local',
       publisherName: 'exposedapi-apim emulator',

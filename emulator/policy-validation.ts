@@ -7,11 +7,13 @@
 // "Policy is not allowed in this section", "Policy is not allowed in 'Consumption' sku", "Origin must be a valid URL
 // consisting of scheme, host, and port only", "Policy fragment with id 'x' could not be found.", "The element
 // 'set-header' cannot contain text. List of possible elements expected: 'value'.". The others follow the same style
-// (unverified wording, same meaning).
+// (unverified wording, same meaning). Which policies a tier offers comes from sku-tiers.ts; a v2 tier is refused in the
+// same words as Consumption ("Policy is not allowed in 'StandardV2' sku": unverified for v2, no public record shows it).
 import type { ArmErrorDetail } from './arm-errors.ts';
 import { detail } from './arm-errors.ts';
 import type { XmlDocument, XmlElement } from './xml-document.ts';
 import { attribute, elementChildren } from './xml-document.ts';
+import { offersPolicy } from './sku-tiers.ts';
 
 export type PolicyScope = 'global' | 'product' | 'api' | 'operation' | 'fragment';
 export type Section = 'inbound' | 'backend' | 'outbound' | 'on-error';
@@ -21,6 +23,11 @@ export const SECTIONS: readonly Section[] = ['inbound', 'backend', 'outbound', '
 export interface PolicyContext {
   scope: PolicyScope;
   sku: string;
+  /**
+   * The largest validate-content max-size accepted: 4194304 (4 MB) today, 102400 (100 KB) in earlier versions of the
+   * validate-content reference page (https://learn.microsoft.com/azure/api-management/validate-content-policy).
+   */
+  validateContentMaxSizeLimit: number;
   fragmentExists(id: string): boolean;
   backendExists(id: string): boolean;
 }
@@ -32,16 +39,12 @@ interface PolicyRule {
   sections: readonly Section[];
   /** Scopes where the policy may not be used. */
   notInScopes?: readonly PolicyScope[];
-  /** SKUs where the policy is not offered. */
-  notInSkus?: readonly string[];
   /** Holds further policies (choose/when/otherwise, retry, …), validated in the same section. */
   container?: boolean;
   check?: (el: XmlElement, ctx: PolicyContext, report: Reporter) => void;
 }
 
 type Reporter = (el: XmlElement, reason: string) => void;
-
-const LIMIT_SKUS = ['Consumption'];
 
 function isExpression(v: string): boolean {
   const t = v.trim();
@@ -92,6 +95,13 @@ function noText(el: XmlElement, expected: string[], report: Reporter): void {
 
 const ACTIONS = ['ignore', 'prevent', 'detect'];
 
+/** " (4 MB)" / " (100 KB)" for the two documented limits, nothing for other settings. */
+function sizeLabel(bytes: number): string {
+  if (bytes === 4194304) return ' (4 MB)';
+  if (bytes === 102400) return ' (100 KB)';
+  return '';
+}
+
 /** An origin is `*` or scheme://host[:port], nothing more (no path, not even a trailing slash). */
 export function isValidOrigin(origin: string): boolean {
   if (origin === '*') return true;
@@ -128,8 +138,8 @@ const RULES: Record<string, PolicyRule> = {
   },
   'rate-limit': {
     sections: IN,
+    // "Policy scopes: product, API, operation" (https://learn.microsoft.com/azure/api-management/rate-limit-policy).
     notInScopes: ['global'],
-    notInSkus: LIMIT_SKUS,
     check(el, _ctx, report) {
       requireAttributes(el, ['calls', 'renewal-period'], report);
       integerAttribute(el, 'calls', report, { min: 1 });
@@ -139,7 +149,6 @@ const RULES: Record<string, PolicyRule> = {
   },
   'rate-limit-by-key': {
     sections: IN,
-    notInSkus: LIMIT_SKUS,
     check(el, _ctx, report) {
       requireAttributes(el, ['calls', 'renewal-period', 'counter-key'], report);
       integerAttribute(el, 'calls', report, { min: 1 });
@@ -151,8 +160,9 @@ const RULES: Record<string, PolicyRule> = {
   },
   quota: {
     sections: IN,
-    notInScopes: ['global'],
-    notInSkus: LIMIT_SKUS,
+    // "Policy scopes: product" (https://learn.microsoft.com/azure/api-management/quota-policy): not global, API or
+    // operation. (A fragment is checked where it is included, not here.)
+    notInScopes: ['global', 'api', 'operation'],
     check(el, _ctx, report) {
       quotaChecks(el, report);
       allowedChildren(el, ['api', 'operation'], report);
@@ -160,7 +170,6 @@ const RULES: Record<string, PolicyRule> = {
   },
   'quota-by-key': {
     sections: IN,
-    notInSkus: LIMIT_SKUS,
     check(el, _ctx, report) {
       requireAttributes(el, ['counter-key'], report);
       quotaChecks(el, report);
@@ -195,11 +204,14 @@ const RULES: Record<string, PolicyRule> = {
   },
   'validate-content': {
     sections: ['inbound', 'outbound', 'on-error'],
-    check(el, _ctx, report) {
+    check(el, ctx, report) {
       requireAttributes(el, ['unspecified-content-type-action', 'max-size', 'size-exceeded-action'], report);
       enumAttribute(el, 'unspecified-content-type-action', ACTIONS, report);
       enumAttribute(el, 'size-exceeded-action', ACTIONS, report);
-      integerAttribute(el, 'max-size', report, { min: 0, max: 4194304, reason: `The 'max-size' attribute is invalid - the maximum is 4194304 bytes (4 MB), got '${attribute(el, 'max-size')}'.` });
+      // "Maximum allowed value: 4 MB" today, 102,400 bytes on earlier versions of the page: the limit is the setting
+      // validateContentMaxSizeLimit. No public record shows APIM's refusal text; this wording is unverified.
+      const limit = ctx.validateContentMaxSizeLimit;
+      integerAttribute(el, 'max-size', report, { min: 0, max: limit, reason: `The 'max-size' attribute is invalid - the maximum is ${limit} bytes${sizeLabel(limit)}, got '${attribute(el, 'max-size')}'.` });
       allowedChildren(el, ['content-type-map', 'content'], report);
       for (const c of elementChildren(el)) {
         if (c.name !== 'content') continue;
@@ -382,7 +394,7 @@ function validatePolicies(parent: XmlElement, section: Section | undefined, ctx:
       report(el, 'Policy is not allowed in the specified scope');
       continue;
     }
-    if (rule.notInSkus?.includes(ctx.sku)) {
+    if (!offersPolicy(ctx.sku, el.name)) {
       report(el, `Policy is not allowed in '${ctx.sku}' sku`);
       continue;
     }

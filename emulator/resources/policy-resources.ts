@@ -1,6 +1,17 @@
 // Policies (API scope and the global scope) and policy fragments. A policy document is checked when it is saved and
 // stored re-formatted; `?format=rawxml` returns it as it was sent. Fragments are written asynchronously like the real
 // service (their XML errors arrive on the poll, as seen in recorded failures).
+//
+// How a policy GET answers depends on the setting policyBodyFormat. 'json' (default): the ARM envelope with
+// properties.value, as in the REST spec's examples. 'xml': the bare policy document whenever the client's Accept
+// allows the XML media type of the requested format — the SDK's apiPolicy.get sends "application/json,
+// application/vnd.ms-azure-apim.policy+xml, application/vnd.ms-azure-apim.policy.raw+xml" and cannot read what it
+// gets (azure-sdk-for-js #31566), and Azure/apiops-cli (src/clients/apim-client.ts getResource) unwraps bare XML
+// bodies it detects by an xml Content-Type. Media type per format, from the REST spec's `produces` list for policy
+// GETs and PolicyExportFormat ("xml: … Content type is an XML document"; "rawxml: … a non XML encoded policy
+// document"): format=xml (or none) → application/vnd.ms-azure-apim.policy+xml with the stored, XML-escaped document;
+// format=rawxml → application/vnd.ms-azure-apim.policy.raw+xml with the document as sent. (unverified: which of the
+// two bodies real APIM picks when the client asks for no format; the emulator follows the format parameter.)
 import { ArmError, detail, entityNotFound, validationError } from '../arm-errors.ts';
 import type { ArmRequest, ArmResult } from '../arm-request.ts';
 import { bodyProperties, noContent, ok } from '../arm-request.ts';
@@ -31,6 +42,28 @@ function requestedFormat(req: ArmRequest): 'xml' | 'rawxml' {
   return f === null ? 'xml' : policyFormat(f);
 }
 
+/** The XML media type of each export format (REST spec: produces of the policy GETs; PolicyExportFormat). */
+export const POLICY_MEDIA_TYPES = {
+  xml: 'application/vnd.ms-azure-apim.policy+xml',
+  rawxml: 'application/vnd.ms-azure-apim.policy.raw+xml',
+} as const;
+
+/**
+ * Whether an Accept header admits a media type (RFC 9110 §12.5.1): absent means anything; otherwise the type itself,
+ * `type/*` or the any-type range, with a q above 0.
+ */
+export function acceptsMediaType(accept: string | undefined, mediaType: string): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  const [type] = mediaType.split('/');
+  for (const range of accept.split(',')) {
+    const [name = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    if (q !== undefined && !(Number(q.slice(2)) > 0)) continue;
+    if (name === mediaType || name === `${type}/*` || name === '*/*') return true;
+  }
+  return false;
+}
+
 function policyContract(svc: ApimService, holder: PolicyHolder, policy: PolicyEntity, format: 'xml' | 'rawxml'): JsonObject {
   return svc.contract(holder.type, holder.path, 'policy', { value: format === 'rawxml' ? policy.raw : policy.xml });
 }
@@ -41,7 +74,12 @@ function policyRoutes(svc: ApimService, prefix: string, holderFor: (req: ArmRequ
     const holder = holderFor(req, false);
     const policy = holder.get();
     if (!policy) throw entityNotFound('Policy');
-    return ok(policyContract(svc, holder, policy, requestedFormat(req)), policy.etag);
+    const format = requestedFormat(req);
+    const mediaType = POLICY_MEDIA_TYPES[format];
+    if (svc.settings.policyBodyFormat === 'xml' && acceptsMediaType(req.headers['accept'], mediaType)) {
+      return { status: 200, body: format === 'rawxml' ? policy.raw : policy.xml, headers: { etag: policy.etag, 'content-type': mediaType } };
+    }
+    return ok(policyContract(svc, holder, policy, format), policy.etag);
   };
   return [
     {
