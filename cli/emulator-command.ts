@@ -4,9 +4,11 @@ import { parseArgs } from 'node:util';
 import type { ApimEmulatorOptions } from '../emulator/apim-emulator.ts';
 import { startApimEmulator } from '../emulator/apim-emulator.ts';
 import { defaultEmulatorDir } from '../emulator/emulator-home.ts';
+import type { ImportDuration } from '../emulator/import-duration.ts';
 import { errorMessage } from '../core/kube/errors.ts';
 
 const HELP = `usage: exposedapi-apim emulator [--port N] [--host ADDR] [--state FILE] [--import-delay MS]
+                                [--import-duration MS|realistic] [--not-found-after-import MS]
                                 [--async-mode location|azure-async-operation] [--dir DIR]
                                 [--sku NAME] [--hostname NAME]... [--throttle] [--verbose]
 
@@ -20,7 +22,12 @@ disableInstanceDiscovery: true, and trust "caFile" (NODE_EXTRA_CA_CERTS or tlsOp
   --port N            port to listen on (default 0: any free port)
   --host ADDR         address to listen on (default 127.0.0.1; the /_emulator admin API has no authentication)
   --state FILE        load entities from FILE at start and save them there on change
-  --import-delay MS   how long imports and other long-running writes stay in progress (default 100)
+  --import-delay MS   how long other long-running writes (named values, fragments) stay in progress (default
+                      100); given alone, also the fixed duration of imports
+  --import-duration D how long imports stay in progress: MS (fixed) or "realistic" (the default here: 15 s plus
+                      1.35 s per KB of document, ~8 min for TMF620; see emulator/import-duration.ts)
+  --not-found-after-import MS
+                      for this long after an import completes, the API answers 404 "Api not found." (default 0)
   --async-mode MODE   location (202 + Location, as recorded from the real service; default) or
                       azure-async-operation (201 + Azure-AsyncOperation status URL)
   --dir DIR           where the CA, token-signing key and identity are kept (default ${defaultEmulatorDir()})
@@ -40,6 +47,8 @@ export async function run(args: string[]): Promise<number> {
         host: { type: 'string' },
         state: { type: 'string' },
         'import-delay': { type: 'string' },
+        'import-duration': { type: 'string' },
+        'not-found-after-import': { type: 'string' },
         'async-mode': { type: 'string' },
         dir: { type: 'string' },
         sku: { type: 'string' },
@@ -69,6 +78,12 @@ export async function run(args: string[]): Promise<number> {
   };
   const port = int('port', v.port, 65535);
   const importDelayMs = int('import-delay', v['import-delay'], 3_600_000);
+  const notFoundAfterImportMs = int('not-found-after-import', v['not-found-after-import'], 3_600_000);
+  const rawDuration = v['import-duration'];
+  // The process is what people run to see the system as it behaves against Azure: imports are realistic unless
+  // asked otherwise (an explicit --import-delay alone keeps the older fixed behaviour).
+  let importDurationMs: ImportDuration | undefined = importDelayMs === undefined ? 'realistic' : undefined;
+  if (rawDuration !== undefined) importDurationMs = rawDuration === 'realistic' ? 'realistic' : int('import-duration', rawDuration, 3_600_000);
   const asyncMode = v['async-mode'];
   if (asyncMode !== undefined && asyncMode !== 'location' && asyncMode !== 'azure-async-operation') {
     problems.push(`--async-mode must be "location" or "azure-async-operation", got "${asyncMode}"`);
@@ -83,6 +98,8 @@ export async function run(args: string[]): Promise<number> {
   if (v.host !== undefined) options.host = v.host;
   if (v.state !== undefined) options.stateFile = v.state;
   if (importDelayMs !== undefined) options.importDelayMs = importDelayMs;
+  if (importDurationMs !== undefined) options.importDurationMs = importDurationMs;
+  if (notFoundAfterImportMs !== undefined) options.notFoundAfterImportMs = notFoundAfterImportMs;
   if (asyncMode === 'location' || asyncMode === 'azure-async-operation') options.asyncMode = asyncMode;
   if (v.dir !== undefined) options.dir = v.dir;
   if (v.sku !== undefined) options.sku = v.sku;

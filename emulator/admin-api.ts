@@ -7,11 +7,15 @@
 //   POST   /_emulator/faults      add a rule (or a list): {method?, pathPattern, status?, retryAfter?, times?, delayMs?, drop?}
 //   DELETE /_emulator/faults      remove all rules
 //   GET    /_emulator/throttling  ARM throttling settings; PUT/PATCH changes them ({enabled, reads|writes|deletes: {capacity, refillPerSecond}})
-//   GET    /_emulator/settings    import delay, async mode, SKU, page size; PATCH changes them
+//   GET    /_emulator/settings    import delay and duration, async mode, SKU, page size, the realism switches (404
+//                                 window after imports, properties at import, null auth settings, path slashes);
+//                                 PATCH changes them (unknown fields are refused)
 //   GET    /_emulator/info        the connection details the CLI prints at start
 import type { FaultInjector } from './faults.ts';
 import { FaultRuleError } from './faults.ts';
 import type { ServiceSettings } from './apim-service.ts';
+import type { ImportDuration } from './import-duration.ts';
+import { importDurationProblem } from './import-duration.ts';
 import { findTier, unknownSkuMessage } from './sku-tiers.ts';
 import type { Throttling } from './throttling.ts';
 
@@ -36,10 +40,21 @@ function bad(message: string): AdminReply {
 function updateSettings(settings: ServiceSettings, patch: unknown): AdminReply {
   if (patch === null || typeof patch !== 'object') return bad('settings must be a JSON object');
   const p = patch as Record<string, unknown>;
+  // A typo (`importDuration`) would otherwise be ignored silently and the test would study the wrong mode.
+  const known = new Set([...Object.keys(settings), 'importDurationMs']);
+  const unknown = Object.keys(p).filter((k) => !known.has(k));
+  if (unknown.length > 0) return bad(`unknown setting(s) ${unknown.map((k) => `'${k}'`).join(', ')}; known: ${[...known].join(', ')}`);
   const next = { ...settings };
   if (p['importDelayMs'] !== undefined) {
     if (typeof p['importDelayMs'] !== 'number' || p['importDelayMs'] < 0) return bad(`'importDelayMs' must be a non-negative number`);
     next.importDelayMs = p['importDelayMs'];
+    // importDelayMs is the fixed form of the import duration: setting it alone makes imports fixed again.
+    if (p['importDurationMs'] === undefined) delete next.importDurationMs;
+  }
+  if (p['importDurationMs'] !== undefined) {
+    const problem = importDurationProblem(p['importDurationMs']);
+    if (problem) return bad(problem);
+    next.importDurationMs = p['importDurationMs'] as ImportDuration;
   }
   if (p['asyncMode'] !== undefined) {
     if (p['asyncMode'] !== 'location' && p['asyncMode'] !== 'azure-async-operation') return bad(`'asyncMode' must be 'location' or 'azure-async-operation'`);
@@ -62,6 +77,24 @@ function updateSettings(settings: ServiceSettings, patch: unknown): AdminReply {
     if (typeof p['validateContentMaxSizeLimit'] !== 'number' || p['validateContentMaxSizeLimit'] < 1) return bad(`'validateContentMaxSizeLimit' must be a positive number of bytes`);
     next.validateContentMaxSizeLimit = p['validateContentMaxSizeLimit'];
   }
+  if (p['notFoundAfterImportMs'] !== undefined) {
+    if (typeof p['notFoundAfterImportMs'] !== 'number' || !(p['notFoundAfterImportMs'] >= 0)) return bad(`'notFoundAfterImportMs' must be a non-negative number of milliseconds`);
+    next.notFoundAfterImportMs = p['notFoundAfterImportMs'];
+  }
+  if (p['importAppliesProperties'] !== undefined) {
+    if (typeof p['importAppliesProperties'] !== 'boolean') return bad(`'importAppliesProperties' must be true or false`);
+    next.importAppliesProperties = p['importAppliesProperties'];
+  }
+  if (p['authenticationSettingsNulls'] !== undefined) {
+    const v = p['authenticationSettingsNulls'];
+    if (v !== 'ignore' && v !== 'refuse' && v !== 'clear') return bad(`'authenticationSettingsNulls' must be 'ignore', 'refuse' or 'clear'`);
+    next.authenticationSettingsNulls = v;
+  }
+  if (p['apiPathSlashes'] !== undefined) {
+    if (p['apiPathSlashes'] !== 'refuse' && p['apiPathSlashes'] !== 'trim') return bad(`'apiPathSlashes' must be 'refuse' or 'trim'`);
+    next.apiPathSlashes = p['apiPathSlashes'];
+  }
+  if (next.importDurationMs === undefined) delete settings.importDurationMs;
   Object.assign(settings, next);
   return { status: 200, body: settings };
 }

@@ -19,6 +19,7 @@ import type { ArmResult } from './arm-request.ts';
 import { RouteTable } from './arm-routes.ts';
 import { defaultEmulatorDir, openEmulatorHome } from './emulator-home.ts';
 import { faultError, FaultInjector } from './faults.ts';
+import type { ImportDuration } from './import-duration.ts';
 import type { AsyncMode } from './long-running.ts';
 import { fetchDocument } from './link-fetch.ts';
 import { RequestCounts } from './request-counts.ts';
@@ -50,7 +51,15 @@ export interface ApimEmulatorOptions {
   dir?: string;
   /** Persist entities to this JSON file (loaded on start, saved on change). */
   stateFile?: string;
+  /** Fixed duration of imports and other long-running writes (default 100 ms, so tests are fast). */
   importDelayMs?: number;
+  /** Import duration: fixed milliseconds or 'realistic' (size-scaled, minutes for large documents); default importDelayMs. */
+  importDurationMs?: ImportDuration;
+  /** The realism switches of ServiceSettings (404 window after imports, properties at import, …). */
+  notFoundAfterImportMs?: number;
+  importAppliesProperties?: boolean;
+  authenticationSettingsNulls?: ServiceSettings['authenticationSettingsNulls'];
+  apiPathSlashes?: ServiceSettings['apiPathSlashes'];
   asyncMode?: AsyncMode;
   sku?: string;
   pageSize?: number;
@@ -102,6 +111,25 @@ export interface ApimEmulator extends ApimEmulatorInfo {
 }
 
 const IDENTITY_PATH = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys)$/;
+
+const SERVICE_PREFIX = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.ApiManagement\/service\/[^/]+\//i;
+
+/** The decoded path segments below `…/service/{name}/` (empty when the path is not below a service). */
+function segmentsBelowService(pathname: string): string[] {
+  const m = SERVICE_PREFIX.exec(pathname);
+  if (!m) return [];
+  return pathname
+    .slice(m[0].length)
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
+}
 
 function headerMap(req: IncomingMessage): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
@@ -180,6 +208,11 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
     asyncMode: options.asyncMode ?? 'location',
     sku: options.sku ?? 'Developer',
     pageSize: options.pageSize ?? 100,
+    ...(options.importDurationMs !== undefined ? { importDurationMs: options.importDurationMs } : {}),
+    ...(options.notFoundAfterImportMs !== undefined ? { notFoundAfterImportMs: options.notFoundAfterImportMs } : {}),
+    ...(options.importAppliesProperties !== undefined ? { importAppliesProperties: options.importAppliesProperties } : {}),
+    ...(options.authenticationSettingsNulls !== undefined ? { authenticationSettingsNulls: options.authenticationSettingsNulls } : {}),
+    ...(options.apiPathSlashes !== undefined ? { apiPathSlashes: options.apiPathSlashes } : {}),
     fetchDocument,
     ...(data ? { data } : {}),
     onChange: () => writer?.schedule(),
@@ -293,6 +326,8 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
         return send(res, method, 400, e.body(), { ...armHeaders(), ...rateHeader });
       }
     }
+    const hidden = service.notFoundAfterImport(method, segmentsBelowService(url.pathname));
+    if (hidden) return send(res, method, hidden.status, hidden.body(), { ...armHeaders(), ...rateHeader });
     const result: ArmResult = await dispatchArm(service, routes, { method, url, headers, body, origin });
     send(res, method, result.status, result.body, { ...armHeaders(), ...rateHeader, ...(result.headers ?? {}) });
   }

@@ -4,6 +4,7 @@ import type { ArmError } from './arm-errors.ts';
 import { apiInProgress, entityNotFound, preconditionFailed } from './arm-errors.ts';
 import type { ArmRequest, ArmResult } from './arm-request.ts';
 import { evaluateIfMatch, formatEtag } from './etag.ts';
+import type { ImportDuration } from './import-duration.ts';
 import type { AsyncMode, LongRunningOperation } from './long-running.ts';
 import { LongRunningOperations, pollingHeaders } from './long-running.ts';
 import type { PolicyDocumentContext } from './policy-documents.ts';
@@ -28,6 +29,37 @@ export interface ServiceSettings {
   policyBodyFormat: 'json' | 'xml';
   /** The largest validate-content max-size the service accepts: 4194304 today, 102400 on older service versions. */
   validateContentMaxSizeLimit: number;
+  /**
+   * How long an import stays in progress: a number of milliseconds (fixed) or 'realistic' (scaled by the document's
+   * size, see import-duration.ts). Absent: `importDelayMs`, the fixed form older callers set.
+   */
+  importDurationMs?: ImportDuration;
+  /**
+   * For this long after an import completes, GETs of the API, its policy and its operations answer 404 "Api not
+   * found." (hashicorp/terraform-provider-azurerm #23322, #28201: the API appears about a minute later). Default 0.
+   */
+  notFoundAfterImportMs: number;
+  /**
+   * Whether an import (PUT with format and value) applies the other properties of the same body (displayName,
+   * description, subscriptionRequired, protocols, serviceUrl, authenticationSettings, …). True by default: the REST
+   * spec's import examples (ApiManagementCreateApiUsingImportOverrideServiceUrl) and terraform's fix to send
+   * service_url with the import (hashicorp/terraform-provider-azurerm PR #23011) show them applied; false models
+   * what terraform's two-request import guards against ("If import is used, we need to send properties to Azure API
+   * in two operations", api_management_api_resource.go). Either way a re-import resets what it does not carry.
+   */
+  importAppliesProperties: boolean;
+  /**
+   * A PATCH whose authenticationSettings clears `openid`/`oAuth2` with nulls only (no empty lists): 'ignore' keeps
+   * the stored settings, 'refuse' answers 400, 'clear' clears them. unverified: no public source says which the
+   * service does (../shared/guide/apim-contract.md "Clearing by nulls is unknown"); 'ignore', the silent one, is the
+   * default so a client must send the form the service itself reports (empty lists) and check what it got.
+   */
+  authenticationSettingsNulls: 'ignore' | 'refuse' | 'clear';
+  /**
+   * An API `path` with a leading or trailing '/': 'refuse' (400, what the REST spec's description implies) or
+   * 'trim' (stored without the slashes, as the portal does). unverified either way; see value-rules.ts.
+   */
+  apiPathSlashes: 'refuse' | 'trim';
 }
 
 export interface ServiceIdentity {
@@ -51,7 +83,10 @@ export class ApimService {
   data: ServiceData;
   /** API key → the import running on it; the API answers 409 to writes (and 404 if new) until it ends. */
   readonly importing = new Map<string, LongRunningOperation>();
+  /** API key → until when (epoch ms) its GETs answer 404 after an import completed (notFoundAfterImportMs). */
+  readonly #hiddenUntil = new Map<string, number>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  #stopped = false;
   readonly #onChange: () => void;
 
   constructor(opts: ApimServiceOptions) {
@@ -63,7 +98,12 @@ export class ApimService {
       pageSize: opts.pageSize ?? 100,
       policyBodyFormat: opts.policyBodyFormat ?? 'json',
       validateContentMaxSizeLimit: opts.validateContentMaxSizeLimit ?? 4194304,
+      notFoundAfterImportMs: opts.notFoundAfterImportMs ?? 0,
+      importAppliesProperties: opts.importAppliesProperties ?? true,
+      authenticationSettingsNulls: opts.authenticationSettingsNulls ?? 'ignore',
+      apiPathSlashes: opts.apiPathSlashes ?? 'refuse',
     };
+    if (opts.importDurationMs !== undefined) this.settings.importDurationMs = opts.importDurationMs;
     this.fetchDocument = opts.fetchDocument;
     this.data = opts.data ?? emptyServiceData();
     this.#onChange = opts.onChange ?? (() => {});
@@ -120,8 +160,37 @@ export class ApimService {
     };
   }
 
-  /** Runs work after a delay on a timer the service can cancel when it stops. */
+  /** Starts the 404 window of notFoundAfterImportMs for an API whose import just completed. */
+  hideAfterImport(apiId: string): void {
+    const ms = this.settings.notFoundAfterImportMs;
+    if (ms <= 0) return;
+    const now = Date.now();
+    for (const [k, until] of this.#hiddenUntil) if (until <= now) this.#hiddenUntil.delete(k);
+    this.#hiddenUntil.set(key(apiId), now + ms);
+  }
+
+  /**
+   * The 404 a read below `apis/{apiId}` answers inside an API's window after its import (the API itself, its
+   * policy, operations, tags, and the import's own Location poll: go-azure-sdk #740 and terraform-provider-azurerm
+   * #23322 show the 404 arriving on the poll of that URL, "Api not found.", the API appearing later).
+   * `segments` are the path segments below the service.
+   */
+  notFoundAfterImport(method: string, segments: string[]): ArmError | undefined {
+    if (this.#hiddenUntil.size === 0 || (method !== 'GET' && method !== 'HEAD')) return undefined;
+    if (segments[0]?.toLowerCase() !== 'apis' || segments[1] === undefined) return undefined;
+    const k = key(segments[1]);
+    const until = this.#hiddenUntil.get(k);
+    if (until === undefined) return undefined;
+    if (Date.now() >= until) {
+      this.#hiddenUntil.delete(k);
+      return undefined;
+    }
+    return entityNotFound('Api');
+  }
+
+  /** Runs work after a delay on a timer the service can cancel when it stops; nothing once it has stopped. */
   later(delayMs: number, work: () => void | Promise<void>): void {
+    if (this.#stopped) return;
     const t = setTimeout(() => {
       this.#timers.delete(t);
       void work();
@@ -177,12 +246,14 @@ export class ApimService {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.importing.clear();
+    this.#hiddenUntil.clear();
     this.lro.clear();
     this.data = emptyServiceData();
     this.changed();
   }
 
   stop(): void {
+    this.#stopped = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
   }

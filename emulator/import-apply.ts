@@ -3,7 +3,7 @@
 // end. Until then the unmatched ones still occupy their method and URL template, so an import that gives an existing
 // signature a new name fails with "Operation with the same method and URL template already exists" (seen for real
 // when operationIds change or names shift after a truncation collision).
-import { validationMessage } from './arm-errors.ts';
+import { detail, validationError } from './arm-errors.ts';
 import type { ImportedOperation } from './import-openapi.ts';
 import { signatureOf } from './import-openapi.ts';
 import type { OperationEntity } from './service-model.ts';
@@ -33,7 +33,11 @@ export function mergeOperations(
     const k = key(op.name);
     const holder = signatures.get(op.signature);
     if (holder !== undefined && holder !== k) {
-      throw validationMessage(`Operation with the same method and URL template already exists: ${op.properties.method}, ${op.properties.urlTemplate}`);
+      // The real failure (the import's poll, status Failed) carries the text in a detail aimed at urlTemplate, under
+      // the generic headline (hedinbil/azure-apim-operator's docs quote the whole body; ../shared/guide/apim-contract.md).
+      throw validationError([
+        detail('urlTemplate', `Operation with the same method and URL template already exists: ${op.properties.method}, ${op.properties.urlTemplate}`),
+      ]);
     }
     const current = working.get(k);
     if (current) {

@@ -20,6 +20,9 @@ export interface LongRunningOperation {
   startTime: string;
   endTime?: string;
   error?: ArmError;
+  /** Imports: the document's size and when the import is due to end (shown by GET /_emulator/imports). */
+  documentBytes?: number;
+  expectedEndTime?: string;
 }
 
 const KEEP_MS = 30 * 60 * 1000;

@@ -12,6 +12,8 @@ import { checkInlineSize, importFormat, parseDocumentText } from '../import-docu
 import type { ImportFormat } from '../import-document.ts';
 import { importOpenApi } from '../import-openapi.ts';
 import { mergeOperations } from '../import-apply.ts';
+import { importDurationMs } from '../import-duration.ts';
+import type { LongRunningOperation } from '../long-running.ts';
 import type { ApiEntity, Json, JsonObject, OperationEntity } from '../service-model.ts';
 import { key } from '../service-model.ts';
 import { checkAbsoluteUrl, checkApiPath, checkId, checkLength, checkOneOf, checkRequired, splitRevision } from '../value-rules.ts';
@@ -42,6 +44,11 @@ const API_PROPERTIES = [
 const PROTOCOLS = ['http', 'https', 'ws', 'wss'];
 const API_TYPES = ['http', 'soap', 'websocket', 'graphql', 'odata', 'grpc'];
 
+/** The user authorization settings of an API without any, as the service reports them. */
+function noAuthenticationSettings(): JsonObject {
+  return { oAuth2: null, openid: null, oAuth2AuthenticationSettings: [], openidAuthenticationSettings: [] };
+}
+
 /** Server defaults of a new API (recorded responses and the REST spec's examples). */
 function newApiProperties(path: string): JsonObject {
   return {
@@ -51,7 +58,7 @@ function newApiProperties(path: string): JsonObject {
     subscriptionRequired: true,
     path,
     protocols: ['https'],
-    authenticationSettings: { oAuth2: null, openid: null, oAuth2AuthenticationSettings: [], openidAuthenticationSettings: [] },
+    authenticationSettings: noAuthenticationSettings(),
     subscriptionKeyParameterNames: { header: 'Ocp-Apim-Subscription-Key', query: 'subscription-key' },
     type: 'http',
     isCurrent: true,
@@ -202,34 +209,74 @@ function putApi(svc: ApimService, req: ArmRequest): ArmResult {
   const op = svc.lro.start(`/apis/${apiId}`, existing ? 200 : 201);
   svc.importing.set(key(apiId), op);
   const translate = props['translateRequiredQueryParameters'] === 'query' ? 'query' : 'template';
-  svc.later(svc.settings.importDelayMs, () => runImport(svc, apiId, format, value, explicit, translate));
+  void runImport(svc, apiId, op, format, value, explicit, translate);
   const draft = existing ? structuredClone(existing.properties) : newApiProperties(path);
-  Object.assign(draft, explicit, { provisioningState: 'InProgress' });
+  Object.assign(draft, importedProperties(svc, explicit), { provisioningState: 'InProgress' });
   return svc.accepted(req, op, svc.contract('apis', `/apis/${apiId}`, apiId, draft));
 }
 
-async function runImport(svc: ApimService, apiId: string, format: ImportFormat, value: string, explicit: JsonObject, translate: 'template' | 'query'): Promise<void> {
-  const op = svc.importing.get(key(apiId))!;
-  try {
-    let text = value;
-    if (format.link) {
-      try {
-        text = await svc.fetchDocument(value);
-      } catch (err) {
-        // unverified wording: the real service reports an unreachable link as a validation error.
-        throw validationMessage(`Failed to download the API definition from '${value}': ${(err as Error).message}`);
-      }
+/** What an import keeps from its own body whatever the setting: where the API lives and which version it is. */
+const IMPORT_STRUCTURAL = ['path', 'apiVersion', 'apiVersionSetId', 'apiVersionSet', 'apiRevision', 'isCurrent', 'type'];
+
+/** The body's properties an import applies (all of them, or only the structural ones; see importAppliesProperties). */
+function importedProperties(svc: ApimService, explicit: JsonObject): JsonObject {
+  if (svc.settings.importAppliesProperties) return explicit;
+  return Object.fromEntries(Object.entries(explicit).filter(([k]) => IMPORT_STRUCTURAL.includes(k)));
+}
+
+/**
+ * The import itself: a link's document is fetched first (its size decides a realistic duration), then the import
+ * completes or fails when its duration has passed, counted from the PUT. Timers belong to the service, so stopping
+ * or resetting it abandons the import.
+ */
+async function runImport(svc: ApimService, apiId: string, op: LongRunningOperation, format: ImportFormat, value: string, explicit: JsonObject, translate: 'template' | 'query'): Promise<void> {
+  const started = Date.now();
+  let text = value;
+  let failure: ArmError | undefined;
+  if (format.link) {
+    try {
+      text = await svc.fetchDocument(value);
+    } catch (err) {
+      // unverified wording: the real service reports an unreachable link as a validation error.
+      failure = validationMessage(`Failed to download the API definition from '${value}': ${(err as Error).message}`);
     }
+  }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  const duration = importDurationMs(svc.settings.importDurationMs, svc.settings.importDelayMs, bytes);
+  op.documentBytes = bytes;
+  op.expectedEndTime = new Date(started + duration).toISOString();
+  svc.later(Math.max(0, started + duration - Date.now()), () => finishImport(svc, apiId, op, format, value, text, failure, explicit, translate));
+}
+
+function finishImport(
+  svc: ApimService,
+  apiId: string,
+  op: LongRunningOperation,
+  format: ImportFormat,
+  value: string,
+  text: string,
+  failure: ArmError | undefined,
+  explicit: JsonObject,
+  translate: 'template' | 'query',
+): void {
+  // A reset (or a stop) while the document was being fetched forgot this import.
+  if (svc.importing.get(key(apiId)) !== op) return;
+  try {
+    if (failure) throw failure;
     const doc = parseDocumentText(text, format);
     const imported = importOpenApi(doc, format.kind, { ...(format.link ? { sourceUrl: value } : {}), translateRequiredQueryParameters: translate });
     const current = svc.api(apiId);
     const { revision } = splitRevision(apiId);
     const entity = current ?? (revision !== undefined ? newRevision(svc, apiId, revision) : newEntity(svc, apiId, explicit['path'] as string));
     const merged = mergeOperations(entity.operations, imported.operations, () => svc.nextEtag());
-    const fromDocument: JsonObject = { description: imported.description, protocols: imported.protocols };
+    // A (re-)import resets what its body does not carry: serviceUrl becomes the document's server, or none
+    // (Azure/azure-cli #29363: "clears serviceUrl when the optional --service-url parameter isn't provided";
+    // terraform PR #23011: without service_url the import sets "the default value"), and the API's user
+    // authorization settings go back to none (Azure/azure-cli #22871, Azure/azure-powershell #18880).
+    const fromDocument: JsonObject = { description: imported.description, protocols: imported.protocols, serviceUrl: imported.serviceUrl };
+    if (current) fromDocument['authenticationSettings'] = noAuthenticationSettings();
     if (imported.displayName !== undefined) fromDocument['displayName'] = imported.displayName;
-    if (imported.serviceUrl !== null) fromDocument['serviceUrl'] = imported.serviceUrl;
-    Object.assign(entity.properties, fromDocument, explicit);
+    Object.assign(entity.properties, fromDocument, importedProperties(svc, explicit));
     if (entity.properties['displayName'] === null || entity.properties['displayName'] === undefined) entity.properties['displayName'] = apiId;
     entity.operations = merged.operations;
     entity.etag = svc.nextEtag();
@@ -240,6 +287,7 @@ async function runImport(svc: ApimService, apiId: string, format: ImportFormat, 
     }
     svc.data.apis[key(apiId)] = entity;
     svc.lro.succeed(op);
+    svc.hideAfterImport(apiId);
   } catch (err) {
     svc.lro.fail(op, err instanceof ArmError ? err : toArmError(err));
   } finally {

@@ -271,7 +271,8 @@ t.test('re-import: matched operations updated, unmatched deleted; serviceUrl ove
   const renamed = { ...second, paths: { ...second.paths, '/foo': { get: op('listFoo', 'Foo') } } };
   const conflict = await failure(h.client.api.beginCreateOrUpdateAndWait(h.rg, h.svc, 'evolving', { path: 'evolving', format: 'openapi+json', value: JSON.stringify(renamed) }, h.lro));
   t.equal(conflict.statusCode, 400);
-  t.equal(conflict.body?.error.message, 'Operation with the same method and URL template already exists: GET, /foo', 'a new name for an existing signature');
+  t.equal(conflict.body?.error.message, 'One or more fields contain incorrect values:', 'the generic headline, as the real poll answers');
+  t.same(conflict.body?.error.details, [{ code: 'ValidationError', target: 'urlTemplate', message: 'Operation with the same method and URL template already exists: GET, /foo' }], 'a new name for an existing signature: the text in a detail aimed at urlTemplate');
   t.same((await operations(h, 'evolving')).map((o) => o.name), ['a', 'c', 'd', 'get-foo'], 'the failed import changed nothing');
   t.equal((await h.client.api.get(h.rg, h.svc, 'evolving')).serviceUrl, 'https://override.example');
 });
