@@ -64,12 +64,14 @@ function quotedList(values: string[]): string {
 export function checkUrlPath(field: string, path: string): FieldError[] {
   const rooted = path.startsWith('/') ? path : `/${path}`;
   if (rooted === '/') return [invalid(field, path, `must name at least one path segment, e.g. "${FALLBACK_EXAMPLE}"`)];
-  const example = validExample(path);
+  // Built only for a message: admission checks a valid path on every review, and the example is the costly part.
+  let built: string | undefined;
+  const example = (): string => (built ??= validExample(path));
   const errors: FieldError[] = [];
-  if (!path.startsWith('/')) errors.push(invalid(field, path, `must start with "/", e.g. "${example}"`));
-  if (path.endsWith('/')) errors.push(invalid(field, path, `must not end with "/", e.g. "${example}"`));
+  if (!path.startsWith('/')) errors.push(invalid(field, path, `must start with "/", e.g. "${example()}"`));
+  if (path.endsWith('/')) errors.push(invalid(field, path, `must not end with "/", e.g. "${example()}"`));
   const segments = rooted.slice(1).replace(/\/+$/, '').split('/');
-  if (segments.some((seg) => seg === '')) errors.push(invalid(field, path, `must not contain empty segments ("//"), e.g. "${example}"`));
+  if (segments.some((seg) => seg === '')) errors.push(invalid(field, path, `must not contain empty segments ("//"), e.g. "${example()}"`));
   if (segments.some((seg) => seg === '.' || seg === '..')) {
     errors.push(invalid(field, path, 'must not contain "." or ".." segments'));
   }
@@ -86,7 +88,7 @@ export function checkUrlPath(field: string, path: string): FieldError[] {
   const bad = segments.filter((seg) => seg.replace(/[%;]/g, '') !== '' && !PATH_SEGMENT.test(seg.replace(/[%;]/g, '')));
   if (bad.length > 0) {
     const which = bad.length === 1 ? `segment ${quotedList(bad)} has` : `segments ${quotedList(bad)} have`;
-    errors.push(invalid(field, path, `${which} characters that are not URL-safe; use letters, digits and - . _ ~, e.g. "${example}"`));
+    errors.push(invalid(field, path, `${which} characters that are not URL-safe; use letters, digits and - . _ ~, e.g. "${example()}"`));
   }
   return errors;
 }
