@@ -5,6 +5,7 @@ import type { RemoteSpecMode } from './rules/specification.ts';
 import type { SpecFetchOptions } from './spec-fetch.ts';
 import type { OutboundPolicy } from './outbound-url.ts';
 import { NO_POLICY, parseTenancyPolicy, type TenancyPolicy } from './tenancy-policy.ts';
+import { APIM_SKUS, knownSku, type ApimSku } from './apim-tiers.ts';
 
 export interface WebhookConfig {
   host: string;
@@ -38,6 +39,8 @@ export interface WebhookConfig {
   outbound: OutboundPolicy;
   /** What each namespace may publish (TENANCY_POLICY, core/tenancy-policy.ts). */
   tenancy: TenancyPolicy;
+  /** APIM_SKU: the tier of the APIM service; policies it does not offer are denied at admission. Absent = not checked. */
+  apimSku?: ApimSku;
   logLevel: string;
 }
 
@@ -107,6 +110,18 @@ export function readTenancyPolicy(r: EnvReader): TenancyPolicy {
   return NO_POLICY;
 }
 
+/**
+ * APIM_SKU: the service's tier (its sku.name), so admission can deny policies the tier lacks (core/apim-tiers.ts).
+ * Empty = not checked at admission; the executor checks against the tier it reads from the service either way.
+ */
+export function readApimSku(r: EnvReader): ApimSku | undefined {
+  const raw = r.str('APIM_SKU', '');
+  if (raw === '') return undefined;
+  const sku = knownSku(raw);
+  if (!sku) r.errors.push(`APIM_SKU=${JSON.stringify(raw)} is invalid: must be the service's sku.name, one of ${APIM_SKUS.join(', ')}, or empty to check tiers only at apply time`);
+  return sku;
+}
+
 /** OUTBOUND_ALLOW_*: read by the webhook and the executor alike, so admission and apply judge URLs the same way. */
 export function readOutboundPolicy(r: EnvReader): OutboundPolicy {
   return { allowHttp: r.bool('OUTBOUND_ALLOW_HTTP', false), allowPrivate: r.bool('OUTBOUND_ALLOW_PRIVATE', false) };
@@ -134,6 +149,7 @@ export function readWebhookConfig(env: Record<string, string | undefined> = proc
     defaultJwt: r.str('JWT_OPENID_CONFIG_URL', '') !== '',
     outbound: readOutboundPolicy(r),
     tenancy: readTenancyPolicy(r),
+    apimSku: readApimSku(r),
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
   };
   // The webhook answers within the apiserver's timeout (≤ 10 s); a fetch must leave room for the rest.

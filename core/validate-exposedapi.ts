@@ -16,6 +16,8 @@ import { checkTenancy } from './rules/tenancy.ts';
 import { ruleFor, type TenancyPolicy } from './tenancy-policy.ts';
 import { apiIdOf } from './api-id.ts';
 import { parsePolicyIdentifier } from './policy-identifier.ts';
+import { policiesUsed } from './policy-xml.ts';
+import { tierErrors, type ApimSku } from './apim-tiers.ts';
 import { DocumentCheckCache, type DocumentChecker } from './spec-document.ts';
 import type { FetchOutcome } from './spec-fetch.ts';
 
@@ -34,6 +36,8 @@ export interface ValidationContext {
   resolveHost?: HostResolver;
   /** The operator's tenancy policy (core/tenancy-policy.ts); absent = unrestricted. */
   tenancy?: TenancyPolicy;
+  /** The APIM tier the operator publishes to (APIM_SKU): policies it does not offer are denied; absent = not checked. */
+  apimSku?: ApimSku;
 }
 
 export interface ValidationResult {
@@ -75,7 +79,7 @@ function sharedCounterWarnings(model: ExposedApi): string[] {
   for (const [field, raw, active] of blocks) {
     const parsed = parsePolicyIdentifier(raw);
     if (active && parsed.ok && parsed.identifier.kind === 'shared') {
-      out.push(`${field}: "${raw}" is not IP, subscription, header:<name>, query:<name> or claim:<name>, so it names one counter shared by all callers of the API`);
+      out.push(`${field}: "${raw}" is not IP, subscription, header:<name>, query:<name> or claim:<name>, so it names one counter shared by all callers of this API (other APIs keep their own)`);
     }
   }
   return out;
@@ -85,6 +89,10 @@ export async function validateExposedApi(obj: unknown, ctx: ValidationContext): 
   const { model, errors } = readExposedApi(obj);
   errors.push(...modelErrors(model, ctx));
   if (ctx.tenancy) errors.push(...checkTenancy(model, ruleFor(ctx.tenancy, model.namespace), apiIdOf(model)));
+  if (ctx.apimSku) {
+    const uses = policiesUsed({ spec: model.spec, jwt: model.spec.apim.jwt, documentValidation: model.spec.apiType === 'openapi' });
+    errors.push(...tierErrors(uses, ctx.apimSku, 'APIM_SKU'));
+  }
   errors.push(...checkClaims(claimOf(model), ctx.claims));
   const outbound = ctx.resolveHost ? await resolveOutboundTargets(model, ctx.outbound ?? STRICT_OUTBOUND_POLICY, ctx.resolveHost) : { errors: [], warnings: [] };
   errors.push(...outbound.errors);

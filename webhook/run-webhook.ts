@@ -98,6 +98,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     remoteMode: config.remoteSpecCheck,
     outbound: config.outbound,
     tenancy: config.tenancy,
+    ...(config.apimSku ? { apimSku: config.apimSku } : {}),
   };
   const app = buildAdmissionServer({
     tls: readTls(config.tlsCertFile, config.tlsKeyFile),
