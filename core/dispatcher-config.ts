@@ -32,6 +32,22 @@ export interface LeaseConfig {
   retryPeriodMs: number;
 }
 
+/**
+ * Trying a change again after its Job failed for a transient reason (every pod exit 1, the deadline): an APIM or
+ * network outage longer than one Job's own retries must not leave the APIs touched during it failed until someone
+ * bumps reconcile-at. Capped exponential backoff with jitter; docs/dispatcher.md "Retries after a failed Job".
+ */
+export interface JobRetryConfig {
+  /** New Jobs for one change after its first failed; 0 = never (the change then waits for a new one). */
+  limit: number;
+  /** Wait before the first retry; doubles with each further one. */
+  baseMs: number;
+  /** The doubling stops here. */
+  maxMs: number;
+  /** Up to this fraction is taken off each wait (0–0.5), differently per object and attempt, so a burst spreads out. */
+  jitter: number;
+}
+
 export interface DispatcherConfig {
   enabled: boolean;
   /** Where Jobs and the Lease live (the operator's own namespace). */
@@ -46,6 +62,7 @@ export interface DispatcherConfig {
   readinessSync: boolean;
   /** Full re-evaluation of every ExposedAPI, a safety net behind the watches. */
   resyncMs: number;
+  retry: JobRetryConfig;
 }
 
 export interface DispatcherContext {
@@ -124,6 +141,20 @@ export function readDispatcherConfig(env: Record<string, string | undefined>, co
       limits: { cpu: quantity(r, 'JOB_CPU_LIMIT', '1'), memory: quantity(r, 'JOB_MEMORY_LIMIT', '512Mi') },
     },
   };
+  const retry: JobRetryConfig = {
+    limit: r.int('JOB_RETRY_LIMIT', 100, 0, 1000),
+    baseMs: r.int('JOB_RETRY_BASE_SECONDS', 60, 1, 3600) * 1000,
+    maxMs: r.int('JOB_RETRY_MAX_SECONDS', 1800, 1, 86_400) * 1000,
+    jitter: r.int('JOB_RETRY_JITTER_PERCENT', 20, 0, 50) / 100,
+  };
+  if (retry.maxMs < retry.baseMs) {
+    r.errors.push(`JOB_RETRY_MAX_SECONDS=${retry.maxMs / 1000} must be at least JOB_RETRY_BASE_SECONDS=${retry.baseMs / 1000}: it caps the doubling wait that starts there`);
+  }
+  // The failed Job is the retry's clock (its end time and attempt number survive restarts and failover, unlike
+  // memory, and tenants cannot write them, unlike status): it must outlive the longest wait.
+  if (retry.limit > 0 && job.ttlSecondsAfterFinished * 1000 < retry.maxMs) {
+    r.errors.push(`JOB_TTL_SECONDS_AFTER_FINISHED=${job.ttlSecondsAfterFinished} is shorter than JOB_RETRY_MAX_SECONDS=${retry.maxMs / 1000}: a failed Job would expire before its retry is due; raise the TTL to at least ${retry.maxMs / 1000}, lower JOB_RETRY_MAX_SECONDS, or set JOB_RETRY_LIMIT=0 to turn retries off`);
+  }
   const config: DispatcherConfig = {
     enabled,
     operatorNamespace,
@@ -133,6 +164,7 @@ export function readDispatcherConfig(env: Record<string, string | undefined>, co
     job,
     readinessSync: r.bool('READINESS_SYNC', true),
     resyncMs: r.int('DISPATCH_RESYNC_SECONDS', 300, 10, 86_400) * 1000,
+    retry,
   };
   return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, config };
 }

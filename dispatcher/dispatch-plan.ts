@@ -5,17 +5,21 @@
 // Durable state lives on the ExposedAPI, not in memory and not in Jobs (which expire after their TTL):
 // - status.appliedSpecHash = the change is done;
 // - condition Ready False / JobFailed with specHash H = H failed and is not retried until a new change (an edit or
-//   a new reconcile-at) gives a new hash. Ready is the dispatcher's alone (docs/status.md): it summarizes the
+//   a new reconcile-at) gives a new hash. A Job that failed for a transient reason is instead followed by another
+//   Job for H after a backoff (job-retry.ts), decided from the failed Job itself and recorded as Ready False /
+//   RetryScheduled with the attempt and its time. Ready is the dispatcher's alone (docs/status.md): it summarizes the
 //   executor's step conditions (Published when applied), the Job's end and the claims — the executor cannot write
 //   it when its Job dies (OOM, deadline, image pull) or never runs (a lost claim);
 // - status.lastJob = the Job that worked on the object last. A finished Job named for the current change is this
 //   change's result only if lastJob names it (or this leader has just created it); otherwise it is a leftover of an
 //   earlier identical change (A → B → A) and is deleted so the change runs again.
-import { DETACH_ANNOTATION } from '../core/exposedapi-model.ts';
+import { DETACH_ANNOTATION, RECONCILE_AT_ANNOTATION } from '../core/exposedapi-model.ts';
 import { setCondition, type Condition } from '../core/exposedapi-status.ts';
 import { conflictReason, conflictText, type ClaimConflict } from '../core/rules/claims.ts';
 import { boundedConditionMessage, hasOurFinalizer, type DispatchSummary } from './exposedapi-summary.ts';
+import type { JobRetryConfig } from '../core/dispatcher-config.ts';
 import { jobName, type Change } from './job-manifest.ts';
+import { decideRetry, durationText, failureKind, type RetryDecision } from './job-retry.ts';
 import { failureText, isActive, type JobSummary } from './job-summary.ts';
 
 export interface PlanContext {
@@ -27,6 +31,8 @@ export interface PlanContext {
   fresh?: boolean;
   /** Claims (path, apiId) the object loses to older holders (core/rules/claims.ts): no apply Job while there are any. */
   lostClaims?: readonly ClaimConflict[];
+  /** Retries of a change whose Job failed for a transient reason; absent = none (the change waits for a new one). */
+  retry?: JobRetryConfig;
 }
 
 /** Ready reasons the dispatcher writes for a lost claim. */
@@ -41,6 +47,8 @@ export interface PlanEvent {
 export interface Plan {
   /** The change that should run now or as soon as the object's running Job ends and the global cap allows. */
   want?: Change;
+  /** The wanted change must not start before this (epoch ms): a retry's backoff. */
+  notBeforeMs?: number;
   /** Jobs in the way: leftovers of an earlier identical change, or of an earlier object with the same name. */
   deleteJobs: string[];
   /** Status to write (only set when it differs from what the object already says). */
@@ -73,6 +81,15 @@ export function conditionOf(conditions: readonly Condition[], type: Condition['t
 export function failureRecorded(api: DispatchSummary, hash: string): boolean {
   const ready = conditionOf(api.conditions, 'Ready');
   return !!ready && ready.status === 'False' && ready.reason === 'JobFailed' && ready.specHash === hash;
+}
+
+/** Ready reason while the next Job for a failed change waits for its backoff. */
+export const RETRY_SCHEDULED = 'RetryScheduled';
+
+/** A retry of change H is scheduled (the failed Job, not this condition, says when: status is tenant-writable). */
+export function retryRecorded(api: DispatchSummary, hash: string): boolean {
+  const ready = conditionOf(api.conditions, 'Ready');
+  return !!ready && ready.status === 'False' && ready.reason === RETRY_SCHEDULED && ready.specHash === hash;
 }
 
 /** The delete of hash H failed and the failure is recorded. */
@@ -133,10 +150,18 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
 
   const action = api.deleting ? 'delete' : 'apply';
   const change: Change = { namespace: api.namespace, name: api.name, uid: api.uid, specHash: hash, action };
-  const name = jobName(change);
-  const own = ours.find((j) => j.name === name);
-  const current = !!own && (isActive(own) || api.lastJob === own.name || ctx.lastCreated === own.name);
-  if (action === 'apply' && !failureRecorded(api, hash)) {
+  // The change's Jobs: its first and each retry (the name carries the attempt). The newest that is this change's —
+  // running, named by lastJob, or just created by this leader — is its result so far; Jobs of the change newer than
+  // that one are leftovers of an earlier identical change (A → B → A), like every Job of the change when none is.
+  const chain = ours
+    .filter((j) => j.action === action && j.specHash === hash && j.name === jobName({ ...change, attempt: j.attempt }))
+    .sort((a, b) => b.attempt - a.attempt);
+  const at = chain.findIndex((j) => isActive(j) || api.lastJob === j.name || ctx.lastCreated === j.name);
+  const own = at >= 0 ? chain[at] : undefined;
+  for (const j of at >= 0 ? chain.slice(0, at) : chain) plan.deleteJobs.push(j.name);
+  // While a retry waits, Ready keeps saying when it runs; once it runs, the executor's words about it count again.
+  const retryWaits = action === 'apply' && retryRecorded(api, hash) && !(own && isActive(own));
+  if (action === 'apply' && !failureRecorded(api, hash) && !retryWaits) {
     const fromExecutor = readyFromExecutor(api, conditions, hash);
     if (fromExecutor) set(fromExecutor);
   }
@@ -155,7 +180,38 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
     return finish();
   };
 
-  if (own && current) {
+  /** What follows the failed apply Job `job` of this change, and the words for Ready. */
+  const retryOf = (job: JobSummary, ref: string): { decision: RetryDecision; message: string } => {
+    const decision = decideRetry(job, ctx.retry ?? { limit: 0, baseMs: 0, maxMs: 0, jitter: 0 }, `${api.namespace}/${api.name}/${hash}`);
+    const failed = `Job ${ref} failed: ${failureText(job)}${executorSaid(api, hash)}`;
+    if (decision.kind === 'wait-for-change') {
+      // A permanent failure keeps the words it always had; a transient one says why it is not tried again.
+      return { decision, message: failureKind(job).transient ? `${failed}. Not retried: ${decision.why}` : failed };
+    }
+    const next = jobName({ ...change, attempt: decision.attempt });
+    // When and why first: a long executor message is cut at the end of the condition message.
+    const message = `retry ${decision.attempt} of ${ctx.retry!.limit} (Job ${jobRef(ctx, next)}) at ${new Date(decision.dueAtMs).toISOString()}, ` +
+      `${durationText(decision.delayMs)} after the failed Job ended, because ${decision.why}. ${failed}. ` +
+      `A new change (an edit, or a new ${RECONCILE_AT_ANNOTATION}) runs at once`;
+    return { decision, message };
+  };
+
+  // Ready says when and why; the Job for the next attempt waits in the dispatch queue until then. Planned again at
+  // every event, resync or new leader, this gives the same attempt and time (job-retry.ts), so nothing is rewritten.
+  const scheduleRetry = (job: JobSummary, next: Change, dueAtMs: number, message: string): Plan => {
+    set({ type: 'Progressing', status: 'False', reason: 'JobFailed', message: job.name, specHash: hash });
+    const before = conditionOf(conditions, 'Ready');
+    set({ type: 'Ready', status: 'False', reason: RETRY_SCHEDULED, message, specHash: hash });
+    if (conditionOf(conditions, 'Ready') !== before) plan.event = { type: 'Warning', reason: RETRY_SCHEDULED, message };
+    // A claim lost meanwhile holds the retry back like any apply (planned again when the holder changes).
+    if (!(ctx.lostClaims && ctx.lostClaims.length > 0)) {
+      plan.want = next;
+      plan.notBeforeMs = dueAtMs;
+    }
+    return finish();
+  };
+
+  if (own) {
     if (isActive(own)) return finish();
     const ref = jobRef(ctx, own.name);
     if (own.outcome === 'Complete' && action === 'apply' && api.appliedSpecHash === hash) {
@@ -167,11 +223,25 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
       set({ type: 'Progressing', status: 'False', reason: 'JobFailed', message: own.name, specHash: hash });
       return finish();
     }
+    if (action === 'apply' && own.outcome === 'Failed' && retryRecorded(api, hash)) {
+      // Recorded already, in the same words (a plan gives the same attempt and time every time): schedule it without
+      // asking the apiserver again. Different words (the executor said more meanwhile) go through the fresh read.
+      const { decision, message } = retryOf(own, ref);
+      const ready = conditionOf(api.conditions, 'Ready');
+      if (decision.kind === 'retry' && ready?.message === boundedConditionMessage(message)) {
+        return scheduleRetry(own, { ...change, attempt: decision.attempt }, decision.dueAtMs, message);
+      }
+    }
     if (!ctx.fresh) {
       // A Job's end is judged on the object as stored now: the Job watch and the ExposedAPI watch are not ordered,
       // so the cache may not show yet what the executor wrote just before it exited.
       plan.refresh = true;
       return plan;
+    }
+    if (action === 'apply' && own.outcome === 'Failed') {
+      const { decision, message } = retryOf(own, ref);
+      if (decision.kind === 'wait-for-change') return recordFailure(own, message);
+      return scheduleRetry(own, { ...change, attempt: decision.attempt }, decision.dueAtMs, message);
     }
     if (own.outcome === 'Complete') {
       return recordFailure(own, action === 'apply'
@@ -184,7 +254,6 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
         `or release the ExposedAPI without cleaning up APIM: kubectl annotate exposedapi -n ${api.namespace} ${api.name} ${DETACH_ANNOTATION}=true`);
   }
 
-  if (own) plan.deleteJobs.push(own.name); // finished, and not this change's: an earlier identical change
   if (action === 'apply' && (api.appliedSpecHash === hash || failureRecorded(api, hash))) return finish();
   if (action === 'apply' && ctx.lostClaims && ctx.lostClaims.length > 0) {
     // Both objects got past admission (two webhook replicas, each admitting one of two racing creates; or created

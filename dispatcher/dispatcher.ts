@@ -7,7 +7,7 @@ import { BatchV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { DispatcherConfig } from '../core/dispatcher-config.ts';
 import type { ClaimConflict, ObjectRef } from '../core/rules/claims.ts';
 import { DispatchQueue } from './dispatch-queue.ts';
-import { failureRecorded, planFor } from './dispatch-plan.ts';
+import { failureRecorded, planFor, retryRecorded } from './dispatch-plan.ts';
 import type { DispatcherMetrics } from './dispatcher-metrics.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { dispatchSummary, hasOurFinalizer, keyOf, type DispatchSummary } from './exposedapi-summary.ts';
@@ -112,7 +112,8 @@ export class Dispatcher {
     this.index(key, api.implementation ? `${api.namespace}/${api.implementation}` : undefined);
     const needs = api.specHash !== undefined && (api.deleting
       ? hasOurFinalizer(api) && !api.detach
-      : api.appliedSpecHash !== api.specHash && !failureRecorded(api, api.specHash));
+      // A scheduled retry is not a change waiting to be dispatched: its wait is the backoff, not latency.
+      : api.appliedSpecHash !== api.specHash && !failureRecorded(api, api.specHash) && !retryRecorded(api, api.specHash));
     if (!needs) this.seen.delete(key);
     else {
       const id = `${api.deleting ? 'delete' : 'apply'}:${api.specHash}`;
@@ -304,7 +305,7 @@ class Term {
     const jobs = [...(this.jobsByKey.get(key)?.values() ?? [])];
     // Ranked over the same cache every replica and every new leader sees: the same object loses, whoever plans.
     const lostClaims = this.options.claims?.lostBy(api) ?? [];
-    const ctx = { now: new Date(), operatorNamespace: this.options.config.operatorNamespace, lastCreated: this.lastCreated.get(key), lostClaims };
+    const ctx = { now: new Date(), operatorNamespace: this.options.config.operatorNamespace, lastCreated: this.lastCreated.get(key), lostClaims, retry: this.options.config.retry };
     let plan = planFor(api, jobs, ctx);
     if (plan.refresh) {
       // A Job succeeded but the cache does not show its result yet (the two watches are not ordered): ask the source.
@@ -331,8 +332,14 @@ class Term {
     if (plan.event) {
       await this.events.record(api, plan.event).catch((err: unknown) => this.log.warn('could not record an Event', { exposedapi: key, error: errorText(err) }));
     }
-    if (plan.want) this.queue.want(plan.want);
-    else this.queue.cancel(key);
+    if (plan.want) {
+      // A retry waits for its backoff in the queue; the pump's timer starts it when due (and a new leader, planning
+      // from the same failed Job, queues it for the same time).
+      if (plan.notBeforeMs !== undefined && plan.notBeforeMs > Date.now() && !this.queue.waitingFor(key)) {
+        this.log.info('executor Job failed for a transient reason; retry scheduled', { exposedapi: key, attempt: plan.want.attempt, at: new Date(plan.notBeforeMs).toISOString() });
+      }
+      this.queue.want(plan.want, plan.notBeforeMs ?? 0);
+    } else this.queue.cancel(key);
     this.pump(); // before the readiness write: a new change should not wait for it
     if (this.readiness) await this.syncReadiness(key, api);
   }
@@ -421,7 +428,7 @@ class Term {
     let byName = this.jobsByKey.get(key);
     if (!byName) this.jobsByKey.set(key, (byName = new Map()));
     if (!byName.has(name)) {
-      byName.set(name, { name, namespace: change.namespace, apiName: change.name, apiUid: change.uid, specHash: change.specHash, action: change.action, deleting: false });
+      byName.set(name, { name, namespace: change.namespace, apiName: change.name, apiUid: change.uid, specHash: change.specHash, action: change.action, attempt: change.attempt ?? 0, deleting: false });
       this.watchedRunning.add(name);
     }
     this.enqueue(key);

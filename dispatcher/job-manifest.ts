@@ -15,12 +15,22 @@ export interface Change {
   uid: string;
   specHash: string;
   action: JobAction;
+  /**
+   * 0 for a change's first Job; n for the n-th retry the dispatcher starts after a transient failure (apply only,
+   * dispatcher/job-retry.ts). Part of the Job's name and labels, so each attempt is a Job of its own in the history.
+   */
+  attempt?: number;
 }
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'exposedapi-apim-dispatcher';
 /** Jobs the dispatcher watches: `app.kubernetes.io/managed-by=exposedapi-apim-dispatcher`. */
 export const JOB_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+/**
+ * Which attempt at its change a Job is (absent on first Jobs and on Jobs of older versions: 0). Read back from the
+ * Job, which lives in the operator namespace where tenants cannot write: the retry chain is derived from it.
+ */
+export const ATTEMPT_LABEL = `${ANNOTATION_PREFIX}/attempt`;
 /** Full values that labels cannot hold (a spec hash is 64 hex digits, a label value at most 63 characters). */
 export const JOB_ANNOTATIONS = {
   uid: `${ANNOTATION_PREFIX}/uid`,
@@ -68,14 +78,18 @@ export function jobNamePrefix(namespace: string, name: string): string {
 }
 
 /**
- * `<prefix>-<hash8>` for an apply, with `-delete` for a delete (they may share a spec hash). The hash covers the
- * namespace, the name and the spec hash, so the name is deterministic and unique per object and change whatever the
- * prefix left out; the spec hash itself is in the Job's labels and annotations.
+ * `<prefix>-<hash8>` for an apply, with `-delete` for a delete (they may share a spec hash), and `-r<n>` for the n-th
+ * retry of an apply (at most 1000, JOB_RETRY_LIMIT: `-r1000` is no longer than `-delete`, so it fits the same room).
+ * The hash covers the namespace, the name and the spec hash, so the name is deterministic and unique per object,
+ * change and attempt whatever the prefix left out; the spec hash itself is in the Job's labels and annotations. A
+ * first Job keeps the name it had before retries existed, so an upgrade finds the Jobs it already created.
  */
-export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action'>): string {
+export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action' | 'attempt'>): string {
   const hash = sha256(`${change.namespace}/${change.name}/${change.specHash.toLowerCase()}`).slice(0, HASH_PART);
   const base = `${jobNamePrefix(change.namespace, change.name)}-${hash}`;
-  return change.action === 'delete' ? `${base}${DELETE_SUFFIX}` : base;
+  if (change.action === 'delete') return `${base}${DELETE_SUFFIX}`;
+  const attempt = change.attempt ?? 0;
+  return attempt > 0 ? `${base}-r${attempt}` : base;
 }
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -96,6 +110,7 @@ export function jobLabels(change: Change): Record<string, string> {
     // 63 of the 64 hex digits: enough to select by; the annotation has all of them.
     [JOB_LABELS.specHash]: change.specHash.slice(0, 63),
     [JOB_LABELS.action]: change.action,
+    ...((change.attempt ?? 0) > 0 ? { [ATTEMPT_LABEL]: String(change.attempt) } : {}),
   };
 }
 

@@ -2,7 +2,7 @@
 // of a list (dates as Date) and the raw JSON of a watch (dates as strings).
 import { JOB_LABELS, EXIT_PERMANENT, type JobAction } from '../core/exposedapi-status.ts';
 import { isObject } from '../core/object-reader.ts';
-import { JOB_ANNOTATIONS } from './job-manifest.ts';
+import { ATTEMPT_LABEL, JOB_ANNOTATIONS } from './job-manifest.ts';
 
 export interface JobSummary {
   name: string;
@@ -13,6 +13,8 @@ export interface JobSummary {
   apiUid: string;
   specHash: string;
   action: JobAction;
+  /** Which attempt at its change (dispatcher/job-retry.ts): 0 for the first Job. */
+  attempt: number;
   /** The Job is being deleted: it no longer counts, whatever its pods still do. */
   deleting: boolean;
   /** Set once the Job has finished (condition Complete or Failed). */
@@ -20,6 +22,23 @@ export interface JobSummary {
   /** The finishing condition's reason and message, e.g. PodFailurePolicy / "… exit code 42 …". */
   reason?: string;
   message?: string;
+  /**
+   * When it finished (the finishing condition's lastTransitionTime, set by the Job controller), else when it started;
+   * epoch ms. A retry is due this long after it, whoever leads then.
+   */
+  endedAtMs?: number;
+}
+
+/** epoch ms of an RFC 3339 string (a watch) or a Date (a typed list), if it is one. */
+function timeOf(v: unknown): number | undefined {
+  const ms = v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The attempt label as a number: absent, malformed or out of range (an older or hand-made Job) reads as 0. */
+function attemptOf(v: unknown): number {
+  if (typeof v !== 'string' || !/^[1-9][0-9]{0,3}$/.test(v)) return 0;
+  return Number(v);
 }
 
 function str(v: unknown): string | undefined {
@@ -47,11 +66,17 @@ export function jobSummary(job: unknown): JobSummary | undefined {
     apiUid: str(annotations[JOB_ANNOTATIONS.uid]) ?? '',
     specHash,
     action,
+    attempt: attemptOf(labels[ATTEMPT_LABEL]),
     deleting: meta['deletionTimestamp'] !== undefined && meta['deletionTimestamp'] !== null,
     ...(end
       ? { outcome: end['type'] as 'Complete' | 'Failed', reason: str(end['reason']) ?? '', message: str(end['message']) ?? '' }
       : {}),
+    ...(end ? endedAt(timeOf(end['lastTransitionTime']) ?? timeOf(status['completionTime']) ?? timeOf(status['startTime'])) : {}),
   };
+}
+
+function endedAt(ms: number | undefined): { endedAtMs?: number } {
+  return ms === undefined ? {} : { endedAtMs: ms };
 }
 
 export function isActive(job: JobSummary): boolean {

@@ -18,9 +18,9 @@ const api = (o: Partial<DispatchSummary> = {}): DispatchSummary => ({
   namespace: 'team', name: 'pc', uid: 'u1', resourceVersion: '7', specHash: H1, deleting: false, finalizers: [FINALIZER],
   detach: false, conditions: [], implementation: 'svc', ...o,
 });
-const name = (hash: string, action: 'apply' | 'delete' = 'apply') => jobName({ namespace: 'team', name: 'pc', specHash: hash, action });
+const name = (hash: string, action: 'apply' | 'delete' = 'apply', attempt = 0) => jobName({ namespace: 'team', name: 'pc', specHash: hash, action, attempt });
 const job = (hash: string, o: Partial<JobSummary> = {}): JobSummary => ({
-  name: name(hash, o.action), namespace: 'team', apiName: 'pc', apiUid: 'u1', specHash: hash, action: 'apply', deleting: false, ...o,
+  name: name(hash, o.action, o.attempt), namespace: 'team', apiName: 'pc', apiUid: 'u1', specHash: hash, action: 'apply', attempt: 0, deleting: false, ...o,
 });
 const cond = (type: Condition['type'], status: Condition['status'], reason: string, message: string, specHash?: string): Condition =>
   ({ type, status, reason, message, lastTransitionTime: earlier, ...(specHash ? { specHash } : {}) });
@@ -257,4 +257,103 @@ t.test('summaries read what the dispatcher needs from an ExposedAPI', async (t) 
     component: { name: 'ctk', uid: 'comp-1' },
   });
   t.notOk(JSON.stringify(s).includes('xxxx'), 'the spec itself is not kept');
+});
+
+// Retries after a transient failure (dispatcher/job-retry.ts): each attempt a Job of its own, its time from the
+// failed Job, Ready saying when and why, one Event per scheduled retry, permanent failures and a new change as before.
+t.test('retries: a transient failure is tried again after a backoff derived from the failed Job', async (t) => {
+  const MIN = 60_000;
+  const retry = { limit: 3, baseMs: MIN, maxMs: 4 * MIN, jitter: 0 };
+  const endedAt = Date.parse('2026-11-21T09:58:00Z');
+  const failed = (attempt: number, o: Partial<JobSummary> = {}) => job(H1, { attempt, outcome: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', endedAtMs: endedAt, ...o });
+  const executorSays = cond('Imported', 'False', 'ApimUnavailable', 'APIM answered 503 ServiceUnavailable', H1);
+  /** The object after the dispatcher wrote a plan's status. */
+  const written = (before: DispatchSummary, p: Plan): DispatchSummary => ({ ...before, conditions: p.status?.conditions ?? before.conditions, ...(p.status?.lastJob ? { lastJob: p.status.lastJob } : {}) });
+  const readyOf = (p: Plan) => p.status?.conditions.find((c) => c.type === 'Ready');
+
+  // The first Job failed: the end is judged on the object as stored now, then retry 1 is scheduled.
+  let obj = api({ lastJob: name(H1), conditions: [executorSays] });
+  t.same(brief(planFor(obj, [failed(0)], ctx({ retry }))), { want: undefined, deleteJobs: [], conditions: undefined, lastJob: undefined, event: undefined, releaseFinalizer: undefined, refresh: true }, 'a fresh read first');
+  const first = planFor(obj, [failed(0)], ctx({ retry, fresh: true }));
+  t.match(brief(first), { want: 'apply:1', conditions: ['Imported=False/ApimUnavailable', 'Ready=False/RetryScheduled', 'Progressing=False/JobFailed'], event: 'RetryScheduled' });
+  t.equal(first.want?.attempt, 1);
+  t.equal(first.notBeforeMs, endedAt + MIN, 'due one base wait after the failed Job ended');
+  const ready = readyOf(first)!;
+  t.match(ready.message, `retry 1 of 3 (Job ops/${name(H1, 'apply', 1)}) at 2026-11-21T09:59:00.000Z, 1m after the failed Job ended, because every retry of the Job failed`, 'when, which Job and why, first');
+  t.match(ready.message, 'the executor reported ApimUnavailable: APIM answered 503', 'with the executor\'s own words');
+  t.match(ready.message, 'exposedapi-apim.io/reconcile-at) runs at once');
+  t.equal(first.event?.message, ready.message);
+  t.equal(first.event?.type, 'Warning');
+
+  // Planned again (an event, a resync, a new leader with nothing in memory): the same attempt and time, nothing written.
+  obj = written(obj, first);
+  for (const c of [ctx({ retry }), ctx({ retry, lastCreated: undefined }), ctx({ retry, fresh: true })]) {
+    const again = planFor(obj, [failed(0)], c);
+    t.same({ status: again.status, event: again.event, refresh: again.refresh, attempt: again.want?.attempt, at: again.notBeforeMs }, { status: undefined, event: undefined, refresh: false, attempt: 1, at: endedAt + MIN }, 'replanned: quiet, same schedule');
+  }
+
+  // Retry 1 runs (this leader created it): Progressing follows it; the executor's words count again.
+  const running = planFor(obj, [failed(0), job(H1, { attempt: 1 })], ctx({ retry, lastCreated: name(H1, 'apply', 1) }));
+  t.match(brief(running), { want: undefined, conditions: ['Imported=False/ApimUnavailable', 'Ready=False/ApimUnavailable', 'Progressing=True/Applying'], lastJob: name(H1, 'apply', 1) });
+  obj = written(obj, running);
+
+  // Retry 1 failed too: retry 2 twice as late, a new Event; the first Job stays in the history.
+  const second = planFor(obj, [failed(0), failed(1)], ctx({ retry, fresh: true }));
+  t.match(brief(second), { want: 'apply:1', deleteJobs: [], event: 'RetryScheduled' });
+  t.equal(second.want?.attempt, 2);
+  t.equal(second.notBeforeMs, endedAt + 2 * MIN);
+
+  // The last retry failed: the change waits for a new one, and says so.
+  const spent = planFor({ ...obj, lastJob: name(H1, 'apply', 3) }, [failed(0), failed(1), failed(2), failed(3)], ctx({ retry, fresh: true }));
+  t.match(brief(spent), { want: undefined, deleteJobs: [], conditions: ['Imported=False/ApimUnavailable', 'Ready=False/JobFailed', 'Progressing=False/JobFailed'], event: 'JobFailed' });
+  t.match(readyOf(spent)!.message, 'Not retried: every retry of the Job failed with a retriable error, and all 3 retries (JOB_RETRY_LIMIT) are spent');
+
+  // A permanent failure during the retries: no further Job.
+  const permanent = planFor(obj, [failed(0), failed(1, { reason: 'PodFailurePolicy', message: 'Container executor failed with exit code 42 matching FailJob rule at index 0' })], ctx({ retry, fresh: true, lastCreated: name(H1, 'apply', 1) }));
+  t.match(brief(permanent), { want: undefined, event: 'JobFailed', conditions: ['Imported=False/ApimUnavailable', 'Ready=False/JobFailed', 'Progressing=False/JobFailed'] });
+  t.notMatch(readyOf(permanent)!.message, 'Not retried', 'a permanent failure keeps its words');
+
+  // A new change resets the attempts: its first Job, at once.
+  const edited = planFor({ ...obj, specHash: H2 }, [failed(0), failed(1)], ctx({ retry }));
+  t.match(brief(edited), { want: 'apply:2' });
+  t.notOk(edited.want?.attempt, 'its first Job');
+  t.equal(edited.notBeforeMs, undefined, 'no backoff for a new change');
+
+  // Retries off: as before retries existed, plus why.
+  const off = planFor(api({ lastJob: name(H1) }), [failed(0)], ctx({ retry: { ...retry, limit: 0 }, fresh: true }));
+  t.match(brief(off), { want: undefined, conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed'], event: 'JobFailed' });
+  t.match(readyOf(off)!.message, 'retries are off (JOB_RETRY_LIMIT=0)');
+});
+
+t.test('retries: the chain survives restarts and leftovers, and status cannot pull an attempt forward', async (t) => {
+  const MIN = 60_000;
+  const retry = { limit: 5, baseMs: MIN, maxMs: 4 * MIN, jitter: 0.2 };
+  const endedAt = Date.parse('2026-11-21T09:58:00Z');
+  const failed = (attempt: number, o: Partial<JobSummary> = {}) => job(H1, { attempt, outcome: 'Failed', reason: 'DeadlineExceeded', endedAtMs: endedAt, ...o });
+
+  // A retry Job that started and ended while no leader watched (lastJob still names retry 1) is a leftover, as a
+  // first Job is in that case: deleted, and run again (its time is long past).
+  const unseen = planFor(api({ lastJob: name(H1, 'apply', 1) }), [failed(0), failed(1), failed(2, { outcome: 'Complete', reason: '' })], ctx({ retry, fresh: true }));
+  t.match(brief(unseen), { want: 'apply:1', deleteJobs: [name(H1, 'apply', 2)], event: 'RetryScheduled' });
+  t.equal(unseen.want?.attempt, 2);
+
+  // A → B → A: every Job of the first A is a leftover; A starts over at its first Job.
+  const again = planFor(api({ lastJob: 'b-job', appliedSpecHash: H2 }), [failed(0), failed(1)], ctx({ retry }));
+  t.match(brief(again), { want: 'apply:1', deleteJobs: [name(H1, 'apply', 1), name(H1)] });
+  t.notOk(again.want?.attempt, 'its first Job');
+
+  // Status is tenant-writable: a forged Ready naming an earlier time does not move the schedule; the words the
+  // Job gives are written back after a fresh read.
+  const forged = cond('Ready', 'False', 'RetryScheduled', 'retry 1 of 5 at 2000-01-01T00:00:00.000Z', H1);
+  const stale = planFor(api({ lastJob: name(H1), conditions: [forged] }), [failed(0)], ctx({ retry }));
+  t.equal(stale.refresh, true, 'words that differ from the Job\'s: read again');
+  const fixed = planFor(api({ lastJob: name(H1), conditions: [forged] }), [failed(0)], ctx({ retry, fresh: true }));
+  t.ok(fixed.notBeforeMs! >= endedAt + MIN * 0.8 && fixed.notBeforeMs! <= endedAt + MIN, `due from the Job: ${new Date(fixed.notBeforeMs!).toISOString()}`);
+  t.notMatch(fixed.status!.conditions.find((c) => c.type === 'Ready')!.message, '2000-01-01', 'the forged time is replaced');
+  // A permanent failure relabelled as a scheduled retry stays permanent: the Job decides.
+  const relabelled = planFor(api({ lastJob: name(H1), conditions: [forged] }), [failed(0, { reason: 'PodFailurePolicy', message: 'failed with exit code 42' })], ctx({ retry, fresh: true }));
+  t.match(brief(relabelled), { want: undefined, conditions: ['Ready=False/JobFailed', 'Progressing=False/JobFailed'] });
+  // A lost claim holds a retry back like any apply.
+  const gated = planFor(api({ lastJob: name(H1) }), [failed(0)], ctx({ retry, fresh: true, lostClaims: [lostPath] }));
+  t.equal(gated.want, undefined);
 });

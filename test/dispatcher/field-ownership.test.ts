@@ -103,7 +103,7 @@ t.test('each writer touches only its own status fields, under its own field mana
   const get = async (): Promise<Obj> => JSON.parse((await b.cp.kubectl(['get', 'exposedapi.v1.oda.tmforum.org', p.name, '-n', b.ns, '-o', 'json', '--show-managed-fields'])).stdout) as Obj;
   const change = { namespace: b.ns, name: p.name, specHash: p.hash, action: 'apply' as const };
   const job = (outcome?: JobSummary['outcome']): JobSummary => ({
-    name: jobName(change), namespace: b.ns, apiName: p.name, apiUid: '', specHash: p.hash, action: 'apply', deleting: false, ...(outcome ? { outcome } : {}),
+    name: jobName(change), namespace: b.ns, apiName: p.name, apiUid: '', specHash: p.hash, action: 'apply', attempt: 0, deleting: false, ...(outcome ? { outcome } : {}),
   });
   /** One dispatcher plan for the object as stored, written as the dispatcher writes it. */
   const plan = async (jobs: JobSummary[]) => {

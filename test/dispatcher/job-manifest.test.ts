@@ -28,6 +28,12 @@ t.test('names: <readable prefix>-<hash8>, -delete for deletes, DNS-1123, at most
     { change: change({ namespace: 'sandbox', name: 'sandbox-productcatalogmanagement-userrolesandpermissions-v4', action: 'delete' }), name: new RegExp(`^userrolesandpermissions-v4-${h8}-delete$`) },
     { change: change({ name: 'ctk-productcatalogmanagement-productcatalogmanagement-v4' }), name: new RegExp(`^productcatalogmanagement-v4-${h8}$`) },
     { change: change({ namespace: 'n'.repeat(63), name: 'x'.repeat(253), action: 'delete' }), name: new RegExp(`^n{47}-${h8}-delete$`) },
+    // Retries of an apply (JOB_RETRY_LIMIT ≤ 1000): -r<n> fits where -delete does.
+    { change: change({ attempt: 1 }), name: new RegExp(`^components-pc-${h8}-r1$`) },
+    { change: change({ namespace: 'n'.repeat(63), name: 'x'.repeat(253), attempt: 1000 }), name: new RegExp(`^n{47}-${h8}-r1000$`) },
+    { change: change({ attempt: 0 }), name: new RegExp(`^components-pc-${h8}$`) },
+    // A delete has one Job per change: no attempts (a blocked delete has its own ways out, docs/dispatcher.md).
+    { change: change({ action: 'delete', attempt: 2 }), name: new RegExp(`^components-pc-${h8}-delete$`) },
   ];
   for (const c of cases) {
     const name = jobName(c.change);
@@ -70,8 +76,13 @@ t.test('labels are the index; values that cannot be labels are shortened and kep
   t.ok(value.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(value), `${value}: a valid label value`);
   t.equal(labelValue('ok-name'), 'ok-name');
   t.not(labelValue(long), labelValue(long + 'y'), 'shortened values stay distinct');
-  t.same(jobSummary(job), { name: jobName(change({ name: 'pc' })), namespace: 'components', apiName: 'pc', apiUid: 'uid-1', specHash: HASH, action: 'apply', deleting: false },
+  t.same(jobSummary(job), { name: jobName(change({ name: 'pc' })), namespace: 'components', apiName: 'pc', apiUid: 'uid-1', specHash: HASH, action: 'apply', attempt: 0, deleting: false },
     'the watch side reads back the change a Job is for');
+  const retry = buildJob(change({ attempt: 3 }), template, 'exposedapi-apim');
+  t.equal(retry.metadata?.name, `${jobName(change())}-r3`, 'a retry: the first Job\'s name and -r<attempt>');
+  t.equal(retry.metadata?.labels?.['exposedapi-apim.io/attempt'], '3', 'the attempt is a label (the Job is the retry chain\'s record)');
+  t.equal(jobSummary(retry)?.attempt, 3, 'and reads back');
+  t.notOk(job.metadata?.labels?.['exposedapi-apim.io/attempt'], 'a first Job has no attempt label: its name and labels are as before retries existed');
 });
 
 t.test('the pod: executor args, env, identity, retries, resources and the restricted security context', async (t) => {
@@ -111,6 +122,7 @@ t.test('template settings from the environment', async (t) => {
     JOB_BACKOFF_LIMIT: '0',
     JOB_ACTIVE_DEADLINE_SECONDS: '60',
     JOB_TTL_SECONDS_AFTER_FINISHED: '30',
+    JOB_RETRY_LIMIT: '0', // a TTL shorter than the retry backoff is refused while retries are on
     JOB_MEMORY_LIMIT: '1Gi',
   }, { hostname: 'h', randomSuffix: 'r' });
   if (!custom.ok) throw new Error(custom.errors.join('; '));
