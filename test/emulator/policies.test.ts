@@ -3,6 +3,10 @@
 // named values) with its error form "Error in element 'x' on line L, column C: …".
 import t from 'tap';
 import type { PolicyContract } from '@azure/arm-apimanagement';
+import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
+import type { FullOperationResponse } from '@azure/core-client';
+import { SKU_TIERS } from '../../emulator/sku-tiers.ts';
+import { swaggerPetstore } from './documents.ts';
 import { deserialize, example, failure, fromWire, startHarness } from './harness.ts';
 import type { Harness } from './harness.ts';
 
@@ -152,6 +156,7 @@ t.test('placement, scope, SKU and setting rules give APIM errors naming element,
     ['validate-status-code in inbound', policyDoc('<validate-status-code unspecified-status-code-action="detect" />'), 'api', ["validate-status-code: Error in element 'validate-status-code' on line 4, column 6: Policy is not allowed in this section"]],
     ['set-backend-service in outbound', policyDoc('<base />', '<set-backend-service base-url="https://b.example" />'), 'api', ["set-backend-service: Error in element 'set-backend-service' on line 11, column 6: Policy is not allowed in this section"]],
     ['rate-limit at global scope', policyDoc('<rate-limit calls="5" renewal-period="60" />'), 'global', ["rate-limit: Error in element 'rate-limit' on line 4, column 6: Policy is not allowed in the specified scope"]],
+    ['quota at API scope (product only)', policyDoc('<quota calls="5" renewal-period="3600" />'), 'api', ["quota: Error in element 'quota' on line 4, column 6: Policy is not allowed in the specified scope"]],
     ['cors origin with a path', policyDoc('<cors><allowed-origins><origin>https://a.example/app/</origin></allowed-origins></cors>'), 'api', ["cors: Error in element 'cors' on line 4, column 6: Origin must be a valid URL consisting of scheme, host, and port only"]],
     ['cors origin without scheme', policyDoc('<cors><allowed-origins><origin>a.example</origin></allowed-origins></cors>'), 'api', ["cors: Error in element 'cors' on line 4, column 6: Origin must be a valid URL consisting of scheme, host, and port only"]],
     ['rate-limit-by-key renewal over 300 s', policyDoc('<rate-limit-by-key calls="5" renewal-period="301" counter-key="k" />'), 'api', ["rate-limit-by-key: Error in element 'rate-limit-by-key' on line 4, column 6: The 'renewal-period' attribute is invalid - the renewal period must be between 1 and 300 seconds, got '301'."]],
@@ -235,4 +240,163 @@ t.test('policy fragments are long-running; their errors arrive on the poll; stor
   t.same(names.sort(), ['fine', 'policyFragment1']);
   await h.client.policyFragment.delete(h.rg, h.svc, 'fine', '*');
   t.equal((await failure(h.client.policyFragment.get(h.rg, h.svc, 'fine'))).statusCode, 404);
+});
+
+t.test('tiers: the service GET reports each tier; each refuses the policies its gateway lacks, in one wording', async (t) => {
+  const h = await startHarness(t);
+  await withApi(h);
+  const limited = {
+    'rate-limit-by-key': '<rate-limit-by-key calls="5" renewal-period="60" counter-key="@(context.Api.Id)" />',
+    'quota-by-key': '<quota-by-key calls="500" renewal-period="3600" counter-key="@(context.Api.Id)" />',
+  };
+  // Offered by every gateway (policy reference index): these must pass on every tier.
+  const everywhere = policyDoc(
+    '<cors><allowed-origins><origin>https://app.example.com</origin></allowed-origins></cors><check-header name="X-Tenant" failed-check-httpcode="401" failed-check-error-message="no tenant" ignore-case="true" /><rate-limit calls="20" renewal-period="90" /><validate-content unspecified-content-type-action="prevent" max-size="102400" size-exceeded-action="prevent" /><set-header name="X-Gateway" exists-action="override"><value>apim</value></set-header>',
+  );
+  // tier → [capacity, policies refused]; the same facts as sku-tiers.ts, written out so a changed table fails here.
+  const expected: Record<string, [number, string[]]> = {
+    Consumption: [0, ['rate-limit-by-key', 'quota-by-key']],
+    Developer: [1, []],
+    Basic: [1, []],
+    Standard: [1, []],
+    Premium: [1, []],
+    BasicV2: [1, ['quota-by-key']],
+    StandardV2: [1, ['quota-by-key']],
+    PremiumV2: [1, ['quota-by-key']],
+  };
+  t.same(Object.keys(expected), SKU_TIERS.map((tier) => tier.name), 'every modelled tier is exercised');
+  for (const [sku, [capacity, refusedPolicies]] of Object.entries(expected)) {
+    const set = await h.raw('PATCH', '/_emulator/settings', { sku });
+    t.equal(set.status, 200, `${sku}: setting accepted`);
+    const service = await h.client.apiManagementService.get(h.rg, h.svc);
+    t.same(service.sku, { name: sku, capacity }, `${sku}: sku as the service GET reports it`);
+    const refused: string[] = [];
+    for (const [policy, element] of Object.entries(limited)) {
+      const put = h.client.apiPolicy.createOrUpdate(h.rg, h.svc, 'echo', 'policy', { value: policyDoc(element), format: 'xml' });
+      if (!refusedPolicies.includes(policy)) {
+        await put;
+        continue;
+      }
+      const r = await failure(put);
+      t.same(
+        [r.statusCode, r.body?.error.code, r.body?.error.details],
+        [400, 'ValidationError', [{ code: 'ValidationError', target: policy, message: `Error in element '${policy}' on line 4, column 6: Policy is not allowed in '${sku}' sku` }]],
+        `${sku}: ${policy} refused`,
+      );
+      refused.push(policy);
+    }
+    t.same(refused, refusedPolicies, `${sku}: exactly the documented refusals`);
+    const stored = await h.client.apiPolicy.createOrUpdate(h.rg, h.svc, 'echo', 'policy', { value: everywhere, format: 'xml' });
+    t.match(stored.value, /<check-header /, `${sku}: cors, check-header, rate-limit, validate-content, set-header accepted`);
+  }
+});
+
+t.test('tiers: an unknown sku is refused by the admin API with the valid names, and changes nothing', async (t) => {
+  const h = await startHarness(t);
+  await h.raw('PATCH', '/_emulator/settings', { sku: 'StandardV2' });
+  const names = "'Consumption', 'Developer', 'Basic', 'Standard', 'Premium', 'BasicV2', 'StandardV2', 'PremiumV2'";
+  for (const sku of ['Isolated', 'standardv2', 'Premium V2', 42]) {
+    const r = await h.raw('PATCH', '/_emulator/settings', { sku });
+    t.same([r.status, r.body?.error?.message], [400, `'sku' must be one of ${names}; got ${JSON.stringify(sku)}.`], `refused: ${JSON.stringify(sku)}`);
+  }
+  t.equal((await h.raw('GET', '/_emulator/settings')).body.sku, 'StandardV2', 'the tier is unchanged');
+  t.same((await h.client.apiManagementService.get(h.rg, h.svc)).sku, { name: 'StandardV2', capacity: 1 });
+});
+
+/** A GET through the SDK client's pipeline (token, TLS) with the given Accept, the body kept as text. */
+async function rawGet(h: Harness, path: string, accept: string): Promise<{ status: number; contentType: string; text: string; etag?: string }> {
+  const res = await h.client.sendRequest(createPipelineRequest({ url: `${h.emu.url}${h.servicePath(path)}`, method: 'GET', headers: createHttpHeaders({ accept }) }));
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: res.bodyAsText ?? '', etag: res.headers.get('etag') };
+}
+
+t.test('policy reads: policyBodyFormat xml answers bare XML with the format\'s media type at API, operation and global scope', async (t) => {
+  const h = await startHarness(t);
+  await h.client.api.beginCreateOrUpdateAndWait(h.rg, h.svc, 'pets', { path: 'pets', format: 'swagger-json', value: JSON.stringify(swaggerPetstore()) }, h.lro);
+  const raw = policyDoc('<set-header name="X-Client" exists-action="override"><value>@(context.Request.Headers.GetValueOrDefault("X-Client", "<none>"))</value></set-header>');
+  const apiStored = await h.client.apiPolicy.createOrUpdate(h.rg, h.svc, 'pets', 'policy', { value: raw, format: 'rawxml' });
+  const opStored = await h.client.apiOperationPolicy.createOrUpdate(h.rg, h.svc, 'pets', 'getpetbyid', 'policy', { value: policyDoc('<base />'), format: 'xml' });
+  const globalStored = await h.client.policy.createOrUpdate(h.rg, h.svc, 'policy', { value: policyDoc('<cors><allowed-origins><origin>*</origin></allowed-origins></cors>'), format: 'xml' });
+
+  // Default 'json': the SDK gets the ARM envelope (which apiPolicy.get cannot read, azure-sdk-for-js #31566).
+  const seen: { r?: FullOperationResponse } = {};
+  const onResponse = (r: FullOperationResponse): void => {
+    seen.r = r;
+  };
+  const viaJson = await h.client.apiPolicy.get(h.rg, h.svc, 'pets', 'policy', { onResponse });
+  t.match(seen.r?.headers.get('content-type'), /^application\/json/);
+  t.equal(JSON.parse(seen.r!.bodyAsText!).properties.value, apiStored.value);
+  const jsonEtag = viaJson.eTag;
+
+  t.equal((await h.raw('PATCH', '/_emulator/settings', { policyBodyFormat: 'xml' })).status, 200);
+  // apiPolicy.get accepts both XML media types, so it now gets the bare document (and still reads no value).
+  const sdkReads: [string, () => Promise<{ value?: string; eTag?: string }>, string, string][] = [
+    ['API scope', () => h.client.apiPolicy.get(h.rg, h.svc, 'pets', 'policy', { onResponse }), 'application/vnd.ms-azure-apim.policy+xml', apiStored.value!],
+    ['API scope, format=rawxml', () => h.client.apiPolicy.get(h.rg, h.svc, 'pets', 'policy', { format: 'rawxml', onResponse }), 'application/vnd.ms-azure-apim.policy.raw+xml', raw],
+  ];
+  for (const [name, read, mediaType, body] of sdkReads) {
+    seen.r = undefined;
+    const got = await read();
+    const r = seen.r as FullOperationResponse | undefined; // set by onResponse during read()
+    t.same([r?.status, r?.headers.get('content-type'), r?.bodyAsText], [200, mediaType, body], `${name}: the bare document with its media type`);
+    t.equal(got.value, undefined, `${name}: the SDK reads the body as text only, no value`);
+    t.match(got.eTag, /^"/, `${name}: the ETag header comes through`);
+  }
+  t.ok(raw.includes('"<none>"') && !apiStored.value!.includes('"<none>"'), 'the rawxml read is the unescaped document, the xml read the escaped one');
+  t.equal((await h.client.apiPolicy.getEntityTag(h.rg, h.svc, 'pets', 'policy')).eTag, jsonEtag, 'HEAD and the ETag are the same in both modes');
+
+  // apiOperationPolicy.get and policy.get send Accept: application/json only, so they keep getting (and reading) JSON;
+  // a client that accepts the XML types at those scopes gets bare XML too.
+  t.equal((await h.client.apiOperationPolicy.get(h.rg, h.svc, 'pets', 'getpetbyid', 'policy', { onResponse })).value, opStored.value, 'operation scope via the SDK: JSON');
+  t.match(seen.r?.request.headers.get('accept'), /^application\/json$/);
+  t.equal((await h.client.policy.get(h.rg, h.svc, 'policy')).value, globalStored.value, 'global scope via the SDK: JSON');
+  const sdkAccept = 'application/json, application/vnd.ms-azure-apim.policy+xml, application/vnd.ms-azure-apim.policy.raw+xml';
+  const scopes: [string, string, string][] = [
+    ['operation scope', '/apis/pets/operations/getpetbyid/policies/policy', opStored.value!],
+    ['global scope', '/policies/policy', globalStored.value!],
+  ];
+  for (const [name, path, body] of scopes) {
+    const r = await rawGet(h, `${path}?api-version=2024-05-01`, sdkAccept);
+    t.same([r.status, r.contentType, r.text], [200, 'application/vnd.ms-azure-apim.policy+xml', body], `${name}: bare XML when accepted`);
+    t.match(r.etag, /^"/);
+  }
+
+  // Accept decides: a JSON-only client (or one refusing the XML type with q=0) still gets the envelope.
+  for (const accept of ['application/json', 'application/json, application/vnd.ms-azure-apim.policy+xml;q=0']) {
+    const r = await rawGet(h, '/apis/pets/policies/policy?api-version=2024-05-01', accept);
+    t.same([r.status, r.contentType, JSON.parse(r.text).properties.value], [200, 'application/json; charset=utf-8', apiStored.value], `Accept: ${accept}`);
+  }
+  const anything = await rawGet(h, '/apis/pets/policies/policy?api-version=2024-05-01&format=rawxml', '*/*');
+  t.same([anything.contentType, anything.text], ['application/vnd.ms-azure-apim.policy.raw+xml', raw], "Accept */* (apiops-cli's fetch) gets bare XML");
+  const list = await h.client.apiPolicy.listByApi(h.rg, h.svc, 'pets');
+  t.equal(list.value?.[0]?.value, apiStored.value, 'the collection stays the JSON page');
+  const missing = await failure(h.client.apiPolicy.get(h.rg, h.svc, 'echo-missing', 'policy'));
+  t.same([missing.statusCode, missing.body?.error.code], [404, 'ResourceNotFound'], 'errors stay JSON');
+});
+
+t.test('validate-content max-size: refused above validateContentMaxSizeLimit (4 MB by default, 100 KB on older versions)', async (t) => {
+  const h = await startHarness(t);
+  await withApi(h);
+  const doc = (size: number): string => policyDoc(`<validate-content unspecified-content-type-action="prevent" max-size="${size}" size-exceeded-action="prevent" />`);
+  const put = (size: number) => h.client.apiPolicy.createOrUpdate(h.rg, h.svc, 'echo', 'policy', { value: doc(size), format: 'xml' });
+  const refusal = (limit: number, label: string, size: number): string[] => [
+    `validate-content: Error in element 'validate-content' on line 4, column 6: The 'max-size' attribute is invalid - the maximum is ${limit} bytes${label}, got '${size}'.`,
+  ];
+  const cases: [number | undefined, number, string[] | 'ok'][] = [
+    [undefined, 4194304, 'ok'],
+    [undefined, 4194305, refusal(4194304, ' (4 MB)', 4194305)],
+    [102400, 102400, 'ok'],
+    [102400, 102401, refusal(102400, ' (100 KB)', 102401)],
+    [102400, 4194304, refusal(102400, ' (100 KB)', 4194304)],
+    [500000, 500001, refusal(500000, '', 500001)],
+  ];
+  for (const [limit, size, outcome] of cases) {
+    if (limit !== undefined) t.equal((await h.raw('PATCH', '/_emulator/settings', { validateContentMaxSizeLimit: limit })).status, 200);
+    const name = `limit ${limit ?? 'default'}, max-size ${size}`;
+    if (outcome === 'ok') {
+      t.match((await put(size)).value, new RegExp(`max-size="${size}"`), `${name}: accepted`);
+      continue;
+    }
+    const r = await details(h, doc(size));
+    t.same([r.status, r.details], [400, outcome], `${name}: refused`);
+  }
 });
