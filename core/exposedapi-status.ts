@@ -59,7 +59,23 @@ export interface ExposedApiStatus {
    * ids an apply started to publish but did not finish (so a rename after a failed apply leaves no orphan); null
    * clears them in a merge patch.
    */
-  apim?: { apiId: string; serviceName: string; pendingApiIds?: string[] | null };
+  apim?: { apiId: string; serviceName: string; pendingApiIds?: string[] | null; import?: ImportRecord | null };
+}
+
+/**
+ * An import the executor started and has not seen end (null clears it): how a later Job, after a retry, finds the
+ * running import again instead of starting another (APIM answers 409 to writes while it runs; large imports take
+ * minutes). Tenant-writable like the rest of status: the executor polls `operationUrl` only when it is APIM's own
+ * polling URL for this API on the configured ARM endpoint and service (executor/import-operation.ts).
+ */
+export interface ImportRecord {
+  apiId: string;
+  /** The Location URL APIM answered the import PUT with. */
+  operationUrl: string;
+  /** When the import PUT was accepted (ISO 8601). */
+  startedAt: string;
+  /** The import fingerprint (api-mark.ts) of what was sent. */
+  fingerprint: string;
 }
 
 /** Returns the conditions with `next` set; lastTransitionTime only moves when the status changes. */

@@ -119,3 +119,16 @@ function classifyRaw(e: unknown, nowMs: number): ClassifiedError {
   // Anything unexpected is retried: a run that stops half-way is repaired by the next one.
   return { retriable: true, reason: 'UnexpectedError', detail: { message: err.message }, notFound: false };
 }
+
+/**
+ * A 404 within `windowMs` after an import ended is APIM still settling: "Api not found." for about a minute after a
+ * large import, while polling and right after (hashicorp/terraform-provider-azurerm #23322, #28201). Retriable inside
+ * the window; after it, the 404 stands, and its message says how long it was waited for. Pure.
+ */
+export function notFoundAfterImport(c: ClassifiedError, importsEndedAtMs: readonly number[], windowMs: number, nowMs = Date.now()): ClassifiedError {
+  if (!c.notFound || importsEndedAtMs.length === 0) return c;
+  const last = Math.max(...importsEndedAtMs);
+  if (nowMs - last < windowMs) return { ...c, retriable: true, reason: 'ApiNotFoundAfterImport' };
+  const seconds = Math.round(windowMs / 1000);
+  return { ...c, detail: { ...c.detail, message: `${c.detail.message} (still 404 ${seconds} s after the import ended, IMPORT_NOT_FOUND_WINDOW_SECONDS)` } };
+}

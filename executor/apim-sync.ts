@@ -6,9 +6,12 @@ import type { JwtSettings } from '../core/exposedapi-model.ts';
 import type { ExecutorConfig } from '../core/executor-config.ts';
 import { ADOPT_ANNOTATION } from '../core/exposedapi-model.ts';
 import { creatorNote, describeOwner, ownershipOf, parseMark, type OwnerIdentity } from './api-mark.ts';
+import type { ImportRecord } from '../core/exposedapi-status.ts';
 import type { Apim } from './apim-client.ts';
 import { driftOf, importBody, updateBody, type DesiredApi } from './desired-api.ts';
+import { pollImport, pollingUrlProblem, type ImportProgress } from './import-operation.ts';
 import type { ImportPlan } from './import-plan.ts';
+import { policyValueOf } from './policy-body.ts';
 import { openidProviderContract, openidProviderId } from './openid-provider.ts';
 import { samePolicy } from './policy-compare.ts';
 import { permanent, renderApimError, StepFailure } from './step-failure.ts';
@@ -65,15 +68,79 @@ export function readApi(apim: Apim, apiId: string): Promise<ApiContract | undefi
   return apim.find(`reading API '${apiId}'`, () => apim.client.api.get(apim.resourceGroup, apim.serviceName, apiId, apim.options));
 }
 
-/** `stored`: the API as read earlier in the run (readApi), so the read could overlap validation. */
-export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan, o: OwnershipPolicy, stored?: ApiContract): Promise<ApiSyncResult> {
+/** How imports of this run are found again by the next one (import-operation.ts). */
+export interface ImportContext {
+  /** An import an earlier run of this ExposedAPI recorded for this API and has not seen end (validated: resumableImport). */
+  recorded?: ImportRecord;
+  /** Told when an import is accepted ('started': record it), now and then while one runs, and when it has ended. */
+  progress?(p: ImportProgress, state: 'started' | 'running' | 'ended'): Promise<void>;
+}
+
+/**
+ * The API read again after an import, for up to IMPORT_NOT_FOUND_WINDOW_SECONDS of "Api not found." (the session's
+ * 404 window, apim-client.ts); undefined when it is still absent after that, for callers that can import again.
+ */
+async function readAfterImport(apim: Apim, apiId: string, orAbsent: boolean): Promise<ApiContract | undefined> {
   const { client, resourceGroup: rg, serviceName: svc, options } = apim;
+  apim.importEnded(apiId);
+  try {
+    return await apim.call(`reading API '${apiId}' after its import`, () => client.api.get(rg, svc, apiId, options));
+  } catch (e) {
+    if (orAbsent && e instanceof StepFailure && !e.info.retriable && e.info.apim?.status === 404) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Waits for an import an earlier run started (it may still be running: APIM answers 409 to writes meanwhile).
+ * 'succeeded' is APIM's word that an import of this very API happened (the asyncId is APIM's own); 'ended' means
+ * it failed or APIM no longer knows it, and this run decides afresh.
+ */
+async function awaitRecordedImport(apim: Apim, r: ImportRecord, imports: ImportContext): Promise<'succeeded' | 'ended'> {
+  const progress = imports.progress ? (p: ImportProgress) => imports.progress!(p, 'running') : undefined;
+  try {
+    const outcome = await apim.call(`waiting for the import of API '${r.apiId}' an earlier run started at ${r.startedAt}`, () =>
+      pollImport(apim, r, { ...apim.pollOptions, ...(progress ? { progress } : {}) }));
+    apim.log.info('an import an earlier run started has ended', { apiId: r.apiId, startedAt: r.startedAt, outcome });
+    await imports.progress?.({ record: r, elapsedMs: Date.now() - Date.parse(r.startedAt) }, 'ended');
+    return outcome === 'succeeded' ? 'succeeded' : 'ended';
+  } catch (e) {
+    // Its refusal (a bad document) is met again by the import this run makes, with the document of this run.
+    if (e instanceof StepFailure && !e.info.retriable) {
+      apim.log.warn('an import an earlier run started has failed', { apiId: r.apiId, error: e.message });
+      await imports.progress?.({ record: r, elapsedMs: Date.now() - Date.parse(r.startedAt) }, 'ended');
+      return 'ended';
+    }
+    throw e;
+  }
+}
+
+/**
+ * `stored`: the API as read earlier in the run (readApi), so the read could overlap validation. `imports`: the import
+ * an earlier run left running, and where this run records its own (ImportContext).
+ */
+export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan, o: OwnershipPolicy, stored?: ApiContract, imports: ImportContext = {}): Promise<ApiSyncResult> {
   const id = desired.apiId;
-  const adopted = stored ? ownershipGate(stored, id, o) === 'adopted' : false;
+  // An import an earlier Job started may still run, or may have ended leaving the API without its mark (an import
+  // need not apply apiRevisionDescription: importAppliesProperties): it is waited for before anything is written.
+  let verified: ImportRecord | undefined;
+  if (imports.recorded && (!stored || ownershipOf(stored.apiRevisionDescription, o.who) === 'unmarked')) {
+    if ((await awaitRecordedImport(apim, imports.recorded, imports)) === 'succeeded') {
+      verified = imports.recorded;
+      stored = await readAfterImport(apim, id, true);
+    }
+  }
+  // The one unmarked API that is ours without our mark: the one APIM confirms our recorded import created.
+  const ourUnmarked = verified !== undefined && stored !== undefined && ownershipOf(stored.apiRevisionDescription, o.who) === 'unmarked';
+  const adopted = stored && !ourUnmarked ? ownershipGate(stored, id, o) === 'adopted' : false;
   const replaced: string[] = [];
-  if (!stored || adopted || parseMark(stored.apiRevisionDescription).fingerprint !== plan.fingerprint) {
-    const how = plan.link ? `${plan.format} from ${plan.value}` : `${plan.format}, ${plan.documentBytes} bytes`;
-    const importApi = (): Promise<unknown> => apim.longRunning(`import of API '${id}' into APIM (${how})`, () => client.api.beginCreateOrUpdate(rg, svc, id, importBody(desired, plan), options));
+  const storedFingerprint = ourUnmarked ? verified!.fingerprint : parseMark(stored?.apiRevisionDescription).fingerprint;
+  if (ourUnmarked && storedFingerprint === plan.fingerprint) {
+    const drift = await settleImport(apim, desired, plan, o, stored!);
+    return { action: 'imported', drift, adopted, replaced };
+  }
+  if (!stored || adopted || storedFingerprint !== plan.fingerprint) {
+    const importApi = (): Promise<void> => runImport(apim, desired, plan, imports);
     try {
       await importApi();
     } catch (e) {
@@ -90,19 +157,112 @@ export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan,
       replaced.push(holder);
       await importApi();
     }
-    // What the import stored is checked once: a setting the import did not take is corrected now, not on the next run.
-    const after = await apim.call(`reading API '${id}' after its import`, () => client.api.get(rg, svc, id, options));
-    // Another writer may have raced this import for the same id (two objects admitted on two replicas): the mark read
-    // back says who won, and the loser fails instead of reporting Ready.
-    if (ownershipOf(after.apiRevisionDescription, o.who) === 'other') ownershipGate(after, id, o);
-    const drift = driftOf(after, desired);
-    if (drift.length > 0 || parseMark(after.apiRevisionDescription).fingerprint !== plan.fingerprint) await updateApi(apim, desired);
+    const after = (await readAfterImport(apim, id, false))!;
+    const drift = await settleImport(apim, desired, plan, o, after);
     return { action: stored ? 'imported' : 'created', drift, adopted, replaced };
   }
   const drift = driftOf(stored, desired);
   if (drift.length === 0) return { action: 'unchanged', drift, adopted, replaced };
   await updateApi(apim, desired);
   return { action: 'updated', drift, adopted, replaced };
+}
+
+/**
+ * One import PUT of this run, polled to its end through its Location URL (recorded via `imports.progress`, so a later
+ * Job finds it again). A retry after a lost poll polls the same import again; a 409 "in progress" to the PUT (an
+ * import of an earlier run still running) waits for that one when it is recorded. Without a Location (a synchronous
+ * answer, or only Azure-AsyncOperation) the SDK's own polling is used.
+ */
+async function runImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, imports: ImportContext): Promise<void> {
+  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
+  const id = desired.apiId;
+  const how = plan.link ? `${plan.format} from ${plan.value}` : `${plan.format}, ${plan.documentBytes} bytes`;
+  const progress = imports.progress ? (p: ImportProgress) => imports.progress!(p, 'running') : undefined;
+  const poll = { ...apim.pollOptions, ...(progress ? { progress } : {}) };
+  let running: ImportRecord | undefined;
+  let waited = false;
+  await apim.call(`import of API '${id}' into APIM (${how})`, async () => {
+    if (running) {
+      const r = running;
+      let outcome: 'succeeded' | 'not-found';
+      try {
+        outcome = await pollImport(apim, r, poll);
+      } catch (e) {
+        // APIM's answer ended the import (its error); a lost connection did not, and the retry polls it again.
+        if ((e as { importEnded?: boolean }).importEnded) running = undefined;
+        throw e;
+      }
+      running = undefined;
+      await imports.progress?.({ record: r, elapsedMs: Date.now() - Date.parse(r.startedAt) }, 'ended');
+      if (outcome === 'not-found') {
+        throw permanent('ApiNotFoundAfterImport', `import of API '${id}' into APIM (${how}): polling ${r.operationUrl} answered 404 for longer than ${Math.round(apim.pollOptions.notFoundWindowMs / 1000)} s (IMPORT_NOT_FOUND_WINDOW_SECONDS); if APIM takes longer to show new APIs, raise it`);
+      }
+      // An import of an earlier run that this run waited for (409 below) was not this run's document: import it now.
+      if (!waited || r.fingerprint === plan.fingerprint) return;
+    }
+    let accepted: { status: number; location?: string } | undefined;
+    try {
+      const poller = await client.api.beginCreateOrUpdate(rg, svc, id, importBody(desired, plan), {
+        ...options,
+        onResponse: (raw) => {
+          if (accepted === undefined && raw.request.method === 'PUT' && raw.status < 300) accepted = { status: raw.status, location: raw.headers.get('location') ?? undefined };
+        },
+      });
+      if (!poller.isDone() && !(accepted?.location && pollingUrlProblem(accepted.location, apim.pollOptions.coordinates, id) === undefined)) {
+        await apim.sdkPoll(poller);
+        return;
+      }
+      if (poller.isDone()) return;
+    } catch (e) {
+      const recorded = imports.recorded;
+      // 409: an import is still running, most likely the one an earlier run recorded: it is waited for, not raced.
+      if (!accepted && recorded && !waited && apim.classify(e).reason === 'ApimBusy' && (e as { statusCode?: number }).statusCode === 409) {
+        waited = true;
+        running = recorded;
+        throw e;
+      }
+      // The PUT was accepted and the SDK's first poll failed: the polling below decides, with APIM's answer.
+      if (!accepted || accepted.status >= 300 || !accepted.location || pollingUrlProblem(accepted.location, apim.pollOptions.coordinates, id) !== undefined) throw e;
+    }
+    const record: ImportRecord = { apiId: id, operationUrl: accepted!.location!, startedAt: new Date().toISOString(), fingerprint: plan.fingerprint };
+    running = record;
+    await imports.progress?.({ record, elapsedMs: 0 }, 'started');
+    const outcome = await pollImport(apim, record, poll).catch((e: unknown) => {
+      if ((e as { importEnded?: boolean }).importEnded) running = undefined;
+      throw e;
+    });
+    running = undefined;
+    await imports.progress?.({ record, elapsedMs: Date.now() - Date.parse(record.startedAt) }, 'ended');
+    if (outcome === 'not-found') {
+      throw permanent('ApiNotFoundAfterImport', `import of API '${id}' into APIM (${how}): polling ${record.operationUrl} answered 404 for longer than ${Math.round(apim.pollOptions.notFoundWindowMs / 1000)} s (IMPORT_NOT_FOUND_WINDOW_SECONDS); if APIM takes longer to show new APIs, raise it`);
+    }
+  });
+}
+
+/**
+ * After an import: what it stored is checked once, and what it did not take (an import need not apply the other
+ * properties of its PUT, and a re-import resets serviceUrl: azure-cli #29363, Azure/apiops #832; terraform sends
+ * them in a second request) is patched now, with the mark. The API was created or imported by this ExposedAPI's own
+ * PUT (or its recorded import) under an id the gate cleared, so a missing mark is expected; another ExposedAPI's mark
+ * means another writer raced this import and won, and this run fails instead of reporting Ready. The PATCH is
+ * conditional on the version read (If-Match): of two racing writers only one marks the API, the other re-reads and
+ * finds the winner's mark.
+ */
+async function settleImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, o: OwnershipPolicy, after: ApiContract): Promise<string[]> {
+  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
+  const id = desired.apiId;
+  const drift = driftOf(after, desired);
+  let current: ApiContract & { eTag?: string } = after;
+  let first = true;
+  await apim.call(`setting the properties of API '${id}' after its import`, async () => {
+    if (!first) current = await client.api.get(rg, svc, id, options);
+    first = false;
+    const own = ownershipOf(current.apiRevisionDescription, o.who);
+    if (own === 'other') ownershipGate(current, id, o);
+    if (own === 'ours' && parseMark(current.apiRevisionDescription).fingerprint === plan.fingerprint && driftOf(current, desired).length === 0) return;
+    await client.api.update(rg, svc, id, current.eTag ?? '*', { ...updateBody(desired), apiRevisionDescription: desired.mark }, options);
+  });
+  return drift;
 }
 
 async function updateApi(apim: Apim, desired: DesiredApi): Promise<void> {
@@ -114,25 +274,30 @@ async function updateApi(apim: Apim, desired: DesiredApi): Promise<void> {
   });
 }
 
-/** The stored policy document as APIM returns it with format=rawxml, or undefined when the API has none. */
+/** What the SDK's apiPolicy.get accepts: the JSON envelope or either XML media type (azure-sdk-for-js #31566). */
+export const POLICY_ACCEPT = 'application/json, application/vnd.ms-azure-apim.policy+xml, application/vnd.ms-azure-apim.policy.raw+xml';
+
+/**
+ * The stored policy document as APIM returns it with format=rawxml, or undefined when the API has none. The body is
+ * read raw: apiPolicy.get cannot deserialize the value (azure-sdk-for-js #31566), and APIM may answer the bare XML
+ * document instead of the JSON envelope (policy-body.ts). A body neither shape reads is logged and treated as no
+ * policy: the policy is then written, which costs one write and never skips a change.
+ */
 export async function readPolicy(apim: Apim, apiId: string): Promise<string | undefined> {
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
-  let raw: string | undefined;
-  // apiPolicy.get cannot deserialize the value (azure-sdk-for-js #31566): the raw response body is read instead.
-  const found = await apim.find(`reading the policy of API '${apiId}'`, async () => {
-    raw = undefined;
-    await client.apiPolicy.get(rg, svc, apiId, 'policy', {
-      ...options,
-      format: 'rawxml',
-      onResponse: (response) => {
-        if (response.status === 200) raw = response.bodyAsText ?? undefined;
-      },
-    });
-    return true;
+  const url = `${apim.apiUrl(apiId)}/policies/policy?api-version=${apim.client.apiVersion}&format=rawxml`;
+  const answer = await apim.call(`reading the policy of API '${apiId}'`, async () => {
+    const r = await apim.rawGet(url, POLICY_ACCEPT);
+    if (r.status === 404) return undefined;
+    if (r.status >= 400) throw r.error();
+    return r;
   });
-  if (!found || raw === undefined) return undefined;
-  const body = JSON.parse(raw) as { properties?: { value?: string } };
-  return body.properties?.value;
+  if (!answer) return undefined;
+  const body = policyValueOf(answer.bodyAsText ?? '', answer.header('content-type'));
+  if (!body.ok) {
+    apim.log.warn('the stored policy could not be read; it is written again', { apiId, problem: body.problem });
+    return undefined;
+  }
+  return body.value;
 }
 
 export async function syncPolicy(apim: Apim, apiId: string, xml: string): Promise<'applied' | 'unchanged'> {

@@ -9,6 +9,7 @@ import type { EventRecorder } from './events.ts';
 import type { ExposedApiObject, ExposedApiRef } from './exposedapi-object.ts';
 import type { ImportPlan, ResolvedDocument } from './import-plan.ts';
 import type { RunContext } from './run-context.ts';
+import type { StatusChange } from './status-patch.ts';
 
 export interface ApplyRun {
   ctx: RunContext;
@@ -20,6 +21,9 @@ export interface ApplyRun {
   events: EventRecorder;
   /** The stored API under the id the object names, read while the spec is validated; undefined when that id is not valid. */
   storedEarly: Promise<ApiContract | undefined> | undefined;
+
+  /** Writes a status change in the middle of a step (the record of a running import, import-status.ts). */
+  write?: (change: StatusChange) => Promise<void>;
 
   /** Validated */
   model?: ExposedApi;

@@ -11,6 +11,7 @@ import { ensureOpenIdProvider, readApi, syncApi, syncLinks, syncPolicy } from '.
 import { desiredApi } from './desired-api.ts';
 import { EXPOSEDAPI_API_VERSION } from './exposedapi-object.ts';
 import { planImport } from './import-plan.ts';
+import { importContext } from './import-status.ts';
 import { ensureRoute, removeRoute } from './route-sync.ts';
 import type { RunContext } from './run-context.ts';
 import { StepFailure } from './step-failure.ts';
@@ -65,7 +66,7 @@ export async function imported(s: ApplyRun): Promise<StepOutcome> {
   const desired = desiredApi(s.model!, { apiId, serviceUrl: s.backendUrl!, who: ownership.who, plan: planned, ...(provider ? { openidProviderId: provider.id } : {}) });
   // Read at the start of the run, concurrently with validation; nothing of this run has written to it since.
   const stored = s.storedEarly ? await s.storedEarly : await readApi(apim, apiId);
-  const result = await syncApi(apim, desired, planned, ownership, stored);
+  const result = await syncApi(apim, desired, planned, ownership, stored, importContext(s, apiId));
   if (result.adopted) s.events.warning('Adopted', `APIM API '${apiId}' was not created by exposedapi-apim and has been adopted (${ADOPT_ANNOTATION}, allowed for namespace ${ref.namespace} by TENANCY_POLICY): its document, policy and links are now this ExposedAPI's`);
   for (const id of result.replaced) ctx.log.info('removed an earlier API of this ExposedAPI that held the path', { apiId: id });
   s.plan = planned;

@@ -15,7 +15,7 @@ import { readApi } from './apim-sync.ts';
 import { eventRecorder } from './events.ts';
 import { hasStatusSubresource, type ExposedApiObject, type ExposedApiRef } from './exposedapi-object.ts';
 import type { RunContext } from './run-context.ts';
-import { writeStatus } from './status-patch.ts';
+import { writeStatus, type StatusChange } from './status-patch.ts';
 import { failureChange } from './step-outcome.ts';
 import { runSteps, type Procedure, type RunResult } from './step-runner.ts';
 
@@ -49,13 +49,16 @@ export async function executeApply(ctx: RunContext, ref: ExposedApiRef, obj: Exp
   const events = eventRecorder(kube, obj, log, ctx.instance);
   const statusSubresource = hasStatusSubresource(kube).catch(() => false);
   const run: ApplyRun = { ctx, ref, obj, current: obj, events, storedEarly };
+  const write = async (change: StatusChange): Promise<void> => {
+    run.current = await writeStatus({ kube, ref, statusSubresource: await statusSubresource }, change, run.current);
+  };
+  // Steps write mid-step too: the record of a running import (import-status.ts).
+  run.write = write;
   return runSteps(APPLY, run, {
     events,
     log,
     specHash: ctx.specHash,
     ...(config.jobName ? { lastJob: config.jobName } : {}),
-    write: async (change) => {
-      run.current = await writeStatus({ kube, ref, statusSubresource: await statusSubresource }, change, run.current);
-    },
+    write,
   });
 }
