@@ -126,7 +126,7 @@ function classifyRaw(e: unknown, nowMs: number): ClassifiedError {
  * the window; after it, the 404 stands, and its message says how long it was waited for. Pure.
  */
 export function notFoundAfterImport(c: ClassifiedError, importsEndedAtMs: readonly number[], windowMs: number, nowMs = Date.now()): ClassifiedError {
-  if (!c.notFound || importsEndedAtMs.length === 0) return c;
+  if (!c.notFound || importsEndedAtMs.length === 0 || windowMs <= 0) return c;
   const last = Math.max(...importsEndedAtMs);
   if (nowMs - last < windowMs) return { ...c, retriable: true, reason: 'ApiNotFoundAfterImport' };
   const seconds = Math.round(windowMs / 1000);
