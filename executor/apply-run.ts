@@ -10,6 +10,7 @@ import type { ExposedApiObject, ExposedApiRef } from './exposedapi-object.ts';
 import type { ImportPlan, ResolvedDocument } from './import-plan.ts';
 import type { RunContext } from './run-context.ts';
 import type { StatusChange } from './status-patch.ts';
+import type { ServiceTier } from './service-tier.ts';
 
 export interface ApplyRun {
   ctx: RunContext;
@@ -21,6 +22,8 @@ export interface ApplyRun {
   events: EventRecorder;
   /** The stored API under the id the object names, read while the spec is validated; undefined when that id is not valid. */
   storedEarly: Promise<ApiContract | undefined> | undefined;
+  /** The service's tier, read once per run while the spec is validated (service-tier.ts). */
+  serviceTier?: Promise<ServiceTier>;
 
   /** Writes a status change in the middle of a step (the record of a running import, import-status.ts). */
   write?: (change: StatusChange) => Promise<void>;

@@ -12,6 +12,7 @@ import type { ApplyRun } from './apply-run.ts';
 import { identified, imported, policiesApplied, routeReady } from './apply-steps.ts';
 import { validated } from './apply-validated.ts';
 import { readApi } from './apim-sync.ts';
+import { readServiceTier, tierChecked } from './service-tier.ts';
 import { eventRecorder } from './events.ts';
 import { hasStatusSubresource, type ExposedApiObject, type ExposedApiRef } from './exposedapi-object.ts';
 import type { RunContext } from './run-context.ts';
@@ -22,6 +23,8 @@ import { runSteps, type Procedure, type RunResult } from './step-runner.ts';
 export const APPLY: Procedure<ApplyRun> = {
   steps: [
     { condition: 'Validated', run: validated },
+    // Before anything is written: a policy the service's tier lacks fails here, naming the field.
+    { run: tierChecked },
     { condition: 'RouteReady', run: routeReady },
     { run: identified },
     { condition: 'Imported', run: imported },
@@ -48,7 +51,9 @@ export async function executeApply(ctx: RunContext, ref: ExposedApiRef, obj: Exp
   storedEarly?.catch(() => undefined);
   const events = eventRecorder(kube, obj, log, ctx.instance);
   const statusSubresource = hasStatusSubresource(kube).catch(() => false);
-  const run: ApplyRun = { ctx, ref, obj, current: obj, events, storedEarly };
+  const serviceTier = ctx.apim().then(readServiceTier);
+  serviceTier.catch(() => undefined);
+  const run: ApplyRun = { ctx, ref, obj, current: obj, events, storedEarly, serviceTier };
   const write = async (change: StatusChange): Promise<void> => {
     run.current = await writeStatus({ kube, ref, statusSubresource: await statusSubresource }, change, run.current);
   };

@@ -29,7 +29,7 @@ t.test('JWT from the spec: provider, authenticationSettings, validate-jwt; then 
   t.same((api.properties['authenticationSettings'] as Obj)['openid'], { openidProviderId: providerId, bearerTokenSendingMethods: ['authorizationHeader'] });
   t.match(api.policy?.raw, `<openid-config url="${OIDC}" />`);
   t.match(api.policy?.raw, '<claim name="roles" match="any">');
-  t.match(api.policy?.raw, 'counter-key="@(((Jwt)context.Variables[&quot;jwt&quot;]).Claims.GetValueOrDefault(&quot;oid&quot;,&quot;anonymous&quot;))"');
+  t.match(api.policy?.raw, `counter-key="@(&quot;${api.name}:&quot; + ((Jwt)context.Variables[&quot;jwt&quot;]).Claims.GetValueOrDefault(&quot;oid&quot;,&quot;anonymous&quot;))"`);
 
   b.emu.requests.reset();
   t.equal((await b.execute('apply', p.name, p.hash)).code, 0);
