@@ -31,7 +31,8 @@ disableInstanceDiscovery: true, and trust "caFile" (NODE_EXTRA_CA_CERTS or tlsOp
   --async-mode MODE   location (202 + Location, as recorded from the real service; default) or
                       azure-async-operation (201 + Azure-AsyncOperation status URL)
   --dir DIR           where the CA, token-signing key and identity are kept (default ${defaultEmulatorDir()})
-  --sku NAME          service SKU (default Developer; Consumption refuses rate-limit and quota policies)
+  --sku NAME          service SKU: Consumption, Developer (default), Basic, Standard, Premium, BasicV2, StandardV2,
+                      PremiumV2 (Consumption refuses rate-limit-by-key and quota-by-key, the v2 tiers quota-by-key)
   --hostname NAME     extra DNS name or IP for the serving certificate (repeatable)
   --throttle          enforce ARM throttling (token buckets per principal) from the start
   --verbose           log each request to stderr

@@ -36,6 +36,7 @@ import {
   TAGS,
 } from './resources/simple-resources.ts';
 import { serviceSnapshot } from './service-snapshot.ts';
+import { findTier, unknownSkuMessage } from './sku-tiers.ts';
 import { loadStateFile, StateWriter } from './state-file.ts';
 import type { ThrottlingConfig } from './throttling.ts';
 import { DEFAULT_THROTTLING, requestKind, Throttling } from './throttling.ts';
@@ -178,6 +179,8 @@ function send(res: ServerResponse, method: string, status: number, body: unknown
 }
 
 export async function startApimEmulator(options: ApimEmulatorOptions = {}): Promise<ApimEmulator> {
+  // An unmodelled tier would answer the service GET with an error and offer no tier-limited policy: refuse it now.
+  if (options.sku !== undefined && !findTier(options.sku)) throw new Error(unknownSkuMessage(options.sku));
   const home = await openEmulatorHome(options.dir ?? defaultEmulatorDir());
   const host = options.host ?? '127.0.0.1';
   const tenantId = options.tenantId ?? home.identity.tenantId;
