@@ -5,6 +5,7 @@ import t from 'tap';
 import type { PolicyContract } from '@azure/arm-apimanagement';
 import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
 import type { FullOperationResponse } from '@azure/core-client';
+import { startApimEmulator } from '../../emulator/apim-emulator.ts';
 import { SKU_TIERS } from '../../emulator/sku-tiers.ts';
 import { swaggerPetstore } from './documents.ts';
 import { deserialize, example, failure, fromWire, startHarness } from './harness.ts';
@@ -300,6 +301,7 @@ t.test('tiers: an unknown sku is refused by the admin API with the valid names, 
     t.same([r.status, r.body?.error?.message], [400, `'sku' must be one of ${names}; got ${JSON.stringify(sku)}.`], `refused: ${JSON.stringify(sku)}`);
   }
   t.equal((await h.raw('GET', '/_emulator/settings')).body.sku, 'StandardV2', 'the tier is unchanged');
+  await t.rejects(startApimEmulator({ dir: h.dir, sku: 'Isolated' }), { message: `'sku' must be one of ${names}; got "Isolated".` }, 'and so is one given at start (--sku)');
   t.same((await h.client.apiManagementService.get(h.rg, h.svc)).sku, { name: 'StandardV2', capacity: 1 });
 });
 
