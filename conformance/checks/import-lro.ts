@@ -6,11 +6,14 @@ import { baseApi } from './base-api.ts';
 
 const SPEC = 'https://github.com/Azure/azure-rest-api-specs/blob/main/specification/apimanagement/resource-manager/Microsoft.ApiManagement/stable/2024-05-01/examples/ApiManagementCreateApiUsingOai3Import.json';
 
+/** ARM's asynchronous operations: 201/202 with Azure-AsyncOperation and/or Location, and how each is polled. */
+const ARM_ASYNC = 'https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations';
+
 export const importLroChecks: Check[] = [
   {
     id: 'import.lro-accepted',
     expected: 'A PUT with format+value is asynchronous: 202 (or 201 InProgress) with Location and/or Azure-AsyncOperation',
-    source: `recorded import traffic (202 + Location …asyncId…&asyncCode=201); REST spec example ${SPEC}`,
+    source: `${ARM_ASYNC}; REST spec example ${SPEC}`,
     async run(ctx) {
       const { accepted } = await baseApi(ctx);
       const urls = pollUrls(accepted);
@@ -26,7 +29,7 @@ export const importLroChecks: Check[] = [
   {
     id: 'import.lro-final',
     expected: 'Polling ends with the API contract (asyncCode 201 on the Location URL, or status Succeeded then the API)',
-    source: `recorded import traffic; REST spec example ${SPEC}; core-lro polling rules`,
+    source: `${ARM_ASYNC}; REST spec example ${SPEC}`,
     async run(ctx) {
       const { apiId, path, outcome } = await baseApi(ctx);
       const f = outcome.final;

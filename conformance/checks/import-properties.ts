@@ -59,7 +59,7 @@ export const importPropertyChecks: Check[] = [
     expected:
       'An import (format+value) either applies the other properties sent with it (displayName, description, subscriptionRequired, serviceUrl, apiRevisionDescription) or none of them; the emulator models both',
     source:
-      'applied: REST spec example ApiManagementCreateApiUsingImportOverrideServiceUrl.json; not applied: https://github.com/hashicorp/terraform-provider-azurerm/pull/23011 (import, then the other properties in a second request)',
+      'applied: https://github.com/Azure/azure-rest-api-specs/blob/main/specification/apimanagement/resource-manager/Microsoft.ApiManagement/stable/2024-05-01/examples/ApiManagementCreateApiUsingImportOverrideServiceUrl.json; not applied: https://github.com/hashicorp/terraform-provider-azurerm/pull/23011 (import, then the other properties in a second request)',
     async run(ctx) {
       const { applied, dropped } = await propertyScenario(ctx);
       if (dropped.length === 0) return pass(`all applied (importAppliesProperties: true): ${applied.join(', ')}`);

@@ -6,13 +6,13 @@ import { describeError } from '../long-running.ts';
 import { listAll } from '../run-context.ts';
 import { requireBaseApi } from './base-api.ts';
 
-const EXAMPLES = 'https://github.com/Azure/azure-rest-api-specs/tree/main/specification/apimanagement/resource-manager/Microsoft.ApiManagement/stable/2024-05-01/examples';
+const EXAMPLES = 'https://github.com/Azure/azure-rest-api-specs/blob/main/specification/apimanagement/resource-manager/Microsoft.ApiManagement/stable/2024-05-01/examples';
 
 export const linkChecks: Check[] = [
   {
     id: 'links.product-api',
     expected: 'PUT products/{p}/apis/{a} (no body) answers 200/201 with the API contract; GET apis/{a}/products lists the product',
-    source: `${EXAMPLES}/ApiManagementCreateProductApi.json, ApiManagementListApiProducts.json`,
+    source: `${EXAMPLES}/ApiManagementCreateProductApi.json, ${EXAMPLES}/ApiManagementListApiProducts.json`,
     async run(ctx) {
       const { apiId } = await requireBaseApi(ctx);
       const productId = ctx.id('product');
@@ -31,7 +31,7 @@ export const linkChecks: Check[] = [
   {
     id: 'links.tag-api',
     expected: 'PUT apis/{a}/tags/{t} (no body) answers 200/201 with the tag contract; GET apis/{a}/tags lists the tag',
-    source: `${EXAMPLES}/ApiManagementCreateApiTag.json, ApiManagementListApiTags.json`,
+    source: `${EXAMPLES}/ApiManagementCreateApiTag.json, ${EXAMPLES}/ApiManagementListApiTags.json`,
     async run(ctx) {
       const { apiId } = await requireBaseApi(ctx);
       const tagId = ctx.id('tag');

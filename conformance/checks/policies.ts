@@ -79,7 +79,7 @@ export const policyChecks: Check[] = [
   {
     id: 'policy.cors-origin-refused',
     expected: 'A CORS origin with a path is refused: 400 "Origin must be a valid URL consisting of scheme, host, and port only"',
-    source: 'https://learn.microsoft.com/azure/api-management/cors-policy; error text from real service answers (../shared/guide/apim-contract.md)',
+    source: 'https://learn.microsoft.com/azure/api-management/cors-policy (origins: scheme, host and port); wording as emulator/README.md lists it verified',
     async run(ctx) {
       const base = await requireBaseApi(ctx);
       const cors = '<cors><allowed-origins><origin>https://app.conformance.invalid/path</origin></allowed-origins><allowed-methods><method>GET</method></allowed-methods></cors>';

@@ -7,7 +7,7 @@ import { describeError, isAccepted, outcomeError } from '../long-running.ts';
 import type { LroOutcome } from '../long-running.ts';
 import type { ConformanceContext } from '../run-context.ts';
 
-const EXAMPLES = 'https://github.com/Azure/azure-rest-api-specs/tree/main/specification/apimanagement/resource-manager/Microsoft.ApiManagement/stable/2024-05-01/examples';
+const EXAMPLES = 'https://github.com/Azure/azure-rest-api-specs/blob/main/specification/apimanagement/resource-manager/Microsoft.ApiManagement/stable/2024-05-01/examples';
 
 interface RevisionScenario {
   apiId: string;
@@ -38,7 +38,7 @@ export const revisionChecks: Check[] = [
   {
     id: 'revisions.create-and-list',
     expected: 'PUT {api};rev=2 with sourceApiId creates a non-current revision; GET {api}/revisions lists 1 (current) and 2',
-    source: `${EXAMPLES}/ApiManagementCreateApiRevisionFromExistingApi.json, ApiManagementListApiRevisions.json`,
+    source: `${EXAMPLES}/ApiManagementCreateApiRevisionFromExistingApi.json, ${EXAMPLES}/ApiManagementListApiRevisions.json`,
     async run(ctx) {
       const { create, revisions } = await revisionScenario(ctx);
       const items: { apiRevision?: string; isCurrent?: boolean }[] = revisions.json?.value ?? [];
