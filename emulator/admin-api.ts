@@ -10,6 +10,7 @@
 //   GET    /_emulator/settings    import delay and duration, async mode, SKU, page size, the realism switches (404
 //                                 window after imports, properties at import, null auth settings, path slashes);
 //                                 PATCH changes them (unknown fields are refused)
+//   GET    /_emulator/imports     the imports still running: API, operation id, start, expected end, document size
 //   GET    /_emulator/info        the connection details the CLI prints at start
 import type { FaultInjector } from './faults.ts';
 import { FaultRuleError } from './faults.ts';
@@ -26,6 +27,8 @@ export interface AdminContext {
   faults: FaultInjector;
   throttling: Throttling;
   settings: ServiceSettings;
+  /** The imports still running, with when each is due to end. */
+  imports(): unknown;
 }
 
 export interface AdminReply {
@@ -124,6 +127,8 @@ export function handleAdmin(ctx: AdminContext, method: string, path: string, bod
       case 'PUT /_emulator/throttling':
       case 'PATCH /_emulator/throttling':
         return { status: 200, body: ctx.throttling.configure(body) };
+      case 'GET /_emulator/imports':
+        return { status: 200, body: { imports: ctx.imports() } };
       case 'GET /_emulator/settings':
         return { status: 200, body: ctx.settings };
       case 'PATCH /_emulator/settings':

@@ -29,6 +29,7 @@ import { policyResourceRoutes } from './resources/policy-resources.ts';
 import {
   API_VERSION_SETS,
   BACKENDS,
+  LOGGERS,
   NAMED_VALUES,
   OPENID_CONNECT_PROVIDERS,
   PRODUCTS,
@@ -232,6 +233,7 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
     ...simpleRoutes(service, BACKENDS),
     ...simpleRoutes(service, NAMED_VALUES),
     ...simpleRoutes(service, API_VERSION_SETS),
+    ...simpleRoutes(service, LOGGERS),
   ]);
   const faults = new FaultInjector();
   const throttling = new Throttling({ ...DEFAULT_THROTTLING, ...(options.throttling ?? {}) });
@@ -267,7 +269,7 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
         send(res, method, 400, { error: { code: 'BadRequest', message: 'The request body is not valid JSON.' } });
         return;
       }
-      const reply = handleAdmin({ state, reset, info: () => info, faults, throttling, settings: service.settings }, method, url.pathname, body);
+      const reply = handleAdmin({ state, reset, info: () => info, faults, throttling, settings: service.settings, imports: () => service.importsRunning() }, method, url.pathname, body);
       send(res, method, reply.status, reply.body);
       return;
     }

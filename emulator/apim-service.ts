@@ -160,6 +160,17 @@ export class ApimService {
     };
   }
 
+  /** The imports still running (GET /_emulator/imports): what a test or an operator can see of them. */
+  importsRunning(): { apiId: string; operationId: string; startTime: string; expectedEndTime: string | null; documentBytes: number | null }[] {
+    return [...this.importing.entries()].map(([apiKey, op]) => ({
+      apiId: this.data.apis[apiKey]?.name ?? op.resourcePath.replace(/^\/apis\//, ''),
+      operationId: op.id,
+      startTime: op.startTime,
+      expectedEndTime: op.expectedEndTime ?? null,
+      documentBytes: op.documentBytes ?? null,
+    }));
+  }
+
   /** Starts the 404 window of notFoundAfterImportMs for an API whose import just completed. */
   hideAfterImport(apiId: string): void {
     const ms = this.settings.notFoundAfterImportMs;

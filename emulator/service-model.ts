@@ -97,6 +97,8 @@ export interface ServiceData {
   policyFragments: Record<string, SimpleEntity & { policy: PolicyEntity }>;
   namedValues: Record<string, SimpleEntity>;
   apiVersionSets: Record<string, SimpleEntity>;
+  /** Loggers (Application Insights, Event Hub, Azure Monitor); optional so older state files still load. */
+  loggers?: Record<string, SimpleEntity>;
   /** The service-level (global) policy. */
   policy?: PolicyEntity;
 }

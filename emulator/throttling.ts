@@ -1,7 +1,8 @@
 // ARM's request throttling: token buckets per principal for reads, writes and deletes (defaults: 250 refilled at
 // 25/s, 200 at 10/s, 200 at 10/s). Every ARM response reports what is left in
 // `x-ms-ratelimit-remaining-subscription-{reads,writes,deletes}`; when enforcement is on, an empty bucket answers 429
-// SubscriptionRequestsThrottled with Retry-After. Off by default so tests that do not study throttling are not paced.
+// SubscriptionRequestsThrottled with Retry-After. Off by default so tests that do not study throttling are not paced;
+// the sandbox (dev-cluster/sandbox/sandbox.ts) and `emulator --throttle` turn it on at these real bucket sizes.
 
 export type RequestKind = 'reads' | 'writes' | 'deletes';
 

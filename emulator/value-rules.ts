@@ -68,7 +68,14 @@ export function checkRequired(target: string, value: unknown): ArmErrorDetail[] 
   return value === undefined || value === null || value === '' ? [detail(target, `'${target}' is required.`)] : [];
 }
 
-/** The API's URL suffix: APIM stores it without slashes at either end (`a/b`, not `/a/b/`). */
+/**
+ * The API's URL suffix: APIM stores it without slashes at either end (`a/b`, not `/a/b/`). Whether the service
+ * refuses a leading '/' or trims it is unverified: the REST spec only describes the path as relative, the ODA
+ * Canvas's Azure operator (tmforum-oda/oda-canvas apiOperatorAzureAPIM.py) passes ODA paths such as `/x` straight
+ * through with the Python SDK, and Azure/azure-cli #29363 shows `az apim api import --path /ecommerce` accepted.
+ * Refusing is the default (never more lenient than the service); ServiceSettings.apiPathSlashes 'trim' stores the
+ * path without the slashes instead (the caller trims before this check).
+ */
 export function checkApiPath(value: unknown): ArmErrorDetail[] {
   if (value === undefined || value === null) return [];
   if (typeof value !== 'string') return [detail('path', `'path' must be a string.`)];

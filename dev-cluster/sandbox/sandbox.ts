@@ -106,7 +106,9 @@ export async function startSandbox(options: { dir: string; log: (line: string) =
       await stopSupervisor(lcp.state);
     });
     options.log('starting the APIM emulator and the sample backend…');
-    const emulator = await startApimEmulator({ dir: join(dir, 'emulator'), importDelayMs: options.importDelayMs ?? 0 });
+    // ARM throttling on at the real bucket sizes (emulator/throttling.ts: 250/25 reads, 200/10 writes and deletes per
+    // principal), so the sandbox paces bursts the way a subscription would; tests embedding the emulator keep it off.
+    const emulator = await startApimEmulator({ dir: join(dir, 'emulator'), importDelayMs: options.importDelayMs ?? 0, throttling: { enabled: true } });
     cleanups.push(() => emulator.close());
     const backend = await startSampleBackend();
     cleanups.push(() => backend.close());

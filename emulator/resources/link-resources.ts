@@ -143,6 +143,35 @@ function apiTagRoutes(svc: ApimService): Route[] {
   ];
 }
 
+/**
+ * `GET …/apisByTags`: one item per (API, tag) link, `{tag: {id, name}, api: {id, name, …}}` with service-relative ids
+ * (`/tags/x`, `/apis/y`) and names that are display names, as the REST spec's ApiManagementListApisByTags example
+ * shows; untagged current APIs appear (as `{api}` alone) only with `includeNotTaggedApis=true`.
+ */
+function apisByTags(svc: ApimService, req: ArmRequest): ArmResult {
+  const includeUntagged = req.query.get('includeNotTaggedApis') === 'true';
+  const items: { name?: unknown; properties?: unknown }[] = [];
+  for (const api of Object.values(svc.data.apis)) {
+    if (api.properties['isCurrent'] === false) continue;
+    const p = api.properties;
+    const apiRef: JsonObject = { id: `/apis/${api.name}`, name: (p['displayName'] as string | null) ?? api.name };
+    for (const field of ['path', 'serviceUrl', 'protocols', 'apiRevision', 'apiVersion', 'isCurrent', 'description', 'subscriptionRequired', 'type']) {
+      if (p[field] !== undefined && p[field] !== null) apiRef[field] = p[field]!;
+    }
+    const tags = api.tags.map((t) => svc.data.tags[key(t)]).filter((t) => t !== undefined);
+    // $filter (e.g. `isCurrent eq true`, `contains(name, 'x')`) reads the API's fields, so the API rides as properties.
+    if (tags.length === 0 && includeUntagged) items.push({ name: apiRef['name'], properties: apiRef, api: apiRef } as never);
+    for (const t of tags) items.push({ name: apiRef['name'], properties: apiRef, api: apiRef, tag: { id: `/tags/${t.name}`, name: t.properties['displayName'] ?? t.name } } as never);
+  }
+  const result = page(req, '/apisByTags', items, svc.settings.pageSize);
+  // The listing's items are `{tag, api, operation?}` only.
+  const value = result.value.map((i) => {
+    const { name: _n, properties: _p, ...rest } = i as Record<string, unknown>;
+    return rest;
+  });
+  return ok({ ...result, value });
+}
+
 export function linkRoutes(svc: ApimService): Route[] {
-  return [...productApiRoutes(svc), ...apiTagRoutes(svc)];
+  return [...productApiRoutes(svc), ...apiTagRoutes(svc), { pattern: 'apisByTags', handlers: { GET: (req) => apisByTags(svc, req) } }];
 }

@@ -1,6 +1,7 @@
 // Entities that are a name, an ETag and properties: products, tags, OpenID Connect providers, backends, named values
 // and API version sets. One description per family says how it is validated, what defaults it gets and what a
 // response leaves out (secrets); the CRUD semantics (If-Match, 201/200, 404, 204 on deleting nothing) are shared.
+import { randomBytes } from 'node:crypto';
 import { detail, entityNotFound, validationError } from '../arm-errors.ts';
 import type { ArmErrorDetail } from '../arm-errors.ts';
 import type { ArmRequest, ArmResult } from '../arm-request.ts';
@@ -32,6 +33,8 @@ export interface SimpleResourceSpec {
   /** Writes answer as long-running operations (named values). */
   longRunning?: boolean;
   onDelete?(svc: ApimService, entity: SimpleEntity): void;
+  /** Rewrites the merged properties just before they are stored (e.g. secrets moved into named values). */
+  beforeStore?(svc: ApimService, props: JsonObject): void;
   /** Extra routes below one entity, e.g. `listSecrets`. */
   actions?: Record<string, (svc: ApimService, entity: SimpleEntity) => ArmResult>;
 }
@@ -73,6 +76,7 @@ export function simpleRoutes(svc: ApimService, spec: SimpleResourceSpec): Route[
     const details = spec.validate(merged, existing, svc, id);
     if (details.length > 0) throw validationError(details);
     const apply = (): SimpleEntity => {
+      spec.beforeStore?.(svc, merged);
       const entity: SimpleEntity = { name: existing?.name ?? id, etag: svc.nextEtag(), properties: merged };
       store[key(id)] = entity;
       svc.changed();
@@ -272,5 +276,59 @@ export const API_VERSION_SETS: SimpleResourceSpec = {
     if (props['versioningScheme'] === 'Query') d.push(...checkRequired('versionQueryName', props['versionQueryName']));
     if (props['versioningScheme'] === 'Header') d.push(...checkRequired('versionHeaderName', props['versionHeaderName']));
     return d;
+  },
+};
+
+const LOGGER_TYPES = ['azureEventHub', 'applicationInsights', 'azureMonitor'];
+/** The credentials APIM treats as secrets and keeps out of the logger (terraform-provider-azurerm's logger resources). */
+const LOGGER_SECRET_CREDENTIALS = ['instrumentationKey', 'connectionString'];
+
+/**
+ * Loggers, as the 2024-05-01 REST spec's LoggerContract: `loggerType` (azureEventHub, applicationInsights,
+ * azureMonitor), `description` (≤ 256), `credentials` (string map), `isBuffered` (default true), `resourceId`.
+ * A secret credential given as a plain value is moved into an auto-generated secret named value whose display name
+ * is `Logger-Credentials--<24 hex>`, and the logger keeps `{{Logger-Credentials--…}}` in its place; every write of a
+ * plain value mints a new one (hashicorp/terraform-provider-azurerm's logger resources: "returned by the Azure API is
+ * intentionally masked (e.g. "{{Logger-Credentials--<hash>}}")"; exported templates pair each logger with such a
+ * named value, `secret: true`).
+ */
+export const LOGGERS: SimpleResourceSpec = {
+  collection: 'loggers',
+  param: 'loggerId',
+  idKind: 'opid',
+  entityName: 'Logger',
+  store: (svc) => (svc.data.loggers ??= {}),
+  defaults: { isBuffered: true },
+  validate(props) {
+    const d = [...checkRequired('loggerType', props['loggerType']), ...checkOneOf('loggerType', props['loggerType'], LOGGER_TYPES)];
+    d.push(...checkLength('description', props['description'], 0, 256), ...bool(props, 'isBuffered'));
+    const credentials = props['credentials'];
+    if (credentials !== undefined && (credentials === null || typeof credentials !== 'object' || Array.isArray(credentials) || Object.values(credentials).some((v) => typeof v !== 'string'))) {
+      d.push(detail('credentials', `'credentials' must be an object of string values.`));
+    } else {
+      const c = (credentials ?? {}) as Record<string, string>;
+      // unverified wording; which credentials each type needs follows the REST spec's logger examples.
+      if (props['loggerType'] === 'applicationInsights' && c['instrumentationKey'] === undefined && c['connectionString'] === undefined) {
+        d.push(detail('credentials', `An applicationInsights logger needs 'credentials.instrumentationKey' or 'credentials.connectionString'.`));
+      }
+      if (props['loggerType'] === 'azureEventHub' && (c['name'] === undefined || (c['connectionString'] === undefined && c['endpointAddress'] === undefined))) {
+        d.push(detail('credentials', `An azureEventHub logger needs 'credentials.name' and 'credentials.connectionString' (or 'credentials.endpointAddress' with a managed identity).`));
+      }
+    }
+    return d;
+  },
+  beforeStore(svc, props) {
+    const credentials = props['credentials'];
+    if (credentials === null || typeof credentials !== 'object' || Array.isArray(credentials)) return;
+    const masked: JsonObject = { ...credentials };
+    for (const name of LOGGER_SECRET_CREDENTIALS) {
+      const value = masked[name];
+      if (typeof value !== 'string' || /^\{\{.+\}\}$/.test(value)) continue;
+      const id = randomBytes(12).toString('hex');
+      const displayName = `Logger-Credentials--${randomBytes(12).toString('hex')}`;
+      svc.data.namedValues[key(id)] = { name: id, etag: svc.nextEtag(), properties: { displayName, value, secret: true, tags: [] } };
+      masked[name] = `{{${displayName}}}`;
+    }
+    props['credentials'] = masked;
   },
 };
