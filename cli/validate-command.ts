@@ -1,7 +1,7 @@
 // `exposedapi-apim validate PATH... [--fetch] [--json]`: the webhook's rules, offline, for CI pipelines.
 // Exit codes: 0 all valid, 1 something invalid, 2 usage error.
 import { parseArgs } from 'node:util';
-import { EnvReader, readOutboundPolicy, readSpecFetchOptions, readTenancyPolicy } from '../core/operator-config.ts';
+import { EnvReader, readOutboundPolicy, readSpecFetchOptions, readTenancyPolicy, readApimSku } from '../core/operator-config.ts';
 import { SpecFetcher } from '../core/spec-fetch.ts';
 import { defaultValidationContext } from '../core/validate-exposedapi.ts';
 import { expandPaths, readManifestFile, type ManifestDocument, type ManifestProblem } from './manifest-documents.ts';
@@ -60,11 +60,13 @@ export async function run(args: string[]): Promise<number> {
   const fetcher = parsed.values.fetch ? new SpecFetcher(readSpecFetchOptions(env)) : undefined;
   const outbound = readOutboundPolicy(env);
   const tenancy = readTenancyPolicy(env);
+  // The same tier check as admission when the pipeline sets APIM_SKU.
+  const apimSku = readApimSku(env);
   if (env.errors.length > 0) {
     process.stderr.write(`exposedapi-apim validate: invalid configuration:\n${env.errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return 2;
   }
-  const report = await validateDocuments(documents, problems, defaultValidationContext({ fetch: fetcher ? (u) => fetcher.fetch(u) : undefined, outbound, tenancy }));
+  const report = await validateDocuments(documents, problems, defaultValidationContext({ fetch: fetcher ? (u) => fetcher.fetch(u) : undefined, outbound, tenancy, ...(apimSku ? { apimSku } : {}) }));
   if (parsed.values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else {
     const { stdout, stderr } = renderReport(report);
