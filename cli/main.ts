@@ -12,6 +12,7 @@ export const COMMANDS: Record<string, Command> = {
   cluster: { summary: 'start or stop a local control plane with the webhook, for exploring (cluster up|down)', load: () => import('./cluster-command.ts') },
   emulator: { summary: 'run the local Azure API Management emulator', load: () => import('./emulator-command.ts') },
   execute: { summary: 'apply or delete one ExposedAPI change (what each Job runs)', load: () => import('./execute-command.ts') },
+  conformance: { summary: 'check what the emulator claims about Azure API Management against a service (--emulator or Azure)', load: () => import('./conformance-command.ts') },
 };
 
 export function usage(): string {

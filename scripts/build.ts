@@ -13,9 +13,10 @@ const REPO = new URL('../', import.meta.url).pathname;
 /**
  * Commands that are development tools: `cluster` and `sandbox` run dev-cluster/ (the local control plane, the node
  * agent, the sandbox, and this script with esbuild), `emulator` runs emulator/. The image runs the webhook, the
- * dispatcher and the executor only, so the bundle gets cli/source-checkout-only.ts in their place.
+ * dispatcher and the executor only, so the bundle gets cli/source-checkout-only.ts in their place. `conformance` runs
+ * conformance/ and, with --emulator, emulator/.
  */
-export const SOURCE_CHECKOUT_COMMANDS = ['cluster', 'sandbox', 'emulator'];
+export const SOURCE_CHECKOUT_COMMANDS = ['cluster', 'sandbox', 'emulator', 'conformance'];
 
 const leaveOutDevelopmentCommands: Plugin = {
   name: 'leave-out-development-commands',

@@ -10,8 +10,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { SOURCE_CHECKOUT_COMMANDS } from '../../scripts/build.ts';
 import { REPO_DIR } from '../helpers/fixtures.ts';
 
-/** What the bundle must not contain: development tools, tests, the APIM emulator, the build script and esbuild. */
-const NOT_IN_BUNDLE = [/^dev-cluster\//, /^test\//, /^emulator\//, /^scripts\//, /(^|\/)node_modules\/esbuild\//];
+/** What the bundle must not contain: development tools, tests, the APIM emulator, the conformance suite, the build script and esbuild. */
+const NOT_IN_BUNDLE = [/^dev-cluster\//, /^test\//, /^emulator\//, /^conformance\//, /^scripts\//, /(^|\/)node_modules\/esbuild\//];
 
 /** Which top-level folders a folder's code may import (its own always). Type-only imports count too. */
 const MAY_IMPORT: Record<string, readonly string[]> = {
@@ -21,7 +21,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   dispatcher: ['core', 'kube'],
   executor: ['core'],
   webhook: ['core', 'kube', 'dispatcher'],
-  cli: ['core', 'certs', 'kube', 'webhook', 'dispatcher', 'executor'],
+  cli: ['core', 'certs', 'kube', 'webhook', 'dispatcher', 'executor', 'conformance'],
+  conformance: ['core'],
   emulator: ['certs'],
   scripts: ['core'],
   'dev-cluster': ['core', 'certs', 'kube', 'webhook', 'dispatcher', 'executor', 'cli', 'emulator', 'scripts'],
