@@ -8,7 +8,11 @@ export type PolicyIdentifier =
   | { kind: 'header'; name: string }
   | { kind: 'query'; name: string }
   | { kind: 'claim'; name: string }
-  /** A bare name that is none of the above: one counter, shared by every caller of the API, under that name. */
+  /**
+   * A bare name that is none of the above: one counter, shared by every caller of the API, under that name. Still
+   * one per API (the renderer scopes every key by the apiId): a counter shared across APIs would let one tenant spend
+   * another's budget, and the ODA example's "test-identifier" is in every copy of that example.
+   */
   | { kind: 'shared'; name: string };
 
 export const IDENTIFIER_FORMS = ['IP', 'subscription', 'header:<name>', 'query:<name>', 'claim:<name>', '<counter name>'] as const;

@@ -39,11 +39,23 @@ export function desiredApi(api: ExposedApi, resolved: { apiId: string; serviceUr
   };
 }
 
+/**
+ * "No JWT" as APIM itself reports it on GET of an API without user authorization (since api-version 2022-08-01, which
+ * added the lists): both single settings null and both lists empty. Sent in that exact form because:
+ * - APIM keeps settings a PATCH leaves out, so turning JWT off must say so explicitly;
+ * - nulls alone may be ignored or refused on PATCH (no public source says which; the emulator's
+ *   authenticationSettingsNulls setting models all three outcomes), while the reported form is what clients that
+ *   GET and PUT an API back (az apim api update) send for every API without authorization;
+ * - a single setting must never travel with a non-empty list ("Cannot use OpenidAuthenticationSettings in
+ *   combination with Openid nor OAuth2": terraform-provider-azurerm api_management_api_resource.go, azure-cli #26895),
+ *   so the JWT-on form carries `openid` alone.
+ */
+export const NO_AUTHENTICATION_SETTINGS = { openid: null, oAuth2: null, openidAuthenticationSettings: [], oAuth2AuthenticationSettings: [] } as const;
+
 function authenticationSettings(d: DesiredApi): ApiCreateOrUpdateParameter['authenticationSettings'] {
   return d.openidProviderId
     ? { openid: { openidProviderId: d.openidProviderId, bearerTokenSendingMethods: ['authorizationHeader'] } }
-    : // Explicit nulls and empty lists: APIM keeps settings a request leaves out, so turning JWT off must clear them.
-      ({ openid: null, oAuth2: null, openidAuthenticationSettings: [], oAuth2AuthenticationSettings: [] } as unknown as ApiCreateOrUpdateParameter['authenticationSettings']);
+    : (structuredClone(NO_AUTHENTICATION_SETTINGS) as unknown as ApiCreateOrUpdateParameter['authenticationSettings']);
 }
 
 /** The PUT that creates or re-imports the API: document, path, backend and settings in one request. */
@@ -92,6 +104,16 @@ export function driftOf(stored: ApiContract, d: DesiredApi): string[] {
   if (names?.header !== d.subscriptionKeyParameterNames.header || names?.query !== d.subscriptionKeyParameterNames.query) {
     drift.push('subscriptionKeyParameterNames');
   }
-  if ((stored.authenticationSettings?.openid?.openidProviderId ?? undefined) !== d.openidProviderId) drift.push('authenticationSettings');
+  if (authenticationDrift(stored.authenticationSettings, d)) drift.push('authenticationSettings');
   return drift;
+}
+
+/**
+ * Whether the stored user authorization differs from ours: another OpenID provider, or anything else (OAuth2, a
+ * further provider in the lists APIM mirrors the single settings into) that a person or tool added.
+ */
+function authenticationDrift(auth: ApiContract['authenticationSettings'], d: DesiredApi): boolean {
+  if ((auth?.openid?.openidProviderId ?? undefined) !== d.openidProviderId) return true;
+  if ((auth?.oAuth2 ?? null) !== null || (auth?.oAuth2AuthenticationSettings?.length ?? 0) > 0) return true;
+  return (auth?.openidAuthenticationSettings ?? []).some((s) => s.openidProviderId !== d.openidProviderId);
 }
