@@ -1,6 +1,7 @@
 // The emulator as tests and the sandbox use it: /_emulator/state and /reset, persistence to a state file, the CA and
 // identity kept in --dir across restarts, and the `exposedapi-apim emulator` command as a process.
 import t from 'tap';
+import { createPipelineRequest } from '@azure/core-rest-pipeline';
 import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -103,6 +104,11 @@ t.test('the emulator command prints one JSON line, serves the SDK, stops on SIGT
   const client = new ApiManagementClient(credential, info['subscriptionId']!, { endpoint: info['url']!, tlsOptions: { ca } });
   const api = await client.api.beginCreateOrUpdateAndWait(info['resourceGroup']!, info['serviceName']!, 'cli', { displayName: 'CLI', path: 'cli' }, { updateIntervalInMs: 10 });
   t.equal(api.name, 'cli');
+  const settingsOf = async (c: ApiManagementClient, url: string): Promise<Record<string, unknown>> =>
+    JSON.parse((await c.sendRequest(createPipelineRequest({ url: `${url}/_emulator/settings`, method: 'GET' }))).bodyAsText ?? '{}') as Record<string, unknown>;
+  const fixed = await settingsOf(client, info['url']!);
+  t.equal(fixed['importDelayMs'], 10);
+  t.notOk('importDurationMs' in fixed, '--import-delay alone keeps imports fixed');
   child.kill('SIGTERM');
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   t.equal(code, 0, 'exit 0 after SIGTERM');
@@ -113,6 +119,21 @@ t.test('the emulator command prints one JSON line, serves the SDK, stops on SIGT
   usage.stderr.on('data', (d: Buffer) => (usageErr += d.toString()));
   t.equal(await new Promise<number | null>((resolve) => usage.on('exit', resolve)), 2, 'a usage error exits 2');
   t.match(usageErr, /--async-mode must be "location" or "azure-async-operation"/);
+
+  // Without --import-delay the process imports at the realistic, size-scaled pace.
+  const realistic = spawn(process.execPath, [COMMAND, '--port', '0', '--dir', dir, '--not-found-after-import', '250'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (realistic.exitCode === null) realistic.kill('SIGKILL');
+  });
+  const line = await Promise.race([
+    new Promise<string>((resolve) => createInterface({ input: realistic.stdout }).once('line', resolve)),
+    new Promise<string>((_, reject) => (timer = setTimeout(() => reject(new Error('no ready line')), 20_000))),
+  ]).finally(() => clearTimeout(timer));
+  const realisticSettings = await settingsOf(client, (JSON.parse(line) as Record<string, string>)['url']!);
+  t.equal(realisticSettings['importDurationMs'], 'realistic', 'the CLI default');
+  t.equal(realisticSettings['notFoundAfterImportMs'], 250);
+  realistic.kill('SIGTERM');
+  t.equal(await new Promise<number | null>((resolve) => realistic.on('exit', resolve)), 0);
 });
 
 t.test('through npm, the ready line is the first stdout line only with -s; the READMEs say so', async (t) => {
