@@ -107,3 +107,12 @@ t.test('admission denies a policy the configured tier lacks, and only then', asy
   t.same(usesOf({ OASValidation: { requestEnabled: true } }, 'prometheus'), [], 'pass-through: no validation policies');
   t.same((await validateExposedApi(metrics, defaultValidationContext({ apimSku: 'Consumption' }))).errors, []);
 });
+
+t.test('the operator\'s table and the emulator\'s independent one agree on every tier both know', async (t) => {
+  const { SKU_NAMES, offersPolicy } = await import('../../emulator/sku-tiers.ts');
+  const shared = APIM_SKUS.filter((s) => SKU_NAMES.includes(s));
+  t.ok(shared.length >= 8, `${shared.join(', ')}`);
+  for (const sku of shared) {
+    for (const policy of Object.keys(POLICY_TIERS)) t.equal(policyOffered(policy, sku), offersPolicy(sku, policy), `${policy} on ${sku}`);
+  }
+});
