@@ -49,3 +49,11 @@ export function baseDocument(): string {
 export function plainDocument(title: string): string {
   return document(title, { '/items': { get: { operationId: 'listItems' } } });
 }
+
+/** Two operations APIM counts as one signature: same method, same template but for a parameter's name. */
+export function duplicateSignatureDocument(): string {
+  return document('Conformance duplicate signature API', {
+    '/things/{thingId}': { get: { operationId: 'getThingById' } },
+    '/things/{thingKey}': { get: { operationId: 'getThingByKey' } },
+  });
+}

@@ -4,6 +4,7 @@ import type { Check } from './check.ts';
 import { apiRuleChecks } from './checks/api-rules.ts';
 import { etagChecks } from './checks/etags.ts';
 import { importConflictChecks } from './checks/import-conflict.ts';
+import { importFailureChecks } from './checks/import-failures.ts';
 import { importLroChecks } from './checks/import-lro.ts';
 import { importPropertyChecks } from './checks/import-properties.ts';
 import { linkChecks } from './checks/links.ts';
@@ -18,6 +19,7 @@ export const ALL_CHECKS: readonly Check[] = [
   ...policyChecks,
   ...revisionChecks,
   ...importConflictChecks,
+  ...importFailureChecks,
   ...importPropertyChecks,
 ];
 
