@@ -11,6 +11,7 @@ import { ensureOpenIdProvider, readApi, syncApi, syncLinks, syncPolicy } from '.
 import { desiredApi } from './desired-api.ts';
 import { EXPOSEDAPI_API_VERSION } from './exposedapi-object.ts';
 import { planImport } from './import-plan.ts';
+import { withMaxSizeHint } from './service-tier.ts';
 import { importContext } from './import-status.ts';
 import { ensureRoute, removeRoute } from './route-sync.ts';
 import type { RunContext } from './run-context.ts';
@@ -89,7 +90,10 @@ export async function policiesApplied(s: ApplyRun): Promise<StepOutcome> {
   });
   const products = uniqueIds([...config.defaults.products, ...model.spec.apim.products]);
   const tags = uniqueIds([...config.defaults.tags, ...model.spec.apim.tags]);
-  const [policy, links] = await Promise.all([syncPolicy(s.apim!, apiId, xml), syncLinks(s.apim!, apiId, { products, tags }, { ...config, who: s.ownership!.who })]);
+  const written = syncPolicy(s.apim!, apiId, xml).catch((e: unknown) => {
+    throw withMaxSizeHint(e, config.validateContentMaxSize);
+  });
+  const [policy, links] = await Promise.all([written, syncLinks(s.apim!, apiId, { products, tags }, { ...config, who: s.ownership!.who })]);
   const changes = [...links.linked.map((l) => `+${l}`), ...links.unlinked.map((l) => `-${l}`)];
   const changed = policy === 'applied' || changes.length > 0;
   return done(changed ? 'Applied' : 'UpToDate',

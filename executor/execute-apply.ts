@@ -9,7 +9,7 @@ import { checkApiId } from '../core/rules/apim-extension.ts';
 import { pendingRecord } from './apply-ownership.ts';
 import { parentComponentUpdated, ready } from './apply-ready.ts';
 import type { ApplyRun } from './apply-run.ts';
-import { identified, imported, policiesApplied, routeReady } from './apply-steps.ts';
+import { identified, imported, jwtFor, policiesApplied, routeReady } from './apply-steps.ts';
 import { validated } from './apply-validated.ts';
 import { readApi } from './apim-sync.ts';
 import { readServiceTier, tierChecked } from './service-tier.ts';
@@ -24,7 +24,7 @@ export const APPLY: Procedure<ApplyRun> = {
   steps: [
     { condition: 'Validated', run: validated },
     // Before anything is written: a policy the service's tier lacks fails here, naming the field.
-    { run: tierChecked },
+    { run: (s) => tierChecked(s, jwtFor(s.model!, s.ctx)) },
     { condition: 'RouteReady', run: routeReady },
     { run: identified },
     { condition: 'Imported', run: imported },

@@ -4,10 +4,10 @@
 // "Policy is not allowed in '<sku>' sku" after the import has already run (core/apim-tiers.ts has the table).
 import { renderFieldError } from '../core/field-error.ts';
 import { knownSku, tierErrors, type ApimSku } from '../core/apim-tiers.ts';
+import type { JwtSettings } from '../core/exposedapi-model.ts';
 import { policiesUsed } from '../core/policy-xml.ts';
 import type { Apim } from './apim-client.ts';
 import type { ApplyRun } from './apply-run.ts';
-import { jwtFor } from './apply-steps.ts';
 import { StepFailure } from './step-failure.ts';
 import { done, failed, type StepOutcome } from './step-outcome.ts';
 
@@ -40,10 +40,11 @@ async function tierOf(s: ApplyRun): Promise<ServiceTier | string> {
 }
 
 /**
- * No condition of its own: the run continues when the tier offers every policy the API renders (or the tier cannot
- * be known); otherwise PoliciesApplied turns False with reason PolicyNotInTier before the route or the API is written.
+ * No condition of its own: the run continues when the tier offers every policy the API renders (`jwt`: its JWT
+ * settings, apply-steps.ts jwtFor) or the tier cannot be known; otherwise PoliciesApplied turns False with reason
+ * PolicyNotInTier before the route or the API is written.
  */
-export async function tierChecked(s: ApplyRun): Promise<StepOutcome> {
+export async function tierChecked(s: ApplyRun, jwt: JwtSettings | undefined): Promise<StepOutcome> {
   const { ctx } = s;
   const model = s.model!;
   const tier = await tierOf(s);
@@ -56,7 +57,7 @@ export async function tierChecked(s: ApplyRun): Promise<StepOutcome> {
     ctx.log.info('the service tier is not in the tier table; APIM judges the policies on save', { sku: tier.name ?? null });
     return done();
   }
-  const uses = policiesUsed({ spec: model.spec, jwt: jwtFor(model, ctx), documentValidation: !s.passThrough });
+  const uses = policiesUsed({ spec: model.spec, jwt, documentValidation: !s.passThrough });
   const errors = tierErrors(uses, tier.sku, `APIM service '${svc}'`);
   if (errors.length === 0) return done();
   return failed({
@@ -65,4 +66,16 @@ export async function tierChecked(s: ApplyRun): Promise<StepOutcome> {
     condition: 'PoliciesApplied',
     message: `APIM service '${svc}' is ${tier.sku}: ${errors.map(renderFieldError).join('; ')}`,
   });
+}
+
+/**
+ * APIM's refusal of validate-content's max-size (a service that still enforces the older 100 KB maximum) with the
+ * setting that fixes it: the value comes from VALIDATE_CONTENT_MAX_SIZE, not from the ExposedAPI.
+ */
+export function withMaxSizeHint(e: unknown, maxSize: number): unknown {
+  if (!(e instanceof StepFailure) || e.info.apim?.status !== 400) return e;
+  const text = `${e.info.apim.target ?? ''} ${e.info.apim.message}`;
+  if (!/validate-content/.test(text) || !/max-size/.test(text)) return e;
+  const message = `${e.message}; the policy's validate-content max-size is VALIDATE_CONTENT_MAX_SIZE=${maxSize}: set it to what this service accepts (102400 on services that still enforce 100 KB)`;
+  return new StepFailure({ ...e.info, message }, { cause: e });
 }

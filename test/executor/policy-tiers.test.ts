@@ -16,17 +16,21 @@ function api(name: string, spec: Obj = {}): Obj {
   };
 }
 
-/** PATCH /_emulator/settings, as a person switching the emulated tier would. */
-async function setSku(b: ExecutorBench, sku: string): Promise<void> {
+/** PATCH /_emulator/settings, as a person switching the emulated service would. */
+async function emulatorSettings(b: ExecutorBench, settings: Obj): Promise<void> {
   const res = await b.client().sendRequest(
     createPipelineRequest({
       url: `${b.emu.url}/_emulator/settings`,
       method: 'PATCH',
       headers: createHttpHeaders({ 'content-type': 'application/json', accept: 'application/json' }),
-      body: JSON.stringify({ sku }),
+      body: JSON.stringify(settings),
     }),
   );
-  if (res.status !== 200) throw new Error(`PATCH /_emulator/settings {sku: ${sku}}: ${res.status} ${res.bodyAsText}`);
+  if (res.status !== 200) throw new Error(`PATCH /_emulator/settings ${JSON.stringify(settings)}: ${res.status} ${res.bodyAsText}`);
+}
+
+async function setSku(b: ExecutorBench, sku: string): Promise<void> {
+  await emulatorSettings(b, { sku });
   const service = await b.client().apiManagementService.get(b.emu.resourceGroup, b.emu.serviceName);
   if (service.sku.name !== sku) throw new Error(`the service reports sku ${service.sku.name}, not ${sku}`);
 }
@@ -79,6 +83,21 @@ t.test('tiers', async (t) => {
     t.equal(r.code, 0, r.stdout);
     t.equal(condition(await b.get(p.name), 'PoliciesApplied')?.['status'], 'True');
     t.match(b.emu.state().apis.find((a) => a.name === b.apiId(p.name))?.policy?.raw, '<quota-by-key calls="1000"');
+  });
+
+  t.test('validate-content max-size: a service enforcing 100 KB refuses 4 MB; VALIDATE_CONTENT_MAX_SIZE fixes it', async (t) => {
+    await emulatorSettings(b, { validateContentMaxSizeLimit: 102400 });
+    t.teardown(() => emulatorSettings(b, { validateContentMaxSizeLimit: 4194304 }));
+    const doc = { openapi: '3.0.3', info: { title: 'sized', version: '1' }, paths: { '/items': { post: { operationId: 'createItem', requestBody: { content: { 'application/json': { schema: { type: 'object' } } } }, responses: { '201': { description: 'created' } } } } } };
+    const p = await b.put(api('sized', { apiType: 'openapi', path: '/tiers/sized', specification: JSON.stringify(doc), OASValidation: { requestEnabled: true } }));
+    const refused = await b.execute('apply', p.name, p.hash);
+    t.equal(refused.code, 42, 'APIM refuses the policy: permanent');
+    const c = condition(await b.get(p.name), 'PoliciesApplied');
+    t.equal(c?.['status'], 'False');
+    t.match(c?.['message'], 'validate-content max-size is VALIDATE_CONTENT_MAX_SIZE=4194304: set it to what this service accepts (102400', 'names the setting');
+    const fixed = await b.execute('apply', p.name, p.hash, { VALIDATE_CONTENT_MAX_SIZE: '102400' });
+    t.equal(fixed.code, 0, fixed.stdout.slice(-2000));
+    t.match(b.emu.state().apis.find((a) => a.name === b.apiId(p.name))?.policy?.raw, '<validate-content unspecified-content-type-action="prevent" max-size="102400"');
   });
 
   t.test('two APIs limited by IP and by the ODA example\'s shared name get distinct counters', async (t) => {
