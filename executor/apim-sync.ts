@@ -72,8 +72,13 @@ export function readApi(apim: Apim, apiId: string): Promise<ApiContract | undefi
 export interface ImportContext {
   /** An import an earlier run of this ExposedAPI recorded for this API and has not seen end (validated: resumableImport). */
   recorded?: ImportRecord;
-  /** Told when an import is accepted ('started': record it), now and then while one runs, and when it has ended. */
-  progress?(p: ImportProgress, state: 'started' | 'running' | 'ended'): Promise<void>;
+  /** Told when an import is accepted ('started': record it) and now and then while one runs. */
+  progress?(p: ImportProgress, state: 'started' | 'running'): Promise<void>;
+  /**
+   * Told once the imported API carries its mark and settings: the record can go. Not before: until then the record
+   * is what proves to a retried Job that the unmarked API is this ExposedAPI's import.
+   */
+  settled?(): Promise<void>;
 }
 
 /**
@@ -102,13 +107,11 @@ async function awaitRecordedImport(apim: Apim, r: ImportRecord, imports: ImportC
     const outcome = await apim.call(`waiting for the import of API '${r.apiId}' an earlier run started at ${r.startedAt}`, () =>
       pollImport(apim, r, { ...apim.pollOptions, ...(progress ? { progress } : {}) }));
     apim.log.info('an import an earlier run started has ended', { apiId: r.apiId, startedAt: r.startedAt, outcome });
-    await imports.progress?.({ record: r, elapsedMs: Date.now() - Date.parse(r.startedAt) }, 'ended');
     return outcome === 'succeeded' ? 'succeeded' : 'ended';
   } catch (e) {
     // Its refusal (a bad document) is met again by the import this run makes, with the document of this run.
     if (e instanceof StepFailure && !e.info.retriable) {
       apim.log.warn('an import an earlier run started has failed', { apiId: r.apiId, error: e.message });
-      await imports.progress?.({ record: r, elapsedMs: Date.now() - Date.parse(r.startedAt) }, 'ended');
       return 'ended';
     }
     throw e;
@@ -137,6 +140,7 @@ export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan,
   const storedFingerprint = ourUnmarked ? verified!.fingerprint : parseMark(stored?.apiRevisionDescription).fingerprint;
   if (ourUnmarked && storedFingerprint === plan.fingerprint) {
     const drift = await settleImport(apim, desired, plan, o, stored!);
+    await imports.settled?.();
     return { action: 'imported', drift, adopted, replaced };
   }
   if (!stored || adopted || storedFingerprint !== plan.fingerprint) {
@@ -159,6 +163,7 @@ export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan,
     }
     const after = (await readAfterImport(apim, id, false))!;
     const drift = await settleImport(apim, desired, plan, o, after);
+    await imports.settled?.();
     return { action: stored ? 'imported' : 'created', drift, adopted, replaced };
   }
   const drift = driftOf(stored, desired);
@@ -193,7 +198,6 @@ async function runImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, impo
         throw e;
       }
       running = undefined;
-      await imports.progress?.({ record: r, elapsedMs: Date.now() - Date.parse(r.startedAt) }, 'ended');
       if (outcome === 'not-found') {
         throw permanent('ApiNotFoundAfterImport', `import of API '${id}' into APIM (${how}): polling ${r.operationUrl} answered 404 for longer than ${Math.round(apim.pollOptions.notFoundWindowMs / 1000)} s (IMPORT_NOT_FOUND_WINDOW_SECONDS); if APIM takes longer to show new APIs, raise it`);
       }
@@ -232,7 +236,6 @@ async function runImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, impo
       throw e;
     });
     running = undefined;
-    await imports.progress?.({ record, elapsedMs: Date.now() - Date.parse(record.startedAt) }, 'ended');
     if (outcome === 'not-found') {
       throw permanent('ApiNotFoundAfterImport', `import of API '${id}' into APIM (${how}): polling ${record.operationUrl} answered 404 for longer than ${Math.round(apim.pollOptions.notFoundWindowMs / 1000)} s (IMPORT_NOT_FOUND_WINDOW_SECONDS); if APIM takes longer to show new APIs, raise it`);
     }

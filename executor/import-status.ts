@@ -37,15 +37,26 @@ export function importContext(s: ApplyRun, apiId: string): ImportContext {
   const { ctx } = s;
   const found = resumableImport(s.obj.status?.apim?.import, ctx.config.apim, apiId, Date.now());
   if (found && 'refused' in found) s.events.warning('ImportRecordIgnored', found.refused);
+  // Whether status holds a record to clear: one was there (even a refused one), or this run wrote one.
+  let held = s.obj.status?.apim?.import !== undefined && s.obj.status?.apim?.import !== null;
+  const write = async (p: ImportProgress, state: 'started' | 'running' | 'ended'): Promise<void> => {
+    if (!s.write) return;
+    try {
+      await s.write(importProgressChange(s.obj, ctx.config.apim.serviceName, ctx.specHash, p, state));
+    } catch (e) {
+      ctx.log.warn('could not record the import in the ExposedAPI status', { apiId, state, error: errorMessage(e) });
+    }
+  };
   return {
     ...(found && 'record' in found ? { recorded: found.record } : {}),
     progress: async (p, state) => {
-      if (!s.write) return;
-      try {
-        await s.write(importProgressChange(s.obj, ctx.config.apim.serviceName, ctx.specHash, p, state));
-      } catch (e) {
-        ctx.log.warn('could not record the import in the ExposedAPI status', { apiId, state, error: errorMessage(e) });
-      }
+      held = true;
+      await write(p, state);
+    },
+    settled: async () => {
+      if (!held) return;
+      held = false;
+      await write({ record: { apiId, operationUrl: '', startedAt: '', fingerprint: '' }, elapsedMs: 0 }, 'ended');
     },
   };
 }
