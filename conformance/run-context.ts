@@ -4,7 +4,7 @@
 import type { HttpMethods } from '@azure/core-rest-pipeline';
 import type { ArmResponse, ArmTarget, RequestOptions } from './arm-target.ts';
 import type { LroOutcome } from './long-running.ts';
-import { followOperation } from './long-running.ts';
+import { followOperation, sleep } from './long-running.ts';
 import { writeRefusal } from './owned-names.ts';
 
 export type CreatedKind = 'api' | 'product' | 'tag';
@@ -91,6 +91,21 @@ export class ConformanceContext {
     const accepted = await this.startImport(apiId, properties);
     if (accepted.status >= 400) return { accepted, outcome: { via: 'none', final: accepted, polls: 0, durationMs: 0 } };
     return { accepted, outcome: await this.follow(accepted, `/apis/${encodeURIComponent(apiId)}`) };
+  }
+
+  /**
+   * A GET right after an import: a 404 is retried for up to two minutes, since the real service may answer "Api not
+   * found." for a while after a completed import (hashicorp/terraform-provider-azurerm #23322, #28201).
+   */
+  async readAfterImport(path: string): Promise<ArmResponse> {
+    const deadline = Date.now() + Math.min(120_000, this.#options.operationTimeoutMs);
+    let wait = this.#options.pollIntervalMs;
+    for (;;) {
+      const res = await this.read(path);
+      if (res.status !== 404 || Date.now() + wait > deadline) return res;
+      await sleep(wait, this.signal);
+      wait = Math.min(10_000, Math.round(wait * 1.5));
+    }
   }
 
   /** The service's SKU name (`sku.name` of the service GET), read once. */

@@ -2,6 +2,7 @@
 import { baseDocument } from '../documents.ts';
 import type { ArmResponse } from '../arm-target.ts';
 import type { LroOutcome } from '../long-running.ts';
+import { outcomeError } from '../long-running.ts';
 import type { ConformanceContext } from '../run-context.ts';
 
 export interface BaseApi {
@@ -18,7 +19,7 @@ export function baseApi(ctx: ConformanceContext): Promise<BaseApi> {
     const apiId = ctx.id('base');
     const path = ctx.path('base');
     const { accepted, outcome } = await ctx.importApi(apiId, { path, format: 'openapi+json', value: baseDocument(), protocols: ['https'] });
-    const ready = (await ctx.read(`/apis/${apiId}`)).status === 200;
+    const ready = outcomeError(outcome) === undefined && (await ctx.readAfterImport(`/apis/${apiId}`)).status === 200;
     return { apiId, path, accepted, outcome, ready };
   });
 }

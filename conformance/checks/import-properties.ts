@@ -37,7 +37,7 @@ function propertyScenario(ctx: ConformanceContext): Promise<PropertyScenario> {
     const first = await ctx.importApi(apiId, { ...importBody, ...extras });
     const error = outcomeError(first.outcome);
     if (error !== undefined) throw new Error(`the import of ${apiId} failed: ${error}`);
-    const got = (await ctx.read(resource)).json?.properties ?? {};
+    const got = (await ctx.readAfterImport(resource)).json?.properties ?? {};
     const applied = Object.keys(extras).filter((k) => got[k] === extras[k]);
     const dropped = Object.keys(extras).filter((k) => got[k] !== extras[k]);
     // The re-import question needs a serviceUrl in place first, however the first import treated it.
@@ -48,7 +48,7 @@ function propertyScenario(ctx: ConformanceContext): Promise<PropertyScenario> {
     const again = await ctx.importApi(apiId, importBody);
     const againError = outcomeError(again.outcome);
     if (againError !== undefined) throw new Error(`the re-import of ${apiId} failed: ${againError}`);
-    const serviceUrlAfter = (await ctx.read(resource)).json?.properties?.serviceUrl;
+    const serviceUrlAfter = (await ctx.readAfterImport(resource)).json?.properties?.serviceUrl;
     return { applied, dropped, serviceUrlAfter };
   });
 }
