@@ -9,12 +9,12 @@ import { creatorNote, describeOwner, ownershipOf, parseMark, type OwnerIdentity 
 import type { ImportRecord } from '../core/exposedapi-status.ts';
 import type { Apim } from './apim-client.ts';
 import { driftOf, importBody, updateBody, type DesiredApi } from './desired-api.ts';
-import { pollImport, pollingUrlProblem, type ImportProgress } from './import-operation.ts';
+import { formatElapsed, pollImport, pollingUrlProblem, type ImportProgress } from './import-operation.ts';
 import type { ImportPlan } from './import-plan.ts';
 import { policyValueOf } from './policy-body.ts';
 import { openidProviderContract, openidProviderId } from './openid-provider.ts';
 import { samePolicy } from './policy-compare.ts';
-import { permanent, renderApimError, StepFailure } from './step-failure.ts';
+import { permanent, renderApimError, retriable, StepFailure } from './step-failure.ts';
 
 export interface ApiSyncResult {
   action: 'created' | 'imported' | 'updated' | 'unchanged';
@@ -97,6 +97,15 @@ async function readAfterImport(apim: Apim, apiId: string, orAbsent: boolean): Pr
 }
 
 /**
+ * The budget ran out while an import still runs: the failure says so, and for how long (the condition people read),
+ * instead of a bare "retry budget exhausted"; the Job's next attempt polls the same import.
+ */
+function stillImporting(apim: Apim, r: ImportRecord, e: unknown): unknown {
+  if (!(e instanceof StepFailure) || !e.info.retriable || !apim.budget.signal.aborted) return e;
+  return retriable('ImportInProgress', `APIM is still importing API '${r.apiId}': running for ${formatElapsed(Date.now() - Date.parse(r.startedAt))} (since ${r.startedAt}); the Job's next attempt polls this import again instead of starting another`);
+}
+
+/**
  * Waits for an import an earlier run started (it may still be running: APIM answers 409 to writes meanwhile).
  * 'succeeded' is APIM's word that an import of this very API happened (the asyncId is APIM's own); 'ended' means
  * it failed or APIM no longer knows it, and this run decides afresh.
@@ -114,7 +123,7 @@ async function awaitRecordedImport(apim: Apim, r: ImportRecord, imports: ImportC
       apim.log.warn('an import an earlier run started has failed', { apiId: r.apiId, error: e.message });
       return 'ended';
     }
-    throw e;
+    throw stillImporting(apim, r, e);
   }
 }
 
@@ -186,7 +195,7 @@ async function runImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, impo
   const poll = { ...apim.pollOptions, ...(progress ? { progress } : {}) };
   let running: ImportRecord | undefined;
   let waited = false;
-  await apim.call(`import of API '${id}' into APIM (${how})`, async () => {
+  const imported = apim.call(`import of API '${id}' into APIM (${how})`, async () => {
     if (running) {
       const r = running;
       let outcome: 'succeeded' | 'not-found';
@@ -239,6 +248,9 @@ async function runImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, impo
     if (outcome === 'not-found') {
       throw permanent('ApiNotFoundAfterImport', `import of API '${id}' into APIM (${how}): polling ${record.operationUrl} answered 404 for longer than ${Math.round(apim.pollOptions.notFoundWindowMs / 1000)} s (IMPORT_NOT_FOUND_WINDOW_SECONDS); if APIM takes longer to show new APIs, raise it`);
     }
+  });
+  await imported.catch((e: unknown) => {
+    throw running ? stillImporting(apim, running, e) : e;
   });
 }
 
