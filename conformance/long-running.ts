@@ -12,6 +12,11 @@ export interface LroOutcome {
   status?: { status: string; error?: { code?: string; message?: string } };
   polls: number;
   durationMs: number;
+  /**
+   * Set when the operation ended in 404 and the resource appeared afterwards: how long it stayed "not found". Seen for
+   * real after imports (hashicorp/terraform-provider-azurerm #23322, #28201); the emulator's notFoundAfterImportMs.
+   */
+  notFoundForMs?: number;
 }
 
 export interface PollOptions {

@@ -90,7 +90,16 @@ export class ConformanceContext {
   async importApi(apiId: string, properties: Record<string, unknown>): Promise<{ accepted: ArmResponse; outcome: LroOutcome }> {
     const accepted = await this.startImport(apiId, properties);
     if (accepted.status >= 400) return { accepted, outcome: { via: 'none', final: accepted, polls: 0, durationMs: 0 } };
-    return { accepted, outcome: await this.follow(accepted, `/apis/${encodeURIComponent(apiId)}`) };
+    const resource = `/apis/${encodeURIComponent(apiId)}`;
+    const outcome = await this.follow(accepted, resource);
+    // A finished import may answer 404 for a while before the API shows (terraform-provider-azurerm #23322): wait for
+    // it before calling the import failed, and say how long it took.
+    if (outcome.final.status === 404 && outcome.final.json?.error?.code === 'ResourceNotFound') {
+      const started = Date.now();
+      const later = await this.readAfterImport(resource);
+      if (later.status === 200) return { accepted, outcome: { ...outcome, final: later, notFoundForMs: Date.now() - started } };
+    }
+    return { accepted, outcome };
   }
 
   /**

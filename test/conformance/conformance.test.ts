@@ -82,6 +82,7 @@ t.test('default mode: every check passes, tier-premised ones are skipped on Deve
     tt.equal(r.verdict, premise ? 'skipped' : 'pass', `${r.id}: ${r.observed}`);
   }
   tt.equal(report.results.length, selectChecks([]).checks.length, 'every check ran');
+  tt.notMatch(result(report, 'import.lro-final').observed, /404/, 'no not-found window by default');
   tt.equal(exitCode(report), 0, table);
   tt.same(report.cleanup.failed, []);
   tt.ok(report.cleanup.deleted.length >= 6, `deleted what it created: ${report.cleanup.deleted.join(', ')}`);
@@ -123,6 +124,17 @@ t.test('importAppliesProperties: false flips what an import applies; the re-impo
   const applied = result(report, 'import.applies-properties');
   tt.match(applied.observed, /^none applied \(importAppliesProperties: false\): .*serviceUrl/);
   tt.equal(result(report, 'import.reimport-resets-service-url').verdict, 'pass', result(report, 'import.reimport-resets-service-url').observed);
+  assertNothingLeft(tt);
+});
+
+t.test('notFoundAfterImportMs: the import ends in 404 "Api not found." before the API shows, and the suite waits for it', async (tt) => {
+  await settings({ notFoundAfterImportMs: 1500 });
+  tt.teardown(() => settings({ notFoundAfterImportMs: 0 }));
+  const report = await run(only('import.lro-final', 'etag.get-header'));
+  const final = result(report, 'import.lro-final');
+  tt.equal(final.verdict, 'pass', final.observed);
+  tt.match(final.observed, /404 "Api not found\." at first, the API there [\d.]+ s later; 200, name conformance-/);
+  tt.equal(result(report, 'etag.get-header').verdict, 'pass', 'checks on the imported API still run');
   assertNothingLeft(tt);
 });
 
