@@ -60,10 +60,12 @@ t.test('the leader dies while a retry waits; the next leader starts it on time, 
     const obj = await setup.get(ns, 'flaky');
     return obj?.['status']?.appliedSpecHash === hash && condition(obj, 'Ready')?.['status'] === 'True' ? obj : undefined;
   }, { timeoutMs: 90_000, intervalMs: 200 });
-  const retry = history.latest.get(`${first}-r1`);
-  t.ok(retry, 'the retry is a Job of its own');
-  t.equal(retry?.metadata?.labels?.[ATTEMPT_LABEL], '1');
-  t.equal(finished(retry), 'Complete');
+  // Ready True comes from the executor's record; the Job controller's Complete may reach our watch a moment later.
+  const retry = await waitFor('the retry Job seen complete', () => {
+    const job = history.latest.get(`${first}-r1`);
+    return finished(job) === 'Complete' ? job : undefined;
+  }, { timeoutMs: 30_000 });
+  t.equal(retry.metadata?.labels?.[ATTEMPT_LABEL], '1', 'the retry is a Job of its own, its attempt on it');
   const created = retry!.metadata!.creationTimestamp!;
   const createdMs = (created instanceof Date ? created : new Date(String(created))).getTime();
   // creationTimestamp has 1 s resolution (truncated): allow that, nothing more.
