@@ -83,6 +83,7 @@ t.test('default mode: every check passes, tier-premised ones are skipped on Deve
   }
   tt.equal(report.results.length, selectChecks([]).checks.length, 'every check ran');
   tt.notMatch(result(report, 'import.lro-final').observed, /404/, 'no not-found window by default');
+  tt.equal(result(report, 'import.lro-accepted').observed, '202, Location, empty body', 'the recorded shape by default');
   tt.equal(exitCode(report), 0, table);
   tt.same(report.cleanup.failed, []);
   tt.ok(report.cleanup.deleted.length >= 6, `deleted what it created: ${report.cleanup.deleted.join(', ')}`);
@@ -135,6 +136,17 @@ t.test('notFoundAfterImportMs: the import ends in 404 "Api not found." before th
   tt.equal(final.verdict, 'pass', final.observed);
   tt.match(final.observed, /404 "Api not found\." at first, the API there [\d.]+ s later; 200, name conformance-/);
   tt.equal(result(report, 'etag.get-header').verdict, 'pass', 'checks on the imported API still run');
+  assertNothingLeft(tt);
+});
+
+t.test("asyncMode: 'azure-async-operation' flips the import's first answer and how it is followed; failures still show", async (tt) => {
+  await settings({ asyncMode: 'azure-async-operation' });
+  tt.teardown(() => settings({ asyncMode: 'location' }));
+  const report = await run(only('import.lro-accepted', 'import.lro-final', 'import.duplicate-signature'));
+  for (const r of report.results) tt.equal(r.verdict, 'pass', `${r.id}: ${r.observed}`);
+  tt.equal(result(report, 'import.lro-accepted').observed, '201, Location + Azure-AsyncOperation, provisioningState InProgress');
+  tt.match(result(report, 'import.lro-final').observed, /^azure-async-operation, /);
+  tt.match(result(report, 'import.duplicate-signature').observed, /^201 → azure-async-operation poll 200: Failed: ValidationError: Importing API has duplicate signature operations/);
   assertNothingLeft(tt);
 });
 
