@@ -63,17 +63,17 @@ function retryAfterMs(res: ArmResponse): number | undefined {
  * Follows the operation started by `first` on `resourcePath` (below the service). A first answer that is already
  * final (200/201/204 without Azure-AsyncOperation) is returned as is.
  */
-export async function followOperation(target: ArmTarget, first: ArmResponse, resourcePath: string, o: PollOptions): Promise<LroOutcome> {
+export async function followOperation(target: ArmTarget, first: ArmResponse, resourcePath: string, poll: PollOptions): Promise<LroOutcome> {
   const started = Date.now();
   if (!isAccepted(first)) return { via: 'none', final: first, polls: 0, durationMs: 0 };
   const urls = pollUrls(first);
-  let interval = o.intervalMs;
+  let interval = poll.intervalMs;
   let polls = 0;
   let wait = retryAfterMs(first) ?? interval;
-  const deadline = started + o.timeoutMs;
+  const deadline = started + poll.timeoutMs;
   for (;;) {
-    if (Date.now() + wait > deadline) throw new Error(`the operation on ${resourcePath} did not finish within ${Math.round(o.timeoutMs / 1000)} s (${polls} polls)`);
-    await sleep(wait, o.signal);
+    if (Date.now() + wait > deadline) throw new Error(`the operation on ${resourcePath} did not finish within ${Math.round(poll.timeoutMs / 1000)} s (${polls} polls)`);
+    await sleep(wait, poll.signal);
     interval = Math.min(10_000, Math.round(interval * 1.5));
     polls++;
     if (urls.asyncOperation) {

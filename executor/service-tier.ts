@@ -5,7 +5,7 @@
 import { renderFieldError } from '../core/field-error.ts';
 import { knownSku, tierErrors, type ApimSku } from '../core/apim-tiers.ts';
 import type { JwtSettings } from '../core/exposedapi-model.ts';
-import { policiesUsed } from '../core/policy-xml.ts';
+import { policiesUsed, VALIDATE_CONTENT_MAX_SIZE_OLD } from '../core/policy-xml.ts';
 import type { Apim } from './apim-client.ts';
 import type { ApplyRun } from './apply-run.ts';
 import { StepFailure } from './step-failure.ts';
@@ -76,6 +76,6 @@ export function withMaxSizeHint(e: unknown, maxSize: number): unknown {
   if (!(e instanceof StepFailure) || e.info.apim?.status !== 400) return e;
   const text = `${e.info.apim.target ?? ''} ${e.info.apim.message}`;
   if (!/validate-content/.test(text) || !/max-size/.test(text)) return e;
-  const message = `${e.message}; the policy's validate-content max-size is VALIDATE_CONTENT_MAX_SIZE=${maxSize}: set it to what this service accepts (102400 on services that still enforce 100 KB)`;
+  const message = `${e.message}; the policy's validate-content max-size is VALIDATE_CONTENT_MAX_SIZE=${maxSize}: set it to what this service accepts (${VALIDATE_CONTENT_MAX_SIZE_OLD} on services that still enforce 100 KB)`;
   return new StepFailure({ ...e.info, message }, { cause: e });
 }
