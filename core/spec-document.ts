@@ -231,8 +231,13 @@ export class DocumentCheckCache implements DocumentChecker {
   private readonly max: number;
   private identityChars = 0;
   private readonly inner: (text: string) => Promise<DocumentVerdict>;
+  // Checks running now, by text: N identical concurrent misses (mutate and validate of one apply, a burst of the same
+  // manifest) share one check instead of occupying N checker processes. Holds only texts already in flight.
+  private readonly inFlight = new Map<string, Promise<DocumentVerdict>>();
   hits = 0;
   misses = 0;
+  /** Checks answered by joining an identical check already running. */
+  joined = 0;
 
   constructor(max = 32, inner: (text: string) => Promise<DocumentVerdict> = documentProblems) {
     this.max = max;
@@ -247,7 +252,18 @@ export class DocumentCheckCache implements DocumentChecker {
       this.hits++;
       return cached;
     }
+    const running = this.inFlight.get(text);
+    if (running) {
+      this.joined++;
+      return running;
+    }
     this.misses++;
+    const miss = this.checkMiss(text);
+    this.inFlight.set(text, miss);
+    return miss.finally(() => this.inFlight.delete(text));
+  }
+
+  private async checkMiss(text: string): Promise<DocumentVerdict> {
     const verdict = await this.inner(text);
     if (verdict.transient) return { problems: verdict.problems, transient: true };
     const result = { problems: verdict.problems };
