@@ -30,6 +30,12 @@ export const SPEC_HASH_ANNOTATION = `${ANNOTATION_PREFIX}/spec-hash`;
 export const RECONCILE_AT_ANNOTATION = `${ANNOTATION_PREFIX}/reconcile-at`;
 export const DETACH_ANNOTATION = `${ANNOTATION_PREFIX}/detach-on-delete`;
 /**
+ * SHA-256 (hex) of the OpenAPI document the mutating webhook checked and found valid: the inline text, or what it
+ * fetched from the URL. The executor skips its own full document checks when the document it resolves has this digest
+ * (core/document-digest.ts). Not part of the spec hash: stamping it never starts a Job.
+ */
+export const DOCUMENT_DIGEST_ANNOTATION = `${ANNOTATION_PREFIX}/document-sha256`;
+/**
  * Names an existing APIM API (one the operator did not create) that this ExposedAPI takes over. Honoured only where
  * the platform team's TENANCY_POLICY sets allowAdoption for the namespace; the takeover is recorded in an Event.
  */

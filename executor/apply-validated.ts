@@ -1,9 +1,12 @@
 // Validated: the webhook's own rules and configuration, then the document resolved (inline text, the one the
-// validation fetched, or a generated pass-through document for APIs without one).
+// validation fetched, or a generated pass-through document for APIs without one). The document's own checks are
+// skipped when it is the one admission checked (core/document-digest.ts); the spec's never are.
+import { AdmissionCheckedDocuments, describeDocumentCheck } from '../core/document-digest.ts';
+import { DOCUMENT_DIGEST_ANNOTATION } from '../core/exposedapi-model.ts';
 import { renderInvalid } from '../core/field-error.ts';
 import { systemHostResolver } from '../core/host-resolver.ts';
 import { DocumentCheckCache } from '../core/spec-document.ts';
-import { SpecFetcher } from '../core/spec-fetch.ts';
+import { SpecFetcher, type FetchOutcome } from '../core/spec-fetch.ts';
 import { defaultValidationContext, validateExposedApi } from '../core/validate-exposedapi.ts';
 import type { ApplyRun } from './apply-run.ts';
 import { passThroughDocument } from './import-plan.ts';
@@ -12,12 +15,21 @@ import { done, failed, type StepOutcome } from './step-outcome.ts';
 export async function validated(s: ApplyRun): Promise<StepOutcome> {
   const { ctx, obj, events } = s;
   const fetcher = new SpecFetcher(ctx.config.specFetch);
+  // One fetch per URL per run: the text the checks (or the digest) judged is the text that is imported, even if the
+  // document at the URL changes while the run validates.
+  const fetches = new Map<string, Promise<FetchOutcome>>();
+  const fetchOnce = (url: string): Promise<FetchOutcome> => {
+    let outcome = fetches.get(url);
+    if (!outcome) fetches.set(url, (outcome = fetcher.fetch(url)));
+    return outcome;
+  };
+  const documents = new AdmissionCheckedDocuments(obj.metadata.annotations?.[DOCUMENT_DIGEST_ANNOTATION], new DocumentCheckCache());
   const result = await validateExposedApi(
     obj,
     defaultValidationContext({
       defaultJwt: ctx.config.validationDefaultJwt,
-      documents: new DocumentCheckCache(),
-      fetch: (url) => fetcher.fetch(url),
+      documents,
+      fetch: fetchOnce,
       remoteMode: ctx.config.remoteSpecCheck,
       // Backend and JWT discovery host names are resolved here, just before APIM is pointed at them.
       outbound: ctx.config.outbound,
@@ -29,6 +41,8 @@ export async function validated(s: ApplyRun): Promise<StepOutcome> {
     ctx.log.warn('validation warning', { warning: w });
     events.warning('ValidationWarning', w);
   }
+  const checks = documents.decisions.map(describeDocumentCheck);
+  for (const d of documents.decisions) ctx.log.info(describeDocumentCheck(d), { documentCheck: d.check, sha256: d.digest });
   if (result.errors.length > 0) return failed({ retriable: false, reason: 'Invalid', message: renderInvalid('ExposedAPI', obj.metadata.name, result.errors) });
   const model = result.model;
   s.model = model;
@@ -42,11 +56,12 @@ export async function validated(s: ApplyRun): Promise<StepOutcome> {
   if (source.kind === 'inline') {
     s.document = { text: source.text };
   } else {
-    // The validation fetched it already (cached by URL), unless remote checks are off.
-    const fetched = await fetcher.fetch(source.url);
+    // The validation fetched it already, unless remote checks are off.
+    const fetched = await fetchOnce(source.url);
     if (fetched.kind === 'refused') return failed({ retriable: false, reason: 'SpecificationRefused', message: `${source.field}: ${source.url} will not be fetched: ${fetched.reason}` });
     if (fetched.kind === 'unreachable') return failed({ retriable: true, reason: 'SpecificationUnreachable', message: `${source.field}: could not fetch ${source.url}: ${fetched.reason}` });
     s.document = { text: fetched.text, url: source.url };
   }
-  return done('Valid', 'the spec and its OpenAPI document pass the admission rules');
+  // Which checks the document had is part of the condition: "checked at admission (sha256 …)" or "checked in full".
+  return done('Valid', checks.length > 0 ? `the spec passes the admission rules; ${checks.join('; ')}` : 'the spec and its OpenAPI document pass the admission rules');
 }

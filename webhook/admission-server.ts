@@ -143,7 +143,8 @@ export function buildAdmissionServer(opts: AdmissionServerOptions): FastifyInsta
     const started = performance.now();
     const decoded = decodeAdmissionReview(req.body);
     if (!decoded.ok) return reply.code(400).send({ error: 'Bad Request', message: decoded.error });
-    const { response, outcome } = mutateDecision(decoded.request);
+    // The document is checked here already (so its digest can be stamped); validation then finds it in the cache.
+    const { response, outcome } = await mutateDecision(decoded.request, { documents: opts.validation, budgetMs });
     opts.metrics.reviews.inc({ webhook: 'mutate', operation: decoded.request.operation, outcome });
     opts.metrics.latency.observe({ webhook: 'mutate' }, (performance.now() - started) / 1000);
     return reviewOf(response);

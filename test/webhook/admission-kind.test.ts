@@ -25,7 +25,7 @@ for (const c of cases) {
   t.test(c.name, async (t) => {
     const req: AdmissionRequest = { uid: 'u-1', ...(c.kind ? { kind: c.kind } : {}), operation: 'CREATE', namespace: 'components', name: 'x', object: c.object };
     t.equal(isExposedApiRequest(req), c.ours);
-    const mutated = mutateDecision(req);
+    const mutated = await mutateDecision(req);
     const validated = await validateDecision(req, { ...defaultValidationContext(), remoteMode: 'off' });
     if (c.ours) {
       t.equal(mutated.outcome, 'stamped', 'mutate stamps it');
