@@ -54,8 +54,13 @@ export interface DispatcherConfig {
   operatorNamespace: string;
   /** This replica's name in the Lease. */
   identity: string;
-  /** Global cap on concurrently active Jobs (ARM write limits are per subscription). */
+  /** Global cap on concurrently active Jobs (ARM write limits are per subscription): the adaptive cap's ceiling. */
   maxActiveJobs: number;
+  /**
+   * The adaptive cap (dispatcher/job-cap.ts) between minActiveJobs and maxActiveJobs: grows while Jobs finish fast,
+   * halves when they slow down, stays at the floor for holdMs after a pod failed with a retriable exit.
+   */
+  jobCap: { minActiveJobs: number; slowFactor: number; holdMs: number };
   lease: LeaseConfig;
   job: JobTemplateConfig;
   /** Keep status.implementation.ready (and the parent Component's entry) in step with EndpointSlices. */
@@ -155,11 +160,26 @@ export function readDispatcherConfig(env: Record<string, string | undefined>, co
   if (retry.limit > 0 && job.ttlSecondsAfterFinished * 1000 < retry.maxMs) {
     r.errors.push(`JOB_TTL_SECONDS_AFTER_FINISHED=${job.ttlSecondsAfterFinished} is shorter than JOB_RETRY_MAX_SECONDS=${retry.maxMs / 1000}: a failed Job would expire before its retry is due; raise the TTL to at least ${retry.maxMs / 1000}, lower JOB_RETRY_MAX_SECONDS, or set JOB_RETRY_LIMIT=0 to turn retries off`);
   }
+  const maxActiveJobs = r.int('DISPATCH_MAX_ACTIVE_JOBS', 10, 1, 1000);
+  // The floor defaults to 2 (never above the ceiling): one Job at a time would serialize unrelated namespaces behind a
+  // single slow document; equal to the ceiling, the cap is fixed (the behaviour before the cap adapted).
+  const minActiveJobs = r.int('DISPATCH_MIN_ACTIVE_JOBS', Math.min(2, maxActiveJobs), 1, 1000);
+  if (minActiveJobs > maxActiveJobs) {
+    r.errors.push(`DISPATCH_MIN_ACTIVE_JOBS=${minActiveJobs} must be at most DISPATCH_MAX_ACTIVE_JOBS=${maxActiveJobs}: it is the adaptive cap's floor; set both to the same value for a fixed cap`);
+  }
+  const jobCap = {
+    minActiveJobs,
+    slowFactor: r.int('DISPATCH_SLOW_JOB_FACTOR', 2, 2, 20),
+    // 20 s: the time ARM needs to refill its whole writes bucket (200 at 10/s), the longest a throttled subscription
+    // needs to recover from this operator's own writes.
+    holdMs: r.int('DISPATCH_FAILURE_HOLD_SECONDS', 20, 0, 600) * 1000,
+  };
   const config: DispatcherConfig = {
     enabled,
     operatorNamespace,
     identity,
-    maxActiveJobs: r.int('DISPATCH_MAX_ACTIVE_JOBS', 10, 1, 1000),
+    maxActiveJobs,
+    jobCap,
     lease,
     job,
     readinessSync: r.bool('READINESS_SYNC', true),

@@ -8,6 +8,7 @@ export interface DispatcherMetrics {
   jobsFailed: Counter<'action'>;
   queueDepth: Gauge;
   activeJobs: Gauge;
+  jobCap: Gauge;
   leader: Gauge;
   dispatchLatency: Histogram<'action'>;
   readinessWrites: Counter<'target'>;
@@ -19,8 +20,9 @@ export function createDispatcherMetrics(registry: Registry): DispatcherMetrics {
     jobsCreated: new Counter({ name: 'exposedapi_apim_dispatcher_jobs_created_total', help: 'Executor Jobs created, by action (apply|delete)', labelNames: ['action'], registers }),
     jobsSucceeded: new Counter({ name: 'exposedapi_apim_dispatcher_jobs_succeeded_total', help: 'Executor Jobs seen to complete, by action', labelNames: ['action'], registers }),
     jobsFailed: new Counter({ name: 'exposedapi_apim_dispatcher_jobs_failed_total', help: 'Executor Jobs seen to fail, by action', labelNames: ['action'], registers }),
-    queueDepth: new Gauge({ name: 'exposedapi_apim_dispatcher_queue_depth', help: 'Changes waiting for their object\'s running Job or for the global cap (DISPATCH_MAX_ACTIVE_JOBS)', registers }),
+    queueDepth: new Gauge({ name: 'exposedapi_apim_dispatcher_queue_depth', help: 'Changes waiting for their object\'s running Job or for the global cap (exposedapi_apim_dispatcher_job_cap)', registers }),
     activeJobs: new Gauge({ name: 'exposedapi_apim_dispatcher_active_jobs', help: 'Executor Jobs currently running', registers }),
+    jobCap: new Gauge({ name: 'exposedapi_apim_dispatcher_job_cap', help: 'The global cap on running Jobs now: adapts between DISPATCH_MIN_ACTIVE_JOBS and DISPATCH_MAX_ACTIVE_JOBS (docs/dispatcher.md)', registers }),
     leader: new Gauge({ name: 'exposedapi_apim_dispatcher_leader', help: '1 while this replica holds the dispatcher lease', registers }),
     dispatchLatency: new Histogram({
       name: 'exposedapi_apim_dispatch_latency_seconds',

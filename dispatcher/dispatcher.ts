@@ -13,7 +13,8 @@ import { EventRecorder } from './event-recorder.ts';
 import { dispatchSummary, hasOurFinalizer, keyOf, type DispatchSummary } from './exposedapi-summary.ts';
 import { ExposedApiWrites } from './exposedapi-writes.ts';
 import { buildJob, JOB_SELECTOR, jobName, type Change } from './job-manifest.ts';
-import { isActive, jobSummary, type JobSummary } from './job-summary.ts';
+import { initialJobCap, jobCapAt, nextJobCap, type JobCapEvent, type JobCapSettings, type JobCapState } from './job-cap.ts';
+import { isActive, jobSummary, podFailedTransiently, type JobSummary } from './job-summary.ts';
 import { LeaseElection } from './lease-election.ts';
 import { ReadinessSync } from './readiness-sync.ts';
 import { ResourceWatch } from './resource-watch.ts';
@@ -176,6 +177,11 @@ class Term {
   /** Jobs seen running during this term: when they end, the outcome is counted (once). */
   private readonly watchedRunning = new Set<string>();
   private readonly componentRetries = new Map<string, number>();
+  /** The adaptive global cap (job-cap.ts): starts at the floor with every term, like the queue. */
+  private readonly capSettings: JobCapSettings;
+  private cap: JobCapState;
+  /** When this term created each Job it still waits on (epoch ms): its run time, measured here, is the cap's input. */
+  private readonly createdAt = new Map<string, number>();
   private ready = false;
   private stopped = false;
   private pumpTimer: NodeJS.Timeout | undefined;
@@ -189,7 +195,11 @@ class Term {
     this.batch = options.kubeConfig.makeApiClient(BatchV1Api);
     this.writes = new ExposedApiWrites(options.kubeConfig);
     this.events = new EventRecorder(options.kubeConfig, options.config.identity);
-    this.queue = new DispatchQueue(options.config.maxActiveJobs);
+    const { jobCap } = options.config;
+    this.capSettings = { min: jobCap.minActiveJobs, max: options.config.maxActiveJobs, slowFactor: jobCap.slowFactor, holdMs: jobCap.holdMs };
+    this.cap = initialJobCap(this.capSettings);
+    this.queue = new DispatchQueue(jobCapAt(this.cap, Date.now(), this.capSettings));
+    options.metrics.jobCap.set(this.queue.maxActive);
     this.work = new KeyedWorkQueue({
       concurrency: WORKERS,
       work: (key) => this.reconcile(key),
@@ -264,19 +274,34 @@ class Term {
     const key = keyOf({ namespace: job.namespace, name: job.apiName });
     let byName = this.jobsByKey.get(key);
     if (!byName) this.jobsByKey.set(key, (byName = new Map()));
+    const before = byName.get(job.name);
     byName.set(job.name, job);
+    // Only Jobs seen running in this term count for the cap: a relist or a new leader replays old ends.
+    if (this.watchedRunning.has(job.name) && podFailedTransiently(before, job)) this.adaptCap({ kind: 'pod-failed', atMs: Date.now() }, job.name);
     if (isActive(job)) {
       this.queue.markActive(key, job.name);
       this.watchedRunning.add(job.name);
     } else {
       this.queue.markInactive(job.name);
       if (job.outcome && this.watchedRunning.delete(job.name)) {
+        const createdAt = this.createdAt.get(job.name);
+        // A run that included a failed pod measures the failure and the pod's restart, not the pace.
+        if (job.outcome === 'Complete' && createdAt !== undefined && !job.failedPods) {
+          this.adaptCap({ kind: 'finished', startedAtMs: createdAt, endedAtMs: Date.now(), waiting: this.queue.depth > 0 }, job.name);
+        }
         (job.outcome === 'Complete' ? this.options.metrics.jobsSucceeded : this.options.metrics.jobsFailed).inc({ action: job.action });
         this.log.info(`executor Job ${job.outcome === 'Complete' ? 'completed' : 'failed'}`, { job: job.name, exposedapi: key, outcome: job.outcome, reason: job.reason });
       }
     }
+    if (!isActive(job)) this.createdAt.delete(job.name);
     this.enqueue(key);
     this.pump();
+  }
+
+  private adaptCap(event: JobCapEvent, job: string): void {
+    const before = this.cap;
+    this.cap = nextJobCap(this.cap, event, this.capSettings);
+    if (this.cap.why !== before.why && this.cap.why) this.log.info(`global Job cap: ${this.cap.why}`, { job });
   }
 
   private jobGone(job: JobSummary): void {
@@ -286,6 +311,7 @@ class Term {
     if (byName?.size === 0) this.jobsByKey.delete(key);
     this.queue.markInactive(job.name);
     this.watchedRunning.delete(job.name);
+    this.createdAt.delete(job.name);
     this.enqueue(key);
     this.pump();
   }
@@ -373,8 +399,15 @@ class Term {
   private pump(): void {
     if (!this.ready || this.stopped) return;
     const now = Date.now();
+    const cap = jobCapAt(this.cap, now, this.capSettings);
+    if (cap !== this.queue.maxActive) {
+      this.queue.maxActive = cap;
+      this.options.metrics.jobCap.set(cap);
+    }
     for (const change of this.queue.take(now, jobName)) void this.create(change);
-    const due = this.queue.nextDueMs(now);
+    let due = this.queue.nextDueMs(now);
+    // The end of a hold raises the cap by itself: the pump must run then, even if no Job event comes.
+    if (this.cap.holdUntilMs > now && this.queue.depth > 0) due = Math.min(due ?? Infinity, this.cap.holdUntilMs);
     clearTimeout(this.pumpTimer);
     if (due !== undefined) {
       this.pumpTimer = setTimeout(() => this.pump(), Math.max(10, due - now));
@@ -395,9 +428,12 @@ class Term {
     // Recorded before the call: a Job that finishes before the create returns is still known as this change's.
     const previous = this.lastCreated.get(key);
     this.lastCreated.set(key, name);
+    this.createdAt.set(name, Date.now());
     try {
       await this.batch.createNamespacedJob({ namespace, body: buildJob(change, this.options.config.job, namespace) });
     } catch (err) {
+      // Not this create's Job (409: created earlier, maybe by the previous leader) or none at all: no run time of ours.
+      this.createdAt.delete(name);
       if (this.stopped) return;
       if (statusCode(err) === 409) {
         // Created before (by this replica a moment ago, or by the previous leader): the same Job, nothing to do.

@@ -27,6 +27,13 @@ export interface JobSummary {
    * epoch ms. A retry is due this long after it, whoever leads then.
    */
   endedAtMs?: number;
+  /** Pods of the Job that failed so far (status.failed, counted by the Job controller); absent = none seen. */
+  failedPods?: number;
+  /**
+   * The reason of a FailureTarget or Failed condition, as soon as the Job controller decides (FailureTarget comes
+   * with the pod count, before the pods are gone): PodFailurePolicy = the executor's permanent exit.
+   */
+  failingBecause?: string;
 }
 
 /** epoch ms of an RFC 3339 string (a watch) or a Date (a typed list), if it is one. */
@@ -59,6 +66,8 @@ export function jobSummary(job: unknown): JobSummary | undefined {
   const status = isObject(job['status']) ? job['status'] : {};
   const conditions = Array.isArray(status['conditions']) ? status['conditions'].filter(isObject) : [];
   const end = conditions.find((c) => (c['type'] === 'Complete' || c['type'] === 'Failed') && c['status'] === 'True');
+  const failing = conditions.find((c) => (c['type'] === 'FailureTarget' || c['type'] === 'Failed') && c['status'] === 'True');
+  const failed = status['failed'];
   return {
     name,
     namespace: ns,
@@ -71,12 +80,22 @@ export function jobSummary(job: unknown): JobSummary | undefined {
     ...(end
       ? { outcome: end['type'] as 'Complete' | 'Failed', reason: str(end['reason']) ?? '', message: str(end['message']) ?? '' }
       : {}),
+    ...(typeof failed === 'number' && failed > 0 ? { failedPods: failed } : {}),
+    ...(failing ? { failingBecause: str(failing['reason']) ?? '' } : {}),
     ...(end ? endedAt(timeOf(end['lastTransitionTime']) ?? timeOf(status['completionTime']) ?? timeOf(status['startTime'])) : {}),
   };
 }
 
 function endedAt(ms: number | undefined): { endedAtMs?: number } {
   return ms === undefined ? {} : { endedAtMs: ms };
+}
+
+/**
+ * A pod of the Job failed since `before` with an exit worth pacing for: not the executor's permanent exit (42, bad
+ * input: the podFailurePolicy fails the Job with reason PodFailurePolicy), which says nothing about ARM or the node.
+ */
+export function podFailedTransiently(before: Pick<JobSummary, 'failedPods'> | undefined, job: JobSummary): boolean {
+  return (job.failedPods ?? 0) > (before?.failedPods ?? 0) && job.failingBecause !== 'PodFailurePolicy';
 }
 
 export function isActive(job: JobSummary): boolean {
