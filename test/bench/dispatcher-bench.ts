@@ -149,7 +149,7 @@ try {
   // the dispatcher and the apiserver, not Jobs queueing or finishing Jobs competing for the CPU.
   {
     const d = await startDispatcher(setup, bench, 'bench-latency', {
-      WATCH_NAMESPACES: latNs, DISPATCH_MAX_ACTIVE_JOBS: '1000', EXECUTOR_IMAGE: 'busybox:1.36', EXECUTOR_COMMAND: '["sh", "-c", "sleep 3600"]',
+      WATCH_NAMESPACES: latNs, DISPATCH_MAX_ACTIVE_JOBS: '1000', DISPATCH_MIN_ACTIVE_JOBS: '1000', EXECUTOR_IMAGE: 'busybox:1.36', EXECUTOR_COMMAND: '["sh", "-c", "sleep 3600"]',
     });
     const times = await eventTimes(setup, latNs);
     const samples: number[] = [];
