@@ -14,7 +14,10 @@ export function jobLog(level: string, base: Record<string, unknown> = {}, write:
   const min = Math.max(0, LEVELS.indexOf(level as LogLevel));
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (LEVELS.indexOf(lvl) < min) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields })}\n`);
+    // The last line ('done') carries what the process cost — user and system CPU in µs, peak RSS in KiB
+    // (process.resourceUsage()) — so a change's cost can be read from any Job's log (bench:e2e sums it).
+    const cost = msg === 'done' ? (({ userCPUTime, systemCPUTime, maxRSS }) => ({ resourceUsage: { userCPUTime, systemCPUTime, maxRSS } }))(process.resourceUsage()) : {};
+    write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields, ...cost })}\n`);
   };
   return {
     debug: (m, f) => emit('debug', m, f),
