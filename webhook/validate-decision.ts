@@ -39,11 +39,14 @@ export async function validateDecision(req: AdmissionRequest, ctx: ValidationCon
   if (isDeleting(req.object)) return { response: allowed(req.uid), outcome: 'allowed-deleting' };
   if (changesNothingApplied(req)) return { response: allowed(req.uid), outcome: 'allowed-unchanged' };
 
-  // metadata.namespace can be empty on CREATE (it comes from the URL); the request carries the real one.
-  const object = structuredClone(req.object);
-  const meta = isObject(object['metadata']) ? object['metadata'] : (object['metadata'] = {});
-  if (req.namespace) (meta as Record<string, unknown>)['namespace'] = req.namespace;
-  if (req.name && !(meta as Record<string, unknown>)['name']) (meta as Record<string, unknown>)['name'] = req.name;
+  // metadata.namespace can be empty on CREATE (it comes from the URL); the request carries the real one. A shallow
+  // copy of the two levels touched, not a deep clone: validation only reads the object, and a clone of every review
+  // was a measurable share of admission's CPU.
+  const meta = isObject(req.object['metadata']) ? req.object['metadata'] : {};
+  const object: Record<string, unknown> = {
+    ...req.object,
+    metadata: { ...meta, ...(req.namespace ? { namespace: req.namespace } : {}), ...(req.name && !meta['name'] ? { name: req.name } : {}) },
+  };
 
   const result = await validateExposedApi(object, ctx);
   const name = result.model.name || req.name || '<generated>';
