@@ -33,6 +33,8 @@ export interface WebhookConfig {
   documentCheckerIdleMs: number;
   /** The checker process is replaced when its RSS exceeds this. */
   documentCheckerMaxRssMb: number;
+  /** DOCUMENT_CHECKERS: checker processes at most; 0 = as many as the CPUs the webhook may use (cgroup quota included). */
+  documentCheckers: number;
   /** An operator-wide default JWT configuration exists (claim-keyed counters are then usable without spec.apim). */
   defaultJwt: boolean;
   /** Which URLs spec.apim.backend.url and the JWT discovery URL may name (OUTBOUND_ALLOW_HTTP / _PRIVATE). */
@@ -146,6 +148,8 @@ export function readWebhookConfig(env: Record<string, string | undefined> = proc
     documentCheckTimeoutMs: r.int('DOCUMENT_CHECK_TIMEOUT_MS', 5000, 500, 8000),
     documentCheckerIdleMs: r.int('DOCUMENT_CHECKER_IDLE_SECONDS', 10, 1, 3600) * 1000,
     documentCheckerMaxRssMb: r.int('DOCUMENT_CHECKER_MAX_RSS_MB', 256, 64, 4096),
+    // More members than CPUs only queue on the CPU instead of in the pool, and each can hold DOCUMENT_CHECKER_MAX_RSS_MB.
+    documentCheckers: r.int('DOCUMENT_CHECKERS', 0, 0, 16),
     defaultJwt: r.str('JWT_OPENID_CONFIG_URL', '') !== '',
     outbound: readOutboundPolicy(r),
     tenancy: readTenancyPolicy(r),

@@ -54,6 +54,11 @@ export class IsolatedDocumentChecker implements DocumentChecker {
     return this.child?.pid;
   }
 
+  /** Documents given to this checker and not yet answered (the pool sends the next one to the least loaded member). */
+  get load(): number {
+    return this.queue.length + (this.current ? 1 : 0);
+  }
+
   // Every answer that says "could not be checked" is transient: it describes this attempt, not the document
   // (DocumentCheckCache never keeps it).
   check(text: string): Promise<DocumentVerdict> {
@@ -167,7 +172,12 @@ export class IsolatedDocumentChecker implements DocumentChecker {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.idleTimer);
-    for (const p of this.queue.splice(0)) p.resolve({ problems: ['could not be checked: the webhook is shutting down'], transient: true });
+    // The document in hand is answered too (not as a crash of the child we are about to stop), so no caller waits on
+    // a checker that is gone.
+    const current = this.current;
+    this.current = undefined;
+    clearTimeout(current?.timer);
+    for (const p of [...(current ? [current] : []), ...this.queue.splice(0)]) p.resolve({ problems: ['could not be checked: the webhook is shutting down'], transient: true });
     const child = this.child;
     this.child = undefined;
     if (child && child.exitCode === null) {

@@ -11,7 +11,8 @@ import { dispatchSummary, type DispatchSummary } from '../dispatcher/exposedapi-
 import { reuseConnections } from '../dispatcher/kube-connection-reuse.ts';
 import { SpecFetcher } from '../core/spec-fetch.ts';
 import { DocumentCheckCache } from '../core/spec-document.ts';
-import { IsolatedDocumentChecker } from './document-check-process.ts';
+import { DocumentCheckerPool } from './document-checker-pool.ts';
+import { readUsableCpus } from '../core/cgroup-cpu-limit.ts';
 import type { ValidationContext } from '../core/validate-exposedapi.ts';
 import { createAdmissionMetrics, type AdmissionMetrics } from './admission-metrics.ts';
 import { applyTls, buildAdmissionServer } from './admission-server.ts';
@@ -35,9 +36,25 @@ export interface RunningWebhook {
   dispatcher?: Dispatcher;
   fetcher: SpecFetcher;
   tlsReloader: TlsReloader;
-  checker: IsolatedDocumentChecker;
+  /** The document checker processes (DOCUMENT_CHECKERS). */
+  checker: DocumentCheckerPool;
   close(): Promise<void>;
 }
+
+/**
+ * How many document checker processes may run at once: DOCUMENT_CHECKERS when set, else the CPUs this process may use
+ * (the cgroup CPU quota counts: os.availableParallelism() alone does not see it), at most AUTO_CHECKERS_MAX, since
+ * each member can hold up to DOCUMENT_CHECKER_MAX_RSS_MB and a large node without a CPU limit must not multiply that.
+ */
+export function documentCheckerCount(configured: number, usable: () => ReturnType<typeof readUsableCpus> = readUsableCpus): { size: number; fields: Record<string, unknown> } {
+  if (configured > 0) return { size: configured, fields: { documentCheckers: configured, source: 'DOCUMENT_CHECKERS' } };
+  const cpus = usable();
+  const size = Math.min(cpus.cpus, AUTO_CHECKERS_MAX);
+  return { size, fields: { documentCheckers: size, source: 'cpus', usableCpus: cpus.cpus, availableParallelism: cpus.available, cpuQuota: cpus.limit.cpus ?? null, cpuQuotaFile: cpus.limit.source ?? null } };
+}
+
+/** The automatic pool size stops here (DOCUMENT_CHECKERS may go higher): memory, not CPUs, bounds it beyond. */
+export const AUTO_CHECKERS_MAX = 4;
 
 /** Loads a KubeConfig from KUBECONFIG or the in-cluster service account. */
 export function loadKubeConfig(): KubeConfig {
@@ -84,7 +101,9 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
   }
 
   let log: ((msg: string, fields?: Record<string, unknown>) => void) | undefined;
-  const checker = new IsolatedDocumentChecker({
+  const checkers = documentCheckerCount(config.documentCheckers);
+  const checker = new DocumentCheckerPool({
+    size: checkers.size,
     log: (msg, fields) => log?.(msg, fields),
     timeoutMs: config.documentCheckTimeoutMs,
     idleMs: config.documentCheckerIdleMs,
@@ -113,6 +132,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     logLevel: config.logLevel,
   });
   log = (msg, fields) => app.log.info(fields ?? {}, msg);
+  app.log.info(checkers.fields, 'document checker pool sized');
   if (dispatcherConfig && kubeConfig && informer) {
     const cache = informer;
     const apis: ExposedApiCache = {
