@@ -134,6 +134,17 @@ export class DispatchQueue {
     return out;
   }
 
+  /**
+   * A waiting change could start now but for the cap: due, and its object has no running Job. (Changes waiting for a
+   * retry's backoff or for their object's Job are no demand for a higher cap.)
+   */
+  startable(nowMs: number): boolean {
+    for (const items of this.waiting.values()) {
+      for (const [key, w] of items) if (w.notBeforeMs <= nowMs && !this.activeByKey.has(key)) return true;
+    }
+    return false;
+  }
+
   /** When the earliest delayed change becomes startable (for a timer), if any waits on time alone. */
   nextDueMs(nowMs: number): number | undefined {
     let due: number | undefined;

@@ -287,7 +287,7 @@ class Term {
         const createdAt = this.createdAt.get(job.name);
         // A run that included a failed pod measures the failure and the pod's restart, not the pace.
         if (job.outcome === 'Complete' && createdAt !== undefined && !job.failedPods) {
-          this.adaptCap({ kind: 'finished', startedAtMs: createdAt, endedAtMs: Date.now(), waiting: this.queue.depth > 0 }, job.name);
+          this.adaptCap({ kind: 'finished', startedAtMs: createdAt, endedAtMs: Date.now(), waiting: this.queue.startable(Date.now()) }, job.name);
         }
         (job.outcome === 'Complete' ? this.options.metrics.jobsSucceeded : this.options.metrics.jobsFailed).inc({ action: job.action });
         this.log.info(`executor Job ${job.outcome === 'Complete' ? 'completed' : 'failed'}`, { job: job.name, exposedapi: key, outcome: job.outcome, reason: job.reason });

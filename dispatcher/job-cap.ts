@@ -57,7 +57,10 @@ export interface JobCapState {
 }
 
 export type JobCapEvent =
-  /** A Job completed. `waiting`: changes were waiting for a free place when it ended (the cap was the limit). */
+  /**
+   * A Job completed. `waiting`: a change that could start but for the cap was waiting when it ended (the cap was the
+   * limit; a retry in its backoff or a change behind its object's running Job does not count).
+   */
   | { kind: 'finished'; startedAtMs: number; endedAtMs: number; waiting: boolean }
   /** A Job's pod failed with a retriable exit (the Job controller counted it in status.failed). */
   | { kind: 'pod-failed'; atMs: number };

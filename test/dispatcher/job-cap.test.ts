@@ -3,6 +3,7 @@
 import t from 'tap';
 import { readDispatcherConfig } from '../../core/dispatcher-config.ts';
 import { BASELINE_OF, initialJobCap, jobCapAt, MEDIAN_OF, nextJobCap, runTimes, type JobCapEvent, type JobCapSettings, type JobCapState } from '../../dispatcher/job-cap.ts';
+import { DispatchQueue } from '../../dispatcher/dispatch-queue.ts';
 import { jobSummary, podFailedTransiently } from '../../dispatcher/job-summary.ts';
 
 const settings: JobCapSettings = { min: 2, max: 10, slowFactor: 2, holdMs: 20_000 };
@@ -105,6 +106,22 @@ t.test('which Job events are pacing signals', async (t) => {
     { name: 'a Job first seen with a failure (created by this term, watch not caught up)', after: { failed: 1 }, signal: true },
   ];
   for (const c of cases) t.equal(podFailedTransiently(c.before ? job(c.before) : undefined, job(c.after)), c.signal, c.name);
+});
+
+t.test('demand for a higher cap: a change that could start but for the cap', async (t) => {
+  const change = (name: string) => ({ namespace: 'ns', name, uid: name, specHash: 'h', action: 'apply' as const });
+  const cases: { name: string; setup: (q: DispatchQueue) => void; startable: boolean }[] = [
+    { name: 'nothing waits', setup: () => {}, startable: false },
+    { name: 'a due change', setup: (q) => q.want(change('a')), startable: true },
+    { name: 'a retry in its backoff', setup: (q) => q.want(change('a'), 5000), startable: false },
+    { name: 'a change behind its object\'s running Job', setup: (q) => { q.markActive('ns/a', 'job-a'); q.want(change('a')); }, startable: false },
+    { name: 'one of each, one due', setup: (q) => { q.want(change('a'), 5000); q.want(change('b')); }, startable: true },
+  ];
+  for (const c of cases) {
+    const q = new DispatchQueue(0); // a cap of 0: nothing is taken, only what waits is asked about
+    c.setup(q);
+    t.equal(q.startable(1000), c.startable, c.name);
+  }
 });
 
 t.test('settings from the environment', async (t) => {
