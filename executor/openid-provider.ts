@@ -1,14 +1,16 @@
 // The APIM OpenID Connect provider an API's JWT settings refer to (authenticationSettings.openid): the developer
 // portal uses it to obtain tokens for the API. One provider per discovery URL, shared by every API that uses it and
 // never deleted by the executor. Pure.
+import { createHash } from 'node:crypto';
 import type { OpenidConnectProviderContract } from '@azure/arm-apimanagement';
 import type { JwtSettings } from '../core/exposedapi-model.ts';
 import { apimSafe } from '../core/rules/apim-value-safety.ts';
-import { sha256 } from './import-plan.ts';
 
 /** `oidc-` and 16 hex digits of SHA-256(discovery URL): stable, APIM-legal, the same for every API using the URL. */
 export function openidProviderId(openidConfigUrl: string): string {
-  return `oidc-${sha256(openidConfigUrl).slice(0, 16)}`;
+  // Hashed here rather than with import-plan.ts's sha256: importing that module would pull the document parser and the
+  // OpenAPI validator into every run that syncs APIM, delete runs included (docs/architecture.md, the Job's process).
+  return `oidc-${createHash('sha256').update(openidConfigUrl).digest('hex').slice(0, 16)}`;
 }
 
 export function openidProviderContract(jwt: JwtSettings): OpenidConnectProviderContract {

@@ -1,24 +1,93 @@
 // The production bundle (what the image runs) must work with no node_modules beside it: a require() that escapes
-// the bundler would only fail in a cluster.
+// the bundler would only fail in a cluster. It ships the executor's V8 compile cache, and its chunks keep what a Job
+// loads to what the run needs.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import type { Metafile } from 'esbuild';
 import { exposedApi, REPO_DIR, swagger2 } from '../helpers/fixtures.ts';
+import { COMPILE_CACHE_DIR, COMPILE_CACHE_WARMER } from '../../scripts/build.ts';
+
+// tap's own 30 s default would stop a direct `node` run while esbuild builds on a loaded machine.
+t.setTimeout(300_000);
+
+// Built outside the repository (so module resolution cannot walk up into its node_modules) and not into dist/,
+// which other tests and benchmarks may be using at the same time.
+const dir = mkdtempSync(join(tmpdir(), 'exposedapi-apim-bundle-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const build = spawnSync(process.execPath, [join(REPO_DIR, 'scripts/build.ts'), '--outdir', join(dir, 'dist')], { encoding: 'utf8', timeout: 180_000 });
+t.equal(build.status, 0, `the bundle builds: ${build.stderr}`);
+t.notMatch(build.stderr, 'warning', 'the build wrote its compile cache');
+const meta = JSON.parse(readFileSync(join(dir, 'dist/meta.json'), 'utf8')) as Metafile;
+/** The output file built from `entryPoint`, as the metafile names it. */
+const outputOf = (entryPoint: string): string => {
+  const found = Object.entries(meta.outputs).find(([f, o]) => o.entryPoint === entryPoint && f.endsWith('.mjs'));
+  if (!found) throw new Error(`no output for ${entryPoint}`);
+  return found[0];
+};
+/** The source inputs of an output and of every chunk it imports statically: what loading it loads. */
+const staticInputs = (output: string, seen = new Set<string>()): Set<string> => {
+  if (seen.has(output)) return new Set();
+  seen.add(output);
+  const inputs = new Set(Object.keys(meta.outputs[output]!.inputs));
+  for (const i of meta.outputs[output]!.imports) {
+    if (!i.external && i.kind === 'import-statement') for (const x of staticInputs(i.path, seen)) inputs.add(x);
+  }
+  return inputs;
+};
 
 t.test('dist/ runs on its own', async (t) => {
-  // Built outside the repository (so module resolution cannot walk up into its node_modules) and not into dist/,
-  // which other tests and benchmarks may be using at the same time.
-  const dir = mkdtempSync(join(tmpdir(), 'exposedapi-apim-bundle-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const build = spawnSync(process.execPath, [join(REPO_DIR, 'scripts/build.ts'), '--outdir', join(dir, 'dist')], { encoding: 'utf8', timeout: 120_000 });
-  t.equal(build.status, 0, build.stderr);
   const bad = exposedApi({ metadata: { name: 'inline' }, spec: { specification: YAML.stringify({ ...swagger2([['get', '/a']]), swagger: '2.0' }) } });
   writeFileSync(join(dir, 'api.yaml'), YAML.stringify(exposedApi()) + '---\n' + YAML.stringify(bad));
   const r = spawnSync(process.execPath, [join(dir, 'dist/exposedapi-apim.mjs'), 'validate', join(dir, 'api.yaml')], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_PATH: '' } });
   t.equal(r.status, 1, r.stderr);
   t.match(r.stderr, '* spec.specification: Invalid value: "<inline OpenAPI document', 'document checks (ajv, swagger-parser, yaml) work from the bundle');
   t.match(r.stdout, '2 ExposedAPIs checked, 1 invalid');
+});
+
+t.test('the executor uses the compile cache shipped with the bundle, also once the bundle has moved', async (t) => {
+  // The image builds dist/ in one place and runs it from /app/dist; the cache must still match ("portable").
+  const moved = join(dir, 'moved', 'dist');
+  cpSync(join(dir, 'dist'), moved, { recursive: true });
+  const cacheFiles = (): number => readdirSync(join(moved, COMPILE_CACHE_DIR), { recursive: true }).length;
+  const before = cacheFiles();
+  t.ok(before > 0, 'the build wrote cache entries');
+  const env = { ...process.env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
+  const r = spawnSync(process.execPath, [join(moved, 'exposedapi-apim.mjs'), 'execute', '--help'], { cwd: dir, encoding: 'utf8', timeout: 60_000, env });
+  t.equal(r.status, 0, r.stderr);
+  const executeCommand = outputOf('cli/execute-command.ts').split('/').pop()!;
+  t.match(r.stdout + r.stderr, new RegExp(`V8 code cache for ESM file://${moved}/chunks/${executeCommand.replace(/\./g, '\\.')} was accepted`), 'the execute command loads from the cache');
+  t.notMatch(r.stdout + r.stderr, /rejected|was not found|Cannot create/, 'no chunk it loads misses the cache');
+  t.equal(cacheFiles(), before, 'the run wrote nothing: a read-only image filesystem loses nothing');
+
+  // Every chunk an executor run may load is in the cache: the warmer, run again in the moved bundle, finds each.
+  const warmer = readFileSync(join(moved, COMPILE_CACHE_WARMER), 'utf8');
+  for (const entry of ['cli/execute-command.ts', 'executor/execute-apply.ts', 'executor/execute-delete.ts']) t.ok(warmer.includes(outputOf(entry).split('/').slice(-2).join('/')), `${entry} is warmed`);
+  for (const pkg of ['@azure/identity', '@azure/arm-apimanagement']) {
+    t.ok(Object.entries(meta.outputs).some(([f, o]) => o.entryPoint?.includes(`node_modules/${pkg}/`) && warmer.includes(f.split('/').slice(-2).join('/'))), `${pkg} is warmed`);
+  }
+  const again = spawnSync(process.execPath, [join(moved, COMPILE_CACHE_WARMER)], { encoding: 'utf8', timeout: 120_000, env });
+  t.equal(again.status, 0, again.stderr.split('\n').filter((l) => !l.startsWith('[compile cache]')).join('\n'));
+  const accepted = (again.stderr.match(/V8 code cache for ESM \S+ was accepted/g) ?? []).length;
+  t.equal(accepted, (warmer.match(/"chunks\//g) ?? []).length, 'every warmed chunk is accepted after the move');
+  t.notMatch(again.stderr, /rejected/);
+});
+
+t.test('what a Job loads before it knows its action, and what a delete loads, leave out the document checks', async (t) => {
+  // The OpenAPI validator and the document parser (ajv, swagger-parser, js-yaml, the schemas) cost a delete run CPU
+  // and memory for nothing: only apply's Validated step and its import plan use them.
+  const heavy = /node_modules\/(ajv|ajv-draft-04|@apidevtools|js-yaml)\/|core\/(spec-document|openapi-schema|validate-exposedapi)\.ts$/;
+  for (const entry of ['cli/execute-command.ts', 'executor/execute-delete.ts']) {
+    const loaded = [...staticInputs(outputOf(entry))].filter((i) => heavy.test(i));
+    t.same(loaded, [], `${entry} loads none of them`);
+  }
+  const apply = [...staticInputs(outputOf('executor/execute-apply.ts'))];
+  t.ok(apply.some((i) => i.includes('node_modules/ajv/')), 'apply still loads the validator (the check above would pass vacuously otherwise)');
+  // The SDKs load on their own, when a run needs APIM (executor/apim-client.ts).
+  for (const pkg of ['@azure/identity', '@azure/arm-apimanagement', '@kubernetes/client-node']) {
+    t.notOk([...staticInputs(outputOf('cli/execute-command.ts')), ...staticInputs(outputOf('executor/execute-delete.ts'))].some((i) => i.includes(`node_modules/${pkg}/`)), `${pkg} is not loaded up front`);
+  }
 });
