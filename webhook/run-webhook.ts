@@ -3,7 +3,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
-import type { WebhookConfig } from '../core/operator-config.ts';
+import { AUTO_DOCUMENT_CHECKERS_MAX, type WebhookConfig } from '../core/operator-config.ts';
 import type { DispatcherConfig } from '../core/dispatcher-config.ts';
 import { Dispatcher, type ExposedApiCache } from '../dispatcher/dispatcher.ts';
 import { createDispatcherMetrics } from '../dispatcher/dispatcher-metrics.ts';
@@ -42,19 +42,17 @@ export interface RunningWebhook {
 }
 
 /**
- * How many document checker processes may run at once: DOCUMENT_CHECKERS when set, else the CPUs this process may use
- * (the cgroup CPU quota counts: os.availableParallelism() alone does not see it), at most AUTO_CHECKERS_MAX, since
- * each member can hold up to DOCUMENT_CHECKER_MAX_RSS_MB and a large node without a CPU limit must not multiply that.
+ * How many document checker processes may run at once: DOCUMENT_CHECKERS when set, else the CPUs this process may
+ * use (the cgroup CPU quota counts: os.availableParallelism() alone does not see it), at most
+ * AUTO_DOCUMENT_CHECKERS_MAX, since each member can hold up to DOCUMENT_CHECKER_MAX_RSS_MB and a large node without a
+ * CPU limit must not multiply that.
  */
 export function documentCheckerCount(configured: number, usable: () => ReturnType<typeof readUsableCpus> = readUsableCpus): { size: number; fields: Record<string, unknown> } {
   if (configured > 0) return { size: configured, fields: { documentCheckers: configured, source: 'DOCUMENT_CHECKERS' } };
   const cpus = usable();
-  const size = Math.min(cpus.cpus, AUTO_CHECKERS_MAX);
+  const size = Math.min(cpus.cpus, AUTO_DOCUMENT_CHECKERS_MAX);
   return { size, fields: { documentCheckers: size, source: 'cpus', usableCpus: cpus.cpus, availableParallelism: cpus.available, cpuQuota: cpus.limit.cpus ?? null, cpuQuotaFile: cpus.limit.source ?? null } };
 }
-
-/** The automatic pool size stops here (DOCUMENT_CHECKERS may go higher): memory, not CPUs, bounds it beyond. */
-export const AUTO_CHECKERS_MAX = 4;
 
 /** Loads a KubeConfig from KUBECONFIG or the in-cluster service account. */
 export function loadKubeConfig(): KubeConfig {

@@ -4,7 +4,8 @@
 import t from 'tap';
 import { documentProblems } from '../../core/spec-document.ts';
 import { DocumentCheckerPool } from '../../webhook/document-checker-pool.ts';
-import { AUTO_CHECKERS_MAX, documentCheckerCount } from '../../webhook/run-webhook.ts';
+import { AUTO_DOCUMENT_CHECKERS_MAX } from '../../core/operator-config.ts';
+import { documentCheckerCount } from '../../webhook/run-webhook.ts';
 import { referenceText, swagger2, TMF620_V4 } from '../helpers/fixtures.ts';
 
 // Real processes on a loaded machine: beyond tap's 30 s default for a file run directly with node (package.json
@@ -150,7 +151,7 @@ t.test('pool size: DOCUMENT_CHECKERS, else the usable CPUs up to a cap', async (
     ['set above the CPUs', 8, cpus(2), 8],
     ['auto, limits.cpu 1', 0, cpus(1, 1), 1],
     ['auto, 2 CPUs', 0, cpus(2, 2), 2],
-    ['auto, a large node without a limit', 0, cpus(64), AUTO_CHECKERS_MAX],
+    ['auto, a large node without a limit', 0, cpus(64), AUTO_DOCUMENT_CHECKERS_MAX],
   ];
   for (const [name, configured, usable, size] of table) t.equal(documentCheckerCount(configured, usable).size, size, name);
   t.match(documentCheckerCount(0, cpus(1, 1)).fields, { source: 'cpus', usableCpus: 1, cpuQuota: 1, cpuQuotaFile: '/sys/fs/cgroup/cpu.max' }, 'the log says where the size came from');
