@@ -114,7 +114,7 @@ export function nextJobCap(state: JobCapState, event: JobCapEvent, settings: Job
   if (state.slowStart) return { ...withRun, cap: state.cap + 1, why: `Jobs finish fast (slow start): cap ${state.cap} → ${state.cap + 1}` };
   const credit = state.credit + 1;
   if (credit < state.cap) return { ...withRun, credit };
-  return { ...withRun, cap: state.cap + 1, credit: 0, why: `${state.cap} Jobs in a row finished fast: cap ${state.cap} → ${state.cap + 1}` };
+  return { ...withRun, cap: state.cap + 1, credit: 0, why: `${state.cap} Jobs finished fast since the cap last changed: cap ${state.cap} → ${state.cap + 1}` };
 }
 
 /** The cap in force now: the floor while a hold lasts. */
