@@ -116,7 +116,8 @@ try {
   }
   // The same with APIM's import duration modelled (emulator 'realistic': scaled by document size). Applied together so
   // the phase costs one import's time; each API's overhead is its apply → url minus its own import's duration.
-  const realisticDoc = 'TMF671-Promotion-v4.0.0.swagger.json';
+  // One of the documents the sandbox's sample backend serves (dev-cluster/sandbox/sample-backend.ts SAMPLE_DOCUMENTS).
+  const realisticDoc = 'TMF672-UserRolePermission-v4.0.0.swagger.json';
   const emu = sandbox.emulator as unknown as { settings: Record<string, unknown> };
   emu.settings['importDurationMs'] = 'realistic';
   const realisticUrl = new Map<string, number>();
