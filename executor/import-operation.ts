@@ -118,9 +118,9 @@ export interface PollOptions {
  * the window; APIM forgot the operation, or the API is gone), or the error APIM answered (thrown as the SDK would,
  * for the retry loop to classify: a failed import's 400 is permanent, a 5xx transient). Waits grow ×1.5 up to 5 s.
  */
-export async function pollImport(apim: Apim, record: ImportRecord, o: PollOptions): Promise<'succeeded' | 'not-found'> {
+export async function pollImport(apim: Apim, record: ImportRecord, poll: PollOptions): Promise<'succeeded' | 'not-found'> {
   let url = record.operationUrl;
-  let interval = o.pollIntervalMs;
+  let interval = poll.pollIntervalMs;
   let notFoundSince: number | undefined;
   let reportedAt = Date.now();
   const started = Date.parse(record.startedAt);
@@ -135,17 +135,17 @@ export async function pollImport(apim: Apim, record: ImportRecord, o: PollOption
     }
     if (state === 'not-found') {
       notFoundSince ??= Date.now();
-      if (Date.now() - notFoundSince >= o.notFoundWindowMs) return state;
+      if (Date.now() - notFoundSince >= poll.notFoundWindowMs) return state;
       apim.log.debug('the import answers 404; APIM may still be settling', { apiId: record.apiId, sinceMs: Date.now() - notFoundSince });
     } else {
       notFoundSince = undefined;
       // APIM may move the polling URL; a new one is followed only when it is APIM's for this same API.
       const next = answer.header('location');
-      if (next && pollingUrlProblem(next, o.coordinates, record.apiId) === undefined) url = next;
+      if (next && pollingUrlProblem(next, poll.coordinates, record.apiId) === undefined) url = next;
     }
-    if (o.progress && Date.now() - reportedAt >= (o.progressEveryMs ?? 15_000)) {
+    if (poll.progress && Date.now() - reportedAt >= (poll.progressEveryMs ?? 15_000)) {
       reportedAt = Date.now();
-      await o.progress({ record: { ...record, operationUrl: url }, elapsedMs: Date.now() - started });
+      await poll.progress({ record: { ...record, operationUrl: url }, elapsedMs: Date.now() - started });
     }
     await apim.budget.sleep(interval);
     interval = Math.min(MAX_POLL_INTERVAL_MS, Math.round(interval * 1.5));
