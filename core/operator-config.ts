@@ -129,23 +129,6 @@ export function readOutboundPolicy(r: EnvReader): OutboundPolicy {
   return { allowHttp: r.bool('OUTBOUND_ALLOW_HTTP', false), allowPrivate: r.bool('OUTBOUND_ALLOW_PRIVATE', false) };
 }
 
-/** The automatic document checker pool size stops here: beyond it memory, not CPUs, is what bounds the pool. */
-export const AUTO_DOCUMENT_CHECKERS_MAX = 4;
-
-/**
- * DOCUMENT_CHECKERS: how many document checker processes the webhook may run at once. Empty or 0 = one per CPU the
- * webhook may use (the cgroup quota counts), at most 4. More members than CPUs only queue on the CPU instead of in the
- * pool, and each can hold up to DOCUMENT_CHECKER_MAX_RSS_MB, hence the bound.
- */
-export function readDocumentCheckers(r: EnvReader): number {
-  const raw = r.str('DOCUMENT_CHECKERS', '');
-  if (raw === '') return 0;
-  const n = Number(raw);
-  if (Number.isInteger(n) && n >= 0 && n <= 16) return n;
-  r.errors.push(`DOCUMENT_CHECKERS=${JSON.stringify(raw)} is invalid: must be a whole number from 1 to 16 (checker processes at most), or empty or 0 for one per usable CPU up to ${AUTO_DOCUMENT_CHECKERS_MAX}`);
-  return 0;
-}
-
 export function readWebhookConfig(env: Record<string, string | undefined> = process.env): ConfigResult<WebhookConfig> {
   const r = new EnvReader(env);
   const config: WebhookConfig = {
@@ -180,6 +163,25 @@ export function readWebhookConfig(env: Record<string, string | undefined> = proc
     r.errors.push(`SPEC_FETCH_TIMEOUT_MS=${config.specFetch.timeoutMs} is too long for admission: keep it at or below 5000 so the webhook answers within its 10 s timeout`);
   }
   return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, config };
+}
+
+// Webhook-only settings below readWebhookConfig: the section above it is what the executor reads too
+// (test/executor/manifests-and-docs.test.ts checks that each of those is documented for the executor).
+/** The automatic document checker pool size stops here: beyond it memory, not CPUs, is what bounds the pool. */
+export const AUTO_DOCUMENT_CHECKERS_MAX = 4;
+
+/**
+ * DOCUMENT_CHECKERS: how many document checker processes the webhook may run at once. Empty or 0 = one per CPU the
+ * webhook may use (the cgroup quota counts), at most 4. More members than CPUs only queue on the CPU instead of in the
+ * pool, and each can hold up to DOCUMENT_CHECKER_MAX_RSS_MB, hence the bound.
+ */
+export function readDocumentCheckers(r: EnvReader): number {
+  const raw = r.str('DOCUMENT_CHECKERS', '');
+  if (raw === '') return 0;
+  const n = Number(raw);
+  if (Number.isInteger(n) && n >= 0 && n <= 16) return n;
+  r.errors.push(`DOCUMENT_CHECKERS=${JSON.stringify(raw)} is invalid: must be a whole number from 1 to 16 (checker processes at most), or empty or 0 for one per usable CPU up to ${AUTO_DOCUMENT_CHECKERS_MAX}`);
+  return 0;
 }
 
 export { EnvReader };
