@@ -58,10 +58,20 @@ export function hostAllowed(host: string, allowed: string[]): boolean {
   });
 }
 
+/** How long an unreachable outcome is reused: long enough for one admission's two asks, short enough for a retry. */
+const UNREACHABLE_MEMORY_MS = 2000;
+
 export class SpecFetcher {
   readonly options: SpecFetchOptions;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly maxCacheEntries = 128;
+  /** Fetches in progress: concurrent requests for one URL share one download. */
+  private readonly inflight = new Map<string, Promise<FetchOutcome>>();
+  /**
+   * Recent unreachable outcomes. Admission asks twice per review (the mutation records the document's digest, then
+   * validation checks it), and an unreachable host would otherwise cost its timeout twice.
+   */
+  private readonly failures = new Map<string, { outcome: FetchOutcome; at: number }>();
   /** Counts by outcome, for metrics. */
   readonly counts = { ok: 0, cached: 0, revalidated: 0, refused: 0, unreachable: 0 };
   /** Called once per fetch with its outcome, e.g. to feed a Prometheus counter. */
@@ -82,6 +92,19 @@ export class SpecFetcher {
       this.count('cached');
       return { kind: 'ok', text: cached.text, contentType: cached.contentType, etag: cached.etag, fromCache: true };
     }
+    const failed = this.failures.get(url);
+    if (failed && Date.now() - failed.at < UNREACHABLE_MEMORY_MS) {
+      this.count('unreachable');
+      return failed.outcome;
+    }
+    const running = this.inflight.get(url);
+    if (running) return running;
+    const fetching = this.download(url, cached).finally(() => this.inflight.delete(url));
+    this.inflight.set(url, fetching);
+    return fetching;
+  }
+
+  private async download(url: string, cached: CacheEntry | undefined): Promise<FetchOutcome> {
     const deadline = Date.now() + this.options.timeoutMs;
     try {
       const res = await this.follow(url, deadline, cached?.etag);
@@ -102,7 +125,10 @@ export class SpecFetcher {
         return { kind: 'refused', reason: e.message };
       }
       this.count('unreachable');
-      return { kind: 'unreachable', reason: e instanceof Error ? e.message : String(e) };
+      const outcome: FetchOutcome = { kind: 'unreachable', reason: e instanceof Error ? e.message : String(e) };
+      this.failures.set(url, { outcome, at: Date.now() });
+      if (this.failures.size > this.maxCacheEntries) this.failures.delete(this.failures.keys().next().value as string);
+      return outcome;
     }
   }
 

@@ -27,10 +27,21 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse) {
     res.writeHead(200, { 'content-length': String(10_000_000) }).end();
   } else if (url === '/to-metadata') {
     res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+  } else if (url === '/counted') {
+    countedHits++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(doc);
+  } else if (url === '/flaky') {
+    flakyHits++;
+    if (flakyUp) res.writeHead(200, { 'content-type': 'application/json' }).end(doc);
+    else res.writeHead(503).end('down');
   } else if (url === '/hang') {
     // never answers; the client's budget must end it
   } else res.writeHead(404).end('not found');
 }
+
+let countedHits = 0;
+let flakyHits = 0;
+let flakyUp = false;
 
 t.test('guarded fetches', async (t) => {
   const ca = await createCertificateAuthority('spec-fetch-test');
@@ -83,6 +94,24 @@ t.test('guarded fetches', async (t) => {
   t.match(await allowlisted.fetch(`${base}/doc.json`), { kind: 'refused', reason: /not in the allowed specification hosts/ });
   t.match(await local.fetch('https://user:pw@localhost/doc.json'), { kind: 'refused', reason: /credentials/ });
   t.match(await local.fetch('https://no-such-host.invalid/doc.json'), { kind: 'unreachable' }, 'DNS failure is transient, not refused');
+
+  // Admission asks for one document twice per review (mutation, then validation), and reviews arrive concurrently.
+  const shared = new SpecFetcher({ allowPrivate: true, allowHttp: true, freshMs: 0 });
+  const together = await Promise.all([1, 2, 3].map(() => shared.fetch(`http://127.0.0.1:${plainPort}/counted`)));
+  t.same(together.map((o) => o.kind), ['ok', 'ok', 'ok']);
+  t.equal(countedHits, 1, 'concurrent fetches of one URL share one download');
+  t.match(await shared.fetch(`http://127.0.0.1:${plainPort}/flaky`), { kind: 'unreachable', reason: /HTTP 503/ });
+  flakyUp = true;
+  t.match(await shared.fetch(`http://127.0.0.1:${plainPort}/flaky`), { kind: 'unreachable', reason: /HTTP 503/ }, 'an unreachable outcome is reused at once');
+  t.equal(flakyHits, 1, 'without a second request');
+  // Past the 2 s memory the URL is asked again (waited for as a condition, bounded).
+  let recovered = await shared.fetch(`http://127.0.0.1:${plainPort}/flaky`);
+  for (let i = 0; i < 100 && recovered.kind !== 'ok'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    recovered = await shared.fetch(`http://127.0.0.1:${plainPort}/flaky`);
+  }
+  t.match(recovered, { kind: 'ok' }, 'the failure is forgotten after a short while');
+  t.equal(flakyHits, 2, 'and the URL asked once more');
 });
 
 t.test('address classification', async (t) => {
