@@ -54,7 +54,7 @@ export class IsolatedDocumentChecker implements DocumentChecker {
     return this.child?.pid;
   }
 
-  /** Documents given to this checker and not yet answered (the pool sends the next one to the least loaded member). */
+  /** Documents given to this checker and not yet answered (the pool gives a document only to a member with none). */
   get load(): number {
     return this.queue.length + (this.current ? 1 : 0);
   }
