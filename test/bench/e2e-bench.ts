@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPERATOR_NAMESPACE } from '../../dev-cluster/local-cluster.ts';
+import { runWatchLoop } from '../../dev-cluster/control-plane/watch-loop.ts';
 import { SPEC_HASH_ANNOTATION } from '../../core/exposedapi-model.ts';
 import { JOB_LABELS } from '../../core/exposedapi-status.ts';
 import { SANDBOX_NAMESPACE, SAMPLE_SERVICE, startSandbox } from '../../dev-cluster/sandbox/sandbox.ts';
@@ -46,6 +47,7 @@ const TMF620 = 'TMF620-ProductCatalog-v4.0.0.swagger.json';
 const ns = SANDBOX_NAMESPACE;
 
 const stats = (xs: number[]) => {
+  if (xs.length === 0) return 'none seen';
   const s = [...xs].sort((a, b) => a - b);
   return `p50 ${percentile(s, 50).toFixed(1)} ms, p99 ${percentile(s, 99).toFixed(1)} ms, max ${s[s.length - 1]!.toFixed(1)} ms (n=${s.length})`;
 };
@@ -64,25 +66,40 @@ try {
   const hashSeen = new Map<string, number>();
   const jobSeen = new Map<string, number>();
   const urlSeen = new Map<string, number>();
-  const w1 = await watch.watch(`/apis/oda.tmforum.org/v1/namespaces/${ns}/exposedapis`, {}, (phase: string, o: Obj) => {
-    const h = o?.metadata?.annotations?.[SPEC_HASH_ANNOTATION];
-    const key = `${o?.metadata?.name}/${h}`;
-    if (h && !hashSeen.has(key)) hashSeen.set(key, performance.now());
-    if (o?.status?.apiStatus?.url && o?.status?.appliedSpecHash === h && !urlSeen.has(key)) urlSeen.set(key, performance.now());
-  }, () => {});
+  // These two watches must last the whole run (minutes without an event during the realistic import): a bare
+  // watch ends at the server's or the client's timeout, so they are list-watch loops that resume.
+  const { BatchV1Api, CustomObjectsApi } = await import('@kubernetes/client-node');
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const batch = kc.makeApiClient(BatchV1Api);
+  const w1 = runWatchLoop<Obj>({
+    kubeConfig: kc,
+    path: `/apis/oda.tmforum.org/v1/namespaces/${ns}/exposedapis`,
+    list: async () => (await custom.listNamespacedCustomObject({ group: 'oda.tmforum.org', version: 'v1', namespace: ns, plural: 'exposedapis' })) as { items: Obj[] },
+    onEvent: (_phase, o: Obj) => {
+      const h = o?.metadata?.annotations?.[SPEC_HASH_ANNOTATION];
+      const key = `${o?.metadata?.name}/${h}`;
+      if (h && !hashSeen.has(key)) hashSeen.set(key, performance.now());
+      if (o?.status?.apiStatus?.url && o?.status?.appliedSpecHash === h && !urlSeen.has(key)) urlSeen.set(key, performance.now());
+    },
+  });
   // Jobs running now, and the most at once since `jobs.maxActive` was last reset (what the cap allowed).
   const jobs = { active: new Set<string>(), maxActive: 0 };
-  const w2 = await watch.watch(`/apis/batch/v1/namespaces/${OPERATOR_NAMESPACE}/jobs`, {}, (phase: string, o: Obj) => {
-    const job = o?.metadata?.name as string;
-    const ended = (o?.status?.conditions ?? []).some((c: Obj) => (c['type'] === 'Complete' || c['type'] === 'Failed') && c['status'] === 'True');
-    if (phase === 'DELETED' || ended) jobs.active.delete(job);
-    else jobs.active.add(job);
-    jobs.maxActive = Math.max(jobs.maxActive, jobs.active.size);
-    if (phase !== 'ADDED') return;
-    const name = o?.metadata?.labels?.[JOB_LABELS.name];
-    const hash = o?.metadata?.annotations?.['exposedapi-apim.io/spec-hash'];
-    if (name && hash) jobSeen.set(`${name}/${hash}`, performance.now());
-  }, () => {});
+  const w2 = runWatchLoop<Obj>({
+    kubeConfig: kc,
+    path: `/apis/batch/v1/namespaces/${OPERATOR_NAMESPACE}/jobs`,
+    list: async () => (await batch.listNamespacedJob({ namespace: OPERATOR_NAMESPACE })) as unknown as { items: Obj[] },
+    onEvent: (phase, o: Obj) => {
+      const job = o?.metadata?.name as string;
+      const ended = (o?.status?.conditions ?? []).some((c: Obj) => (c['type'] === 'Complete' || c['type'] === 'Failed') && c['status'] === 'True');
+      if (phase === 'DELETED' || ended) jobs.active.delete(job);
+      else jobs.active.add(job);
+      jobs.maxActive = Math.max(jobs.maxActive, jobs.active.size);
+      const name = o?.metadata?.labels?.[JOB_LABELS.name];
+      const hash = o?.metadata?.annotations?.['exposedapi-apim.io/spec-hash'];
+      if (name && hash && !jobSeen.has(`${name}/${hash}`)) jobSeen.set(`${name}/${hash}`, performance.now());
+    },
+  });
+  await Promise.all([w1.synced, w2.synced]);
   // The floor: a ConfigMap create → its watch event, on the same control plane, in the same run.
   const cmSeen = new Map<string, number>();
   const w3 = await watch.watch(`/api/v1/namespaces/${ns}/configmaps`, {}, (phase: string, o: Obj) => {
@@ -140,8 +157,6 @@ try {
 
   // Paced: N ExposedAPIs (TMF620 by URL) created at a steady rate, each create sent on its own schedule (a slow
   // create does not push the next one back); apply → url from each create's start.
-  const { CustomObjectsApi } = await import('@kubernetes/client-node');
-  const custom = kc.makeApiClient(CustomObjectsApi);
   const specBase = sandbox.backend.url;
   const create = (name: string, doc?: string) => custom.createNamespacedCustomObject({
     group: 'oda.tmforum.org', version: 'v1', namespace: ns, plural: 'exposedapis',
@@ -173,7 +188,7 @@ try {
     const cost = await costOf(names);
     pacedReports.push(`apply → status.apiStatus.url, TMF620 by URL, ${phase.n} created at ${phase.perSecond}/s: ${latencies.size > 0 ? stats([...latencies.values()]) : 'none'}` +
       `${latencies.size < names.length ? ` — ${names.length - latencies.size} without a URL after 30 min` : ''}  (target for 20 at 1/s: p50 ≤ 2000 ms, p99 ≤ 5000 ms)\n` +
-      `  at most ${jobs.maxActive} Jobs at once; ${costText(cost)}\n`);
+      `  at most ${jobs.maxActive} Jobs at once (the adaptive cap is ${await capNow()} now); ${costText(cost)}\n`);
   }
 
   const dispatchLatency = () => [...jobSeen.entries()].filter(([k]) => hashSeen.has(k)).map(([k, at]) => at - hashSeen.get(k)!);
@@ -197,8 +212,8 @@ try {
 
   // A burst: BURST ExposedAPIs created at once.
   if (BURST > 0) await burst();
-  w1.abort();
-  w2.abort();
+  w1.stop();
+  w2.stop();
   w3.abort();
 
   async function burst(): Promise<void> {
@@ -236,12 +251,25 @@ try {
     // The fastest any client could make these writes: the bucket's capacity at once, then its refill rate.
     const floorS = Math.max(0, bucketWrites - bucket.capacity) / bucket.refillPerSecond;
     const burstDispatch = names.flatMap((n) => [...jobSeen.entries()].filter(([k]) => k.startsWith(`${n}/`) && hashSeen.has(k)).map(([k, at]) => at - hashSeen.get(k)!));
-    process.stdout.write(`\n${BURST} ExposedAPIs created at once: ${ready}/${BURST} Ready in ${elapsed.toFixed(1)} s (${(ready / elapsed).toFixed(1)} APIs/s, at most ${jobs.maxActive} Jobs at a time)\n`);
+    process.stdout.write(`\n${BURST} ExposedAPIs created at once: ${ready}/${BURST} Ready in ${elapsed.toFixed(1)} s (${(ready / elapsed).toFixed(1)} APIs/s, at most ${jobs.maxActive} Jobs at a time; the adaptive cap is ${await capNow()} at the end)\n`);
     process.stdout.write(`  ${costText(await costOf(names))}\n`);
     process.stdout.write(`  webhook+dispatcher RSS: before ${before.rssMb.toFixed(0)} MB, peak ${Math.max(peak, after.peakMb).toFixed(0)} MB (target ≤ 200 MB), after ${after.rssMb.toFixed(0)} MB\n`);
     process.stdout.write(`  APIM writes: ${writes} for ${BURST} APIs = ${(writes / BURST).toFixed(2)} per API (PUT/PATCH/DELETE)\n`);
     process.stdout.write(`  ARM throttling on (writes bucket ${bucket.capacity}, refilled ${bucket.refillPerSecond}/s): ${bucketWrites} writes to the bucket (PUT/PATCH/POST), floor ${floorS.toFixed(0)} s; elapsed / floor = ${floorS > 0 ? (elapsed / floorS).toFixed(2) : 'n/a (within the bucket)'} (target ≤ 1.5)\n`);
     process.stdout.write(`  hash visible → Job created during the burst (includes waiting for the cap): ${stats(burstDispatch)}\n`);
+  }
+
+  /** The dispatcher's cap in force (its metric; the one sandbox replica leads). Its certificate is the sandbox's own. */
+  async function capNow(): Promise<string> {
+    const { get } = await import('node:https');
+    const text = await new Promise<string>((resolve) => {
+      get(`${sandbox.webhooks[0]!.url}/metrics`, { rejectUnauthorized: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      }).on('error', (e) => resolve(`error ${e.message}`));
+    });
+    return /^exposedapi_apim_dispatcher_job_cap (\d+)$/m.exec(text)?.[1] ?? '(unknown)';
   }
 
   /**
