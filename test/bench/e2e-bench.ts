@@ -10,10 +10,11 @@
 // nothing. Start → first APIM request of one Job process in isolation is bench:executor-process.
 //
 // Sizes (environment), full by default; a CI-sized run:
-//   BENCH_E2E_SINGLE=3 BENCH_E2E_PACED=5@1,10@5 BENCH_E2E_REALISTIC=1 BENCH_E2E_BURST=50 node test/bench/e2e-bench.ts
+//   BENCH_E2E_SINGLE=3 BENCH_E2E_PACED=5@1,10@5 BENCH_E2E_REALISTIC=0 BENCH_E2E_BURST=50 node test/bench/e2e-bench.ts
 //   BENCH_E2E_SINGLE    APIs applied one at a time (default 10)
 //   BENCH_E2E_PACED     paced phases, N@rate per second, comma-separated (default 20@1,100@5; empty = none)
-//   BENCH_E2E_REALISTIC APIs applied together with the realistic import duration (default 3; 0 = skip)
+//   BENCH_E2E_REALISTIC APIs applied together with the realistic import duration (default 3; 0 = skip: TMF672
+//                       is modelled at 144 s, too long for CI)
 //   BENCH_E2E_BURST     APIs created at once with ARM throttling on (default 500; 0 = skip)
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -191,8 +192,8 @@ try {
       `  at most ${jobs.maxActive} Jobs at once (the adaptive cap is ${await capNow()} now); ${costText(cost)}\n`);
   }
 
-  const dispatchLatency = () => [...jobSeen.entries()].filter(([k]) => hashSeen.has(k)).map(([k, at]) => at - hashSeen.get(k)!);
-  const single = dispatchLatency();
+  // The APIs applied one at a time only (the other phases queue behind the cap).
+  const single = [...jobSeen.entries()].filter(([k]) => k.startsWith('single-') && hashSeen.has(k)).map(([k, at]) => at - hashSeen.get(k)!);
   process.stdout.write(`\ncontrol plane create → watch event (ConfigMap):  ${stats(roundTrips)}\n`);
   if (single.length > 0) {
     process.stdout.write(`dispatch latency, one API at a time (hash visible → Job created): ${stats(single)}\n`);
