@@ -23,6 +23,10 @@ import { errorMessage } from '../core/kube/errors.ts';
 import { pinoLog } from '../core/log.ts';
 
 /** What the one ExposedAPI informer keeps per object: its claims (path, apiId) and, with the dispatcher, its dispatch summary. */
+
+/** The smallest document every check accepts: warms a checker process up at start. */
+const WARM_UP_DOCUMENT = JSON.stringify({ swagger: '2.0', info: { title: 'warm-up', version: '1' }, paths: {} });
+
 export type WatchedExposedApi = PathSummary & { dispatch?: DispatchSummary };
 
 export interface RunningWebhook {
@@ -107,6 +111,11 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     idleMs: config.documentCheckerIdleMs,
     maxRssMb: config.documentCheckerMaxRssMb,
   });
+  // The first check starts a checker process and compiles the OpenAPI schemas: seconds on a loaded node, which the
+  // first review would otherwise pay inside the apiserver's webhook timeout. Done at start, and /readyz waits for it
+  // (it always ends: a failed start answers as a transient verdict).
+  let checkerWarm = false;
+  void checker.check(WARM_UP_DOCUMENT).then(() => (checkerWarm = true));
   const validation: ValidationContext = {
     claims,
     defaultJwt: config.defaultJwt,
@@ -126,7 +135,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     validation,
     metrics,
     claims,
-    ready: () => (informer ? informer.notReadyReason ?? true : true),
+    ready: () => (!checkerWarm ? 'the document checker is starting' : informer ? informer.notReadyReason ?? true : true),
     logLevel: config.logLevel,
   });
   log = (msg, fields) => app.log.info(fields ?? {}, msg);
