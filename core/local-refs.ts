@@ -58,9 +58,13 @@ interface RefGraph {
   ids: Map<Container, number>;
   /** Every container (object or array) met, by visit order; ids index the arrays below. */
   nodes: Container[];
-  /** Successor ids and edge weights (crawl levels added), flattened per node. */
-  succ: number[][];
-  weight: number[][];
+  /**
+   * Edges, flat: node i's successors are edgeTo[edgeStart[i] .. edgeStart[i + 1]), with the crawl levels each adds.
+   * An extended reference's first edge leads to its target.
+   */
+  edgeStart: number[];
+  edgeTo: number[];
+  edgeWeight: number[];
   /** The node has a child that is not a container (the library checks depth on it too). */
   leaf: boolean[];
   /** Reference objects and where they stand, for the in-place dereference. */
@@ -129,7 +133,8 @@ const PLAIN_CWD = /^\/[A-Za-z0-9._\-/]*$/;
 
 function buildGraph(doc: JsonObject): RefGraph | string {
   const ids = new Map<Container, number>();
-  const graph: RefGraph = { ids, nodes: [], succ: [], weight: [], leaf: [], refs: [] };
+  const graph: RefGraph = { ids, nodes: [], edgeStart: [], edgeTo: [], edgeWeight: [], leaf: [], refs: [] };
+  const { edgeTo, edgeWeight } = graph;
   const resolved = new Map<string, JsonObject | string>();
   const scoped = dynamicIdScope(doc);
   const idOf = (c: Container): number => {
@@ -138,8 +143,6 @@ function buildGraph(doc: JsonObject): RefGraph | string {
       id = graph.nodes.length;
       ids.set(c, id);
       graph.nodes.push(c);
-      graph.succ.push([]);
-      graph.weight.push([]);
       graph.leaf.push(false);
     }
     return id;
@@ -157,9 +160,13 @@ function buildGraph(doc: JsonObject): RefGraph | string {
   // Nodes are processed in id order; new ids are appended, so the loop ends when everything reachable is processed.
   for (let id = 0; id < graph.nodes.length; id++) {
     const node = graph.nodes[id]!;
-    const succ = graph.succ[id]!;
-    const weight = graph.weight[id]!;
+    graph.edgeStart.push(edgeTo.length);
     const extendedSelf = !Array.isArray(node) && followedRef(node);
+    if (extendedSelf) {
+      // The library crawls a merged copy one level below the reference: the target's children two levels below.
+      edgeTo.push(idOf(targetOf(node['$ref']) as JsonObject)); // resolved (and found an object) when the reference was met
+      edgeWeight.push(0);
+    }
     for (const key of Object.keys(node)) {
       const v = (node as Record<string, unknown>)[key];
       if (extendedSelf && key === '$ref') continue;
@@ -175,25 +182,15 @@ function buildGraph(doc: JsonObject): RefGraph | string {
         if (typeof target === 'string') return `has $ref ${JSON.stringify(ref)} that ${target}`;
         const extended = Object.keys(v).length > 1;
         graph.refs.push({ holder: node, key, ref: v, target, extended });
-        if (extended) {
-          // The library crawls a merged copy one level down: its children (the target's and the siblings') two levels down.
-          const e = idOf(v);
-          succ.push(e);
-          weight.push(1);
-          if (graph.succ[e]!.length === 0) {
-            graph.succ[e]!.push(idOf(target));
-            graph.weight[e]!.push(0);
-          }
-        } else {
-          succ.push(idOf(target));
-          weight.push(1);
-        }
+        edgeTo.push(idOf(extended ? v : target));
+        edgeWeight.push(1);
       } else {
-        succ.push(idOf(v as Container));
-        weight.push(1);
+        edgeTo.push(idOf(v as Container));
+        edgeWeight.push(1);
       }
     }
   }
+  graph.edgeStart.push(edgeTo.length);
   return graph;
 }
 
@@ -210,89 +207,97 @@ interface Components {
 /** Tarjan's strongly connected components, iteratively (documents nest deeper than the call stack allows). */
 function components(g: RefGraph): Components {
   const n = g.nodes.length;
+  const { edgeStart, edgeTo, edgeWeight } = g;
   const index = new Int32Array(n).fill(-1);
   const low = new Int32Array(n);
   const onStack = new Uint8Array(n);
   const of = new Int32Array(n).fill(-1);
-  const stack: number[] = [];
+  const stack = new Int32Array(n);
+  let stackTop = 0;
+  // The depth-first walk's frames: the node and the next of its edges to follow.
+  const workNode = new Int32Array(n);
+  const workEdge = new Int32Array(n);
+  let workTop = 0;
   const sizes: number[] = [];
   const selfLoop: boolean[] = [];
   let counter = 0;
-  const work: { v: number; i: number }[] = [];
+  const enter = (v: number) => {
+    index[v] = low[v] = counter++;
+    stack[stackTop++] = v;
+    onStack[v] = 1;
+    workNode[workTop] = v;
+    workEdge[workTop++] = edgeStart[v]!;
+  };
   for (let root = 0; root < n; root++) {
     if (index[root] !== -1) continue;
-    work.push({ v: root, i: 0 });
-    index[root] = low[root] = counter++;
-    stack.push(root);
-    onStack[root] = 1;
-    while (work.length > 0) {
-      const frame = work[work.length - 1]!;
-      const succ = g.succ[frame.v]!;
-      if (frame.i < succ.length) {
-        const w = succ[frame.i++]!;
-        if (index[w] === -1) {
-          index[w] = low[w] = counter++;
-          stack.push(w);
-          onStack[w] = 1;
-          work.push({ v: w, i: 0 });
-        } else if (onStack[w]) {
-          low[frame.v] = Math.min(low[frame.v]!, index[w]!);
-        }
+    enter(root);
+    while (workTop > 0) {
+      const v = workNode[workTop - 1]!;
+      const e = workEdge[workTop - 1]!;
+      if (e < edgeStart[v + 1]!) {
+        workEdge[workTop - 1] = e + 1;
+        const w = edgeTo[e]!;
+        if (index[w] === -1) enter(w);
+        else if (onStack[w]) low[v] = Math.min(low[v]!, index[w]!);
         continue;
       }
-      work.pop();
-      if (work.length > 0) {
-        const parent = work[work.length - 1]!.v;
-        low[parent] = Math.min(low[parent]!, low[frame.v]!);
+      workTop--;
+      if (workTop > 0) {
+        const parent = workNode[workTop - 1]!;
+        low[parent] = Math.min(low[parent]!, low[v]!);
       }
-      if (low[frame.v] === index[frame.v]) {
+      if (low[v] === index[v]) {
         const c = sizes.length;
         let size = 0;
         let w: number;
         do {
-          w = stack.pop()!;
+          w = stack[--stackTop]!;
           onStack[w] = 0;
           of[w] = c;
           size++;
-        } while (w !== frame.v);
+        } while (w !== v);
         sizes.push(size);
-        selfLoop.push(size === 1 && g.succ[frame.v]!.includes(frame.v));
+        let self = false;
+        if (size === 1) for (let k = edgeStart[v]!; k < edgeStart[v + 1]!; k++) if (edgeTo[k] === v) self = true;
+        selfLoop.push(self);
       }
     }
   }
   const count = sizes.length;
   const reachesCycle = new Uint8Array(count);
   const depth = new Float64Array(count);
-  const leafIn = new Uint8Array(count);
-  const members: number[][] = Array.from({ length: count }, () => []);
-  for (let v = 0; v < n; v++) {
-    members[of[v]!]!.push(v);
-    if (g.leaf[v]) leafIn[of[v]!] = 1;
-  }
-  // Sinks come first, so every successor component is final when a component is computed.
+  const cyclic = new Uint8Array(count);
+  for (let c = 0; c < count; c++) cyclic[c] = sizes[c]! > 1 || selfLoop[c]! ? 1 : 0;
+  // Sinks come first, so every successor component is final when a component is computed: visit nodes by component.
+  const order = new Int32Array(n);
+  const firstOf = new Int32Array(count + 1);
+  for (let v = 0; v < n; v++) firstOf[of[v]! + 1]!++;
+  for (let c = 0; c < count; c++) firstOf[c + 1]! += firstOf[c]!;
+  const fill = firstOf.slice(0, count);
+  for (let v = 0; v < n; v++) order[fill[of[v]!]!++] = v;
   for (let c = 0; c < count; c++) {
-    let cyclic = sizes[c]! > 1 || selfLoop[c]!;
-    let below = leafIn[c] ? 1 : 0;
-    for (const v of members[c]!) {
-      const succ = g.succ[v]!;
-      const weight = g.weight[v]!;
-      for (let k = 0; k < succ.length; k++) {
-        const d = of[succ[k]!]!;
+    let b = 0;
+    for (let k = firstOf[c]!; k < firstOf[c + 1]!; k++) {
+      const v = order[k]!;
+      if (g.leaf[v]) b = Math.max(b, 1);
+      for (let e = edgeStart[v]!; e < edgeStart[v + 1]!; e++) {
+        const d = of[edgeTo[e]!]!;
         if (d === c) continue;
-        if (reachesCycle[d]) cyclic = true;
-        below = Math.max(below, weight[k]! + depth[d]!);
+        if (reachesCycle[d]) cyclic[c] = 1;
+        b = Math.max(b, edgeWeight[e]! + depth[d]!);
       }
     }
-    reachesCycle[c] = cyclic ? 1 : 0;
+    reachesCycle[c] = cyclic[c]!;
     // A simple path through a component visits each of its nodes at most once.
-    depth[c] = below + (sizes[c]! > 1 ? sizes[c]! : 0);
+    depth[c] = b + (sizes[c]! > 1 ? sizes[c]! : 0);
   }
   return { of, count, reachesCycle, depth };
 }
 
 /** Whether an extended reference's siblings reach a cycle: its graph successors after the first (its target). */
 function siblingsReachCycle(g: RefGraph, comps: Components, extendedId: number): boolean {
-  return g.succ[extendedId]!.slice(1).some((w) => comps.reachesCycle[comps.of[w]!] === 1);
+  for (let e = g.edgeStart[extendedId]! + 1; e < g.edgeStart[extendedId + 1]!; e++) if (comps.reachesCycle[comps.of[g.edgeTo[e]!]!] === 1) return true;
+  return false;
 }
 
 /**
