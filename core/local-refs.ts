@@ -35,6 +35,8 @@
 //    here by the longest path through the component graph, each component counted at its size; above the limit,
 //    `unsure`.
 // 5. The header checks of SwaggerParser.parse (version strings, `paths`) are repeated exactly; any refusal is `unsure`.
+// 6. The spec rules are the library's own validateSpec, run on the dereferenced document a part of the paths at a time
+//    (validateSpecInParts); whatever it refuses is `unsure` too, so swagger-parser words the error as before.
 import validateSpec from '@apidevtools/swagger-parser/lib/validators/spec.js';
 import { isObject, type JsonObject } from './object-reader.ts';
 
