@@ -153,7 +153,7 @@ t.test('apply: a failure after the import began records the id as pending', asyn
   t.same(report.status, { apim: { apiId: 'live', serviceName: 'svc', pendingApiIds: ['renamed'] } });
   t.same(report.conditions.map((c) => c.type), ['Imported'], 'Ready is the dispatcher\'s');
   t.equal(APPLY.failure({ ...run, importStarted: undefined } as ApplyRun, failed({ retriable: true, reason: 'X', message: 'm' }), 'Validated').status, undefined, 'nothing pending before the import');
-  t.same(APPLY.steps.map((s) => s.condition ?? '-'), ['Validated', 'RouteReady', '-', 'Imported', 'PoliciesApplied', 'Published', '-']);
+  t.same(APPLY.steps.map((s) => s.condition ?? '-'), ['Validated', '-', 'RouteReady', '-', 'Imported', 'PoliciesApplied', 'Published', '-']);
 });
 
 t.test('delete: nothing written when every step is done; a failure is CleanedUp False with the escape hatch', async (t) => {
