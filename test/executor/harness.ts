@@ -20,6 +20,7 @@ import { applyManifest, installCrd } from '../e2e/webhook-in-cluster.ts';
 import { REPO_DIR } from '../helpers/fixtures.ts';
 import { derivedApiId } from '../../core/api-id.ts';
 import { ClientSecretCredential } from '@azure/identity';
+import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
 import { ApiManagementClient, type ApiManagementClientOptionalParams } from '@azure/arm-apimanagement';
 
 export const EXECUTOR_SA = 'exposedapi-apim-executor';
@@ -254,4 +255,17 @@ export function armWrites(emu: ApimEmulator): Record<string, number> {
 
 export function condition(obj: Record<string, any> | undefined, type: string): Record<string, any> | undefined {
   return (obj?.['status']?.['conditions'] as Record<string, any>[] | undefined)?.find((c) => c['type'] === type);
+}
+
+/** PATCH /_emulator/settings through the bench's client, as a person switching the emulated service would. */
+export async function emulatorSettings(b: ExecutorBench, settings: Record<string, unknown>): Promise<void> {
+  const res = await b.client().sendRequest(
+    createPipelineRequest({
+      url: `${b.emu.url}/_emulator/settings`,
+      method: 'PATCH',
+      headers: createHttpHeaders({ 'content-type': 'application/json', accept: 'application/json' }),
+      body: JSON.stringify(settings),
+    }),
+  );
+  if (res.status !== 200) throw new Error(`PATCH /_emulator/settings ${JSON.stringify(settings)}: ${res.status} ${res.bodyAsText}`);
 }

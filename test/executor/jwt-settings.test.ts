@@ -4,10 +4,9 @@
 // settles. Drift covers whatever else a person adds (OAuth2, another provider).
 import t from 'tap';
 import type { ApiContract } from '@azure/arm-apimanagement';
-import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
 import { driftOf, importBody, NO_AUTHENTICATION_SETTINGS, updateBody, type DesiredApi } from '../../executor/desired-api.ts';
 import { openidProviderId } from '../../executor/openid-provider.ts';
-import { armWrites, condition, executorBench, type ExecutorBench } from './harness.ts';
+import { armWrites, condition, emulatorSettings, executorBench, type ExecutorBench } from './harness.ts';
 
 type Obj = Record<string, any>;
 
@@ -60,18 +59,6 @@ const OIDC = 'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/.we
 
 function metrics(name: string, spec: Obj = {}): Obj {
   return { apiVersion: 'oda.tmforum.org/v1', kind: 'ExposedAPI', metadata: { name }, spec: { name, apiType: 'prometheus', implementation: `${name}-sm`, path: `/jwt/${name}/metrics`, port: 4000, ...spec } };
-}
-
-async function emulatorSettings(b: ExecutorBench, settings: Obj): Promise<void> {
-  const res = await b.client().sendRequest(
-    createPipelineRequest({
-      url: `${b.emu.url}/_emulator/settings`,
-      method: 'PATCH',
-      headers: createHttpHeaders({ 'content-type': 'application/json', accept: 'application/json' }),
-      body: JSON.stringify(settings),
-    }),
-  );
-  if (res.status !== 200) throw new Error(`PATCH /_emulator/settings ${JSON.stringify(settings)}: ${res.status} ${res.bodyAsText}`);
 }
 
 t.test('JWT on, then off, converges whatever a PATCH of nulls alone would do', async (t) => {

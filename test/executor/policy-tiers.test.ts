@@ -2,8 +2,7 @@
 // and a policy the tier does not offer fails before anything is written, naming the field, the policy and the tier;
 // and per-API counters: two ExposedAPIs limited by the same identifier get distinct counter keys in APIM.
 import t from 'tap';
-import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
-import { armWrites, condition, executorBench, type ExecutorBench } from './harness.ts';
+import { armWrites, condition, emulatorSettings, executorBench, type ExecutorBench } from './harness.ts';
 
 type Obj = Record<string, any>;
 
@@ -14,19 +13,6 @@ function api(name: string, spec: Obj = {}): Obj {
     metadata: { name },
     spec: { name, apiType: 'prometheus', implementation: `${name}-sm`, path: `/tiers/${name}/metrics`, port: 4000, ...spec },
   };
-}
-
-/** PATCH /_emulator/settings, as a person switching the emulated service would. */
-async function emulatorSettings(b: ExecutorBench, settings: Obj): Promise<void> {
-  const res = await b.client().sendRequest(
-    createPipelineRequest({
-      url: `${b.emu.url}/_emulator/settings`,
-      method: 'PATCH',
-      headers: createHttpHeaders({ 'content-type': 'application/json', accept: 'application/json' }),
-      body: JSON.stringify(settings),
-    }),
-  );
-  if (res.status !== 200) throw new Error(`PATCH /_emulator/settings ${JSON.stringify(settings)}: ${res.status} ${res.bodyAsText}`);
 }
 
 async function setSku(b: ExecutorBench, sku: string): Promise<void> {

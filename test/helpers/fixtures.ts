@@ -64,3 +64,15 @@ export function openapi3(ops: [string, string, string?][] = [['get', '/pets', 'l
   }
   return { openapi: version, info: { title: 'Pets', version: '1.0' }, paths };
 }
+
+/** A valid Swagger 2.0 document of about `targetChars` characters: one small GET per path, as many paths as it takes. */
+export function manyPathsDocument(targetChars: number): string {
+  const paths: Record<string, unknown> = {};
+  let size = 0;
+  for (let i = 0; size < targetChars; i++) {
+    const item = { get: { operationId: `getR${i}`, parameters: [{ name: 'q', in: 'query', type: 'string' }], responses: { '200': { description: 'ok' } } } };
+    paths[`/r${i}`] = item;
+    size += JSON.stringify(item).length + 10;
+  }
+  return JSON.stringify({ swagger: '2.0', info: { title: 'big', version: '1' }, paths });
+}

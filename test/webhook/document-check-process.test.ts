@@ -3,21 +3,10 @@
 import t from 'tap';
 import { DocumentCheckCache, documentProblems } from '../../core/spec-document.ts';
 import { IsolatedDocumentChecker } from '../../webhook/document-check-process.ts';
-import { referenceText, swagger2, TMF620_V4 } from '../helpers/fixtures.ts';
+import { manyPathsDocument as bigDocument, referenceText, swagger2, TMF620_V4 } from '../helpers/fixtures.ts';
 
 // Real processes on a loaded machine: beyond tap's 30 s default for a file run directly with node.
 t.setTimeout(300_000);
-
-function bigDocument(targetChars: number): string {
-  const paths: Record<string, unknown> = {};
-  let size = 0;
-  for (let i = 0; size < targetChars; i++) {
-    const item = { get: { operationId: `getR${i}`, parameters: [{ name: 'q', in: 'query', type: 'string' }], responses: { '200': { description: 'ok' } } } };
-    paths[`/r${i}`] = item;
-    size += JSON.stringify(item).length + 10;
-  }
-  return JSON.stringify({ swagger: '2.0', info: { title: 'big', version: '1' }, paths });
-}
 
 t.test('verdicts equal the in-process checks', async (t) => {
   const checker = new IsolatedDocumentChecker({ timeoutMs: 20_000, idleMs: 60_000, maxRssMb: 1024 });

@@ -6,22 +6,11 @@ import { documentProblems } from '../../core/spec-document.ts';
 import { DocumentCheckerPool } from '../../webhook/document-checker-pool.ts';
 import { AUTO_DOCUMENT_CHECKERS_MAX } from '../../core/operator-config.ts';
 import { documentCheckerCount } from '../../webhook/run-webhook.ts';
-import { referenceText, swagger2, TMF620_V4 } from '../helpers/fixtures.ts';
+import { manyPathsDocument as bigDocument, referenceText, swagger2, TMF620_V4 } from '../helpers/fixtures.ts';
 
 // Real processes on a loaded machine: beyond tap's 30 s default for a file run directly with node (package.json
 // gives tap runs 600 s).
 t.setTimeout(300_000);
-
-function bigDocument(targetChars: number): string {
-  const paths: Record<string, unknown> = {};
-  let size = 0;
-  for (let i = 0; size < targetChars; i++) {
-    const item = { get: { operationId: `getR${i}`, parameters: [{ name: 'q', in: 'query', type: 'string' }], responses: { '200': { description: 'ok' } } } };
-    paths[`/r${i}`] = item;
-    size += JSON.stringify(item).length + 10;
-  }
-  return JSON.stringify({ swagger: '2.0', info: { title: 'big', version: '1' }, paths });
-}
 
 const small = (n: number) => JSON.stringify(swagger2([['get', `/p${n}`, `op${n}`]]));
 const tick = () => new Promise((r) => setImmediate(r));
