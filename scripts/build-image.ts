@@ -41,6 +41,9 @@ export interface ImageBuildOptions {
   source?: string;
   /** Build even when out/ holds an image of the same inputs. */
   force?: boolean;
+  /** The commit and time the labels name, instead of HEAD and its time (SOURCE_DATE_EPOCH when set). */
+  revision?: string;
+  epoch?: number;
   log?: (line: string) => void;
 }
 
@@ -110,15 +113,16 @@ function pinnedNode(): { path: string; version: string; license: string; npmPack
   return { path: realpathSync(path), version, license, npmPackage };
 }
 
-function gitFacts(): { revision: string; epoch: number } {
+function gitFacts(o: { revision?: string; epoch?: number }): { revision: string; epoch: number } {
   const env = process.env['SOURCE_DATE_EPOCH'];
   let revision: string;
   try {
-    revision = run('git', ['rev-parse', 'HEAD'], { cwd: REPO }).trim();
+    revision = o.revision ?? run('git', ['rev-parse', 'HEAD'], { cwd: REPO }).trim();
   } catch (err) {
     throw new Error(`the image's revision label is the git commit: build from a git checkout (${(err as Error).message})`);
   }
-  const epoch = env !== undefined ? Number(env) : Number(run('git', ['log', '-1', '--format=%ct'], { cwd: REPO }).trim());
+  // The commit's time, not the build's: the image is then the same whenever it is built.
+  const epoch = o.epoch ?? (env !== undefined ? Number(env) : Number(run('git', ['log', '-1', '--format=%ct', revision], { cwd: REPO }).trim()));
   if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`SOURCE_DATE_EPOCH must be whole seconds since 1970, got ${JSON.stringify(env)}`);
   return { revision, epoch };
 }
@@ -169,7 +173,7 @@ export async function buildImage(o: ImageBuildOptions): Promise<ImageBuild> {
   const version = pkg['version'] as string;
   const tag = version;
   const reference = `${IMAGE_NAME}:${tag}`;
-  const { revision, epoch } = gitFacts();
+  const { revision, epoch } = gitFacts(o);
   const created = new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
   const source = o.source ?? ((pkg['repository'] as { url?: string } | undefined)?.url ?? DEFAULT_SOURCE);
   const node = pinnedNode();
