@@ -32,6 +32,13 @@ export type ConditionType =
   | 'Ready'
   /** Set by the dispatcher while a Job for the current spec hash runs (reason Applying / Deleting, message = Job). */
   | 'Progressing'
+  /**
+   * The dispatcher's: True while nothing more happens for the current change until someone acts (Ready False with a
+   * STALLED_REASONS reason), False once that passed. kstatus (Flux, cli-utils) reads only Ready, Reconciling and
+   * Stalled of a custom resource, and Ready False as "in progress": without Stalled a failed change would look like
+   * one still being worked on until Flux's timeout (docs/gitops.md).
+   */
+  | 'Stalled'
   /** Set when a delete Job failed: the message names the escape hatch (the detach annotation). */
   | 'DeleteBlocked';
 
@@ -41,7 +48,11 @@ export interface Condition {
   reason: string;
   message: string;
   lastTransitionTime: string;
-  /** The spec hash the condition describes (like observedGeneration, which ODA's CRD cannot use). */
+  /**
+   * The spec hash the condition describes: the ODA CRD has no status subresource, so every status write bumps
+   * metadata.generation and an observedGeneration could never match it. Never write observedGeneration (here or in
+   * status): kstatus and `kubectl wait` would then wait forever (docs/gitops.md).
+   */
   specHash?: string;
 }
 
@@ -88,6 +99,44 @@ export function setCondition(conditions: readonly Condition[] | undefined, next:
   if (i >= 0) list[i] = merged;
   else list.push(merged);
   return list;
+}
+
+/** Ready reason from the admission of a change until the dispatcher reports on it (core of admittedChange). */
+export const PENDING_REASON = 'Pending';
+
+/**
+ * Ready False reasons after which nothing happens for the change until someone acts: the Job failed for good (a new
+ * change, an edit or a new reconcile-at, runs again), or a claim is lost (no Job until the older holder moves).
+ */
+export const STALLED_REASONS: readonly string[] = ['JobFailed', 'PathConflict', 'ApiIdConflict'];
+
+/**
+ * The conditions once a change (spec hash `hash`) is admitted: Ready Unknown / Pending for it, and a Stalled True
+ * of an earlier change turned False. Written by the mutating webhook in the same request that stamps the hash, so
+ * no reader ever sees the new spec beside the old change's verdict: a Ready True left from the previous hash would
+ * tell kstatus, Argo CD and `kubectl wait --for=condition=Ready` that the new change is done before its Job ran.
+ * Pure; lastTransitionTime moves as setCondition moves it.
+ */
+export function admittedChange(conditions: readonly Condition[] | undefined, hash: string, now: Date): Condition[] {
+  const message = `change admitted (spec hash ${hash.slice(0, 8)}…); waiting for the dispatcher to run its Job`;
+  let out = setCondition(conditions, { type: 'Ready', status: 'Unknown', reason: PENDING_REASON, message, specHash: hash }, now);
+  if (out.some((c) => c.type === 'Stalled')) out = setCondition(out, { type: 'Stalled', status: 'False', reason: PENDING_REASON, message, specHash: hash }, now);
+  return out;
+}
+
+/**
+ * Stalled as Ready says it should be for change `hash`: True (with Ready's reason and message) when Ready is False for
+ * it with a STALLED_REASONS reason; False when Stalled was True and no longer holds; undefined when nothing is to be
+ * written (no Stalled yet and none needed: objects that never failed carry no Stalled at all). Pure.
+ */
+export function stalledFor(conditions: readonly Condition[], hash: string): Omit<Condition, 'lastTransitionTime'> | undefined {
+  const ready = conditions.find((c) => c.type === 'Ready');
+  const stalled = conditions.find((c) => c.type === 'Stalled');
+  if (ready && ready.status === 'False' && ready.specHash === hash && STALLED_REASONS.includes(ready.reason)) {
+    return { type: 'Stalled', status: 'True', reason: ready.reason, message: ready.message, specHash: hash };
+  }
+  if (stalled?.status !== 'True') return undefined;
+  return { type: 'Stalled', status: 'False', reason: ready?.reason ?? PENDING_REASON, message: ready?.message ?? '', specHash: hash };
 }
 
 /** Executor exit codes. The Job's podFailurePolicy turns EXIT_PERMANENT into FailJob (no pointless retries). */

@@ -14,7 +14,7 @@
 //   change's result only if lastJob names it (or this leader has just created it); otherwise it is a leftover of an
 //   earlier identical change (A → B → A) and is deleted so the change runs again.
 import { DETACH_ANNOTATION, RECONCILE_AT_ANNOTATION } from '../core/exposedapi-model.ts';
-import { setCondition, type Condition } from '../core/exposedapi-status.ts';
+import { setCondition, stalledFor, type Condition } from '../core/exposedapi-status.ts';
 import { conflictReason, conflictText, type ClaimConflict } from '../core/rules/claims.ts';
 import { boundedConditionMessage, hasOurFinalizer, type DispatchSummary } from './exposedapi-summary.ts';
 import type { JobRetryConfig } from '../core/dispatcher-config.ts';
@@ -110,6 +110,10 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
     conditions = ensureCondition(conditions, c, ctx.now);
   };
   const finish = (): Plan => {
+    // Stalled follows Ready (core/exposedapi-status.ts: kstatus's Failed), so it rides along Ready's write; only an
+    // object that failed under a version without Stalled gets a write for it alone, once.
+    const stalled = api.specHash === undefined ? undefined : stalledFor(conditions, api.specHash);
+    if (stalled) set(stalled);
     if (conditions !== api.conditions || lastJob !== undefined) {
       plan.status = { conditions, ...(lastJob !== undefined ? { lastJob } : {}) };
     }

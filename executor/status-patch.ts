@@ -44,16 +44,16 @@ export function nextStatus(current: ExposedApiStatus | undefined, change: Status
 }
 
 /**
- * The executor's conditions in a change (docs/status.md): its step conditions as they are; Ready, DeleteBlocked and
- * Progressing are the dispatcher's and never written here. What a caller still calls them becomes the executor's own
- * type: `Ready` True (the last apply step) is `Published`; a `Ready` False that repeats the failing step's condition is
- * dropped, else (the last step failed) it is `Published` False; `DeleteBlocked` True (a failed delete) is `CleanedUp`
- * False. Pure.
+ * The executor's conditions in a change (docs/status.md): its step conditions as they are; Ready, DeleteBlocked,
+ * Progressing and Stalled are the dispatcher's and never written here. What a caller still calls them becomes the
+ * executor's own type: `Ready` True (the last apply step) is `Published`; a `Ready` False that repeats the failing
+ * step's condition is dropped, else (the last step failed) it is `Published` False; `DeleteBlocked` True (a failed
+ * delete) is `CleanedUp` False. Pure.
  */
 export function executorConditions(changes: readonly ConditionChange[]): ConditionChange[] {
   const out: ConditionChange[] = [];
   for (const c of changes) {
-    if (c.type === 'Progressing') continue;
+    if (c.type === 'Progressing' || c.type === 'Stalled') continue;
     if (c.type === 'DeleteBlocked') {
       out.push({ ...c, type: 'CleanedUp', status: c.status === 'True' ? 'False' : c.status === 'False' ? 'True' : 'Unknown' });
       continue;

@@ -30,6 +30,8 @@ const readyH1 = cond('Ready', 'True', 'Published', 'published at https://gw/pc',
 const claimant = (namespace: string, name: string, path: string, apiId = `${namespace}-${name}`): Claimant => ({ namespace, name, path, apiId, apiIdDerived: true, createdMs: 0 });
 /** team/pc (path /payments/v1/transfer) lost its path to other/payments (/payments/v1), or its apiId to x/y. */
 const lostPath: ClaimConflict = { kind: 'path', relation: 'inside', claimant: claimant('team', 'pc', '/payments/v1/transfer'), holder: claimant('other', 'payments', '/payments/v1') };
+/** Ready's words for lostPath, as the plan writes them. */
+const conflictMessage = `${'path "/payments/v1/transfer" is inside path "/payments/v1", claimed by ExposedAPI other/payments of another namespace, and paths of different namespaces must not nest; choose a path outside "/payments/v1"'}. The ExposedAPI created first keeps a claim; no Job runs for this change while the conflict lasts`;
 const lostApiId: ClaimConflict = { kind: 'apiId', relation: 'same', claimant: claimant('team', 'pc', '/p'), holder: claimant('x', 'y', '/q', 'team-pc') };
 
 /** The plan, compactly: what to run, what to delete, the conditions written (type=status/reason), flags. */
@@ -93,14 +95,14 @@ const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Pa
   {
     name: '…and if the fresh object still does not show it, that is a failure',
     api: api({ lastJob: name(H1) }), jobs: [job(H1, { outcome: 'Complete' })], ctx: { fresh: true },
-    expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed'], event: 'JobFailed' },
+    expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed', 'Stalled=True/JobFailed'], event: 'JobFailed' },
   },
   {
     name: 'its Job failed: Ready False / JobFailed, an Event, no retry',
     api: api({ lastJob: name(H1), conditions: [cond('Progressing', 'True', 'Applying', name(H1), H1)] }),
     jobs: [job(H1, { outcome: 'Failed', reason: 'PodFailurePolicy', message: 'Container executor for pod ops/x failed with exit code 42 matching FailJob rule at index 0' })],
     ctx: { fresh: true },
-    expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed'], event: 'JobFailed' },
+    expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed', 'Stalled=True/JobFailed'], event: 'JobFailed' },
   },
   {
     name: 'its Job failed, seen in the cache: read the object again first (the executor\'s last words may not be there yet)',
@@ -109,20 +111,38 @@ const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Pa
   },
   {
     name: 'its Job failed and that is recorded: the recorded words stay, no second Event',
-    api: api({ lastJob: name(H1), conditions: [cond('Progressing', 'False', 'JobFailed', name(H1), H1), cond('Ready', 'False', 'JobFailed', 'Job x failed: …; the executor reported …', H1)] }),
+    api: api({ lastJob: name(H1), conditions: [cond('Progressing', 'False', 'JobFailed', name(H1), H1), cond('Ready', 'False', 'JobFailed', 'Job x failed: …; the executor reported …', H1), cond('Stalled', 'True', 'JobFailed', 'Job x failed: …; the executor reported …', H1)] }),
     jobs: [job(H1, { outcome: 'Failed' })],
     expect: {},
   },
   {
     name: 'the failure is recorded: quiet (no second Event), and no new Job even once the failed Job has expired',
-    api: api({ lastJob: name(H1), conditions: [cond('Progressing', 'False', 'JobFailed', name(H1), H1), cond('Ready', 'False', 'JobFailed', 'x', H1)] }),
+    api: api({ lastJob: name(H1), conditions: [cond('Progressing', 'False', 'JobFailed', name(H1), H1), cond('Ready', 'False', 'JobFailed', 'x', H1), cond('Stalled', 'True', 'JobFailed', 'x', H1)] }),
     jobs: [],
     expect: {},
+  },
+  {
+    name: 'a failure recorded by a version without Stalled: Stalled True is added once (kstatus: Failed, not in progress)',
+    api: api({ lastJob: name(H1), conditions: [cond('Progressing', 'False', 'JobFailed', name(H1), H1), cond('Ready', 'False', 'JobFailed', 'x', H1)] }),
+    jobs: [],
+    expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed', 'Stalled=True/JobFailed'] },
   },
   {
     name: 'a new change after a failure runs',
     api: api({ specHash: H2, lastJob: name(H1), conditions: [cond('Ready', 'False', 'JobFailed', 'x', H1)] }), jobs: [job(H1, { outcome: 'Failed' })],
     expect: { want: 'apply:2' },
+  },
+  {
+    name: 'a new change after a failure, admitted by the webhook (Ready Unknown / Pending, Stalled False): runs, nothing to write',
+    api: api({ specHash: H2, lastJob: name(H1), conditions: [cond('Ready', 'Unknown', 'Pending', 'change admitted', H2), cond('Stalled', 'False', 'Pending', 'change admitted', H2)] }),
+    jobs: [job(H1, { outcome: 'Failed' })],
+    expect: { want: 'apply:2' },
+  },
+  {
+    name: 'a new change after a failure that only the dispatcher sees (admitted without our webhook\'s reset): Stalled turns False',
+    api: api({ specHash: H2, lastJob: name(H1), conditions: [cond('Ready', 'False', 'JobFailed', 'x', H1), cond('Stalled', 'True', 'JobFailed', 'x', H1)] }),
+    jobs: [job(H1, { outcome: 'Failed' })],
+    expect: { want: 'apply:2', conditions: ['Ready=False/JobFailed', 'Stalled=False/JobFailed'] },
   },
   {
     name: 'A → B → A: the finished Job for A is a leftover of the first A; delete it and run A again',
@@ -132,7 +152,7 @@ const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Pa
   {
     name: 'a Job this leader has just created counts as current before status.lastJob says so',
     api: api(), jobs: [job(H1, { outcome: 'Failed', reason: 'BackoffLimitExceeded' })], ctx: { lastCreated: name(H1), fresh: true },
-    expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed'], event: 'JobFailed' },
+    expect: { conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed', 'Stalled=True/JobFailed'], event: 'JobFailed' },
   },
   {
     name: 'Jobs of an earlier object with the same name are in the way, even running',
@@ -188,17 +208,17 @@ const table: { name: string; api: DispatchSummary; jobs?: JobSummary[]; ctx?: Pa
     expect: { want: 'delete:1', deleteJobs: [name(H1, 'delete')] },
   },
   // Claims (core/rules/claims.ts): an object that loses one gets no apply Job.
-  { name: 'a lost path claim: no Job, Ready False / PathConflict, an Event', api: api(), ctx: { lostClaims: [lostPath] }, expect: { conditions: ['Ready=False/PathConflict'], event: 'PathConflict' } },
-  { name: 'a lost apiId claim: no Job, Ready False / ApiIdConflict', api: api(), ctx: { lostClaims: [lostApiId] }, expect: { conditions: ['Ready=False/ApiIdConflict'], event: 'ApiIdConflict' } },
+  { name: 'a lost path claim: no Job, Ready False / PathConflict, an Event', api: api(), ctx: { lostClaims: [lostPath] }, expect: { conditions: ['Ready=False/PathConflict', 'Stalled=True/PathConflict'], event: 'PathConflict' } },
+  { name: 'a lost apiId claim: no Job, Ready False / ApiIdConflict', api: api(), ctx: { lostClaims: [lostApiId] }, expect: { conditions: ['Ready=False/ApiIdConflict', 'Stalled=True/ApiIdConflict'], event: 'ApiIdConflict' } },
   {
     name: 'the conflict is recorded already: quiet, still no Job',
-    api: api({ conditions: [cond('Ready', 'False', 'PathConflict', `${'path "/payments/v1/transfer" is inside path "/payments/v1", claimed by ExposedAPI other/payments of another namespace, and paths of different namespaces must not nest; choose a path outside "/payments/v1"'}. The ExposedAPI created first keeps a claim; no Job runs for this change while the conflict lasts`, H1)] }),
+    api: api({ conditions: [cond('Ready', 'False', 'PathConflict', conflictMessage, H1), cond('Stalled', 'True', 'PathConflict', conflictMessage, H1)] }),
     ctx: { lostClaims: [lostPath] }, expect: {},
   },
   {
     name: 'the conflict is gone (holder deleted or moved): the change runs, Ready no longer claims a conflict',
-    api: api({ conditions: [cond('Ready', 'False', 'PathConflict', 'x', H1)] }), ctx: { lostClaims: [] },
-    expect: { want: 'apply:1', conditions: ['Ready=Unknown/ConflictResolved'] },
+    api: api({ conditions: [cond('Ready', 'False', 'PathConflict', 'x', H1), cond('Stalled', 'True', 'PathConflict', 'x', H1)] }), ctx: { lostClaims: [] },
+    expect: { want: 'apply:1', conditions: ['Ready=Unknown/ConflictResolved', 'Stalled=False/ConflictResolved'] },
   },
   { name: 'a lost claim of a change applied already: nothing to gate, nothing written', api: api({ appliedSpecHash: H1, conditions: [readyH1] }), ctx: { lostClaims: [lostPath] }, expect: {} },
   { name: 'a delete is never gated by a lost claim', api: api({ deleting: true }), ctx: { lostClaims: [lostPath] }, expect: { want: 'delete:1' } },
@@ -277,6 +297,7 @@ t.test('retries: a transient failure is tried again after a backoff derived from
   const first = planFor(obj, [failed(0)], ctx({ retry, fresh: true }));
   t.match(brief(first), { want: 'apply:1', conditions: ['Imported=False/ApimUnavailable', 'Ready=False/RetryScheduled', 'Progressing=False/JobFailed'], event: 'RetryScheduled' });
   t.equal(first.want?.attempt, 1);
+  t.notOk(first.status!.conditions.some((c) => c.type === 'Stalled'), 'a scheduled retry is not Stalled: kstatus reads it as in progress');
   t.equal(first.notBeforeMs, endedAt + MIN, 'due one base wait after the failed Job ended');
   const ready = readyOf(first)!;
   t.match(ready.message, `retry 1 of 3 (Job ops/${name(H1, 'apply', 1)}) at 2026-11-21T09:59:00.000Z, 1m after the failed Job ended, because every retry of the Job failed`, 'when, which Job and why, first');
@@ -305,12 +326,12 @@ t.test('retries: a transient failure is tried again after a backoff derived from
 
   // The last retry failed: the change waits for a new one, and says so.
   const spent = planFor({ ...obj, lastJob: name(H1, 'apply', 3) }, [failed(0), failed(1), failed(2), failed(3)], ctx({ retry, fresh: true }));
-  t.match(brief(spent), { want: undefined, deleteJobs: [], conditions: ['Imported=False/ApimUnavailable', 'Ready=False/JobFailed', 'Progressing=False/JobFailed'], event: 'JobFailed' });
+  t.match(brief(spent), { want: undefined, deleteJobs: [], conditions: ['Imported=False/ApimUnavailable', 'Ready=False/JobFailed', 'Progressing=False/JobFailed', 'Stalled=True/JobFailed'], event: 'JobFailed' });
   t.match(readyOf(spent)!.message, 'Not retried: every retry of the Job failed with a retriable error, and all 3 retries (JOB_RETRY_LIMIT) are spent');
 
   // A permanent failure during the retries: no further Job.
   const permanent = planFor(obj, [failed(0), failed(1, { reason: 'PodFailurePolicy', message: 'Container executor failed with exit code 42 matching FailJob rule at index 0' })], ctx({ retry, fresh: true, lastCreated: name(H1, 'apply', 1) }));
-  t.match(brief(permanent), { want: undefined, event: 'JobFailed', conditions: ['Imported=False/ApimUnavailable', 'Ready=False/JobFailed', 'Progressing=False/JobFailed'] });
+  t.match(brief(permanent), { want: undefined, event: 'JobFailed', conditions: ['Imported=False/ApimUnavailable', 'Ready=False/JobFailed', 'Progressing=False/JobFailed', 'Stalled=True/JobFailed'] });
   t.notMatch(readyOf(permanent)!.message, 'Not retried', 'a permanent failure keeps its words');
 
   // A new change resets the attempts: its first Job, at once.
@@ -321,7 +342,7 @@ t.test('retries: a transient failure is tried again after a backoff derived from
 
   // Retries off: as before retries existed, plus why.
   const off = planFor(api({ lastJob: name(H1) }), [failed(0)], ctx({ retry: { ...retry, limit: 0 }, fresh: true }));
-  t.match(brief(off), { want: undefined, conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed'], event: 'JobFailed' });
+  t.match(brief(off), { want: undefined, conditions: ['Progressing=False/JobFailed', 'Ready=False/JobFailed', 'Stalled=True/JobFailed'], event: 'JobFailed' });
   t.match(readyOf(off)!.message, 'retries are off (JOB_RETRY_LIMIT=0)');
 });
 
@@ -352,7 +373,7 @@ t.test('retries: the chain survives restarts and leftovers, and status cannot pu
   t.notMatch(fixed.status!.conditions.find((c) => c.type === 'Ready')!.message, '2000-01-01', 'the forged time is replaced');
   // A permanent failure relabelled as a scheduled retry stays permanent: the Job decides.
   const relabelled = planFor(api({ lastJob: name(H1), conditions: [forged] }), [failed(0, { reason: 'PodFailurePolicy', message: 'failed with exit code 42' })], ctx({ retry, fresh: true }));
-  t.match(brief(relabelled), { want: undefined, conditions: ['Ready=False/JobFailed', 'Progressing=False/JobFailed'] });
+  t.match(brief(relabelled), { want: undefined, conditions: ['Ready=False/JobFailed', 'Progressing=False/JobFailed', 'Stalled=True/JobFailed'] });
   // A lost claim holds a retry back like any apply.
   const gated = planFor(api({ lastJob: name(H1) }), [failed(0)], ctx({ retry, fresh: true, lostClaims: [lostPath] }));
   t.equal(gated.want, undefined);

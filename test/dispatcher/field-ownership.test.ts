@@ -39,6 +39,7 @@ const CONDITION_OWNER: Record<string, string> = {
   Ready: DISPATCHER_FIELD_MANAGER,
   Progressing: DISPATCHER_FIELD_MANAGER,
   DeleteBlocked: DISPATCHER_FIELD_MANAGER,
+  Stalled: DISPATCHER_FIELD_MANAGER,
 };
 
 /** The leaf paths of a fieldsV1 set ("f:status": {"f:apiStatus": {".": {}, "f:url": {}}} → status.apiStatus.url). */

@@ -18,9 +18,11 @@ t.test('a failure: the failing step\'s condition alone; a Ready that repeats it 
   t.same(executorConditions([c('Ready', 'False', 'ApimUnavailable', 'gateway URL: 503')]), [c('Published', 'False', 'ApimUnavailable', 'gateway URL: 503')], 'the last step failed');
 });
 
-t.test('a failed delete is CleanedUp False; Progressing is never the executor\'s', async (t) => {
+t.test('a failed delete is CleanedUp False; Progressing and Stalled are never the executor\'s', async (t) => {
   t.same(executorConditions([c('DeleteBlocked', 'True', 'ApimUnavailable', '503; kubectl annotate …'), c('Progressing', 'True', 'Deleting')]),
     [c('CleanedUp', 'False', 'ApimUnavailable', '503; kubectl annotate …')]);
+  t.same(executorConditions([c('Imported', 'False', 'ImportRejected', 'APIM said no'), c('Stalled', 'True', 'ImportRejected', 'APIM said no')]),
+    [c('Imported', 'False', 'ImportRejected', 'APIM said no')], 'Stalled is the dispatcher\'s (it follows Ready)');
 });
 
 t.test('implementation and lastJob in a change are not written; the dispatcher\'s conditions are kept as they are', async (t) => {

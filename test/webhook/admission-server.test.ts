@@ -73,22 +73,24 @@ t.test('admission over HTTPS', async (t) => {
     t.match(res.status.details, { group: 'oda.tmforum.org', kind: 'ExposedAPI', name: bad.metadata.name });
   });
 
-  t.test('mutate stamps the spec hash and the finalizer, and nothing else', async (t) => {
+  t.test('mutate stamps the spec hash and the finalizer, resets the verdicts of a new change, and touches nothing else', async (t) => {
     const r = await post('/mutate', admissionReview({ operation: 'CREATE', namespace: 'components', object: obj }));
     const res = r.json.response;
     t.equal(res.allowed, true);
     t.equal(res.patchType, 'JSONPatch');
     const ops = JSON.parse(Buffer.from(res.patch, 'base64').toString('utf8'));
-    t.same(ops.map((o: any) => o.path), ['/metadata/annotations', '/metadata/finalizers']);
+    t.same(ops.map((o: any) => o.path), ['/metadata/annotations', '/metadata/finalizers', '/status']);
     const stamped = applyJsonPatch(obj, ops);
     t.match(stamped.metadata.annotations[SPEC_HASH_ANNOTATION], /^[0-9a-f]{64}$/);
     t.same(stamped.metadata.finalizers, [FINALIZER]);
     t.same(stamped.spec, obj.spec, 'no user field touched');
+    t.match(stamped.status.conditions, [{ type: 'Ready', status: 'Unknown', reason: 'Pending', specHash: stamped.metadata.annotations[SPEC_HASH_ANNOTATION] }],
+      'a new object is pending from its first write (kstatus and kubectl wait never see it without a Ready)');
 
     const existing = exposedApi({ metadata: { annotations: { 'team.example.com/owner': 'x' }, finalizers: ['other.example.com/keep'] } });
     const r2 = await post('/mutate', admissionReview({ operation: 'CREATE', namespace: 'components', object: existing }));
     const ops2 = JSON.parse(Buffer.from(r2.json.response.patch, 'base64').toString('utf8'));
-    t.same(ops2.map((o: any) => o.path), ['/metadata/annotations/exposedapi-apim.io~1spec-hash', '/metadata/finalizers/-'], 'existing annotations and finalizers are kept');
+    t.same(ops2.map((o: any) => o.path), ['/metadata/annotations/exposedapi-apim.io~1spec-hash', '/metadata/finalizers/-', '/status'], 'existing annotations and finalizers are kept');
     const again = applyJsonPatch(existing, ops2);
     const r3 = await post('/mutate', admissionReview({ operation: 'UPDATE', namespace: 'components', object: again, oldObject: again }));
     t.notOk(r3.json.response.patch, 'an already stamped object needs no patch');
@@ -96,8 +98,9 @@ t.test('admission over HTTPS', async (t) => {
     changed.spec.port = 9090;
     const r4 = await post('/mutate', admissionReview({ operation: 'UPDATE', namespace: 'components', object: changed, oldObject: again }));
     const ops4 = JSON.parse(Buffer.from(r4.json.response.patch, 'base64').toString('utf8'));
-    t.equal(ops4.length, 1);
+    t.same(ops4.map((o: any) => o.path), ['/metadata/annotations/exposedapi-apim.io~1spec-hash', '/status/conditions']);
     t.not(ops4[0].value, again.metadata.annotations[SPEC_HASH_ANNOTATION], 'a spec change gets a new hash');
+    t.match(ops4[1].value, [{ type: 'Ready', status: 'Unknown', reason: 'Pending', specHash: ops4[0].value }], 'and Ready says the new change is pending');
     const deleting = { ...again, metadata: { ...again.metadata, deletionTimestamp: '2026-11-21T10:00:00Z' } };
     const r5 = await post('/mutate', admissionReview({ operation: 'UPDATE', namespace: 'components', object: deleting, oldObject: again }));
     t.notOk(r5.json.response.patch, 'nothing is added to an object being deleted');

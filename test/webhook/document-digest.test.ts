@@ -86,7 +86,7 @@ t.test('the mutating webhook stamps the digest of the document it checked', asyn
     const { object, ops } = await mutate(withUrl(`${base}/good.json`));
     t.equal(digestOf(object), documentDigest(good));
     t.match(object.metadata.annotations[SPEC_HASH_ANNOTATION], /^[0-9a-f]{64}$/, 'beside the spec hash');
-    t.same(ops.map((o) => o.path), ['/metadata/annotations', '/metadata/finalizers'], 'one annotations object, as before');
+    t.same(ops.map((o) => o.path), ['/metadata/annotations', '/metadata/finalizers', '/status'], 'one annotations object, as before (and the new change\'s pending verdict)');
     t.equal((await post('/validate', { operation: 'CREATE', name: object.metadata.name, object })).allowed, true);
     t.equal(hits.get('/good.json'), 1, 'mutation and validation share one fetch (SPEC_FETCH_CACHE_SECONDS)');
   });
