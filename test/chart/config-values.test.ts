@@ -81,8 +81,9 @@ t.test('the chart\'s defaults are the operator\'s own', async (t) => {
   const chart = readAll(env);
   t.same(chart.errors, [], 'the default ConfigMap starts every process');
   const own = readAll({ ...REQUIRED, ...IN_POD });
-  const [webhook, dispatcher, executor] = chart.results.map((r) => (r.ok ? r.config : undefined)) as [Obj, Obj, Obj];
-  const [webhook0, dispatcher0, executor0] = own.results.map((r) => (r.ok ? r.config : undefined)) as [Obj, Obj, Obj];
+  const configs = (results: typeof chart.results) => results.map((r) => (r.ok ? r.config : undefined)) as unknown as [Obj, Obj, Obj];
+  const [webhook, dispatcher, executor] = configs(chart.results);
+  const [webhook0, dispatcher0, executor0] = configs(own.results);
   t.same(webhook, webhook0, 'webhook');
   t.same(executor, executor0, 'executor');
   // The pull policy is the one deliberate difference: the Jobs pull the way the Deployment does.
