@@ -30,6 +30,8 @@ export interface ContainerOptions {
   /** The unpacked image (shared by containers: mounted read-only). */
   rootfs: string;
   image: ImageRunConfig;
+  /** Replaces the image's Entrypoint, as a Pod's `command` does. */
+  entrypoint?: string[];
   /** Replaces the image's Cmd, as a Pod's `args` does. */
   args?: string[];
   /** Added to the image's Env, as a container's `env` is. */
@@ -58,7 +60,7 @@ export function restrictedConfig(o: ContainerOptions): Record<string, unknown> {
     process: {
       terminal: false,
       user: { uid, gid },
-      args: [...o.image.Entrypoint, ...(o.args ?? o.image.Cmd)],
+      args: [...(o.entrypoint ?? o.image.Entrypoint), ...(o.args ?? (o.entrypoint ? [] : o.image.Cmd))],
       env: [...env].map(([k, v]) => `${k}=${v}`),
       cwd: o.image.WorkingDir || '/',
       capabilities: NO_CAPABILITIES,
