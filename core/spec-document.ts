@@ -1,12 +1,10 @@
 // An OpenAPI document given inline or fetched: parsed (JSON or YAML), classified (Swagger 2.0, OpenAPI 3.0, 3.1) and
 // checked the way APIM will need it: every operation has an operationId and the ids stay distinct after APIM's name
 // normalization; the document is structurally valid (JSON schema) and semantically valid (swagger-parser).
-import SwaggerParser from '@apidevtools/swagger-parser';
 import { createHash } from 'node:crypto';
-import { judgeLocally } from './local-refs.ts';
 import { isObject, type JsonObject } from './object-reader.ts';
+import { flavourOf } from './openapi-flavour.ts';
 import { capList, listOperations, operationCollisionKey, operationLabel, type DocumentOperation } from './operation-names.ts';
-import { flavourOf, schemaViolations } from './openapi-schema.ts';
 import { parseYamlBounded } from './yaml-expansion.ts';
 
 /** APIM's limit on an inline import. */
@@ -159,9 +157,10 @@ export function signatureProblems(operations: DocumentOperation[]): string[] {
  * swagger-parser judges and words (on a fresh parse when the local pass has dereferenced `doc` in place). Either way
  * `doc` is consumed.
  */
-function semanticProblems(doc: JsonObject, text: string): Promise<string[]> {
+async function semanticProblems(doc: JsonObject, text: string): Promise<string[]> {
+  const { judgeLocally } = await import('./local-refs.ts');
   const local = judgeLocally(doc);
-  if (local.pass) return Promise.resolve([]);
+  if (local.pass) return [];
   if (!local.dereferenced) return swaggerParserProblems(doc);
   const fresh = parseSpecDocument(text);
   return swaggerParserProblems(fresh.ok ? fresh.parsed.doc : doc);
@@ -172,6 +171,7 @@ function semanticProblems(doc: JsonObject, text: string): Promise<string[]> {
  * what semanticProblems falls back to, and the reference the differential corpus test holds it to.
  */
 export async function swaggerParserProblems(doc: JsonObject): Promise<string[]> {
+  const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
   try {
     await SwaggerParser.validate(doc as never, {
       resolve: { external: false },
@@ -203,6 +203,9 @@ export async function documentProblems(text: string): Promise<{ summary?: Docume
   const { parsed } = outcome;
   const problems = [...operationIdProblems(parsed.operations), ...signatureProblems(parsed.operations)];
   const external = externalRefs(parsed.doc);
+  // The validators load on the first check (their own bundle chunks): an executor run whose document admission
+  // already checked (core/document-digest.ts) only parses it, and never loads them.
+  const { schemaViolations } = await import('./openapi-schema.ts');
   const violations = schemaViolations(parsed.doc);
   if (external.length > 0) {
     problems.push(`has $ref values outside the document (APIM does not follow external references; bundle the document first): ${capList(external.map((r) => JSON.stringify(r)), 3)}`);

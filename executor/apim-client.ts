@@ -1,54 +1,44 @@
-// The APIM management client of one run: the Azure SDK client with DefaultAzureCredential, every call run through the
-// run's retry budget, long-running operations polled with a short, growing interval, and reads of entities that may be
-// missing. The identity and SDK packages are loaded on first use (their own bundle chunks), so a Job with nothing to
-// do never loads them and one with work overlaps their loading with its token request and Kubernetes reads.
-import type { ApiManagementClient } from '@azure/arm-apimanagement';
-import type { AccessToken, TokenCredential } from '@azure/identity';
+// The APIM session of one run: the operations on the configured service (apim-operations.ts over arm-client.ts) with
+// the run's token, every call run through the run's retry budget, ARM pacing on every attempt, long-running
+// operations polled with a short, growing interval, and reads of entities that may be missing.
 import type { ExecutorConfig } from '../core/executor-config.ts';
 import { classifyApimError, classifyApimResponse, notFoundAfterImport, type ClassifiedError } from './apim-error.ts';
+import { ArmClient, type ArmResponse } from './arm-client.ts';
 import { ArmPacer, armRequestKind, remainingOf } from './arm-pacing.ts';
+import { ApimOperations, type ServiceContract } from './apim-operations.ts';
+import type { AccessToken, TokenCredential } from './azure-token.ts';
 import { apiResourcePath, type PollOptions } from './import-operation.ts';
 import type { JobLog } from './job-log.ts';
 import type { RetryBudget } from './retry-loop.ts';
 
+export { loadCredential } from './azure-token.ts';
+
 /** The longest wait between two polls of a long-running operation. */
 const MAX_POLL_INTERVAL_MS = 5000;
 
-interface Poller<T> {
-  isDone(): boolean;
-  poll(options?: { abortSignal?: AbortSignal }): Promise<void>;
-  getResult(): T | undefined;
-}
-
 export interface Apim {
-  client: ApiManagementClient;
+  client: ApimOperations;
   resourceGroup: string;
   serviceName: string;
   budget: RetryBudget;
   log: JobLog;
-  /** SDK operation options for every call: the budget's abort signal. */
-  readonly options: { abortSignal: AbortSignal };
   /** A call with retries; APIM errors become StepFailures carrying APIM's code, target and message. */
   call<T>(what: string, fn: () => Promise<T>): Promise<T>;
   /** Like call, but a 404 answers undefined. */
   find<T>(what: string, fn: () => Promise<T>): Promise<T | undefined>;
   /**
-   * A long-running operation, started by `begin` and polled until done. A failure on the poll (a failed import)
-   * surfaces like any other APIM error; a transient one starts the operation again.
+   * Waits for the operation an answer started (operationPending: its Azure-AsyncOperation URL, else its Location),
+   * polling with the growing interval; any other answer is already done. A failed operation throws APIM's error.
    */
-  longRunning<T>(what: string, begin: () => Promise<Poller<T>>): Promise<T | undefined>;
+  awaitOperation(accepted: ArmResponse): Promise<void>;
   /** Polling of imports, from the configuration (import-operation.ts). */
   readonly pollOptions: Omit<PollOptions, 'progress'>;
-  /** Polls an SDK poller until done, with the growing interval (for operations without a Location to record). */
-  sdkPoll<T>(poller: Poller<T>): Promise<T | undefined>;
   /** The ARM URL of an API (`armEndpoint` + its resource path), as APIM's polling URLs spell it. */
   apiUrl(apiId: string): string;
-  /**
-   * A GET through the client's pipeline (token, the SDK's retries, pacing) without the SDK's deserialization: for
-   * bodies the SDK cannot read (bare policy XML) and for polling URLs. Answers every status; `error` turns an answer
-   * into the error the SDK would have thrown, for classifyApimError.
-   */
-  rawGet(url: string, accept?: string): Promise<RawResponse>;
+  /** A GET with the run's token, retries and pacing; answers every status (`error()` is what a call would throw). */
+  rawGet(url: string, accept?: string): Promise<ArmResponse>;
+  /** The service (its sku and gatewayUrl), read once per run. */
+  service(): Promise<ServiceContract>;
   /**
    * Marks the end of an import of `apiId` in this run: for IMPORT_NOT_FOUND_WINDOW_SECONDS afterwards, a 404 from
    * APIM is APIM still settling (terraform-provider-azurerm #23322, #28201), retried instead of final.
@@ -56,36 +46,15 @@ export interface Apim {
   importEnded(apiId: string): void;
   /** Classification of a thrown error in this session (classifyApimError with the 404 window after an import). */
   classify(e: unknown): ClassifiedError;
-}
-
-export interface RawResponse {
-  status: number;
-  bodyAsText: string | undefined;
-  header(name: string): string | undefined;
-  /** The error the SDK throws for this answer (a RestError with status, body and headers). */
-  error(): Error;
-}
-
-/**
- * DefaultAzureCredential (workload identity in AKS, a client secret against the emulator), loaded on its own: the
- * identity package is smaller than the APIM SDK, so the token request can leave while the SDK still loads.
- */
-export async function loadCredential(config: ExecutorConfig): Promise<TokenCredential> {
-  const { DefaultAzureCredential } = await import('@azure/identity');
-  return singleFlight(new DefaultAzureCredential({
-    authorityHost: config.apim.authorityHost,
-    // MSAL would otherwise ask login.microsoftonline.com whether the authority is known, which fails for the emulator
-    // and private clouds.
-    disableInstanceDiscovery: config.apim.disableInstanceDiscovery,
-  }));
+  close(): void;
 }
 
 /** Tokens this close to expiry are fetched again (the SDK refreshes ahead of expiry the same way). */
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
 /**
- * One token request for concurrent callers: the run's early token request and the SDK's first calls would otherwise
- * each start their own (MSAL does not share requests in flight), doubling the round trips to Entra ID.
+ * One token request for concurrent callers: the run's early token request and its first calls would otherwise each
+ * start their own, doubling the round trips to Entra ID.
  */
 export function singleFlight(inner: TokenCredential, now: () => number = Date.now): TokenCredential {
   const tokens = new Map<string, Promise<AccessToken | null>>();
@@ -107,26 +76,34 @@ export function singleFlight(inner: TokenCredential, now: () => number = Date.no
   };
 }
 
-export async function createApimClient(config: ExecutorConfig, credential: TokenCredential): Promise<ApiManagementClient> {
-  const { ApiManagementClient } = await import('@azure/arm-apimanagement');
-  return new ApiManagementClient(credential, config.apim.subscriptionId, {
-    endpoint: config.apim.armEndpoint,
-    credentialScopes: [config.apim.armScope],
-    // The SDK's own retries absorb short blips (429/503 with Retry-After, 5xx, dropped connections) inside one call,
-    // polls included; what they cannot fix (409 in-progress, long outages) reaches the run's retry loop.
-    retryOptions: { maxRetries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 8000 },
-    userAgentOptions: { userAgentPrefix: 'exposedapi-apim-executor' },
-  });
+/**
+ * Whether an answer to a write started an operation that is still running: 202 Accepted, or 200/201 carrying an
+ * Azure-AsyncOperation header (ARM's asynchronous operations: the resource is still provisioning; APIM answers a
+ * re-import this way, the emulator's 'azure-async-operation' mode). The SDK's core-lro treats both as pending.
+ */
+export function operationPending(r: ArmResponse): boolean {
+  return r.status === 202 || ((r.status === 200 || r.status === 201) && r.header('azure-asyncoperation') !== undefined);
 }
 
-export function apimSession(client: ApiManagementClient, config: ExecutorConfig, budget: RetryBudget, log: JobLog, pacer = new ArmPacer(config.apim.pacingReservePercent)): Apim {
-  const options = { abortSignal: budget.signal };
-  // Each attempt (the SDK's own retries included) waits while ARM's bucket of its kind is nearly empty, and each answer
-  // says what is left (arm-pacing.ts): concurrent Jobs slow down before they drive the bucket into 429s.
-  client.pipeline.addPolicy(
-    {
-      name: 'exposedapi-apim-arm-pacing',
-      async sendRequest(request, next) {
+/** Statuses of an Azure-AsyncOperation body that mean "not yet" (ARM async operations guidance). */
+const RUNNING = new Set(['inprogress', 'notstarted', 'running', 'accepted', 'creating', 'updating', 'deleting']);
+
+export function apimSession(credential: TokenCredential, config: ExecutorConfig, budget: RetryBudget, log: JobLog, pacer = new ArmPacer(config.apim.pacingReservePercent)): Apim {
+  const importEndedAt = new Map<string, number>();
+  const classify = (e: unknown): ClassifiedError => notFoundAfterImport(classifyApimError(e), [...importEndedAt.values()], config.apim.importNotFoundWindowMs);
+  const token = async (): Promise<AccessToken> => {
+    const t = await credential.getToken(config.apim.armScope, { abortSignal: budget.signal });
+    if (!t) throw Object.assign(new Error('the credential returned no token'), { name: 'AuthenticationError' });
+    return t;
+  };
+  const arm = new ArmClient({
+    endpoint: config.apim.armEndpoint,
+    getToken: token,
+    signal: budget.signal,
+    hooks: {
+      // Each attempt (the client's own retries included) waits while ARM's bucket of its kind is nearly empty, and
+      // each answer says what is left (arm-pacing.ts): concurrent Jobs slow down before they drive it into 429s.
+      async before(request) {
         const kind = armRequestKind(request.method);
         const wait = pacer.waitMs(kind);
         if (wait > 0) {
@@ -135,62 +112,67 @@ export function apimSession(client: ApiManagementClient, config: ExecutorConfig,
           log.debug('pacing ARM requests: the bucket is nearly empty', { kind, waitMs: wait });
           await budget.sleep(wait);
         }
-        const response = await next(request);
-        pacer.observe(kind, remainingOf(kind, (n) => response.headers.get(n)));
-        return response;
       },
-    },
-    { afterPhase: 'Retry' },
-  );
-  const importEndedAt = new Map<string, number>();
-  const classify = (e: unknown): ClassifiedError => notFoundAfterImport(classifyApimError(e), [...importEndedAt.values()], config.apim.importNotFoundWindowMs);
-  // Sees every attempt, including those the SDK retries by itself: when the budget runs out in the middle of the
-  // SDK's retries, the failure still names APIM's last answer instead of "aborted".
-  client.pipeline.addPolicy(
-    {
-      name: 'exposedapi-apim-observe-failures',
-      async sendRequest(request, next) {
-        try {
-          const response = await next(request);
-          if (response.status >= 400) {
-            const c = classifyApimResponse(response.status, response.bodyAsText ?? undefined, (n) => response.headers.get(n));
-            budget.observe(c);
-            log.debug('APIM answered with an error', { method: request.method, status: response.status, reason: c.reason, error: c.detail.message });
-          }
-          return response;
-        } catch (e) {
-          if (!(e instanceof Error && e.name === 'AbortError')) budget.observe(classifyApimError(e));
-          throw e;
+      // Every attempt is seen, including those the client retries by itself: when the budget runs out in the middle
+      // of them, the failure still names APIM's last answer instead of "aborted".
+      answered(request, response) {
+        pacer.observe(armRequestKind(request.method), remainingOf(armRequestKind(request.method), response.header));
+        if (response.status >= 400) {
+          const c = classifyApimResponse(response.status, response.bodyAsText, response.header);
+          budget.observe(c);
+          log.debug('APIM answered with an error', { method: request.method, status: response.status, reason: c.reason, error: c.detail.message });
         }
       },
+      failed(_request, error) {
+        budget.observe(classifyApimError(error));
+      },
     },
-    { afterPhase: 'Retry' },
-  );
+  });
+  const client = new ApimOperations(arm, config.apim);
   const call = <T>(what: string, fn: () => Promise<T>): Promise<T> => budget.run(what, fn, classify);
-  const sdkPoll = async <T>(poller: Poller<T>, what = 'long-running operation'): Promise<T | undefined> => {
+  const rawGet = (url: string, accept = 'application/json'): Promise<ArmResponse> => arm.send({ method: 'GET', url, headers: { accept } });
+  const awaitOperation = async (accepted: ArmResponse): Promise<void> => {
+    if (!operationPending(accepted)) return;
+    const asyncUrl = accepted.header('azure-asyncoperation');
+    const location = accepted.header('location');
+    const url = asyncUrl ?? location;
+    if (!url) throw Object.assign(accepted.error(), { message: 'APIM accepted the operation (202) without a Location or Azure-AsyncOperation header to follow' });
     let interval = config.apim.pollIntervalMs;
-    let polls = 0;
-    while (!poller.isDone()) {
+    for (let polls = 1; ; polls++) {
       await budget.sleep(interval);
       interval = Math.min(MAX_POLL_INTERVAL_MS, Math.round(interval * 1.5));
-      polls++;
-      await poller.poll({ abortSignal: budget.signal });
+      const r = await rawGet(url);
+      if (r.status >= 400) throw r.error();
+      if (asyncUrl) {
+        const body = (r.bodyAsText ? JSON.parse(r.bodyAsText) : {}) as { status?: string; error?: { code?: string; message?: string } };
+        const status = (body.status ?? '').toLowerCase();
+        if (RUNNING.has(status)) continue;
+        if (status === 'succeeded') return void log.debug('long-running operation done', { polls });
+        // The SDK's words for a failed operation (core-lro), which apim-error.ts reads for APIM's code and message.
+        throw new Error(`The long-running operation has failed. ${body.error?.code ?? body.status ?? 'Unknown'}. ${body.error?.message ?? 'APIM reported the operation as failed without details'}`);
+      }
+      if (r.status !== 202) return void log.debug('long-running operation done', { polls });
     }
-    log.debug('long-running operation done', { what, polls });
-    return poller.getResult();
   };
-  const apiUrl = (apiId: string): string => `${config.apim.armEndpoint.replace(/\/+$/, '')}${apiResourcePath(config.apim, apiId)}`;
+  let service: Promise<ServiceContract> | undefined;
   return {
     client,
     resourceGroup: config.apim.resourceGroup,
     serviceName: config.apim.serviceName,
     budget,
     log,
-    options,
     call,
-    apiUrl,
     classify,
-    sdkPoll: (poller) => sdkPoll(poller),
+    rawGet,
+    awaitOperation,
+    apiUrl: (apiId) => `${config.apim.armEndpoint.replace(/\/+$/, '')}${apiResourcePath(config.apim, apiId)}`,
+    service: () => {
+      service ??= call(`reading APIM service '${config.apim.serviceName}'`, () => client.readService());
+      service.catch(() => {
+        service = undefined;
+      });
+      return service;
+    },
     pollOptions: {
       coordinates: config.apim,
       pollIntervalMs: config.apim.pollIntervalMs,
@@ -198,18 +180,6 @@ export function apimSession(client: ApiManagementClient, config: ExecutorConfig,
     },
     importEnded: (apiId) => {
       importEndedAt.set(apiId.toLowerCase(), Date.now());
-    },
-    rawGet: async (url, accept = 'application/json') => {
-      const { createHttpHeaders, createPipelineRequest } = await import('@azure/core-rest-pipeline');
-      const request = createPipelineRequest({ url, method: 'GET', abortSignal: budget.signal, headers: createHttpHeaders({ accept }) });
-      const response = await client.sendRequest(request);
-      const header = (n: string): string | undefined => response.headers.get(n) ?? undefined;
-      return {
-        status: response.status,
-        bodyAsText: response.bodyAsText ?? undefined,
-        header,
-        error: () => Object.assign(new Error(response.bodyAsText ?? `HTTP ${response.status}`), { name: 'RestError', statusCode: response.status, response: { bodyAsText: response.bodyAsText, headers: { get: header } } }),
-      };
     },
     find: <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> =>
       call(what, async () => {
@@ -222,7 +192,6 @@ export function apimSession(client: ApiManagementClient, config: ExecutorConfig,
           throw e;
         }
       }),
-    longRunning: <T>(what: string, begin: () => Promise<Poller<T>>): Promise<T | undefined> =>
-      call(what, async () => sdkPoll(await begin(), what)),
+    close: () => arm.close(),
   };
 }

@@ -1,13 +1,13 @@
 // Makes APIM match the desired state, one entity family at a time, reading before writing so that an unchanged
 // ExposedAPI costs reads only: the API (import PUT when its document fingerprint changed, PATCH when only settings
 // drifted), its policy (compared in canonical form), its product and tag links, the OpenID Connect provider.
-import type { ApiContract } from '@azure/arm-apimanagement';
 import type { JwtSettings } from '../core/exposedapi-model.ts';
 import type { ExecutorConfig } from '../core/executor-config.ts';
 import { ADOPT_ANNOTATION } from '../core/exposedapi-model.ts';
 import { creatorNote, describeOwner, ownershipOf, parseMark, type OwnerIdentity } from './api-mark.ts';
 import type { ImportRecord } from '../core/exposedapi-status.ts';
-import type { Apim } from './apim-client.ts';
+import { operationPending, type Apim } from './apim-client.ts';
+import type { ApiContract } from './apim-operations.ts';
 import { driftOf, importBody, updateBody, type DesiredApi } from './desired-api.ts';
 import { formatElapsed, pollImport, pollingUrlProblem, type ImportProgress } from './import-operation.ts';
 import type { ImportPlan } from './import-plan.ts';
@@ -24,12 +24,6 @@ export interface ApiSyncResult {
   adopted: boolean;
   /** APIs of this same ExposedAPI (an earlier apiId) that held the path and were removed so the import could take it. */
   replaced: string[];
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
 }
 
 /** Who the run works for, and whether it may take over an API that carries no mark (TENANCY_POLICY allowAdoption). */
@@ -65,7 +59,7 @@ export function pathHolderOf(e: unknown): string | undefined {
 
 /** The stored API, or undefined when APIM has none under that id. */
 export function readApi(apim: Apim, apiId: string): Promise<ApiContract | undefined> {
-  return apim.find(`reading API '${apiId}'`, () => apim.client.api.get(apim.resourceGroup, apim.serviceName, apiId, apim.options));
+  return apim.find(`reading API '${apiId}'`, () => apim.client.readApi(apiId));
 }
 
 /** How imports of this run are found again by the next one (import-operation.ts). */
@@ -86,10 +80,9 @@ export interface ImportContext {
  * 404 window, apim-client.ts); undefined when it is still absent after that, for callers that can import again.
  */
 async function readAfterImport(apim: Apim, apiId: string, orAbsent: boolean): Promise<ApiContract | undefined> {
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
   apim.importEnded(apiId);
   try {
-    return await apim.call(`reading API '${apiId}' after its import`, () => client.api.get(rg, svc, apiId, options));
+    return await apim.call(`reading API '${apiId}' after its import`, () => apim.client.readApi(apiId));
   } catch (e) {
     if (orAbsent && e instanceof StepFailure && !e.info.retriable && e.info.apim?.status === 404) return undefined;
     throw e;
@@ -184,11 +177,10 @@ export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan,
 /**
  * One import PUT of this run, polled to its end through its Location URL (recorded via `imports.progress`, so a later
  * Job finds it again). A retry after a lost poll polls the same import again; a 409 "in progress" to the PUT (an
- * import of an earlier run still running) waits for that one when it is recorded. Without a Location (a synchronous
- * answer, or only Azure-AsyncOperation) the SDK's own polling is used.
+ * import of an earlier run still running) waits for that one when it is recorded. A synchronous answer needs no
+ * polling; an operation with only Azure-AsyncOperation is polled through it (apim-client.ts awaitOperation).
  */
 async function runImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, imports: ImportContext): Promise<void> {
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
   const id = desired.apiId;
   const how = plan.link ? `${plan.format} from ${plan.value}` : `${plan.format}, ${plan.documentBytes} bytes`;
   const progress = imports.progress ? (p: ImportProgress) => imports.progress!(p, 'running') : undefined;
@@ -213,31 +205,25 @@ async function runImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, impo
       // An import of an earlier run that this run waited for (409 below) was not this run's document: import it now.
       if (!waited || r.fingerprint === plan.fingerprint) return;
     }
-    let accepted: { status: number; location?: string } | undefined;
+    let accepted;
     try {
-      const poller = await client.api.beginCreateOrUpdate(rg, svc, id, importBody(desired, plan), {
-        ...options,
-        onResponse: (raw) => {
-          if (accepted === undefined && raw.request.method === 'PUT' && raw.status < 300) accepted = { status: raw.status, location: raw.headers.get('location') ?? undefined };
-        },
-      });
-      if (!poller.isDone() && !(accepted?.location && pollingUrlProblem(accepted.location, apim.pollOptions.coordinates, id) === undefined)) {
-        await apim.sdkPoll(poller);
-        return;
-      }
-      if (poller.isDone()) return;
+      accepted = await apim.client.importApi(id, importBody(desired, plan));
     } catch (e) {
       const recorded = imports.recorded;
       // 409: an import is still running, most likely the one an earlier run recorded: it is waited for, not raced.
-      if (!accepted && recorded && !waited && apim.classify(e).reason === 'ApimBusy' && (e as { statusCode?: number }).statusCode === 409) {
+      if (recorded && !waited && apim.classify(e).reason === 'ApimBusy' && (e as { statusCode?: number }).statusCode === 409) {
         waited = true;
         running = recorded;
-        throw e;
       }
-      // The PUT was accepted and the SDK's first poll failed: the polling below decides, with APIM's answer.
-      if (!accepted || accepted.status >= 300 || !accepted.location || pollingUrlProblem(accepted.location, apim.pollOptions.coordinates, id) !== undefined) throw e;
+      throw e;
     }
-    const record: ImportRecord = { apiId: id, operationUrl: accepted!.location!, startedAt: new Date().toISOString(), fingerprint: plan.fingerprint };
+    const location = accepted.header('location');
+    // Done at once, or an operation without a Location this run could record: polled here, unrecorded.
+    if (!operationPending(accepted) || !location || pollingUrlProblem(location, apim.pollOptions.coordinates, id) !== undefined) {
+      await apim.awaitOperation(accepted);
+      return;
+    }
+    const record: ImportRecord = { apiId: id, operationUrl: location, startedAt: new Date().toISOString(), fingerprint: plan.fingerprint };
     running = record;
     await imports.progress?.({ record, elapsedMs: 0 }, 'started');
     const outcome = await pollImport(apim, record, poll).catch((e: unknown) => {
@@ -264,32 +250,30 @@ async function runImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, impo
  * finds the winner's mark.
  */
 async function settleImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, o: OwnershipPolicy, after: ApiContract): Promise<string[]> {
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
   const id = desired.apiId;
   const drift = driftOf(after, desired);
-  let current: ApiContract & { eTag?: string } = after;
+  let current = after;
   let first = true;
   await apim.call(`setting the properties of API '${id}' after its import`, async () => {
-    if (!first) current = await client.api.get(rg, svc, id, options);
+    if (!first) current = await apim.client.readApi(id);
     first = false;
     const own = ownershipOf(current.apiRevisionDescription, o.who);
     if (own === 'other') ownershipGate(current, id, o);
     if (own === 'ours' && parseMark(current.apiRevisionDescription).fingerprint === plan.fingerprint && driftOf(current, desired).length === 0) return;
-    await client.api.update(rg, svc, id, current.eTag ?? '*', { ...updateBody(desired), apiRevisionDescription: desired.mark }, options);
+    await apim.client.updateApi(id, current.eTag ?? '*', { ...updateBody(desired), apiRevisionDescription: desired.mark });
   });
   return drift;
 }
 
 async function updateApi(apim: Apim, desired: DesiredApi): Promise<void> {
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
   await apim.call(`update of API '${desired.apiId}'`, async () => {
     // A fresh ETag on every attempt: a 412 (changed meanwhile) is then retried against the current version.
-    const tag = await client.api.getEntityTag(rg, svc, desired.apiId, options);
-    return client.api.update(rg, svc, desired.apiId, tag.eTag ?? '*', { ...updateBody(desired), apiRevisionDescription: desired.mark }, options);
+    const tag = await apim.client.readApiEntityTag(desired.apiId);
+    return apim.client.updateApi(desired.apiId, tag ?? '*', { ...updateBody(desired), apiRevisionDescription: desired.mark });
   });
 }
 
-/** What the SDK's apiPolicy.get accepts: the JSON envelope or either XML media type (azure-sdk-for-js #31566). */
+/** What the SDK's apiPolicy.get accepts, sent the same: the JSON envelope or either XML media type (azure-sdk-for-js #31566). */
 export const POLICY_ACCEPT = 'application/json, application/vnd.ms-azure-apim.policy+xml, application/vnd.ms-azure-apim.policy.raw+xml';
 
 /**
@@ -299,7 +283,7 @@ export const POLICY_ACCEPT = 'application/json, application/vnd.ms-azure-apim.po
  * policy: the policy is then written, which costs one write and never skips a change.
  */
 export async function readPolicy(apim: Apim, apiId: string): Promise<string | undefined> {
-  const url = `${apim.apiUrl(apiId)}/policies/policy?api-version=${apim.client.apiVersion}&format=rawxml`;
+  const url = apim.client.policyUrl(apiId);
   const answer = await apim.call(`reading the policy of API '${apiId}'`, async () => {
     const r = await apim.rawGet(url, POLICY_ACCEPT);
     if (r.status === 404) return undefined;
@@ -318,8 +302,7 @@ export async function readPolicy(apim: Apim, apiId: string): Promise<string | un
 export async function syncPolicy(apim: Apim, apiId: string, xml: string): Promise<'applied' | 'unchanged'> {
   const stored = await readPolicy(apim, apiId);
   if (samePolicy(stored, xml)) return 'unchanged';
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
-  await apim.call(`writing the policy of API '${apiId}'`, () => client.apiPolicy.createOrUpdate(rg, svc, apiId, 'policy', { format: 'xml', value: xml }, options));
+  await apim.call(`writing the policy of API '${apiId}'`, () => apim.client.writeApiPolicy(apiId, { format: 'xml', value: xml }));
   return 'applied';
 }
 
@@ -337,11 +320,11 @@ const lower = (s: string): string => s.toLowerCase();
  * deleted; missing ones are created when the configuration allows it.
  */
 export async function syncLinks(apim: Apim, apiId: string, want: { products: string[]; tags: string[] }, config: Pick<ExecutorConfig, 'createMissingProducts' | 'createMissingTags'> & { who: OwnerIdentity }): Promise<LinkResult> {
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
+  const { client, serviceName: svc } = apim;
   const result: LinkResult = { linked: [], unlinked: [], created: [] };
   const [products, tags] = await Promise.all([
-    apim.call(`listing the products of API '${apiId}'`, () => collect(client.apiProduct.listByApis(rg, svc, apiId, options))),
-    apim.call(`listing the tags of API '${apiId}'`, () => collect(client.tag.listByApi(rg, svc, apiId, options))),
+    apim.call(`listing the products of API '${apiId}'`, () => client.listApiProducts(apiId)),
+    apim.call(`listing the tags of API '${apiId}'`, () => client.listApiTags(apiId)),
   ]);
   const haveProducts = new Set(products.map((p) => lower(p.name ?? '')));
   const haveTags = new Set(tags.map((t) => lower(t.name ?? '')));
@@ -351,39 +334,39 @@ export async function syncLinks(apim: Apim, apiId: string, want: { products: str
 
   for (const productId of want.products.filter((p) => !haveProducts.has(lower(p)))) {
     work.push((async () => {
-      const exists = await apim.find(`reading product '${productId}'`, () => client.product.get(rg, svc, productId, options));
+      const exists = await apim.find(`reading product '${productId}'`, () => client.readProduct(productId));
       if (!exists) {
         if (!config.createMissingProducts) {
           throw permanent('ProductNotFound', `product '${productId}' does not exist in APIM service '${svc}': create it, or set CREATE_MISSING_PRODUCTS=true`);
         }
         await apim.call(`creating product '${productId}'`, () =>
-          client.product.createOrUpdate(rg, svc, productId, { displayName: productId, description: creatorNote(config.who), subscriptionRequired: true, approvalRequired: false, state: 'published' }, options),
+          client.createProduct(productId, { displayName: productId, description: creatorNote(config.who), subscriptionRequired: true, approvalRequired: false, state: 'published' }),
         );
         result.created.push(`product/${productId}`);
       }
-      await apim.call(`adding API '${apiId}' to product '${productId}'`, () => client.productApi.createOrUpdate(rg, svc, productId, apiId, options));
+      await apim.call(`adding API '${apiId}' to product '${productId}'`, () => client.linkProductApi(productId, apiId));
       result.linked.push(`product/${productId}`);
     })());
   }
   for (const p of products.filter((p) => p.name && !wantProducts.has(lower(p.name)))) {
-    work.push(apim.call(`removing API '${apiId}' from product '${p.name}'`, () => client.productApi.delete(rg, svc, p.name!, apiId, options)).then(() => {
+    work.push(apim.call(`removing API '${apiId}' from product '${p.name}'`, () => client.unlinkProductApi(p.name!, apiId)).then(() => {
       result.unlinked.push(`product/${p.name}`);
     }));
   }
   for (const tagId of want.tags.filter((t) => !haveTags.has(lower(t)))) {
     work.push((async () => {
-      const exists = await apim.find(`reading tag '${tagId}'`, () => client.tag.get(rg, svc, tagId, options));
+      const exists = await apim.find(`reading tag '${tagId}'`, () => client.readTag(tagId));
       if (!exists) {
         if (!config.createMissingTags) throw permanent('TagNotFound', `tag '${tagId}' does not exist in APIM service '${svc}': create it, or set CREATE_MISSING_TAGS=true`);
-        await apim.call(`creating tag '${tagId}'`, () => client.tag.createOrUpdate(rg, svc, tagId, { displayName: tagId }, options));
+        await apim.call(`creating tag '${tagId}'`, () => client.createTag(tagId, { displayName: tagId }));
         result.created.push(`tag/${tagId}`);
       }
-      await apim.call(`tagging API '${apiId}' with '${tagId}'`, () => client.tag.assignToApi(rg, svc, apiId, tagId, options));
+      await apim.call(`tagging API '${apiId}' with '${tagId}'`, () => client.tagApi(apiId, tagId));
       result.linked.push(`tag/${tagId}`);
     })());
   }
   for (const t of tags.filter((t) => t.name && !wantTags.has(lower(t.name)))) {
-    work.push(apim.call(`removing tag '${t.name}' from API '${apiId}'`, () => client.tag.detachFromApi(rg, svc, apiId, t.name!, options)).then(() => {
+    work.push(apim.call(`removing tag '${t.name}' from API '${apiId}'`, () => client.untagApi(apiId, t.name!)).then(() => {
       result.unlinked.push(`tag/${t.name}`);
     }));
   }
@@ -396,9 +379,8 @@ export async function syncLinks(apim: Apim, apiId: string, want: { products: str
 
 /** The OpenID Connect provider for a discovery URL, created when missing; its id goes into authenticationSettings. */
 export async function ensureOpenIdProvider(apim: Apim, jwt: JwtSettings): Promise<{ id: string; created: boolean }> {
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
   const id = openidProviderId(jwt.openidConfigUrl);
-  const exists = await apim.find(`reading OpenID Connect provider '${id}'`, () => client.openIdConnectProvider.get(rg, svc, id, options));
+  const exists = await apim.find(`reading OpenID Connect provider '${id}'`, () => apim.client.readOpenIdProvider(id));
   if (exists) {
     // The id is derived from the discovery URL; a provider under that id with another URL was made by someone else
     // and is neither used nor changed.
@@ -407,14 +389,14 @@ export async function ensureOpenIdProvider(apim: Apim, jwt: JwtSettings): Promis
     }
     return { id, created: false };
   }
-  await apim.call(`creating OpenID Connect provider '${id}'`, () => client.openIdConnectProvider.createOrUpdate(rg, svc, id, openidProviderContract(jwt), options));
+  await apim.call(`creating OpenID Connect provider '${id}'`, () => apim.client.createOpenIdProvider(id, openidProviderContract(jwt)));
   return { id, created: true };
 }
 
+/** The service's gateway URL, from the session's one GET of the service (service-tier.ts reads the same answer). */
 export async function gatewayUrlOf(apim: Apim): Promise<string> {
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
-  const service = await apim.call(`reading APIM service '${svc}'`, () => client.apiManagementService.get(rg, svc, options));
-  if (!service.gatewayUrl) throw permanent('GatewayUrlUnknown', `APIM service '${svc}' reports no gatewayUrl; set APIM_GATEWAY_URL`);
+  const service = await apim.service();
+  if (!service.gatewayUrl) throw permanent('GatewayUrlUnknown', `APIM service '${apim.serviceName}' reports no gatewayUrl; set APIM_GATEWAY_URL`);
   return service.gatewayUrl.replace(/\/+$/, '');
 }
 
@@ -425,14 +407,13 @@ export type ApiDeleteResult = 'deleted' | 'absent' | 'not-ours';
  * does not carry this ExposedAPI's mark (api-mark.ts) is left alone.
  */
 export async function deleteApi(apim: Apim, apiId: string, who: OwnerIdentity): Promise<ApiDeleteResult> {
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
-  const stored = await apim.find(`reading API '${apiId}'`, () => client.api.get(rg, svc, apiId, options));
+  const stored = await apim.find(`reading API '${apiId}'`, () => apim.client.readApi(apiId));
   if (!stored) return 'absent';
   // Only our own mark allows a delete: an unmarked API (made outside the operator) is never removed.
   if (ownershipOf(stored.apiRevisionDescription, who) !== 'ours') return 'not-ours';
   await syncLinks(apim, apiId, { products: [], tags: [] }, { createMissingProducts: false, createMissingTags: false, who });
   try {
-    await apim.longRunning(`deleting API '${apiId}' with its revisions`, () => client.api.beginDelete(rg, svc, apiId, '*', { ...options, deleteRevisions: true }));
+    await apim.call(`deleting API '${apiId}' with its revisions`, async () => apim.awaitOperation(await apim.client.deleteApi(apiId)));
   } catch (e) {
     // Deleted meanwhile (a previous run that was killed, or a person): the goal is reached.
     if (e instanceof StepFailure && e.info.apim?.status === 404) return 'absent';
@@ -446,7 +427,6 @@ export async function deleteApi(apim: Apim, apiId: string, who: OwnerIdentity): 
  * the ExposedAPI's status (which its tenant can write). One paged list of the service's APIs (100 per page).
  */
 export async function listOwnedApis(apim: Apim, who: OwnerIdentity): Promise<string[]> {
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
-  const all = await apim.call(`listing the APIs of APIM service '${svc}'`, () => collect(client.api.listByService(rg, svc, options)));
+  const all = await apim.call(`listing the APIs of APIM service '${apim.serviceName}'`, () => apim.client.listApis());
   return all.filter((a) => a.name && ownershipOf(a.apiRevisionDescription, who) === 'ours').map((a) => a.name!);
 }

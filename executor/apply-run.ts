@@ -1,6 +1,6 @@
 // What the steps of one apply share (kopf's memo): the run's inputs, and the facts each step establishes for the
 // next. A field is set by exactly one step and read only by later ones, in table order (execute-apply.ts).
-import type { ApiContract } from '@azure/arm-apimanagement';
+import type { ApiContract } from './apim-operations.ts';
 import type { ApiStatus } from '../core/exposedapi-status.ts';
 import type { ExposedApi, JwtSettings } from '../core/exposedapi-model.ts';
 import type { Apim } from './apim-client.ts';

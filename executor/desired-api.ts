@@ -1,6 +1,6 @@
 // The APIM API as an ExposedAPI wants it, and how a stored API differs from that. Pure. The comparison covers exactly
 // what the executor sends, so a second run with nothing changed finds no drift and writes nothing.
-import type { ApiContract, ApiCreateOrUpdateParameter, ApiUpdateContract } from '@azure/arm-apimanagement';
+import type { ApiContract, ApiImport, ApiSettings, AuthenticationSettings } from './apim-operations.ts';
 import type { ExposedApi } from '../core/exposedapi-model.ts';
 import { apimSafe } from '../core/rules/apim-value-safety.ts';
 import { keyParameterNames, type KeyParameterNames } from '../core/rules/traffic-policies.ts';
@@ -52,14 +52,14 @@ export function desiredApi(api: ExposedApi, resolved: { apiId: string; serviceUr
  */
 export const NO_AUTHENTICATION_SETTINGS = { openid: null, oAuth2: null, openidAuthenticationSettings: [], oAuth2AuthenticationSettings: [] } as const;
 
-function authenticationSettings(d: DesiredApi): ApiCreateOrUpdateParameter['authenticationSettings'] {
+function authenticationSettings(d: DesiredApi): AuthenticationSettings {
   return d.openidProviderId
     ? { openid: { openidProviderId: d.openidProviderId, bearerTokenSendingMethods: ['authorizationHeader'] } }
-    : (structuredClone(NO_AUTHENTICATION_SETTINGS) as unknown as ApiCreateOrUpdateParameter['authenticationSettings']);
+    : (structuredClone(NO_AUTHENTICATION_SETTINGS) as unknown as AuthenticationSettings);
 }
 
 /** The PUT that creates or re-imports the API: document, path, backend and settings in one request. */
-export function importBody(d: DesiredApi, plan: ImportPlan): ApiCreateOrUpdateParameter {
+export function importBody(d: DesiredApi, plan: ImportPlan): ApiImport {
   return {
     path: d.path,
     displayName: d.displayName,
@@ -79,7 +79,7 @@ export function importBody(d: DesiredApi, plan: ImportPlan): ApiCreateOrUpdatePa
 }
 
 /** The PATCH that corrects settings when the document is unchanged. */
-export function updateBody(d: DesiredApi): ApiUpdateContract {
+export function updateBody(d: DesiredApi): ApiSettings {
   return {
     path: d.path,
     displayName: d.displayName,

@@ -2,7 +2,7 @@
 // portal uses it to obtain tokens for the API. One provider per discovery URL, shared by every API that uses it and
 // never deleted by the executor. Pure.
 import { createHash } from 'node:crypto';
-import type { OpenidConnectProviderContract } from '@azure/arm-apimanagement';
+import type { OpenIdProviderContract } from './apim-operations.ts';
 import type { JwtSettings } from '../core/exposedapi-model.ts';
 import { apimSafe } from '../core/rules/apim-value-safety.ts';
 
@@ -13,7 +13,7 @@ export function openidProviderId(openidConfigUrl: string): string {
   return `oidc-${createHash('sha256').update(openidConfigUrl).digest('hex').slice(0, 16)}`;
 }
 
-export function openidProviderContract(jwt: JwtSettings): OpenidConnectProviderContract {
+export function openidProviderContract(jwt: JwtSettings): OpenIdProviderContract {
   // The provider's settings are shown in the developer portal and its metadata endpoint is fetched by APIM: the same
   // second line as for policies (UnsafeApimValueError, a permanent failure) behind validation.
   apimSafe('spec.apim.authentication.jwt.openidConfigUrl', jwt.openidConfigUrl);

@@ -18,10 +18,9 @@ export interface ServiceTier {
   sku?: ApimSku;
 }
 
-/** GET of the service (apiManagementService.get), with the run's retries. */
+/** The service's tier, from the session's one GET of the service (its gatewayUrl is read from the same answer). */
 export async function readServiceTier(apim: Apim): Promise<ServiceTier> {
-  const { client, resourceGroup: rg, serviceName: svc, options } = apim;
-  const service = await apim.call(`reading the tier of APIM service '${svc}'`, () => client.apiManagementService.get(rg, svc, options));
+  const service = await apim.service();
   const name = service.sku?.name;
   const sku = knownSku(name);
   return { ...(name !== undefined ? { name } : {}), ...(sku ? { sku } : {}) };

@@ -41,9 +41,10 @@ export const COMPILE_CACHE_DIR = 'compile-cache';
 export const COMPILE_CACHE_WARMER = 'warm-compile-cache.mjs';
 
 /**
- * The chunks an `execute` run may load: execute-command's and those it imports, statically or dynamically (the
- * identity and APIM SDKs, the apply and delete steps), each with its static imports. Dynamic imports further down
- * (e.g. @azure/identity's `open`, for interactive browser sign-in) are never on a Job's path.
+ * The chunks an `execute` run may load: execute-command's and every chunk it imports, statically or dynamically (the
+ * apply and delete steps, the document checks a document admission did not record, @azure/identity for the
+ * credentials the executor does not speak itself), transitively. A chunk imported dynamically is only warmed, not run
+ * by a Job that does not need it.
  */
 export function executorChunks(meta: Metafile, outdir: string): string[] {
   const outputs = Object.entries(meta.outputs).filter(([file]) => file.endsWith('.mjs'));
@@ -53,10 +54,9 @@ export function executorChunks(meta: Metafile, outdir: string): string[] {
   const visit = (file: string): void => {
     if (seen.has(file)) return;
     seen.add(file);
-    for (const i of meta.outputs[file]?.imports ?? []) if (!i.external && i.kind === 'import-statement') visit(i.path);
+    for (const i of meta.outputs[file]?.imports ?? []) if (!i.external && (i.kind === 'import-statement' || i.kind === 'dynamic-import')) visit(i.path);
   };
   visit(entry[0]);
-  for (const i of entry[1].imports) if (!i.external && i.kind === 'dynamic-import') visit(i.path);
   // Paths in the metafile are relative to the working directory of the build.
   return [...seen].map((file) => relative(outdir, resolve(file))).sort();
 }

@@ -1,0 +1,284 @@
+// The APIM management operations the executor makes, on one service, over arm-client.ts: each names its ARM
+// permission (APIM_OPERATIONS, the source of the least-privilege role in docs/executor.md) and speaks the REST API's
+// JSON (Microsoft.ApiManagement, api-version APIM_API_VERSION, the one @azure/arm-apimanagement 10 sends). Entities
+// come back flattened the way the SDK returns them (`properties` lifted beside id, name and type; an API's own
+// `properties.type` as `apiType`), so the code that compares them reads the SDK's field names.
+import type { ArmClient, ArmResponse } from './arm-client.ts';
+
+/** The REST API version of every call: the SDK's default, so the requests are the ones the emulator is proven on. */
+export const APIM_API_VERSION = '2024-05-01';
+
+/** An operation, its ARM permission (Microsoft.ApiManagement actions, for a custom role) and whether it writes. */
+export interface ApimOperation {
+  method: 'GET' | 'HEAD' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Below the service's resource id. */
+  path: string;
+  action: string;
+}
+
+const SERVICE = 'Microsoft.ApiManagement/service';
+
+/** Every request the executor sends to APIM; tests check the role in the docs against it. */
+export const APIM_OPERATIONS = {
+  readService: { method: 'GET', path: '', action: `${SERVICE}/read` },
+  readApi: { method: 'GET', path: '/apis/{apiId}', action: `${SERVICE}/apis/read` },
+  readApiEntityTag: { method: 'HEAD', path: '/apis/{apiId}', action: `${SERVICE}/apis/read` },
+  listApis: { method: 'GET', path: '/apis', action: `${SERVICE}/apis/read` },
+  importApi: { method: 'PUT', path: '/apis/{apiId}', action: `${SERVICE}/apis/write` },
+  updateApi: { method: 'PATCH', path: '/apis/{apiId}', action: `${SERVICE}/apis/write` },
+  deleteApi: { method: 'DELETE', path: '/apis/{apiId}', action: `${SERVICE}/apis/delete` },
+  /** An import's or a delete's Location (the API's URL with asyncId). */
+  pollApi: { method: 'GET', path: '/apis/{apiId}?asyncId=…', action: `${SERVICE}/apis/read` },
+  /** An operation's Azure-AsyncOperation URL (unverified action name: no public source lists it; APIM's own docs
+   * grant Microsoft.ApiManagement/service/* to roles that import). */
+  pollOperation: { method: 'GET', path: '/tenant/operationResults/{asyncId}', action: `${SERVICE}/tenant/operationResults/read` },
+  readApiPolicy: { method: 'GET', path: '/apis/{apiId}/policies/policy', action: `${SERVICE}/apis/policies/read` },
+  writeApiPolicy: { method: 'PUT', path: '/apis/{apiId}/policies/policy', action: `${SERVICE}/apis/policies/write` },
+  listApiProducts: { method: 'GET', path: '/apis/{apiId}/products', action: `${SERVICE}/apis/products/read` },
+  readProduct: { method: 'GET', path: '/products/{productId}', action: `${SERVICE}/products/read` },
+  createProduct: { method: 'PUT', path: '/products/{productId}', action: `${SERVICE}/products/write` },
+  linkProductApi: { method: 'PUT', path: '/products/{productId}/apis/{apiId}', action: `${SERVICE}/products/apis/write` },
+  unlinkProductApi: { method: 'DELETE', path: '/products/{productId}/apis/{apiId}', action: `${SERVICE}/products/apis/delete` },
+  listApiTags: { method: 'GET', path: '/apis/{apiId}/tags', action: `${SERVICE}/apis/tags/read` },
+  readTag: { method: 'GET', path: '/tags/{tagId}', action: `${SERVICE}/tags/read` },
+  createTag: { method: 'PUT', path: '/tags/{tagId}', action: `${SERVICE}/tags/write` },
+  tagApi: { method: 'PUT', path: '/apis/{apiId}/tags/{tagId}', action: `${SERVICE}/apis/tags/write` },
+  untagApi: { method: 'DELETE', path: '/apis/{apiId}/tags/{tagId}', action: `${SERVICE}/apis/tags/delete` },
+  readOpenIdProvider: { method: 'GET', path: '/openidConnectProviders/{opid}', action: `${SERVICE}/openidConnectProviders/read` },
+  createOpenIdProvider: { method: 'PUT', path: '/openidConnectProviders/{opid}', action: `${SERVICE}/openidConnectProviders/write` },
+} as const satisfies Record<string, ApimOperation>;
+
+export type ApimOperationName = keyof typeof APIM_OPERATIONS;
+
+/** The Microsoft.ApiManagement actions a custom role must grant the executor's identity, sorted. */
+export function requiredActions(): string[] {
+  return [...new Set(Object.values(APIM_OPERATIONS).map((o) => o.action))].sort();
+}
+
+export interface SubscriptionKeyParameterNames {
+  header?: string;
+  query?: string;
+}
+
+export interface OpenIdAuthenticationSettings {
+  openidProviderId?: string;
+  bearerTokenSendingMethods?: string[];
+}
+
+export interface AuthenticationSettings {
+  openid?: OpenIdAuthenticationSettings | null;
+  oAuth2?: object | null;
+  openidAuthenticationSettings?: OpenIdAuthenticationSettings[];
+  oAuth2AuthenticationSettings?: object[];
+}
+
+/** The API's settings the executor writes (PATCH) and compares. */
+export interface ApiSettings {
+  path?: string;
+  displayName?: string;
+  serviceUrl?: string;
+  protocols?: string[];
+  subscriptionRequired?: boolean;
+  subscriptionKeyParameterNames?: SubscriptionKeyParameterNames;
+  authenticationSettings?: AuthenticationSettings;
+  apiRevisionDescription?: string;
+}
+
+/** The import PUT: the settings and the document (`format`, `value`). */
+export interface ApiImport extends ApiSettings {
+  format: string;
+  value: string;
+  /** Sent as properties.translateRequiredQueryParameters (the SDK's name for it). */
+  translateRequiredQueryParametersConduct?: 'query' | 'template';
+}
+
+/** An API as APIM returns it (flattened), with its ETag when the answer carried one. */
+export interface ApiContract extends ApiSettings {
+  id?: string;
+  name?: string;
+  apiType?: string;
+  eTag?: string;
+}
+
+export interface NamedContract {
+  id?: string;
+  name?: string;
+  [more: string]: unknown;
+}
+
+export interface ServiceContract {
+  name?: string;
+  sku?: { name?: string; capacity?: number };
+  gatewayUrl?: string;
+  [more: string]: unknown;
+}
+
+export interface OpenIdProviderContract {
+  displayName: string;
+  description?: string;
+  metadataEndpoint: string;
+  clientId: string;
+}
+
+export interface ServiceCoordinates {
+  armEndpoint: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  serviceName: string;
+}
+
+/** `properties` lifted beside id, name and type, as the SDK's deserialization returns entities. */
+export function flatten(body: unknown): NamedContract {
+  if (!body || typeof body !== 'object') return {};
+  const { properties, ...top } = body as { properties?: Record<string, unknown> } & Record<string, unknown>;
+  if (!properties || typeof properties !== 'object') return { ...top };
+  const { type: apiType, ...rest } = properties;
+  return { ...rest, ...(apiType !== undefined ? { apiType } : {}), ...top };
+}
+
+function parsed(r: ArmResponse): unknown {
+  if (!r.bodyAsText) return undefined;
+  try {
+    return JSON.parse(r.bodyAsText);
+  } catch {
+    throw Object.assign(r.error(), { message: `APIM answered ${r.status} with a body that is not JSON: ${r.bodyAsText.slice(0, 200)}` });
+  }
+}
+
+const enc = encodeURIComponent;
+
+/** The operations on one APIM service. Every method throws APIM's error (ArmRestError) for an answer ≥ 400. */
+export class ApimOperations {
+  readonly apiVersion = APIM_API_VERSION;
+  /** The service's URL: ARM endpoint + resource id. */
+  readonly serviceUrl: string;
+  readonly arm: ArmClient;
+
+  constructor(arm: ArmClient, s: ServiceCoordinates) {
+    this.arm = arm;
+    this.serviceUrl = `${s.armEndpoint.replace(/\/+$/, '')}/subscriptions/${enc(s.subscriptionId)}/resourceGroups/${enc(s.resourceGroup)}/providers/Microsoft.ApiManagement/service/${enc(s.serviceName)}`;
+  }
+
+  url(path: string, query: Record<string, string> = {}): string {
+    // api-version first, as the SDK orders its query (emulator faults and logs match on it).
+    const q = new URLSearchParams({ 'api-version': this.apiVersion, ...query });
+    return `${this.serviceUrl}${path}?${q.toString()}`;
+  }
+
+  /** One request; answers ≥ 400 are thrown. */
+  async send(method: ApimOperation['method'], url: string, o: { body?: unknown; headers?: Record<string, string> } = {}): Promise<ArmResponse> {
+    const r = await this.arm.send({ method, url, ...(o.body !== undefined ? { body: o.body } : {}), ...(o.headers ? { headers: o.headers } : {}) });
+    if (r.status >= 400) throw r.error();
+    return r;
+  }
+
+  private async read<T>(path: string): Promise<T> {
+    const r = await this.send('GET', this.url(path));
+    const entity = flatten(parsed(r));
+    const eTag = r.header('etag');
+    return (eTag !== undefined ? { ...entity, eTag } : entity) as T;
+  }
+
+  private async put(path: string, properties: Record<string, unknown> | undefined, headers?: Record<string, string>): Promise<ArmResponse> {
+    return this.send('PUT', this.url(path), { ...(properties ? { body: { properties } } : {}), ...(headers ? { headers } : {}) });
+  }
+
+  /** Every item of a paged list (`value`, `nextLink`: ARM's paging, followed on the ARM endpoint only). */
+  private async list(path: string): Promise<NamedContract[]> {
+    const out: NamedContract[] = [];
+    let next: string | undefined = this.url(path);
+    while (next) {
+      const page = parsed(await this.send('GET', next)) as { value?: unknown[]; nextLink?: string | null } | undefined;
+      for (const item of page?.value ?? []) out.push(flatten(item));
+      next = page?.nextLink ?? undefined;
+    }
+    return out;
+  }
+
+  readService(): Promise<ServiceContract> {
+    return this.read<ServiceContract>('');
+  }
+
+  readApi(apiId: string): Promise<ApiContract> {
+    return this.read<ApiContract>(`/apis/${enc(apiId)}`);
+  }
+
+  async readApiEntityTag(apiId: string): Promise<string | undefined> {
+    return (await this.send('HEAD', this.url(`/apis/${enc(apiId)}`))).header('etag');
+  }
+
+  listApis(): Promise<ApiContract[]> {
+    return this.list('/apis');
+  }
+
+  /** The import PUT: answers 200/201 (done) or 202 with the operation to poll (Location, Azure-AsyncOperation). */
+  importApi(apiId: string, body: ApiImport): Promise<ArmResponse> {
+    const { translateRequiredQueryParametersConduct: translate, ...rest } = body;
+    return this.put(`/apis/${enc(apiId)}`, { ...rest, ...(translate ? { translateRequiredQueryParameters: translate } : {}) });
+  }
+
+  async updateApi(apiId: string, ifMatch: string, settings: ApiSettings): Promise<void> {
+    await this.send('PATCH', this.url(`/apis/${enc(apiId)}`), { body: { properties: settings }, headers: { 'if-match': ifMatch } });
+  }
+
+  /** The API with its revisions; answers 200/204 (done) or 202 with the operation to poll. */
+  deleteApi(apiId: string): Promise<ArmResponse> {
+    return this.send('DELETE', this.url(`/apis/${enc(apiId)}`, { deleteRevisions: 'true' }), { headers: { 'if-match': '*' } });
+  }
+
+  policyUrl(apiId: string): string {
+    return this.url(`/apis/${enc(apiId)}/policies/policy`, { format: 'rawxml' });
+  }
+
+  async writeApiPolicy(apiId: string, policy: { format: 'xml' | 'rawxml'; value: string }): Promise<void> {
+    await this.put(`/apis/${enc(apiId)}/policies/policy`, policy);
+  }
+
+  listApiProducts(apiId: string): Promise<NamedContract[]> {
+    return this.list(`/apis/${enc(apiId)}/products`);
+  }
+
+  readProduct(productId: string): Promise<NamedContract> {
+    return this.read(`/products/${enc(productId)}`);
+  }
+
+  async createProduct(productId: string, p: { displayName: string; description: string; subscriptionRequired: boolean; approvalRequired: boolean; state: 'published' | 'notPublished' }): Promise<void> {
+    await this.put(`/products/${enc(productId)}`, p);
+  }
+
+  async linkProductApi(productId: string, apiId: string): Promise<void> {
+    await this.put(`/products/${enc(productId)}/apis/${enc(apiId)}`, undefined);
+  }
+
+  async unlinkProductApi(productId: string, apiId: string): Promise<void> {
+    await this.send('DELETE', this.url(`/products/${enc(productId)}/apis/${enc(apiId)}`));
+  }
+
+  listApiTags(apiId: string): Promise<NamedContract[]> {
+    return this.list(`/apis/${enc(apiId)}/tags`);
+  }
+
+  readTag(tagId: string): Promise<NamedContract> {
+    return this.read(`/tags/${enc(tagId)}`);
+  }
+
+  async createTag(tagId: string, t: { displayName: string }): Promise<void> {
+    await this.put(`/tags/${enc(tagId)}`, t);
+  }
+
+  async tagApi(apiId: string, tagId: string): Promise<void> {
+    await this.put(`/apis/${enc(apiId)}/tags/${enc(tagId)}`, undefined);
+  }
+
+  async untagApi(apiId: string, tagId: string): Promise<void> {
+    await this.send('DELETE', this.url(`/apis/${enc(apiId)}/tags/${enc(tagId)}`));
+  }
+
+  readOpenIdProvider(id: string): Promise<NamedContract & Partial<OpenIdProviderContract>> {
+    return this.read(`/openidConnectProviders/${enc(id)}`);
+  }
+
+  async createOpenIdProvider(id: string, p: OpenIdProviderContract): Promise<void> {
+    await this.put(`/openidConnectProviders/${enc(id)}`, { ...p });
+  }
+}
