@@ -232,8 +232,10 @@ export async function buildImage(o: ImageBuildOptions): Promise<ImageBuild> {
     // The image's own Node, in the image's tree, as the image's user: the cache's folder name carries the Node version
     // and the uid, and its entries the script URLs under /app/dist (chroot: nothing of the build machine is seen).
     log('writing the compile cache as uid 65532');
+    // `env -i` gives the image's Node the image's environment and nothing else: a parent's NODE_OPTIONS (a test
+    // runner's --import of a module of the checkout, say) would name files the tree does not have.
     const chroot = run('sh', ['-c', 'command -v chroot']).trim();
-    const warm = spawnSync(chroot, [`--userspec=${USER}`, rootfs, ...WARM_COMPILE_CACHE], { encoding: 'utf8', env: Object.fromEntries(ENV.map((e) => e.split(/=(.*)/s).slice(0, 2))), timeout: 180_000 });
+    const warm = spawnSync('env', ['-i', ...ENV, chroot, `--userspec=${USER}`, rootfs, ...WARM_COMPILE_CACHE], { encoding: 'utf8', timeout: 180_000 });
     if (warm.status !== 0) throw new Error(`the compile cache warm-up failed in the image's tree (exit ${warm.status}): ${warm.stderr || warm.error?.message}`);
     const cacheDirs = readdirSync(join(rootfs, COMPILE_CACHE)).filter((d) => d.startsWith(`v${node.version}-`) && d.endsWith(`-${RUN_AS_ID}`));
     if (cacheDirs.length !== 1) throw new Error(`expected one compile cache folder for Node ${node.version} and uid ${RUN_AS_ID} in ${COMPILE_CACHE}, found ${JSON.stringify(readdirSync(join(rootfs, COMPILE_CACHE)))}`);

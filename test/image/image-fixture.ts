@@ -13,7 +13,7 @@ export function imageProblems(): string[] {
   const problems = buildProblems();
   const has = (c: string): boolean => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
   if (!has('runc')) problems.push('missing runc: apt-get update && apt-get install -y runc');
-  if (!has('go')) problems.push('missing go (Go ≥ 1.26 generates containerd\'s RuntimeDefault seccomp profile): install it as the control plane build does (scripts/build-control-plane.sh)');
+  if (!has('go')) problems.push('missing go: Go ≥ 1.26.6 (containerd v2.4.2\'s minimum) generates containerd\'s RuntimeDefault seccomp profile (scripts/image/seccomp-profile); the control plane build needs Go too (scripts/build-control-plane.sh)');
   return problems;
 }
 

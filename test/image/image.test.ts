@@ -99,7 +99,7 @@ t.test('the tree: no shell or package manager, owned by root, the bundle without
     t.notOk(names.some((p) => p.endsWith(`/${tool}`)), `no ${tool}`);
   }
   t.same(entries.filter((e) => e.mode & 0o6000).map((e) => e.path), [], 'no setuid or setgid files');
-  t.same(entries.filter((e) => e.uid !== 0).map((e) => e.path).filter((p) => !p.startsWith(`${COMPILE_CACHE}/`)), [COMPILE_CACHE, '/home/nonroot'],
+  t.same(entries.filter((e) => e.uid !== 0).map((e) => e.path).filter((p) => !p.startsWith(`${COMPILE_CACHE}/`)).sort(), [COMPILE_CACHE, '/home/nonroot'],
     'only the compile cache and the home folder belong to 65532');
   const appFiles = names.filter((p) => p.startsWith(`${BUNDLE_DIR}/`) && entries.find((e) => e.path === p)!.file && !p.startsWith(`${COMPILE_CACHE}/`)).sort();
   t.same(appFiles, shippedBundleFiles(dist).map((f) => `${BUNDLE_DIR}/${f}`), 'the bundle ships as built, without .map files or meta.json');

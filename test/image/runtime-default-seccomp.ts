@@ -24,9 +24,10 @@ export function runtimeDefaultSeccomp(): SeccompProfile {
   const file = join(dir, `runtime-default-${key.digest('hex').slice(0, 16)}.json`);
   if (!existsSync(file)) {
     // The first run compiles containerd's package (about a minute on 2 cores); the Go build cache keeps it.
-    const r = spawnSync('go', ['run', '.'], { cwd: GENERATOR_DIR, encoding: 'utf8', timeout: 480_000, maxBuffer: 16 * 1024 * 1024 });
+    // GOTOOLCHAIN=local: an older Go fails with its version named instead of downloading a toolchain.
+    const r = spawnSync('go', ['run', '.'], { cwd: GENERATOR_DIR, encoding: 'utf8', timeout: 480_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, GOTOOLCHAIN: 'local' } });
     if (r.error || r.status !== 0) {
-      throw new Error(`generating containerd's RuntimeDefault seccomp profile (go run in ${GENERATOR_DIR}) failed: ${r.error?.message ?? r.stderr} — it needs Go ≥ 1.26 and the Go module proxy (or a warm module cache)`);
+      throw new Error(`generating containerd's RuntimeDefault seccomp profile (go run in ${GENERATOR_DIR}) failed: ${r.error?.message ?? r.stderr} — it needs Go ≥ 1.26.6 (go.mod) and the Go module proxy (or a warm module cache)`);
     }
     mkdirSync(dir, { recursive: true });
     writeFileSync(`${file}.tmp`, r.stdout);
