@@ -45,6 +45,8 @@ t.test('default install on a private plane: install, upgrade (same CA), uninstal
   const install = await helmOk(cp, ['install', 'exposedapi-apim', CHART_DIR, '-n', ns, '--create-namespace', '--values', valuesFile(APIM)]);
   t.match(install, /STATUS: deployed/);
   t.match(install, /WARNING: executor\.workloadIdentity\.clientId is not set/, 'NOTES.txt names what is missing');
+  t.match(install, /WARNING: webhook\.networkPolicy\.from still holds the placeholder 192\.0\.2\.0\/24/, 'and the NetworkPolicy placeholder still in place');
+  t.notMatch(install, /apim\.subscriptionId, apim\.resourceGroup/, 'no warning for APIM settings that are given');
 
   const namespaced = ['deployment/exposedapi-apim-webhook', 'service/exposedapi-apim-webhook', 'poddisruptionbudget/exposedapi-apim-webhook',
     'networkpolicy/exposedapi-apim-webhook', 'configmap/exposedapi-apim-config', 'secret/exposedapi-apim-webhook-tls',
