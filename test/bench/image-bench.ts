@@ -16,7 +16,7 @@ import { DOCUMENT_DIGEST_ANNOTATION } from '../../core/exposedapi-model.ts';
 import { executorBench } from '../executor/harness.ts';
 import { REPO_DIR, referenceText, TMF620_V4 } from '../helpers/fixtures.ts';
 import { executorContainerConfig, imageProblems, unpackImage } from '../image/image-fixture.ts';
-import { startContainer, type ContainerOptions, type ImageRunConfig } from '../image/runc-container.ts';
+import { removeContainers, startContainer, type ContainerOptions, type ImageRunConfig } from '../image/runc-container.ts';
 import { runtimeDefaultSeccomp } from '../image/runtime-default-seccomp.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, out: { type: 'string', default: join(REPO_DIR, '.image') } } });
@@ -31,6 +31,7 @@ try {
   console.log(describe(image));
   const dir = await mkdtemp(join(tmpdir(), 'exposedapi-apim-image-bench-'));
   teardowns.push(() => rm(dir, { recursive: true, force: true }));
+  teardowns.push(() => removeContainers(join(dir, 'runc')));
   const rootfs = unpackImage(image.layout, image.tag, join(dir, 'unpacked'));
   const run = readImage(image.layout, image.tag).config['config'] as ImageRunConfig;
   const seccomp = runtimeDefaultSeccomp();

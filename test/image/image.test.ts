@@ -19,7 +19,7 @@ import { condition, executorBench } from '../executor/harness.ts';
 import { referenceText, REPO_DIR, TMF620_V4 } from '../helpers/fixtures.ts';
 import { copiedFiles, keyValues, parseDockerfile } from './dockerfile.ts';
 import { compileCacheReport, executorContainerConfig, imageProblems, readJsonFile, unpackImage } from './image-fixture.ts';
-import { runContainer, type ContainerOptions, type ImageRunConfig } from './runc-container.ts';
+import { removeContainers, runContainer, type ContainerOptions, type ImageRunConfig } from './runc-container.ts';
 import { runtimeDefaultSeccomp } from './runtime-default-seccomp.ts';
 
 // A cold run builds the bundle, two images and (first time on a machine) containerd's seccomp generator.
@@ -29,7 +29,14 @@ const problems = imageProblems();
 if (problems.length) throw new Error(`the image test cannot run here:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'exposedapi-apim-image-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const runcState = join(dir, 'runc');
+const cleanUp = (): void => {
+  removeContainers(runcState);
+  rmSync(dir, { recursive: true, force: true });
+};
+t.teardown(cleanUp);
+// Also when set-up throws (tap then ends the file without teardowns): an image is 200 MB of temporary files.
+process.on('exit', cleanUp);
 // A bundle of its own: dist/ may be rebuilt by another test or bench while this one reads it.
 const dist = join(dir, 'dist');
 await buildBundle(dist);
@@ -41,7 +48,6 @@ const { config } = readImage(image.layout, image.tag);
 const pinned = { revision: image.revision, epoch: Date.parse(image.created) / 1000 };
 const run: ImageRunConfig = config['config'];
 const rootfs = unpackImage(image.layout, image.tag, join(dir, 'unpacked'));
-const runcState = join(dir, 'runc');
 let containers = 0;
 const container = (o: Partial<ContainerOptions>): Promise<Awaited<ReturnType<typeof runContainer>>> =>
   runContainer({ stateDir: runcState, bundleDir: join(dir, 'containers', String(++containers)), rootfs, image: run, seccomp, ...o });

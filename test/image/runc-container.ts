@@ -117,6 +117,12 @@ export function startContainer(o: ContainerOptions): { id: string; child: ChildP
   return { id, child, done, kill };
 }
 
+/** Stops and removes every container in runc's state folder `stateDir` (a test's own): for an exit half-way. */
+export function removeContainers(stateDir: string): void {
+  const ids = spawnSync('runc', ['--root', stateDir, 'list', '--quiet'], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
+  for (const id of ids) spawnSync('runc', ['--root', stateDir, 'delete', '--force', id], { stdio: 'ignore' });
+}
+
 export function runContainer(o: ContainerOptions, timeoutMs = 120_000): Promise<ContainerResult> {
   const c = startContainer(o);
   const timer = setTimeout(c.kill, timeoutMs);
