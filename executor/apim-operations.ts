@@ -48,8 +48,6 @@ export const APIM_OPERATIONS = {
   createOpenIdProvider: { method: 'PUT', path: '/openidConnectProviders/{opid}', action: `${SERVICE}/openidConnectProviders/write` },
 } as const satisfies Record<string, ApimOperation>;
 
-export type ApimOperationName = keyof typeof APIM_OPERATIONS;
-
 /** The Microsoft.ApiManagement actions a custom role must grant the executor's identity, sorted. */
 export function requiredActions(): string[] {
   return [...new Set(Object.values(APIM_OPERATIONS).map((o) => o.action))].sort();

@@ -103,12 +103,12 @@ function errorCodeOf(bodyAsText: string | undefined): string | undefined {
 export class ArmClient {
   readonly origin: string;
   private readonly agent: https.Agent;
-  private readonly o: Required<Omit<ArmClientOptions, 'hooks' | 'ca'>> & { hooks: AttemptHooks };
+  private readonly options: Required<Omit<ArmClientOptions, 'hooks' | 'ca'>> & { hooks: AttemptHooks };
 
-  constructor(o: ArmClientOptions) {
-    this.origin = new URL(o.endpoint).origin;
-    this.agent = new https.Agent({ keepAlive: true, ...(o.ca ? { ca: o.ca } : {}) });
-    this.o = {
+  constructor(given: ArmClientOptions) {
+    this.origin = new URL(given.endpoint).origin;
+    this.agent = new https.Agent({ keepAlive: true, ...(given.ca ? { ca: given.ca } : {}) });
+    this.options = {
       userAgent: 'exposedapi-apim-executor',
       maxRetries: 3,
       retryDelayMs: 500,
@@ -116,7 +116,7 @@ export class ArmClient {
       timeoutMs: 120_000,
       random: Math.random,
       hooks: {},
-      ...o,
+      ...given,
     };
   }
 
@@ -135,20 +135,20 @@ export class ArmClient {
       throw restError(`refusing to send an ARM token to ${url.origin}: only ${this.origin} (ARM_ENDPOINT) is called`, undefined, 'ARM_ORIGIN', undefined, () => undefined);
     }
     for (let attempt = 0; ; attempt++) {
-      await this.o.hooks.before?.(request);
+      await this.options.hooks.before?.(request);
       let response: ArmResponse;
       try {
         response = await this.attempt(url, request);
       } catch (e) {
-        if (this.o.signal.aborted || (e as Error).name === 'AbortError') throw e;
+        if (this.options.signal.aborted || (e as Error).name === 'AbortError') throw e;
         const err = e as ArmRestError;
-        this.o.hooks.failed?.(request, err);
-        if (attempt >= this.o.maxRetries || !SYSTEM_ERRORS.has(err.code ?? '')) throw err;
+        this.options.hooks.failed?.(request, err);
+        if (attempt >= this.options.maxRetries || !SYSTEM_ERRORS.has(err.code ?? '')) throw err;
         await this.sleep(this.backoff(attempt));
         continue;
       }
-      this.o.hooks.answered?.(request, response);
-      if (attempt >= this.o.maxRetries) return response;
+      this.options.hooks.answered?.(request, response);
+      if (attempt >= this.options.maxRetries) return response;
       const after = throttled(response.status) ? retryAfterMs(response.header, Date.now()) : undefined;
       if (after !== undefined) {
         await this.sleep(after);
@@ -161,12 +161,12 @@ export class ArmClient {
 
   /** 500 ms·2^n, capped, then between half and all of it (core-rest-pipeline's calculateRetryDelay). */
   private backoff(attempt: number): number {
-    const clamped = Math.min(this.o.maxRetryDelayMs, this.o.retryDelayMs * 2 ** attempt);
-    return Math.round(clamped / 2 + this.o.random() * (clamped / 2));
+    const clamped = Math.min(this.options.maxRetryDelayMs, this.options.retryDelayMs * 2 ** attempt);
+    return Math.round(clamped / 2 + this.options.random() * (clamped / 2));
   }
 
   private sleep(ms: number): Promise<void> {
-    const signal = this.o.signal;
+    const signal = this.options.signal;
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
       const timer = setTimeout(() => {
@@ -182,7 +182,7 @@ export class ArmClient {
   }
 
   private async attempt(url: URL, request: ArmRequest): Promise<ArmResponse> {
-    const token = await this.o.getToken();
+    const token = await this.options.getToken();
     const payload = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body));
     return new Promise<ArmResponse>((resolve, reject) => {
       const req = https.request(
@@ -190,13 +190,13 @@ export class ArmClient {
         {
           method: request.method,
           agent: this.agent,
-          signal: this.o.signal,
-          timeout: this.o.timeoutMs,
+          signal: this.options.signal,
+          timeout: this.options.timeoutMs,
           headers: {
             accept: 'application/json',
             ...request.headers,
             authorization: `Bearer ${token.token}`,
-            'user-agent': this.o.userAgent,
+            'user-agent': this.options.userAgent,
             'x-ms-client-request-id': randomUUID(),
             ...(payload ? { 'content-type': 'application/json; charset=utf-8', 'content-length': String(payload.length) } : {}),
           },
@@ -221,7 +221,7 @@ export class ArmClient {
           });
         },
       );
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.o.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.options.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('error', (e) => reject((e as Error).name === 'AbortError' ? e : sendError(request, e)));
       req.end(payload);
     });
