@@ -157,13 +157,13 @@ export function readImage(layout: string, tag: string): { manifestDigest: string
   return { manifestDigest: entry['digest'] as string, manifest, config: readJson(blobPath(layout, manifest['config']['digest'] as string)) };
 }
 
-export async function buildImage(o: ImageBuildOptions): Promise<ImageBuild> {
+export async function buildImage(options: ImageBuildOptions): Promise<ImageBuild> {
   const started = performance.now();
-  const log = o.log ?? (() => {});
+  const log = options.log ?? (() => {});
   const problems = buildProblems();
   if (problems.length) throw new Error(`cannot build the image:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  const out = resolve(o.out);
-  const dist = resolve(o.dist ?? join(REPO, 'dist'));
+  const out = resolve(options.out);
+  const dist = resolve(options.dist ?? join(REPO, 'dist'));
   if (!existsSync(join(dist, 'exposedapi-apim.mjs')) || !existsSync(join(dist, 'warm-compile-cache.mjs'))) {
     log(`no bundle in ${dist}: building it (scripts/build.ts)`);
     await buildBundle(dist);
@@ -173,9 +173,9 @@ export async function buildImage(o: ImageBuildOptions): Promise<ImageBuild> {
   const version = pkg['version'] as string;
   const tag = version;
   const reference = `${IMAGE_NAME}:${tag}`;
-  const { revision, epoch } = gitFacts(o);
+  const { revision, epoch } = gitFacts(options);
   const created = new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
-  const source = o.source ?? ((pkg['repository'] as { url?: string } | undefined)?.url ?? DEFAULT_SOURCE);
+  const source = options.source ?? ((pkg['repository'] as { url?: string } | undefined)?.url ?? DEFAULT_SOURCE);
   const node = pinnedNode();
   const nodeSha256 = fileSha256(node.path);
   const libraries = sharedLibraries(node.path);
@@ -209,7 +209,7 @@ export async function buildImage(o: ImageBuildOptions): Promise<ImageBuild> {
   const archive = join(out, `${IMAGE_NAME}-${tag}.docker.tar`);
   const sbomFile = join(out, 'sbom.cdx.json');
   const recordFile = join(out, 'image.json');
-  if (!o.force && existsSync(recordFile) && existsSync(archive)) {
+  if (!options.force && existsSync(recordFile) && existsSync(archive)) {
     const previous = readJson(recordFile) as ImageBuild;
     if (previous.inputKey === inputKey && existsSync(blobPath(layout, previous.manifestDigest))) {
       log(`${reference}: up to date in ${out} (same inputs)`);
