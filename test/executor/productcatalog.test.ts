@@ -4,6 +4,7 @@
 // against the APIM emulator, with the TM Forum documents served over HTTPS. Then the same again (zero APIM writes),
 // and the changes that must cost exactly one write.
 import t from 'tap';
+import { APIM_OPERATIONS } from '../../executor/apim-operations.ts';
 import { readExposedApi, RECONCILE_AT_ANNOTATION } from '../../core/exposedapi-model.ts';
 import { renderPolicyXml } from '../../core/policy-xml.ts';
 import { applyManifest } from '../e2e/webhook-in-cluster.ts';
@@ -104,6 +105,13 @@ t.test('the productcatalog component\'s three ExposedAPIs', async (t) => {
   const security = api('security');
   t.ok(core && metrics && security, 'three APIs, named <namespace>-<name>');
   if (!core || !metrics || !security) return;
+
+  t.test('every APIM request is an operation of executor/apim-operations.ts (the least-privilege role)', async (t) => {
+    const armRequests = Object.keys(state.requests.byPath).filter((k) => k.includes(' /subscriptions/'));
+    t.ok(armRequests.length >= 10, 'the runs talked to ARM');
+    const patterns = Object.values(APIM_OPERATIONS).map((o) => new RegExp(`^${o.method} /subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.ApiManagement/service/[^/]+${o.path.replace(/\?.*$/, '').replace(/\{[^}]+\}/g, '[^/]+')}(\\?.*)?$`));
+    t.same(armRequests.filter((k) => !patterns.some((re) => re.test(k))), [], 'no request outside the role');
+  });
 
   t.test('core: TMF620 imported with every policy block', async (t) => {
     t.equal(core.properties['path'], 'ctk-productcatalogmanagement/tmf-api/productCatalogManagement/v4', 'path without the leading slash');
