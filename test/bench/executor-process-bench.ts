@@ -2,11 +2,12 @@
 // TMF620 (350 KB, 50 operations) given by URL, against a private control plane and the APIM emulator (in this
 // process, which notes when each request arrives). Per scenario — apply of a new API as admitted (document digest
 // recorded), apply with nothing to change, delete, apply of a new API with the document's full checks — it prints
-// medians of: process start → first request to APIM (MSAL's discovery GET) and → first ARM
+// medians of: process start → first request to APIM (the token request) and → first ARM
 // request, beside bare `node -e 0` measured the same way in the same series; start → exit; the process's user+sys
 // CPU seconds and its peak RSS (getrusage of the child through /usr/bin/time: ru_maxrss is the process's VmHWM).
+// The executor connects to the apiserver as in a Job pod (ServiceAccount token and CA files, KUBERNETES_SERVICE_HOST).
 // With --profile, one more run per bundle and scenario under --cpu-prof says where the CPU went, by package or project
-// folder (through the bundle's source maps).
+// folder (through the bundle's source maps); --profile-dir DIR keeps the profiles (DIR/<label>/<n>.cpuprofile).
 //
 // Several bundles can run in the same series, alternating, so "before" and "after" see the same load:
 //   node test/bench/executor-process-bench.ts [--runs N] [--profile] [--bundle LABEL=PATH]...
@@ -17,7 +18,8 @@
 // A label ending in "-nocache" runs that bundle with NODE_DISABLE_COMPILE_CACHE=1 (the bundle's shipped compile
 // cache off). Prints figures against the targets of issue 12; asserts nothing.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import YAML from 'yaml';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -33,6 +35,7 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
     profile: { type: 'boolean', default: false },
+    'profile-dir': { type: 'string' },
     bundle: { type: 'string', multiple: true },
   },
 });
@@ -144,6 +147,35 @@ async function waitGone(name: string): Promise<void> {
   throw new Error(`ExposedAPI ${name} still exists 10 s after its delete Job`);
 }
 
+const serviceAccountDir = await mkdtemp(join(tmpdir(), 'executor-process-bench-sa-'));
+teardowns.push(() => rm(serviceAccountDir, { recursive: true, force: true }));
+/**
+ * The environment a Job pod gives the executor: the ServiceAccount token and CA as mounted files and the apiserver in
+ * KUBERNETES_SERVICE_HOST/PORT (executor/in-cluster-config.ts), instead of the harness's kubeconfig, whose YAML parse
+ * a pod never pays.
+ */
+function podEnv(env: Record<string, string>): Record<string, string> {
+  const { KUBECONFIG: kubeconfig, ...rest } = env;
+  if (!kubeconfig) return env;
+  const conn = kubeconfigFileConnection(kubeconfig);
+  const server = new URL(conn.server);
+  return { ...rest, KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port, EXPOSEDAPI_APIM_SERVICEACCOUNT_DIR: serviceAccountDir };
+}
+const connections = new Map<string, { server: string }>();
+function kubeconfigFileConnection(path: string): { server: string } {
+  const known = connections.get(path);
+  if (known) return known;
+  const doc = YAML.parse(readFileSync(path, 'utf8')) as { clusters: { cluster: Record<string, string> }[]; users: { user: Record<string, string> }[] };
+  const cluster = doc.clusters[0]!.cluster;
+  const user = doc.users[0]!.user;
+  if (!user['token']) throw new Error(`${path}: the executor's kubeconfig has no token`);
+  writeFileSync(join(serviceAccountDir, 'token'), user['token']);
+  writeFileSync(join(serviceAccountDir, 'ca.crt'), Buffer.from(cluster['certificate-authority-data']!, 'base64'));
+  const conn = { server: cluster['server']! };
+  connections.set(path, conn);
+  return conn;
+}
+
 /** One round of the scenarios for a bundle: the ExposedAPI is created fresh, applied, deleted, twice. */
 async function round(bundle: Bundle, profileDir?: string): Promise<Record<Scenario, Sample>> {
   b.emu.reset();
@@ -152,7 +184,7 @@ async function round(bundle: Bundle, profileDir?: string): Promise<Record<Scenar
   let n = 0;
   const profile = (): string[] => (profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${n++}.cpuprofile`] : []);
   const args = (action: 'apply' | 'delete'): string[] => [...profile(), bundle.entry, 'execute', action, '--namespace', b.ns, '--name', obj.name, '--spec-hash', obj.hash];
-  const env = b.env({ LOG_LEVEL: 'info', ...bundle.env });
+  const env = { ...podEnv(b.env({ LOG_LEVEL: 'info', ...bundle.env })), ...bundle.env };
   const out = {} as Record<Scenario, Sample>;
   const check = (s: Scenario, r: Sample & { code: number | null; out: string }): void => {
     if (r.code !== 0) throw new Error(`${bundle.label}, ${s}: exit ${r.code}\n${r.out}`);
@@ -254,8 +286,9 @@ try {
   }
 
   if (values.profile) {
-    const dir = await mkdtemp(join(tmpdir(), 'executor-process-profile-'));
-    teardowns.push(() => rm(dir, { recursive: true, force: true }));
+    const kept = values['profile-dir'];
+    const dir = kept ? resolve(kept) : await mkdtemp(join(tmpdir(), 'executor-process-profile-'));
+    if (!kept) teardowns.push(() => rm(dir, { recursive: true, force: true }));
     for (const bundle of bundles) {
       const sub = join(dir, bundle.label);
       await round(bundle, sub);
