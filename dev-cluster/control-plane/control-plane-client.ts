@@ -121,6 +121,8 @@ export function controlPlaneClient(state: ControlPlaneState): ControlPlaneClient
       return path;
     },
     podLog: async (namespace, pod, container) => {
+      // A real node's kubelet serves the log (the apiserver's pods/log, as kubectl logs reads it).
+      if (state.realNode) return core.readNamespacedPodLog({ name: pod, namespace, ...(container ? { container } : {}) });
       if (container === undefined) {
         const dir = join(state.podsDir, namespace, pod);
         const logs = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.log'));

@@ -29,6 +29,21 @@ export const CONTROLLERS = [
   'clusterrole-aggregation-controller',
 ];
 
+/** What a real node (dev-cluster/node) needs of the plane beyond what the node agent does. */
+export interface ControlPlaneExtension {
+  /** kube-apiserver flags added to the plane's, each replacing one of the same name; called once the PKI is written. */
+  apiserverFlags?: (pki: PkiFiles, runDir: string) => Promise<string[]>;
+  /** Controllers run beside CONTROLLERS. */
+  controllers?: string[];
+}
+
+/** `base` without the flags `extra` names, then `extra` (`--name=value` form). */
+export function mergeFlags(base: string[], extra: string[]): string[] {
+  const name = (flag: string): string => flag.split('=')[0]!;
+  const replaced = new Set(extra.map(name));
+  return [...base.filter((f) => !replaced.has(name(f))), ...extra];
+}
+
 export interface ControlPlaneOptions {
   /** Parent of the run directory; default /dev/shm when it is a writable tmpfs, else the OS temp dir. */
   baseDir?: string;
@@ -37,6 +52,7 @@ export interface ControlPlaneOptions {
   log?: (line: string) => void;
   /** Aborting stops whatever has started and makes startControlPlane reject. */
   signal?: AbortSignal;
+  extension?: ControlPlaneExtension;
 }
 
 export interface RunningControlPlane {
@@ -122,7 +138,8 @@ async function startOnce(binaries: ControlPlaneBinaries, options: ControlPlaneOp
       '--unsafe-no-fsync', '--log-level=warn',
     ], join(runDir, 'logs', 'etcd.log')));
 
-    processes.push(startProcess('kube-apiserver', binaries.kubeApiserver, [
+    const extraApiserverFlags = (await options.extension?.apiserverFlags?.(pki, runDir)) ?? [];
+    processes.push(startProcess('kube-apiserver', binaries.kubeApiserver, mergeFlags([
       `--etcd-servers=${etcdUrl}`,
       `--bind-address=${HOST}`, `--secure-port=${apiserver}`,
       `--cert-dir=${join(runDir, 'apiserver')}`,
@@ -137,7 +154,7 @@ async function startOnce(binaries: ControlPlaneBinaries, options: ControlPlaneOp
       '--endpoint-reconciler-type=none',
       '--allow-privileged=true',
       '--profiling=false',
-    ], join(runDir, 'logs', 'kube-apiserver.log')));
+    ], extraApiserverFlags), join(runDir, 'logs', 'kube-apiserver.log')));
 
     const admin: AdminConnection = { host: HOST, port: apiserver, caPem: pki.caPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem };
     // The controller-manager exits at once if the apiserver is unreachable for too long, so start it after /readyz.
@@ -154,7 +171,7 @@ async function startOnce(binaries: ControlPlaneBinaries, options: ControlPlaneOp
     if (options.signal?.aborted) throw new Error('control plane start-up aborted');
     processes.push(startProcess('kube-controller-manager', binaries.kubeControllerManager, [
       `--kubeconfig=${controllerManagerKubeconfig}`,
-      `--controllers=${CONTROLLERS.join(',')}`,
+      `--controllers=${[...CONTROLLERS, ...(options.extension?.controllers ?? [])].join(',')}`,
       // Each controller acts as its own ServiceAccount (as kubeadm clusters do), so RBAC is exercised like production.
       '--use-service-account-credentials=true',
       `--service-account-private-key-file=${pki.serviceAccountPrivateKey}`,

@@ -25,12 +25,26 @@ export interface ControlPlaneState {
   binDir: string;
   kubectl: string;
   nodeName: string;
-  /** Pod logs: `<podsDir>/<namespace>/<pod>/<container>.log`. */
+  /** Pod logs: `<podsDir>/<namespace>/<pod>/<container>.log` (node agent); kubelet's pod log folder (real node). */
   podsDir: string;
+  /** Present when the node is a real kubelet with containerd (dev-cluster/node) instead of the node agent. */
+  realNode?: RealNodeState;
   ingress: { defaultAddress: string; classNames?: string[] };
   /** Milliseconds from the control plane's start to each readiness step; `ready`: from the supervisor's start. */
   timings: Record<string, number>;
   readyAt: string;
+}
+
+export interface RealNodeState {
+  dir: string;
+  bridge: string;
+  subnet: string;
+  /** The host's address on the pod network: what pods use to reach services running on this machine. */
+  gateway: string;
+  containerdSocket: string;
+  /** Locally built images pods can run (imagePullPolicy Never). */
+  images: { pause: string; busybox: string };
+  pids: { containerd: number; kubelet: number; kubeProxy: number; scheduler: number };
 }
 
 export function stateDir(): string {

@@ -91,7 +91,9 @@ export async function launchSupervisor(options: LaunchOptions): Promise<Launched
 export async function stopSupervisor(state: ControlPlaneState, timeoutMs = 60_000): Promise<void> {
   if (await stopProcess(state.supervisorPid, timeoutMs)) return;
   // The supervisor hung: end the components it started, by their PIDs, so at least nothing keeps running.
-  for (const pid of [state.pids.controllerManager, state.pids.apiserver, state.pids.etcd]) kill(pid, 'SIGKILL');
+  const node = state.realNode?.pids;
+  const nodePids = node ? [node.kubeProxy, node.kubelet, node.scheduler, node.containerd] : [];
+  for (const pid of [...nodePids, state.pids.controllerManager, state.pids.apiserver, state.pids.etcd]) kill(pid, 'SIGKILL');
   throw new Error(`control plane supervisor ${state.supervisorPid} did not stop within ${timeoutMs} ms; killed it and its components`);
 }
 

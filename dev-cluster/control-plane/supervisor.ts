@@ -5,6 +5,10 @@
 //
 //   node dev-cluster/control-plane/supervisor.ts --state-file <path> --parent-pid <pid|0>
 //        [--ingress-address <ip|hostname|off>] [--ingress-class <a,b>] [--node-name <name>]
+//        [--node agent|real] [--node-dir <dir>]
+//
+// --node real runs a real node (kubelet, containerd, kube-proxy, kube-scheduler: dev-cluster/node) instead of the node
+// agent; --node-dir keeps its containerd image store across runs.
 import { KubeConfig } from '@kubernetes/client-node';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { startControlPlane, type RunningControlPlane } from './control-plane.ts';
 import { DEFAULT_INGRESS_ADDRESS, INGRESS_ADDRESS_ENV, INGRESS_CLASS_ENV, startIngressStatusFaker, type IngressStatusFaker } from './ingress-status.ts';
 import { startNodeAgent, type NodeAgent } from '../node-agent/node-agent.ts';
+import { prepareRealNode, type PreparedNode, type RunningNode } from '../node/real-node.ts';
 import { isAlive, writeState, type ControlPlaneState } from './state-file.ts';
 
 const PARENT_POLL_MS = 500;
@@ -27,6 +32,8 @@ const { values } = parseArgs({
     'ingress-address': { type: 'string' },
     'ingress-class': { type: 'string' },
     'node-name': { type: 'string' },
+    node: { type: 'string' },
+    'node-dir': { type: 'string' },
   },
 });
 const stateFile = values['state-file'];
@@ -34,23 +41,41 @@ if (!stateFile) {
   log('usage: supervisor.ts --state-file <path> --parent-pid <pid> [--ingress-address <ip|hostname|off>] [--ingress-class <a,b>]');
   process.exit(2);
 }
+const nodeKind = values.node ?? 'agent';
+if (nodeKind !== 'agent' && nodeKind !== 'real') {
+  log(`--node ${nodeKind}: expected "agent" (pods as local processes) or "real" (kubelet and containerd)`);
+  process.exit(2);
+}
 const parentPid = Number(values['parent-pid'] ?? process.ppid);
 const started = Date.now();
 const aborted = new AbortController();
 let cp: RunningControlPlane | undefined;
 let agent: NodeAgent | undefined;
+let prepared: PreparedNode | undefined;
+let realNode: RunningNode | undefined;
 let faker: IngressStatusFaker | undefined;
 let tearingDown: Promise<void> | undefined;
 
 async function start(): Promise<void> {
-  cp = await startControlPlane({ log, signal: aborted.signal });
+  if (nodeKind === 'real') {
+    prepared = await prepareRealNode({ log, signal: aborted.signal, ...(values['node-dir'] ? { dir: values['node-dir'] } : {}) });
+  }
+  cp = await startControlPlane({ log, signal: aborted.signal, ...(prepared ? { extension: prepared.extension } : {}) });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(cp.kubeconfigPath);
-  const podsDir = join(cp.runDir, 'pods');
-  agent = await startNodeAgent({
-    kubeConfig, podsDir, apiserverHost: cp.host, apiserverPort: cp.ports.apiserver,
-    ...(values['node-name'] ? { nodeName: values['node-name'] } : {}), log,
-  });
+  let podsDir = join(cp.runDir, 'pods');
+  let nodeName: string;
+  if (prepared) {
+    realNode = await prepared.start(cp);
+    podsDir = realNode.layout.podLogsDir;
+    nodeName = realNode.name;
+  } else {
+    agent = await startNodeAgent({
+      kubeConfig, podsDir, apiserverHost: cp.host, apiserverPort: cp.ports.apiserver,
+      ...(values['node-name'] ? { nodeName: values['node-name'] } : {}), log,
+    });
+    nodeName = agent.nodeName;
+  }
   const ingressAddress = values['ingress-address'] ?? process.env[INGRESS_ADDRESS_ENV] ?? DEFAULT_INGRESS_ADDRESS;
   const classSpec = values['ingress-class'] ?? process.env[INGRESS_CLASS_ENV];
   const classNames = classSpec ? classSpec.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
@@ -71,17 +96,23 @@ async function start(): Promise<void> {
     pids: cp.pids,
     binDir: cp.binaries.dir,
     kubectl: cp.binaries.kubectl,
-    nodeName: agent.nodeName,
+    nodeName,
     podsDir,
+    ...(realNode ? {
+      realNode: {
+        dir: realNode.layout.dir, bridge: realNode.network.bridge, subnet: realNode.network.subnet, gateway: realNode.network.gateway,
+        containerdSocket: realNode.layout.containerdSocket, images: realNode.images, pids: realNode.pids,
+      },
+    } : {}),
     ingress: { defaultAddress: ingressAddress, ...(classNames ? { classNames } : {}) },
-    timings: { ...cp.timings, ready: Date.now() - started },
+    timings: { ...cp.timings, ...Object.fromEntries(Object.entries(realNode?.timings ?? {}).map(([k, v]) => [`node: ${k}`, v])), ready: Date.now() - started },
     readyAt: new Date().toISOString(),
   };
   await writeState(stateFile!, state);
   log(`ready in ${Date.now() - started} ms: ${cp.server}, kubeconfig ${cp.kubeconfigPath}, state ${stateFile}`);
 
   // A component dying on its own makes the plane useless: stop everything so tests fail fast with the reason logged.
-  for (const p of cp.processes) {
+  for (const p of [...cp.processes, ...(realNode?.processes ?? [])]) {
     void p.exited.then((code) => shutdown(`${p.name} (PID ${p.pid}) exited with ${code}; last log lines:\n${p.logTail()}`, 1));
   }
 }
@@ -96,6 +127,8 @@ function teardown(why: string): Promise<void> {
     faker?.stop();
     // Pods first, while the apiserver can still take their final status; then the control plane.
     await agent?.stop().catch((err: unknown) => log(`node agent stop: ${(err as Error).message}`));
+    if (realNode) await realNode.stop().catch((err: unknown) => log(`real node stop: ${(err as Error).message}`));
+    else await prepared?.abandon().catch((err: unknown) => log(`real node clean-up: ${(err as Error).message}`));
     await cp?.stop();
     await rm(stateFile!, { force: true });
     log('teardown complete');
