@@ -1,9 +1,15 @@
-// bench:image — the executor inside the operator image: container start → first request to APIM (MSAL's discovery
-// GET), beside `node -e 0` in the same image (start → exit), both run by runc with the restrictions of the image test
-// (test/image/runc-container.ts), against the APIM emulator and a private control plane on loopback. TMF620 by URL,
-// applied as admitted (document digest recorded), a new ExposedAPI each run; "cache off" runs the same with
-// NODE_DISABLE_COMPILE_CACHE=1, to show what the compile cache built into the image is worth. Also prints the image's
-// build time and size. The "Fast Jobs" target (issue 13): first APIM request ≤ 2× bare Node. Prints; asserts nothing.
+// bench:image — the operator image's start-up under runc with the restrictions of the image test
+// (test/image/runc-container.ts), against the APIM emulator and a private control plane on loopback, beside
+// `node -e 0` in the same image (start → exit):
+// - the executor: container start → its first request to APIM (the client-credentials token POST of
+//   executor/azure-token.ts). TMF620 by URL, applied as admitted (document digest recorded), a new ExposedAPI each run;
+//   "cache off" runs the same with NODE_DISABLE_COMPILE_CACHE=1, to show what the compile cache built into the image
+//   is worth. The "Fast Jobs" target (issue 13): first APIM request ≤ 2× bare Node.
+// - the webhook+dispatcher as the Deployment runs it (test/image/webhook-container.ts: its args, env and ConfigMap,
+//   the mounted TLS Secret, the ServiceAccount volume and in-cluster environment): container start → the server
+//   answers at all, and → GET /readyz answers 200 (the ExposedAPI watch synced, the document checker warm), polled
+//   on loopback every 20 ms. Each run ends with SIGTERM, as a rollout ends a pod.
+// Also prints the image's build time and size. Prints; asserts nothing.
 //   node test/bench/image-bench.ts [--runs N] [--out DIR]      (--out: where the image is built or reused, .image/)
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +24,7 @@ import { REPO_DIR, referenceText, TMF620_V4 } from '../helpers/fixtures.ts';
 import { executorContainerConfig, imageProblems, unpackImage } from '../image/image-fixture.ts';
 import { removeContainers, startContainer, type ContainerOptions, type ImageRunConfig } from '../image/runc-container.ts';
 import { runtimeDefaultSeccomp } from '../image/runtime-default-seccomp.ts';
+import { untilReady, webhookPod, type ReadyTimes } from '../image/webhook-container.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, out: { type: 'string', default: join(REPO_DIR, '.image') } } });
 const RUNS = Number(values.runs);
@@ -37,7 +44,8 @@ try {
   const seccomp = runtimeDefaultSeccomp();
 
   let firstRequest: number | undefined;
-  const b = await executorBench({ name: 'image-bench', teardown: (fn) => void teardowns.push(fn) }, {
+  const scope = { name: 'image-bench', teardown: (fn: () => unknown) => void teardowns.push(fn) };
+  const b = await executorBench(scope, {
     emulator: { importDelayMs: 0, log: () => void (firstRequest ??= performance.now()) },
   });
   const text = referenceText(TMF620_V4);
@@ -70,14 +78,31 @@ try {
     return { first: firstRequest - t0, exit };
   };
 
+  const pod = await webhookPod(b.cp, scope, join(dir, 'webhook-pod'));
+  /** start → first answer and → /readyz 200 of the webhook+dispatcher container; then SIGTERM, as a rollout does. */
+  const webhook = async (): Promise<ReadyTimes> => {
+    const t0 = performance.now();
+    const c = container({ args: pod.args, env: pod.env, mounts: pod.mounts });
+    const times = await untilReady(pod.url, pod.caPem, t0, c.done).catch(async (e: unknown) => {
+      c.kill();
+      await c.done;
+      throw e;
+    });
+    const r = await c.stop();
+    if (r.code !== 0) throw new Error(`the webhook container did not stop cleanly on SIGTERM: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    return times;
+  };
+
   // Warm-up (page cache, the apiserver's caches), not counted.
   await bare();
   await apply({});
-  const samples = { bare: [] as number[], cached: [] as { first: number; exit: number }[], off: [] as { first: number; exit: number }[] };
+  await webhook();
+  const samples = { bare: [] as number[], cached: [] as { first: number; exit: number }[], off: [] as { first: number; exit: number }[], webhook: [] as ReadyTimes[] };
   for (let i = 0; i < RUNS; i++) {
     samples.bare.push(await bare());
     samples.cached.push(await apply({}));
     samples.off.push(await apply({ NODE_DISABLE_COMPILE_CACHE: '1' }));
+    samples.webhook.push(await webhook());
   }
   const median = (xs: number[]): number => [...xs].sort((a, c) => a - c)[Math.floor(xs.length / 2)]!;
   const bareMs = median(samples.bare);
@@ -87,6 +112,9 @@ try {
     const first = median(xs.map((x) => x.first));
     console.log(`  ${label.padEnd(47)} ${first.toFixed(0)} ms = ${(first / bareMs).toFixed(1)}× node -e 0 (target ≤ 2×); start → exit ${median(xs.map((x) => x.exit)).toFixed(0)} ms`);
   }
+  const ready = median(samples.webhook.map((w) => w.readyMs));
+  console.log(`  ${'webhook+dispatcher, start → /readyz 200'.padEnd(47)} ${ready.toFixed(0)} ms = ${(ready / bareMs).toFixed(1)}× node -e 0; start → first answer (listening) ${median(samples.webhook.map((w) => w.listeningMs)).toFixed(0)} ms`);
+  console.log(`    (runs: ${samples.webhook.map((w) => w.readyMs.toFixed(0)).join(', ')} ms; the compile cache in the image covers the executor's chunks only)`);
 } finally {
   for (const fn of teardowns.reverse()) await fn();
 }

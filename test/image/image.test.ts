@@ -1,8 +1,9 @@
 // The operator image as it ships (scripts/build-image.ts), built from a bundle of this checkout and run as a
 // container by runc with the restrictions of manifests/base and the executor's Job (uid 65532, read-only root
 // filesystem, no capabilities, no new privileges, containerd's RuntimeDefault seccomp profile): `--help`, `validate`
-// on an example and on a broken copy, and the executor applying an ExposedAPI against the APIM emulator and the test
-// control plane until it is published, reading the compile cache the image ships. Also: two builds are byte-identical,
+// on an example and on a broken copy, the executor applying an ExposedAPI against the APIM emulator and the test
+// control plane until it is published, reading the compile cache the image ships, and the webhook+dispatcher as the
+// Deployment runs it becoming ready and judging AdmissionReviews. Also: two builds are byte-identical,
 // the image holds no shell and only what it should, and the Dockerfile builds the same application.
 // Needs root, umoci, skopeo, runc and Go; fails (never skips) naming the install command when one is missing.
 import t from 'tap';
@@ -16,11 +17,15 @@ import { buildImage, readImage, type ImageBuild } from '../../scripts/build-imag
 import { BUNDLE_DIR, CMD, COMPILE_CACHE, ENTRYPOINT, ENV, LABEL_KEYS, NODE_PATH, RUN_AS_ID, SBOM_PATH, USER, WARM_COMPILE_CACHE, WORKDIR } from '../../scripts/image/image-config.ts';
 import { shippedBundleFiles } from '../../scripts/image/rootfs.ts';
 import { condition, executorBench } from '../executor/harness.ts';
-import { referenceText, REPO_DIR, TMF620_V4 } from '../helpers/fixtures.ts';
+import { useControlPlane } from '../control-plane/use-control-plane.ts';
+import { waitFor } from '../control-plane/wait-for.ts';
+import { exposedApi, openapi3, referenceText, REPO_DIR, TMF620_V4 } from '../helpers/fixtures.ts';
+import { admissionReview, httpsRequest } from '../helpers/https-client.ts';
 import { copiedFiles, keyValues, parseDockerfile } from './dockerfile.ts';
 import { compileCacheReport, executorContainerConfig, imageProblems, readJsonFile, unpackImage } from './image-fixture.ts';
-import { removeContainers, runContainer, type ContainerOptions, type ImageRunConfig } from './runc-container.ts';
+import { removeContainers, runContainer, startContainer, type ContainerOptions, type ImageRunConfig } from './runc-container.ts';
 import { runtimeDefaultSeccomp } from './runtime-default-seccomp.ts';
+import { untilReady, webhookPod } from './webhook-container.ts';
 
 // A cold run builds the bundle, two images and (first time on a machine) containerd's seccomp generator.
 t.setTimeout(900_000);
@@ -213,4 +218,36 @@ t.test('in the container: the executor publishes an ExposedAPI, using the shippe
   t.ok(cache.accepted.length >= 10, `the executor's chunks came from the cache (${cache.accepted.length} accepted)`);
   t.equal(cache.accepted.length, cache.read.length, 'every chunk read from the cache was accepted');
   t.same(cacheFolder(), before, 'the read-only root filesystem kept the cache as built');
+});
+
+t.test('in the container: the webhook and dispatcher, run as the Deployment runs them, become ready and judge AdmissionReviews', async (t) => {
+  const cp = await useControlPlane(t);
+  const pod = await webhookPod(cp, t, join(dir, 'webhook-pod'));
+  const started = performance.now();
+  const c = startContainer({ stateDir: runcState, bundleDir: join(dir, 'containers', String(++containers)), rootfs, image: run, seccomp, args: pod.args, env: pod.env, mounts: pod.mounts });
+  t.teardown(() => c.kill());
+  const ready = await untilReady(pod.url, pod.caPem, started, c.done, { timeoutMs: 120_000 });
+  t.comment(`listening ${ready.listeningMs.toFixed(0)} ms, /readyz 200 ${ready.readyMs.toFixed(0)} ms after the container started`);
+  const validate = async (object: Record<string, any>) => {
+    const r = await httpsRequest(`${pod.url}/validate`, { method: 'POST', ca: pod.caPem, body: admissionReview({ operation: 'CREATE', namespace: pod.namespace, name: object['metadata'].name, object }) });
+    t.equal(r.status, 200, `/validate answers 200${r.status === 200 ? '' : `: ${r.body}`}`);
+    return r.json?.['response'] as { allowed: boolean; status?: { message: string } };
+  };
+  // Inline documents: the document checker process runs them, inside the container; nothing is fetched.
+  const good = exposedApi({ metadata: { namespace: pod.namespace }, spec: { specification: JSON.stringify(openapi3()) } });
+  const allowed = await validate(good);
+  t.equal(allowed.allowed, true, allowed.status?.message ?? 'allowed');
+  const bad = exposedApi({ metadata: { namespace: pod.namespace }, spec: { path: 'metrics', specification: JSON.stringify(openapi3([['get', '/pets', 'listPets'], ['post', '/pets', 'list-pets']])) } });
+  const denied = await validate(bad);
+  t.equal(denied.allowed, false);
+  t.match(denied.status?.message, /spec\.path: Invalid value: "metrics"/);
+  t.match(denied.status?.message, /spec\.specification: Invalid value: "<inline OpenAPI document, \d+ bytes>": has 1 group of operationIds that collide/);
+  // The dispatcher in the same process, on the shipped RBAC and the in-cluster configuration, takes the Lease.
+  const holder = await waitFor('the dispatcher in the container to take the Lease', async () => {
+    const r = await cp.kubectl(['get', 'lease', 'exposedapi-apim-dispatcher', '-n', pod.operatorNamespace, '-o', 'jsonpath={.spec.holderIdentity}']);
+    return r.code === 0 && r.stdout.startsWith('exposedapi-apim_') ? r.stdout : undefined;
+  }, { timeoutMs: 60_000 });
+  t.ok(holder, `Lease held by ${holder}`);
+  const stopped = await c.stop();
+  t.equal(stopped.code, 0, `SIGTERM stops it cleanly${stopped.code === 0 ? '' : `\n${stopped.stdout}\n${stopped.stderr}`}`);
 });

@@ -90,8 +90,11 @@ export function restrictedConfig(o: ContainerOptions): Record<string, unknown> {
 
 let sequence = 0;
 
-/** Starts the container (`runc run`, in the foreground, its stdio piped to us); `kill()` stops it by its id. */
-export function startContainer(o: ContainerOptions): { id: string; child: ChildProcess; done: Promise<ContainerResult>; kill: () => void } {
+/**
+ * Starts the container (`runc run`, in the foreground, its stdio piped to us); `kill()` stops it by its id, `stop()`
+ * as the kubelet does: SIGTERM, then SIGKILL after `graceMs`.
+ */
+export function startContainer(o: ContainerOptions): { id: string; child: ChildProcess; done: Promise<ContainerResult>; kill: () => void; stop: (graceMs?: number) => Promise<ContainerResult> } {
   mkdirSync(o.bundleDir, { recursive: true });
   mkdirSync(o.stateDir, { recursive: true });
   writeFileSync(join(o.bundleDir, 'config.json'), JSON.stringify(restrictedConfig(o), null, 2));
@@ -114,7 +117,12 @@ export function startContainer(o: ContainerOptions): { id: string; child: ChildP
     spawnSync('runc', ['--root', o.stateDir, 'kill', id, 'KILL'], { stdio: 'ignore' });
     spawnSync('runc', ['--root', o.stateDir, 'delete', '--force', id], { stdio: 'ignore' });
   };
-  return { id, child, done, kill };
+  const stop = async (graceMs = 10_000): Promise<ContainerResult> => {
+    spawnSync('runc', ['--root', o.stateDir, 'kill', id, 'TERM'], { stdio: 'ignore' });
+    const timer = setTimeout(kill, graceMs);
+    return done.finally(() => clearTimeout(timer));
+  };
+  return { id, child, done, kill, stop };
 }
 
 /** Stops and removes every container in runc's state folder `stateDir` (a test's own): for an exit half-way. */
