@@ -78,6 +78,13 @@ export interface DispatcherContext {
   randomSuffix: string;
 }
 
+/**
+ * The Job's image when EXECUTOR_IMAGE is unset: the image both installs run (the chart's image.repository at its
+ * appVersion, which manifests/base is generated from), so a webhook started without the variable still starts
+ * executors of its own version. test/core/dispatcher-config.test.ts keeps it equal to the chart.
+ */
+export const DEFAULT_EXECUTOR_IMAGE = 'ghcr.io/exposedapi-apim/exposedapi-apim:0.1.0';
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // Kubernetes resource quantities (the forms a manifest author writes), e.g. 100m, 0.5, 128Mi, 1G.
 const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
@@ -133,7 +140,7 @@ export function readDispatcherConfig(env: Record<string, string | undefined>, co
   }
   const pullPolicy = r.str('EXECUTOR_IMAGE_PULL_POLICY', '');
   const job: JobTemplateConfig = {
-    image: r.str('EXECUTOR_IMAGE', 'ghcr.io/exposedapi-apim/exposedapi-apim:0.1.0'),
+    image: r.str('EXECUTOR_IMAGE', DEFAULT_EXECUTOR_IMAGE),
     imagePullPolicy: pullPolicy === '' ? undefined : r.oneOf('EXECUTOR_IMAGE_PULL_POLICY', 'IfNotPresent', ['Always', 'IfNotPresent', 'Never'] as const),
     command: command(r, 'EXECUTOR_COMMAND'),
     serviceAccountName: r.str('EXECUTOR_SERVICE_ACCOUNT', 'exposedapi-apim-executor'),

@@ -1,6 +1,10 @@
 // The dispatcher's configuration: defaults, in-cluster detection, and every bad value named with its fix.
 import t from 'tap';
-import { readDispatcherConfig } from '../../core/dispatcher-config.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { DEFAULT_EXECUTOR_IMAGE, readDispatcherConfig } from '../../core/dispatcher-config.ts';
+import { REPO_DIR } from '../helpers/fixtures.ts';
 
 const context = { hostname: 'webhook-7d9f', randomSuffix: 'abc123' };
 
@@ -15,6 +19,16 @@ t.test('defaults', async (t) => {
   t.equal(r.config.readinessSync, true);
   t.equal(r.config.job.command, undefined);
   t.equal(r.config.job.imagePullPolicy, undefined);
+  t.equal(r.config.job.image, DEFAULT_EXECUTOR_IMAGE);
+});
+
+t.test('the default EXECUTOR_IMAGE is the chart\'s image at its appVersion, the version npm run image tags', async (t) => {
+  const chart = YAML.parse(readFileSync(join(REPO_DIR, 'charts/exposedapi-apim/Chart.yaml'), 'utf8')) as { appVersion: string };
+  const values = YAML.parse(readFileSync(join(REPO_DIR, 'charts/exposedapi-apim/values.yaml'), 'utf8')) as { image: { repository: string; tag: string; digest: string } };
+  const pkg = JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')) as { version: string };
+  t.same([values.image.tag, values.image.digest], ['', ''], 'the chart\'s default image is repository:appVersion');
+  t.equal(DEFAULT_EXECUTOR_IMAGE, `${values.image.repository}:${chart.appVersion}`);
+  t.equal(chart.appVersion, pkg.version, 'appVersion is the version the image build tags (package.json)');
 });
 
 t.test('in a cluster: on by default, the namespace from the ServiceAccount, the identity from POD_NAME', async (t) => {
