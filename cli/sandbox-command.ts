@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { errorMessage } from '../core/kube/errors.ts';
 
 const HELP = `usage: exposedapi-apim sandbox [--apply PATH]... [--exit] [--report FILE] [--dir DIR] [--no-examples] [--wait SECONDS]
+                              [--node agent|real]
 
 Starts a real Kubernetes control plane (v1.36, built from the Go modules on first use) with a node agent that runs
 Job pods as local processes, the APIM emulator, the admission webhook and dispatcher registered in the cluster, and a
@@ -15,6 +16,10 @@ sample backend; applies examples/ and waits until every ExposedAPI is Ready; pri
   --dir DIR       where kubeconfig, certificates, logs and the emulator's CA go (default .sandbox)
   --no-examples   apply only --apply paths
   --wait SECONDS  how long to wait for Ready (default 180)
+  --node real     run a real node instead of the node agent: kubelet, containerd, kube-proxy and the CNI bridge
+                  (root, Debian's containerd/runc/containernetworking-plugins); the operator is installed from its
+                  image with its Helm chart, the webhook and dispatcher run as Deployment pods, each Job in a container,
+                  and "kubectl logs job/<job>" works (docs/dev-cluster.md)
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -29,6 +34,7 @@ export async function run(args: string[]): Promise<number> {
         dir: { type: 'string', default: '.sandbox' },
         'no-examples': { type: 'boolean', default: false },
         wait: { type: 'string', default: '180' },
+        node: { type: 'string', default: 'agent' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -45,6 +51,11 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`exposedapi-apim sandbox: --wait ${parsed.values.wait}: a whole number of seconds, e.g. 180\n`);
     return 2;
   }
+  const node = parsed.values.node;
+  if (node !== 'agent' && node !== 'real') {
+    process.stderr.write(`exposedapi-apim sandbox: --node ${node}: "agent" (pods as local processes) or "real" (kubelet and containerd)\n`);
+    return 2;
+  }
   const { runSandbox } = await import('../dev-cluster/sandbox/sandbox.ts');
   return runSandbox({
     dir: parsed.values.dir!,
@@ -53,6 +64,7 @@ export async function run(args: string[]): Promise<number> {
     exit: parsed.values.exit!,
     report: parsed.values.report,
     waitSeconds: wait,
+    node,
     log: (line) => process.stderr.write(`${line}\n`),
   });
 }

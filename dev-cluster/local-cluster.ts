@@ -26,6 +26,8 @@ export interface ClusterRecord {
   webhookPid: number;
   webhookUrl: string;
   controlPlaneState: string;
+  /** Which node runs the pods (absent in records written before real nodes existed: the node agent). */
+  node?: NodeKind;
   startedAt: string;
 }
 
@@ -77,12 +79,25 @@ export interface LocalControlPlane {
   k: (args: string[], input?: string) => Promise<string>;
 }
 
-/** The control plane and node agent, started detached; tied to `parentPid` (0: lives until `down`). */
-export async function startLocalControlPlane(dir: string, parentPid: number, log: Log): Promise<LocalControlPlane> {
+/** Which node runs the pods: the node agent (local processes) or a real node (kubelet and containerd, dev-cluster/node). */
+export type NodeKind = 'agent' | 'real';
+
+/**
+ * The control plane and its node, started detached; tied to `parentPid` (0: lives until `down`). A real node keeps its
+ * containerd image store in DIR/node across runs. The supervisor's progress (a first run's builds) goes to `log`.
+ */
+export async function startLocalControlPlane(dir: string, parentPid: number, log: Log, options: { node?: NodeKind } = {}): Promise<LocalControlPlane> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  log('starting etcd, kube-apiserver, kube-controller-manager and the node agent (the first run builds them from the Go modules: several minutes)…');
+  const real = options.node === 'real';
+  log(real
+    ? 'starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and a real node (containerd, kubelet, kube-proxy; the first run builds them from the Go modules: several minutes)…'
+    : 'starting etcd, kube-apiserver, kube-controller-manager and the node agent (the first run builds them from the Go modules: several minutes)…');
   const controlPlaneState = join(dir, 'control-plane.json');
-  const { state } = await launchSupervisor({ stateFile: controlPlaneState, parentPid, timeoutMs: 60 * 60_000 });
+  const { state } = await launchSupervisor({
+    stateFile: controlPlaneState, parentPid, timeoutMs: 60 * 60_000,
+    ...(real ? { args: ['--node', 'real', '--node-dir', join(dir, 'node')] } : {}),
+    onProgress: log,
+  });
   const kubeconfig = join(dir, 'kubeconfig');
   copyFileSync(state.kubeconfigPath, kubeconfig);
   return { state, cp: controlPlaneClient(state), kubeconfig, controlPlaneState, k: (args, input) => kubectl(state.kubectl, kubeconfig, args, input) };
@@ -174,14 +189,14 @@ export async function startLocalWebhook(
   return { pid: webhook.pid!, url, port: port! };
 }
 
-export async function clusterUp(dirArg: string, log: Log): Promise<ClusterRecord> {
+export async function clusterUp(dirArg: string, log: Log, options: { node?: NodeKind } = {}): Promise<ClusterRecord> {
   const dir = resolve(dirArg);
   const existing = readClusterRecord(dir);
   if (existing && alive(existing.webhookPid)) {
     log(`a cluster is already running from ${dir} (kubeconfig ${existing.kubeconfig}); run "cluster down --dir ${dirArg}" first`);
     return existing;
   }
-  const lcp = await startLocalControlPlane(dir, 0, log);
+  const lcp = await startLocalControlPlane(dir, 0, log, options);
   await installOperatorResources(lcp, ['rbac.yaml'], log);
   const webhook = await startLocalWebhook(dir, lcp, { DISPATCHER_ENABLED: 'false' }, log);
   const record: ClusterRecord = {
@@ -192,6 +207,7 @@ export async function clusterUp(dirArg: string, log: Log): Promise<ClusterRecord
     webhookPid: webhook.pid,
     webhookUrl: webhook.url,
     controlPlaneState: lcp.controlPlaneState,
+    node: options.node ?? 'agent',
     startedAt: new Date().toISOString(),
   };
   writeFileSync(recordPath(dir), JSON.stringify(record, null, 2));
@@ -211,7 +227,7 @@ export async function clusterDown(dirArg: string, log: Log): Promise<boolean> {
     if (alive(record.webhookPid)) process.kill(record.webhookPid, 'SIGKILL');
   }
   const state = await readLiveState(record.controlPlaneState);
-  if (state) await stopSupervisor(state);
+  if (state) await stopSupervisor(state, 120_000);
   for (const f of ['cluster.json', 'kubeconfig', 'control-plane.json', 'webhook']) rmSync(join(dir, f), { recursive: true, force: true });
   log(`stopped the webhook (pid ${record.webhookPid}) and the control plane; ${dir} keeps webhook.log`);
   return true;
@@ -226,7 +242,9 @@ export function usageText(r: ClusterRecord): string {
     '  kubectl get crd exposedapis.oda.tmforum.org',
     '  kubectl apply -f my-exposedapi.yaml            # the webhook validates and stamps it',
     `Admission webhook: ${r.webhookUrl} (log: ${join(r.dir, 'webhook.log')})`,
-    'Pods of Jobs run as local processes on this machine (a node agent plays kubelet).',
+    r.node === 'real'
+      ? 'Pods run in containers on a real node (kubelet and containerd): kubectl logs and kubectl exec work.'
+      : 'Pods of Jobs run as local processes on this machine (a node agent plays kubelet).',
     `Stop it with: npm run cli -- cluster down --dir ${r.dir}`,
     '',
   ].join('\n');

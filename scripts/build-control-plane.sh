@@ -18,6 +18,19 @@ BINARIES=(kube-apiserver kube-controller-manager kubectl etcd)
 
 log() { printf '[build-control-plane %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# go build prints nothing for the many minutes of a cold build: say every 30 s that it is still going.
+ticker() { local what=$1 t0; t0=$(date +%s); while sleep 30; do log "$what: still compiling after $(( $(date +%s) - t0 )) s"; done; }
+with_ticker() {
+  local what=$1 pid rc=0
+  shift
+  ticker "$what" &
+  pid=$!
+  "$@" || rc=$?
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  return "$rc"
+}
+
 complete() { for b in "${BINARIES[@]}"; do [ -x "$OUT/$b" ] || return 1; done; }
 if complete; then
   log "cached: $OUT (kube $KUBE_VERSION, etcd $ETCD_VERSION)"
@@ -62,7 +75,7 @@ build_kube() {
   for c in kube-apiserver kube-controller-manager kubectl; do
     [ -x "$OUT/$c" ] && { log "kube: $c already built"; continue; }
     log "kube: compiling $c (cold: many minutes on 2 cores; progress below is go's package list)"
-    go build -p 2 -trimpath -ldflags "$ldf" -o "$OUT/$c.tmp" "k8s.io/kubernetes/cmd/$c"
+    with_ticker "kube: $c" go build -p 2 -trimpath -ldflags "$ldf" -o "$OUT/$c.tmp" "k8s.io/kubernetes/cmd/$c"
     mv "$OUT/$c.tmp" "$OUT/$c"
     log "kube: $c done ($(du -h "$OUT/$c" | cut -f1))"
   done
@@ -79,7 +92,7 @@ build_etcd() {
   go mod init local.invalid/exposedapi-apim-etcd-bin >/dev/null 2>&1
   go mod edit -go=1.26.0 -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION" -tool=go.etcd.io/etcd/server/v3
   go mod tidy
-  go build -p 2 -trimpath -ldflags "-s -w" -o "$OUT/etcd.tmp" go.etcd.io/etcd/server/v3
+  with_ticker etcd go build -p 2 -trimpath -ldflags "-s -w" -o "$OUT/etcd.tmp" go.etcd.io/etcd/server/v3
   mv "$OUT/etcd.tmp" "$OUT/etcd"
   log "etcd done ($(du -h "$OUT/etcd" | cut -f1))"
 }

@@ -20,8 +20,9 @@ export const BIN_DIR_ENV = 'EXPOSEDAPI_APIM_BIN_DIR';
 
 const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-control-plane.sh');
 
-export async function locateBinaries(): Promise<ControlPlaneBinaries> {
-  const dir = process.env[BIN_DIR_ENV] || (await runBuildScript());
+/** `log` receives the build script's progress lines as they come (a cold build takes many minutes). */
+export async function locateBinaries(log: (line: string) => void = () => {}): Promise<ControlPlaneBinaries> {
+  const dir = process.env[BIN_DIR_ENV] || (await runBuildScript(log));
   const bins: ControlPlaneBinaries = {
     dir,
     etcd: join(dir, 'etcd'),
@@ -41,11 +42,13 @@ export async function locateBinaries(): Promise<ControlPlaneBinaries> {
   return bins;
 }
 
-async function runBuildScript(): Promise<string> {
+async function runBuildScript(log: (line: string) => void): Promise<string> {
   let stdout: string;
   try {
     // A cold build takes many minutes; a cached one milliseconds. No timeout: a cold build is legitimate.
-    ({ stdout } = await promisify(execFile)('bash', [BUILD_SCRIPT], { maxBuffer: 16 * 1024 * 1024 }));
+    const run = promisify(execFile)('bash', [BUILD_SCRIPT], { maxBuffer: 16 * 1024 * 1024 });
+    run.child.stderr?.setEncoding('utf8').on('data', (d: string) => d.split('\n').filter((l) => l.startsWith('[build-')).forEach((l) => log(l)));
+    ({ stdout } = await run);
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`${BUILD_SCRIPT} failed, so the control plane binaries are unavailable: ${e.stderr?.trim() || e.message}\n` +

@@ -74,7 +74,7 @@ export interface RunningControlPlane {
 export const HOST = '127.0.0.1';
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<RunningControlPlane> {
-  const binaries = await locateBinaries();
+  const binaries = await locateBinaries(options.log);
   // A port picked by freeLoopbackPorts can be taken by someone else before the component binds it; start again with
   // new ports rather than fail a whole test run.
   for (let attempt = 1; ; attempt++) {

@@ -48,6 +48,11 @@ export interface LaunchOptions {
   args?: string[];
   /** Default 120 s: far above the few seconds start-up takes with cached binaries, below a cold build's minutes. */
   timeoutMs?: number;
+  /**
+   * Receives the supervisor's log lines while it starts (a first run's builds report their progress there), so a
+   * caller can show that something is happening.
+   */
+  onProgress?: (line: string) => void;
 }
 
 export interface LaunchedSupervisor {
@@ -73,9 +78,14 @@ export async function launchSupervisor(options: LaunchOptions): Promise<Launched
   child.once('exit', (code, signal) => (exit = `exited with ${code ?? signal}`));
   child.once('error', (err) => (exit = `failed to start: ${err.message}`));
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const progress = options.onProgress ? logFollower(logPath, options.onProgress) : () => {};
   for (;;) {
+    progress();
     const state = await readLiveState(options.stateFile);
-    if (state && state.supervisorPid === child.pid) return { state, logPath };
+    if (state && state.supervisorPid === child.pid) {
+      progress();
+      return { state, logPath };
+    }
     if (exit !== undefined) {
       throw new Error(`control plane supervisor ${exit} before it was ready; its log (${logPath}) ends with:\n${tail(logPath)}`);
     }
@@ -85,6 +95,25 @@ export async function launchSupervisor(options: LaunchOptions): Promise<Launched
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Reads what was appended to the log since the last call and passes on each whole line (without the supervisor's prefix). */
+function logFollower(path: string, onLine: (line: string) => void): () => void {
+  let offset = 0;
+  let partial = '';
+  return () => {
+    let text: string;
+    try {
+      const buf = readFileSync(path);
+      text = buf.subarray(offset).toString('utf8');
+      offset = buf.length;
+    } catch {
+      return;
+    }
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onLine(line.replace(/^\[supervisor [^\]]+\] /, ''));
+  };
 }
 
 /** SIGTERM the supervisor and wait until it (and so its components) are gone; SIGKILL everything it owned on timeout. */

@@ -72,10 +72,11 @@ async function loadDocument(file: string): Promise<string> {
   return res.text();
 }
 
-export async function startSampleBackend(): Promise<SampleBackend> {
+/** `address`: where to listen; default hostAddress(). With a real node, the pod network's gateway (pods reach it there). */
+export async function startSampleBackend(options: { address?: string } = {}): Promise<SampleBackend> {
   const documents = new Map<string, string>();
   for (const file of Object.keys(SAMPLE_DOCUMENTS)) documents.set(file, await loadDocument(file));
-  const address = hostAddress();
+  const address = options.address ?? hostAddress();
   const server = http.createServer((req, res) => {
     const name = (req.url ?? '/').split('?')[0]!.replace(/^\/+/, '');
     const doc = documents.get(name);

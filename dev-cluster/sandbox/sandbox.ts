@@ -6,7 +6,9 @@ import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { isObject } from '../../core/object-reader.ts';
 import { JOB_LABELS } from '../../core/exposedapi-status.ts';
-import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalControlPlane, startLocalWebhook, type LocalControlPlane } from '../local-cluster.ts';
+import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalControlPlane, startLocalWebhook, type LocalControlPlane, type NodeKind } from '../local-cluster.ts';
+import { hasImage, importImage } from '../node/local-images.ts';
+import { installOperatorChart, sandboxChartValues, sandboxOperatorImage } from './operator-release.ts';
 import { startApimEmulator } from '../../emulator/apim-emulator.ts';
 import { stopSupervisor } from '../control-plane/supervisor-process.ts';
 import { publishBackendService, startSampleBackend, type SampleBackend } from './sample-backend.ts';
@@ -27,6 +29,8 @@ export interface SandboxOptions {
   report?: string;
   /** How long to wait for the applied ExposedAPIs (default 180 s). */
   waitSeconds?: number;
+  /** agent (default): pods as local processes; real: kubelet and containerd, the operator installed by its chart. */
+  node?: NodeKind;
   log: (line: string) => void;
 }
 
@@ -68,11 +72,12 @@ function readyState(o: Obj): 'ready' | 'failed' | 'pending' {
 export interface Sandbox {
   dir: string;
   lcp: LocalControlPlane;
+  node: NodeKind;
   emulator: ApimEmulator;
   backend: SampleBackend;
-  /** Webhook + dispatcher processes (PIDs), each registered or serving the same cluster. */
+  /** Webhook + dispatcher processes (PIDs), each registered or serving the same cluster; none on a real node (pods). */
   webhooks: { pid: number; url: string; podName: string }[];
-  /** Starts one more webhook + dispatcher replica (they elect one dispatcher by Lease). */
+  /** Starts one more webhook + dispatcher replica (they elect one dispatcher by Lease); node agent only. */
   addReplica(podName: string): Promise<{ pid: number; url: string; podName: string }>;
   /** Applies manifests (server-side) into the sandbox namespace; ${SANDBOX_SPEC_BASE} is substituted. */
   apply(objs: Obj[]): Promise<void>;
@@ -92,7 +97,18 @@ export function deploymentProcessEnv(): Record<string, string> {
   return Object.fromEntries(env.filter((e) => ['NODE_OPTIONS', 'MALLOC_ARENA_MAX', 'MALLOC_TRIM_THRESHOLD_'].includes(e.name) && e.value !== undefined).map((e) => [e.name, e.value!]));
 }
 
-export async function startSandbox(options: { dir: string; log: (line: string) => void; webhookEnv?: Record<string, string>; importDelayMs?: number }): Promise<Sandbox> {
+export interface StartSandboxOptions {
+  dir: string;
+  log: (line: string) => void;
+  /** Node agent: environment of the local webhook processes. */
+  webhookEnv?: Record<string, string>;
+  /** Real node: chart values merged over the sandbox's own (e.g. {dispatcher: {maxActiveJobs: 4}}). */
+  chartValues?: Record<string, unknown>;
+  importDelayMs?: number;
+  node?: NodeKind;
+}
+
+export async function startSandbox(options: StartSandboxOptions): Promise<Sandbox> {
   const dir = resolve(options.dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -101,16 +117,22 @@ export async function startSandbox(options: { dir: string; log: (line: string) =
     rmSync(join(dir, 'webhook'), { recursive: true, force: true });
   };
   try {
-    const lcp = await startLocalControlPlane(dir, process.pid, options.log);
+    const node = options.node ?? 'agent';
+    const lcp = await startLocalControlPlane(dir, process.pid, options.log, { node });
     cleanups.push(async () => {
-      await stopSupervisor(lcp.state);
+      await stopSupervisor(lcp.state, 120_000);
     });
-    options.log('starting the APIM emulator and the sample backend…');
+    // On a real node, pods reach the host at the pod network's gateway: the emulator and the backend listen there.
+    const gateway = lcp.state.realNode?.gateway;
+    options.log(`starting the APIM emulator and the sample backend${gateway ? ` on ${gateway}` : ''}…`);
     // ARM throttling on at the real bucket sizes (emulator/throttling.ts: 250/25 reads, 200/10 writes and deletes per
     // principal), so the sandbox paces bursts the way a subscription would; tests embedding the emulator keep it off.
-    const emulator = await startApimEmulator({ dir: join(dir, 'emulator'), importDelayMs: options.importDelayMs ?? 0, throttling: { enabled: true } });
+    const emulator = await startApimEmulator({
+      dir: join(dir, 'emulator'), importDelayMs: options.importDelayMs ?? 0, throttling: { enabled: true },
+      ...(gateway ? { host: gateway, hostnames: [gateway] } : {}),
+    });
     cleanups.push(() => emulator.close());
-    const backend = await startSampleBackend();
+    const backend = await startSampleBackend(gateway ? { address: gateway } : {});
     cleanups.push(() => backend.close());
 
     // The webhook replicas and the executor's pods run the production bundle, as the image does.
@@ -119,6 +141,61 @@ export async function startSandbox(options: { dir: string; log: (line: string) =
     const { buildBundle } = await import('../../scripts/build.ts');
     await buildBundle(bundleDir);
     const bundleEntry = join(bundleDir, 'exposedapi-apim.mjs');
+
+    const list = async () => (JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] }).items;
+    const jobs = async () => (JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] }).items;
+    const common = {
+      dir, lcp, node, emulator, backend,
+      async apply(objs: Obj[]) {
+        if (objs.length === 0) return;
+        const text = objs.map((x) => YAML.stringify(x)).join('---\n').replaceAll('${SANDBOX_SPEC_BASE}', backend.url);
+        await lcp.k(['apply', '--server-side', '-n', SANDBOX_NAMESPACE, '-f', '-'], text);
+      },
+      async waitSettled(names: { ns: string; name: string }[], timeoutMs: number, stopEarly?: () => boolean) {
+        const deadline = Date.now() + timeoutMs;
+        let states: Record<string, 'ready' | 'failed' | 'pending'> = {};
+        for (;;) {
+          const items = await list();
+          states = {};
+          for (const n of names) {
+            const obj = items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name);
+            states[`${n.ns}/${n.name}`] = obj ? readyState(obj) : 'pending';
+          }
+          if (Object.values(states).every((x) => x !== 'pending') || Date.now() > deadline || stopEarly?.()) return states;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      },
+      async waitJobsIdle(timeoutMs: number) {
+        const deadline = Date.now() + timeoutMs;
+        while (Date.now() < deadline) {
+          if ((await jobs()).every((j) => jobState(j) !== 'Running' && jobState(j) !== 'Pending')) return;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      },
+      summary: async (names: { ns: string; name: string }[]) => (await summarize(lcp, emulator, names, node)).text,
+      report: () => report(lcp, emulator),
+      stop,
+    };
+
+    if (lcp.state.realNode) {
+      // The operator as a cluster runs it: its image in the node's containerd, installed by its Helm chart.
+      const realNode = lcp.state.realNode;
+      options.log('building the operator image (reused when nothing changed)…');
+      const image = await sandboxOperatorImage({ dir, bundleDir, caFile: emulator.caFile, log: options.log });
+      if (!hasImage('ctr', realNode.containerdSocket, image.reference)) {
+        options.log(`importing ${image.reference} into the node's containerd…`);
+        importImage('ctr', realNode.containerdSocket, image);
+      }
+      await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SANDBOX_NAMESPACE } }));
+      await publishBackendService(lcp.cp.kubeConfig(), SANDBOX_NAMESPACE, SAMPLE_SERVICE, 8080, backend);
+      options.log('installing the operator with its Helm chart (webhook and dispatcher as a Deployment)…');
+      installOperatorChart({ dir, kubeconfig: lcp.kubeconfig, namespace: OPERATOR_NAMESPACE, values: sandboxChartValues(image, emulator, options.chartValues) });
+      return {
+        ...common,
+        webhooks: [],
+        addReplica: () => Promise.reject(new Error('on a real node the webhook runs as a Deployment: scale it with kubectl scale deployment')),
+      };
+    }
 
     const rbacFiles = ['rbac.yaml', 'executor-rbac.yaml', 'dispatcher-rbac.yaml'].filter((f) => existsSync(join(REPO_ROOT, 'manifests/base', f)));
     await installOperatorResources(lcp, rbacFiles, options.log);
@@ -178,45 +255,7 @@ export async function startSandbox(options: { dir: string; log: (line: string) =
     };
     await addReplica('sandbox-webhook-0');
 
-    const list = async () => (JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] }).items;
-    const jobs = async () => (JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] }).items;
-    return {
-      dir,
-      lcp,
-      emulator,
-      backend,
-      webhooks,
-      addReplica,
-      async apply(objs) {
-        if (objs.length === 0) return;
-        const text = objs.map((x) => YAML.stringify(x)).join('---\n').replaceAll('${SANDBOX_SPEC_BASE}', backend.url);
-        await lcp.k(['apply', '--server-side', '-n', SANDBOX_NAMESPACE, '-f', '-'], text);
-      },
-      async waitSettled(names, timeoutMs, stopEarly) {
-        const deadline = Date.now() + timeoutMs;
-        let states: Record<string, 'ready' | 'failed' | 'pending'> = {};
-        for (;;) {
-          const items = await list();
-          states = {};
-          for (const n of names) {
-            const obj = items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name);
-            states[`${n.ns}/${n.name}`] = obj ? readyState(obj) : 'pending';
-          }
-          if (Object.values(states).every((x) => x !== 'pending') || Date.now() > deadline || stopEarly?.()) return states;
-          await new Promise((r) => setTimeout(r, 300));
-        }
-      },
-      async waitJobsIdle(timeoutMs) {
-        const deadline = Date.now() + timeoutMs;
-        while (Date.now() < deadline) {
-          if ((await jobs()).every((j) => jobState(j) !== 'Running' && jobState(j) !== 'Pending')) return;
-          await new Promise((r) => setTimeout(r, 300));
-        }
-      },
-      summary: async (names) => (await summarize(lcp, emulator, names)).text,
-      report: () => report(lcp, emulator),
-      stop,
-    };
+    return { ...common, webhooks, addReplica };
   } catch (e) {
     await stop();
     throw e;
@@ -231,7 +270,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const sandbox = await startSandbox({ dir: options.dir, log: options.log });
+  const sandbox = await startSandbox({ dir: options.dir, log: options.log, ...(options.node ? { node: options.node } : {}) });
   try {
     const files = manifestFiles([...(options.noExamples ? [] : [join(REPO_ROOT, 'examples')]), ...options.apply]);
     const objs = renderManifests(files, sandbox.backend.url);
@@ -268,7 +307,7 @@ function jobState(j: Obj): string {
   return j['status']?.['active'] ? 'Running' : 'Pending';
 }
 
-async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown }, names: { ns: string; name: string }[]) {
+async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown }, names: { ns: string; name: string }[], node: NodeKind) {
   const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
   const jobs = JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };
   const lines: string[] = ['', 'ExposedAPIs:'];
@@ -281,6 +320,8 @@ async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown },
   lines.push('', `Jobs (namespace ${OPERATOR_NAMESPACE}):`);
   for (const j of jobs.items) {
     lines.push(`  ${j['metadata']['name']}  ${j['metadata']['labels']?.[JOB_LABELS.action] ?? ''}  ${jobState(j)}`);
+    // A real node's kubelet serves container logs; the node agent keeps them in files only (the report has them).
+    if (node === 'real') lines.push(`      kubectl logs -n ${OPERATOR_NAMESPACE} job/${j['metadata']['name']}`);
   }
   const state = emulator.state() as Obj;
   const apis: Obj[] = Array.isArray(state['apis']) ? state['apis'] : isObject(state['apis']) ? Object.values(state['apis']) : [];
