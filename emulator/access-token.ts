@@ -1,6 +1,11 @@
-// Compact JWTs signed with the emulator's ES256 key: the access tokens it issues and checks on every ARM call.
+// Compact JWTs signed with the emulator's key: the access tokens it issues and checks on every ARM call, and the
+// tokens the gateway's validate-jwt checks through the emulator's own OpenID configuration.
 // The key is persisted next to the CA so tokens survive a restart of the emulator (a client caches its token for up
 // to an hour and would otherwise get 401s it cannot explain).
+//
+// RS256 (RSA 2048), as Entra ID signs its tokens: APIM's validate-jwt accepts only PS256, RS256 and RS512 for
+// asymmetric keys ("Usage notes", https://learn.microsoft.com/azure/api-management/validate-jwt-policy), so an ES256
+// token would fail there however valid it is. Keys made before this (EC P-256, ES256) still load and sign ES256.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 
@@ -9,6 +14,8 @@ export interface SigningKey {
   publicKey: KeyObject;
   kid: string;
   privateKeyPem: string;
+  /** RS256 for RSA keys, ES256 for the EC keys of emulator homes made before RS256. */
+  alg: 'RS256' | 'ES256';
 }
 
 export function signingKeyFromPem(privateKeyPem: string): SigningKey {
@@ -16,16 +23,21 @@ export function signingKeyFromPem(privateKeyPem: string): SigningKey {
   const publicKey = createPublicKey(privateKey);
   const der = publicKey.export({ type: 'spki', format: 'der' });
   const kid = createHash('sha256').update(der).digest('base64url').slice(0, 27);
-  return { privateKey, publicKey, kid, privateKeyPem };
+  return { privateKey, publicKey, kid, privateKeyPem, alg: privateKey.asymmetricKeyType === 'rsa' ? 'RS256' : 'ES256' };
 }
 
 export function createSigningKey(): SigningKey {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return signingKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
 }
 
 export function publicJwk(key: SigningKey): JsonWebKey & { kid: string; use: string; alg: string } {
-  return { ...key.publicKey.export({ format: 'jwk' }), kid: key.kid, use: 'sig', alg: 'ES256' };
+  return { ...key.publicKey.export({ format: 'jwk' }), kid: key.kid, use: 'sig', alg: key.alg };
+}
+
+/** ES256 signatures are the raw r||s pair in JWS (RFC 7518 §3.4), not DER. */
+function signatureOptions(key: KeyObject, alg: SigningKey['alg']): { key: KeyObject; dsaEncoding?: 'ieee-p1363' } {
+  return alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : { key };
 }
 
 function b64json(v: unknown): string {
@@ -33,9 +45,9 @@ function b64json(v: unknown): string {
 }
 
 export function signJwt(key: SigningKey, payload: Record<string, unknown>): string {
-  const head = b64json({ alg: 'ES256', typ: 'JWT', kid: key.kid });
+  const head = b64json({ alg: key.alg, typ: 'JWT', kid: key.kid });
   const body = b64json(payload);
-  const signature = sign('sha256', Buffer.from(`${head}.${body}`), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  const signature = sign('sha256', Buffer.from(`${head}.${body}`), signatureOptions(key.privateKey, key.alg));
   return `${head}.${body}.${signature.toString('base64url')}`;
 }
 
@@ -65,10 +77,10 @@ export function decodeJwt(token: string): DecodedJwt | undefined {
   }
 }
 
-/** Checks a token this emulator issued: structure, ES256 signature with its key. Expiry is the caller's call. */
+/** Checks a token this emulator issued: structure, signature with its key. Expiry is the caller's call. */
 export function verifyJwt(key: SigningKey, token: string): DecodedJwt | undefined {
   const jwt = decodeJwt(token);
-  if (!jwt || jwt.header['alg'] !== 'ES256') return undefined;
-  const okSignature = verify('sha256', Buffer.from(jwt.signingInput), { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, jwt.signature);
+  if (!jwt || jwt.header['alg'] !== key.alg) return undefined;
+  const okSignature = verify('sha256', Buffer.from(jwt.signingInput), signatureOptions(key.publicKey, key.alg), jwt.signature);
   return okSignature ? jwt : undefined;
 }

@@ -39,6 +39,9 @@ import {
 import { serviceSnapshot } from './service-snapshot.ts';
 import { findTier, unknownSkuMessage } from './sku-tiers.ts';
 import { loadStateFile, StateWriter } from './state-file.ts';
+import type { Gateway } from './gateway/gateway-server.ts';
+import { startGateway } from './gateway/gateway-server.ts';
+import { SUBSCRIPTIONS } from './resources/subscription-resources.ts';
 import type { ThrottlingConfig } from './throttling.ts';
 import { DEFAULT_THROTTLING, requestKind, Throttling } from './throttling.ts';
 import type { ClientRegistration, FederatedCredential, TokenServiceConfig } from './token-endpoint.ts';
@@ -83,6 +86,15 @@ export interface ApimEmulatorOptions {
   bodyLimitBytes?: number;
   /** Called with one line per request when set. */
   log?: (line: string) => void;
+  /** The gateway's port (0, the default, picks a free one). */
+  gatewayPort?: number;
+  /** The host name in the gateway's URL (added to the serving certificate); default the listening address. */
+  gatewayHost?: string;
+  /**
+   * Whether the service GET reports the gateway's URL as `gatewayUrl`. Default false: it reports
+   * `https://<serviceName>.azure-api.net`, the real service's form, which resolves nowhere locally.
+   */
+  advertiseGateway?: boolean;
 }
 
 export interface ApimEmulatorInfo {
@@ -99,6 +111,9 @@ export interface ApimEmulatorInfo {
 
 export interface ApimEmulator extends ApimEmulatorInfo {
   port: number;
+  /** The gateway: the service's APIs served with their policies (emulator/gateway/). */
+  gatewayUrl: string;
+  readonly gateway: Gateway;
   caPem: string;
   /** Everything the service holds plus request counts (the same as GET /_emulator/state). */
   state(): ReturnType<typeof serviceSnapshot>;
@@ -197,7 +212,7 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
   };
   const serving = await issueCertificate(home.ca, {
     commonName: 'exposedapi-apim emulator',
-    dnsNames: ['localhost', ...(options.hostnames ?? []).filter((h) => !/^[\d.:]+$/.test(h))],
+    dnsNames: ['localhost', ...[...(options.hostnames ?? []), ...(options.gatewayHost ? [options.gatewayHost] : [])].filter((h) => !/^[\d.:]+$/.test(h))],
     ipAddresses: ['127.0.0.1', '::1', ...(options.hostnames ?? []).filter((h) => /^[\d.:]+$/.test(h))],
     usage: 'server',
   });
@@ -234,12 +249,14 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
     ...simpleRoutes(service, NAMED_VALUES),
     ...simpleRoutes(service, API_VERSION_SETS),
     ...simpleRoutes(service, LOGGERS),
+    ...simpleRoutes(service, SUBSCRIPTIONS),
   ]);
   const faults = new FaultInjector();
   const throttling = new Throttling({ ...DEFAULT_THROTTLING, ...(options.throttling ?? {}) });
   const requests = new RequestCounts();
   const bodyLimit = options.bodyLimitBytes ?? 64 * 1024 * 1024;
   let info: ApimEmulatorInfo | undefined;
+  let gateway: Gateway | undefined;
 
   const state = (): ReturnType<typeof serviceSnapshot> => serviceSnapshot(service, requests.snapshot());
   const reset = (): void => {
@@ -247,6 +264,7 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
     faults.clear();
     throttling.reset();
     requests.reset();
+    gateway?.reset();
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -269,7 +287,9 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
         send(res, method, 400, { error: { code: 'BadRequest', message: 'The request body is not valid JSON.' } });
         return;
       }
-      const reply = handleAdmin({ state, reset, info: () => info, faults, throttling, settings: service.settings, imports: () => service.importsRunning() }, method, url.pathname, body);
+      const reply = url.pathname.replace(/\/+$/, '') === '/_emulator/gateway' && gateway
+        ? gateway.admin(method, body)
+        : handleAdmin({ state, reset, info: () => info, faults, throttling, settings: service.settings, imports: () => service.importsRunning() }, method, url.pathname, body);
       send(res, method, reply.status, reply.body);
       return;
     }
@@ -355,10 +375,24 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `https://${urlHost}:${port}`;
   info = { url, caFile: home.caFile, authorityHost: url, tenantId, clientId, clientSecret, subscriptionId, resourceGroup, serviceName };
+  gateway = await startGateway({
+    svc: service,
+    certPem: serving.certPem,
+    keyPem: serving.keyPem,
+    caPem: home.ca.certPem,
+    host,
+    port: options.gatewayPort ?? 0,
+    ...(options.gatewayHost ? { urlHost: options.gatewayHost } : {}),
+    bodyLimit,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  if (options.advertiseGateway) service.gatewayUrl = gateway.url;
 
   return {
     ...info,
     port,
+    gatewayUrl: gateway.url,
+    gateway,
     caPem: home.ca.certPem,
     state,
     reset,
@@ -370,6 +404,7 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
     requests,
     async close(): Promise<void> {
       service.stop();
+      await gateway!.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

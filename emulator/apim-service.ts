@@ -88,6 +88,9 @@ export class ApimService {
   readonly #timers = new Set<NodeJS.Timeout>();
   #stopped = false;
   readonly #onChange: () => void;
+  readonly #listeners = new Set<() => void>();
+  /** The URL the service GET reports as `gatewayUrl` (the emulator's gateway once it listens). */
+  gatewayUrl: string;
 
   constructor(opts: ApimServiceOptions) {
     this.identity = { subscriptionId: opts.subscriptionId, resourceGroup: opts.resourceGroup, serviceName: opts.serviceName };
@@ -107,6 +110,13 @@ export class ApimService {
     this.fetchDocument = opts.fetchDocument;
     this.data = opts.data ?? emptyServiceData();
     this.#onChange = opts.onChange ?? (() => {});
+    this.gatewayUrl = `https://${opts.serviceName}.azure-api.net`;
+  }
+
+  /** Calls `listener` after every change to the service's entities (the gateway rebuilds its routes then). */
+  onChanged(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The ARM id of a resource below the service (`/apis/x` → `/subscriptions/…/service/svc/apis/x`). */
@@ -126,6 +136,7 @@ export class ApimService {
 
   changed(): void {
     this.#onChange();
+    for (const l of this.#listeners) l();
   }
 
   /** If-Match on a write: `*` needs an existing entity, a tag must be current; absent means unconditional. */

@@ -56,7 +56,7 @@ function serviceContract(svc: ApimService, origin: string): unknown {
       publisherName: 'exposedapi-apim emulator',
       provisioningState: 'Succeeded',
       targetProvisioningState: '',
-      gatewayUrl: `https://${serviceName}.azure-api.net`,
+      gatewayUrl: svc.gatewayUrl,
       managementApiUrl: origin,
       virtualNetworkType: 'None',
       publicNetworkAccess: 'Enabled',

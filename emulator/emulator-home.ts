@@ -63,8 +63,11 @@ export async function openEmulatorHome(dir: string): Promise<EmulatorHome> {
   const signingFile = join(dir, 'token-signing.key');
   const signingPem = await readIfExists(signingFile);
   let signingKey: SigningKey;
-  if (signingPem !== undefined) {
-    signingKey = signingKeyFromPem(signingPem);
+  // A home made before the emulator signed RS256 holds an EC key: it is replaced, because the gateway's validate-jwt
+  // (like APIM's) refuses ES256 tokens. A client still holding a token of the old key gets 401 until it asks anew.
+  const stored = signingPem !== undefined ? signingKeyFromPem(signingPem) : undefined;
+  if (stored && stored.alg === 'RS256') {
+    signingKey = stored;
   } else {
     signingKey = createSigningKey();
     await writeAtomic(signingFile, signingKey.privateKeyPem);

@@ -14,7 +14,11 @@ import { validationMessage } from './arm-errors.ts';
 import type { DocumentKind } from './import-document.ts';
 import { generatedDisplayName, generatedOperationName, normalizeOperationName, OperationNamer } from './operation-names.ts';
 import type {
+  ApiSchemas,
+  Json,
+  JsonObject,
   OperationProperties,
+  OperationSchemas,
   ParameterContract,
   RepresentationContract,
   RequestContract,
@@ -44,6 +48,8 @@ export interface ImportedApi {
   protocols: string[];
   operations: ImportedOperation[];
   tags: ImportedTag[];
+  /** The document's schemas, for the gateway's validation policies (operations keyed as ApiEntity.operations). */
+  schemas: ApiSchemas;
 }
 
 export interface ImportOptions {
@@ -188,7 +194,67 @@ function mediaTypes(v: unknown, fallback: string[]): string[] {
   return Array.isArray(v) && v.length > 0 ? v.filter((x): x is string => typeof x === 'string') : fallback;
 }
 
-function buildOperation(method: string, path: string, pathItem: Obj, op: Obj, ctx: DocContext): Omit<ImportedOperation, 'name'> & { operationId?: string } {
+/** The JSON Schema keywords a Swagger 2 parameter or header carries on itself rather than under `schema`. */
+const INLINE_SCHEMA_KEYS = [
+  'type', 'format', 'items', 'enum', 'default', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength',
+  'maxLength', 'pattern', 'minItems', 'maxItems', 'uniqueItems', 'multipleOf', 'collectionFormat',
+];
+
+function inlineSchema(p: Obj): Json {
+  const out: JsonObject = {};
+  for (const k of INLINE_SCHEMA_KEYS) if (p[k] !== undefined) out[k] = p[k] as Json;
+  return out;
+}
+
+/** A schema as the document wrote it (local `$ref`s kept; the gateway resolves them against ApiSchemas.root). */
+function schemaOf(v: unknown): Json {
+  return isObj(v) ? (v as JsonObject) : null;
+}
+
+function contentSchemas(content: unknown, refs: RefResolver): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  if (!isObj(content)) return out;
+  for (const [contentType, media] of Object.entries(content)) out[contentType] = schemaOf(refs.resolve(media)?.['schema']);
+  return out;
+}
+
+function headerSchemas(headers: unknown, refs: RefResolver, kind: DocumentKind): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  if (!isObj(headers)) return out;
+  for (const [name, raw] of Object.entries(headers)) {
+    const h = refs.resolve(raw) ?? {};
+    out[name.toLowerCase()] = kind === 'openapi' ? schemaOf(h['schema']) : inlineSchema(h);
+  }
+  return out;
+}
+
+function operationSchemas(upper: string, op: Obj, params: RawParameter[], ctx: DocContext): OperationSchemas {
+  const parameters: Record<string, Json> = {};
+  let bodyParam: RawParameter | undefined;
+  for (const p of params) {
+    if (p.in === 'body') bodyParam = p;
+    if (p.in !== 'path' && p.in !== 'query' && p.in !== 'header') continue;
+    parameters[`${p.in}:${p.in === 'header' ? p.name.toLowerCase() : p.name}`] = p.schema ? (p.schema as JsonObject) : inlineSchema(p.inline);
+  }
+  let request: Record<string, Json> = {};
+  if (!BODYLESS.has(upper)) {
+    if (ctx.kind === 'openapi') request = contentSchemas(ctx.refs.resolve(op['requestBody'])?.['content'], ctx.refs);
+    else if (bodyParam) for (const t of mediaTypes(op['consumes'], ctx.consumes)) request[t] = schemaOf(bodyParam.schema);
+  }
+  const responses: OperationSchemas['responses'] = {};
+  const rawResponses = isObj(op['responses']) ? op['responses'] : {};
+  for (const [code, raw] of Object.entries(rawResponses)) {
+    if (!/^\d{3}$/.test(code)) continue;
+    const r = ctx.refs.resolve(raw) ?? {};
+    const content: Record<string, Json> = {};
+    if (ctx.kind === 'openapi') Object.assign(content, contentSchemas(r['content'], ctx.refs));
+    else if (r['schema'] !== undefined) for (const t of mediaTypes(op['produces'], ctx.produces)) content[t] = schemaOf(r['schema']);
+    responses[code] = { content, headers: headerSchemas(r['headers'], ctx.refs, ctx.kind) };
+  }
+  return { parameters, request, responses };
+}
+
+function buildOperation(method: string, path: string, pathItem: Obj, op: Obj, ctx: DocContext): Omit<ImportedOperation, 'name'> & { operationId?: string; schemas: OperationSchemas } {
   const upper = method.toUpperCase();
   const params = collectParameters(pathItem, op, ctx.refs);
   const templateParameters: ParameterContract[] = [];
@@ -284,10 +350,11 @@ function buildOperation(method: string, path: string, pathItem: Obj, op: Obj, ct
     properties.request = request;
   }
   const tags = Array.isArray(op['tags']) ? op['tags'].filter((t): t is string => typeof t === 'string' && t !== '') : [];
-  const result: Omit<ImportedOperation, 'name'> & { operationId?: string } = {
+  const result: Omit<ImportedOperation, 'name'> & { operationId?: string; schemas: OperationSchemas } = {
     properties,
     tags,
     signature: signatureOf(upper, urlTemplate),
+    schemas: operationSchemas(upper, op, params, ctx),
   };
   if (operationId !== undefined) result.operationId = operationId;
   return result;
@@ -363,6 +430,7 @@ export function importOpenApi(doc: Obj, kind: DocumentKind, options: ImportOptio
   const info = isObj(doc['info']) ? doc['info'] : {};
   const namer = new OperationNamer();
   const operations: ImportedOperation[] = [];
+  const schemaOperations: Record<string, OperationSchemas> = {};
   const bySignature = new Map<string, ImportedOperation[]>();
   const tagNames: string[] = [];
   if (Array.isArray(doc['tags'])) {
@@ -386,6 +454,7 @@ export function importOpenApi(doc: Obj, kind: DocumentKind, options: ImportOptio
       }
       const imported: ImportedOperation = { name, properties: built.properties, tags: built.tags.map(tagIdFor), signature: built.signature };
       operations.push(imported);
+      schemaOperations[name.toLowerCase()] = built.schemas;
       const same = bySignature.get(built.signature);
       if (same) same.push(imported);
       else bySignature.set(built.signature, [imported]);
@@ -413,5 +482,10 @@ export function importOpenApi(doc: Obj, kind: DocumentKind, options: ImportOptio
     protocols: kind === 'openapi' ? ['https'] : protocolsSwagger(doc),
     operations,
     tags: [...tags.values()],
+    schemas: {
+      dialect: kind === 'swagger' ? 'swagger-2.0' : /^3\.1\./.test(String(doc['openapi'])) ? 'openapi-3.1' : 'openapi-3.0',
+      root: kind === 'swagger' ? { definitions: schemaOf(doc['definitions']) ?? {} } : { components: { schemas: schemaOf(isObj(doc['components']) ? doc['components']['schemas'] : undefined) ?? {} } },
+      operations: schemaOperations,
+    },
   };
 }

@@ -66,6 +66,31 @@ export interface PolicyEntity {
   format: 'xml' | 'rawxml';
 }
 
+/**
+ * The JSON schemas of an imported document, kept for the gateway's validation policies (validate-content,
+ * validate-parameters, validate-headers). APIM keeps them too: an import creates the API's schema entity
+ * (`apis/{apiId}/schemas/{schemaId}`, "generated automatically when importing an API from an OpenAPI or WSDL
+ * specification": https://learn.microsoft.com/azure/api-management/validate-content-policy) that the operations'
+ * representations refer to. Not served on the management plane (the schemas resource is not modelled).
+ */
+export interface ApiSchemas {
+  /** How schema keywords are read: OpenAPI 3.0 and Swagger 2.0 use `nullable`/`x-nullable`, 3.1 is JSON Schema 2020-12. */
+  dialect: 'openapi-3.0' | 'openapi-3.1' | 'swagger-2.0';
+  /** What the documents' local `$ref`s point into: `{components: {schemas}}` (OpenAPI) or `{definitions}` (Swagger). */
+  root: JsonObject;
+  /** By operation key (as ApiEntity.operations). */
+  operations: Record<string, OperationSchemas>;
+}
+
+export interface OperationSchemas {
+  /** `path:name`, `query:name`, `header:name` (header names lower-cased) → the parameter's schema. */
+  parameters: Record<string, Json>;
+  /** Request body: content type → schema (null: the document names the type without a schema). */
+  request: Record<string, Json>;
+  /** Responses by status code: body schemas by content type and header schemas by lower-cased name. */
+  responses: Record<string, { content: Record<string, Json>; headers: Record<string, Json> }>;
+}
+
 export interface ApiEntity {
   /** The resource name as created (may carry `;rev=N`). */
   name: string;
@@ -76,6 +101,8 @@ export interface ApiEntity {
   policy?: PolicyEntity;
   /** Tag ids linked to the API (apis/{id}/tags/{tagId}). */
   tags: string[];
+  /** The imported document's schemas (absent for APIs created without a document, and in older state files). */
+  schemas?: ApiSchemas;
 }
 
 export interface SimpleEntity {
@@ -99,6 +126,8 @@ export interface ServiceData {
   apiVersionSets: Record<string, SimpleEntity>;
   /** Loggers (Application Insights, Event Hub, Azure Monitor); optional so older state files still load. */
   loggers?: Record<string, SimpleEntity>;
+  /** Subscriptions (keys for the gateway); optional so older state files still load. */
+  subscriptions?: Record<string, SimpleEntity>;
   /** The service-level (global) policy. */
   policy?: PolicyEntity;
 }

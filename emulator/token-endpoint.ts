@@ -50,7 +50,7 @@ export function objectIdFor(clientId: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export function openidConfiguration(origin: string, tenantId: string): Record<string, unknown> {
+export function openidConfiguration(origin: string, tenantId: string, alg = 'RS256'): Record<string, unknown> {
   const base = `${origin}/${tenantId}`;
   return {
     issuer: `${base}/v2.0`,
@@ -60,7 +60,7 @@ export function openidConfiguration(origin: string, tenantId: string): Record<st
     response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
     response_modes_supported: ['query', 'fragment', 'form_post'],
     subject_types_supported: ['pairwise'],
-    id_token_signing_alg_values_supported: ['ES256'],
+    id_token_signing_alg_values_supported: [alg],
     token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
     scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'tid', 'oid', 'appid'],
@@ -199,7 +199,7 @@ export function issueToken(form: URLSearchParams, tenant: string, cfg: TokenServ
 
 export type TokenCheck = { ok: true; principal: Principal } | { ok: false; code: string; message: string };
 
-// Signature checks are the costliest part of a small ARM call (an ES256 verify per request), and clients send the
+// Signature checks are the costliest part of a small ARM call (a signature verify per request), and clients send the
 // same token for an hour: verified tokens are remembered (expiry is still checked on every call).
 const verified = new Map<string, Record<string, unknown>>();
 const VERIFIED_MAX = 1000;

@@ -28,6 +28,7 @@ export const ID_RULES = {
   id: { min: 1, max: 80, pattern: FRAGMENT_ID_PATTERN },
   serviceName: { min: 1, max: 50, pattern: SERVICE_NAME_PATTERN },
   operationId: { min: 1, max: 80, pattern: RESOURCE_ID_PATTERN },
+  sid: { min: 1, max: 256, pattern: RESOURCE_ID_PATTERN },
 } satisfies Record<string, IdRule>;
 
 export type IdKind = keyof typeof ID_RULES;

@@ -316,6 +316,7 @@ function finishImport(
     Object.assign(entity.properties, fromDocument, importedProperties(svc, explicit));
     if (entity.properties['displayName'] === null || entity.properties['displayName'] === undefined) entity.properties['displayName'] = apiId;
     entity.operations = merged.operations;
+    entity.schemas = imported.schemas;
     entity.etag = svc.nextEtag();
     for (const tag of imported.tags) {
       if (!svc.data.tags[key(tag.id)]) {

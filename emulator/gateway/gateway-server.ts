@@ -1,0 +1,118 @@
+// The gateway's HTTPS listener, next to the management port: the service's published APIs served to callers, with the
+// policies the service holds enforced (gateway-pipeline.ts). It shares the emulator's serving certificate and reads
+// the service's state directly; the routing view is rebuilt after each change to the service.
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { ApimService } from '../apim-service.ts';
+import { BackendClient } from './backend-forward.ts';
+import type { PolicyRuntime } from './effective-policy.ts';
+import { internalServerError } from './gateway-errors.ts';
+import { handleGatewayRequest } from './gateway-pipeline.ts';
+import type { GatewaySettings } from './gateway-settings.ts';
+import { defaultGatewaySettings, patchGatewaySettings } from './gateway-settings.ts';
+import { GatewayView } from './gateway-view.ts';
+import { OpenIdKeys } from './openid-keys.ts';
+import { QuotaCounters } from './quota-counters.ts';
+import { RateLimitCounters } from './rate-limit-counters.ts';
+
+export interface GatewayOptions {
+  svc: ApimService;
+  certPem: string;
+  keyPem: string;
+  /** The emulator's CA: trusted for its own identity endpoint (openid-config) and for TLS backends it issued. */
+  caPem: string;
+  host: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** The host name in the gateway's URL (default: the listening address). */
+  urlHost?: string;
+  bodyLimit: number;
+  log?: (line: string) => void;
+}
+
+export interface Gateway {
+  url: string;
+  port: number;
+  readonly settings: GatewaySettings;
+  /** Forgets counters and cached OpenID keys (the emulator's reset). */
+  reset(): void;
+  /** GET/PATCH /_emulator/gateway. */
+  admin(method: string, body: unknown): { status: number; body?: unknown };
+  close(): Promise<void>;
+}
+
+export async function startGateway(o: GatewayOptions): Promise<Gateway> {
+  const settings = defaultGatewaySettings();
+  const rt: PolicyRuntime = {
+    svc: o.svc,
+    settings,
+    rateLimits: new RateLimitCounters(),
+    quotas: new QuotaCounters(),
+    openIdKeys: new OpenIdKeys([o.caPem]),
+  };
+  const backend = new BackendClient([o.caPem]);
+  let view: GatewayView | undefined;
+  const unsubscribe = o.svc.onChanged(() => {
+    view = undefined;
+  });
+  const ctx = {
+    svc: o.svc,
+    view: () => (view ??= new GatewayView(rt)),
+    backend,
+    bodyLimit: o.bodyLimit,
+    ...(o.log ? { log: o.log } : {}),
+  };
+
+  const server = createServer({ cert: o.certPem, key: o.keyPem, keepAliveTimeout: 65_000 }, (req, res) => {
+    handleGatewayRequest(ctx, req, res).catch((err: unknown) => {
+      o.log?.(`gateway: ${req.method} ${req.url} failed: ${err instanceof Error ? err.stack : String(err)}`);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const reply = internalServerError();
+      res.writeHead(reply.status, reply.headers);
+      res.end(reply.body);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = o.urlHost ?? (o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host);
+
+  return {
+    url: `https://${host}:${port}`,
+    port,
+    settings,
+    reset() {
+      rt.rateLimits.reset();
+      rt.quotas.reset();
+      rt.openIdKeys.reset();
+      view = undefined;
+    },
+    admin(method, body) {
+      if (method === 'GET') return { status: 200, body: { settings, counters: { rateLimitKeys: rt.rateLimits.size } } };
+      if (method === 'PATCH' || method === 'PUT') {
+        const problem = patchGatewaySettings(settings, body);
+        if (problem) return { status: 400, body: { error: { code: 'BadRequest', message: problem } } };
+        // Compiled policies captured the old settings.
+        view = undefined;
+        return { status: 200, body: { settings } };
+      }
+      return { status: 405, body: { error: { code: 'MethodNotAllowed', message: `/_emulator/gateway takes GET and PATCH` } } };
+    },
+    async close() {
+      unsubscribe();
+      backend.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,125 @@
+// What the gateway reads of the service, prepared for routing: the current revision of every API by path (longest
+// first), each operation's compiled URL template, the subscriptions by key, and the compiled effective policy of each
+// operation (built on first use). Rebuilt after any change to the service (ApimService.onChanged), so the request
+// path does no scanning and no parsing.
+//
+// Routing (https://learn.microsoft.com/azure/api-management/api-management-key-concepts; the API URL suffix): the
+// request path starts with the API's path — the longest such path wins — and the rest is matched against the
+// operations' URL templates for the request's method. Only the current revision of an API receives traffic (calling
+// a revision by `;rev=N` is not modelled); only APIs that list `https` in their protocols are served (the gateway
+// listens on HTTPS only; unverified status for the others: 404 as for no API). Paths compare without case
+// (unverified).
+import type { ApimService } from '../apim-service.ts';
+import type { ApiEntity, OperationEntity, SimpleEntity } from '../service-model.ts';
+import { key } from '../service-model.ts';
+import { splitRevision } from '../value-rules.ts';
+import type { CompiledPolicy, PolicyRuntime } from './effective-policy.ts';
+import { compileEffectivePolicy } from './effective-policy.ts';
+import { NotModelled } from './gateway-errors.ts';
+import type { CompiledTemplate } from './url-template.ts';
+import { compileTemplate, pathSegments } from './url-template.ts';
+
+export interface OperationRoute {
+  key: string;
+  entity: OperationEntity;
+  method: string;
+  template: CompiledTemplate;
+}
+
+export interface ApiRoute {
+  key: string;
+  entity: ApiEntity;
+  /** The API's path, lower-cased, without slashes at either end ('' for an API at the root). */
+  path: string;
+  operations: OperationRoute[];
+}
+
+export interface OperationMatch {
+  api: ApiRoute;
+  operation: OperationRoute;
+  params: Record<string, string>;
+  /** The request path below the API's path, with a leading slash. */
+  relativePath: string;
+}
+
+export class GatewayView {
+  readonly apis: ApiRoute[];
+  /** Subscription key → the subscriptions holding it as primary or secondary key. */
+  readonly subscriptionsByKey = new Map<string, SimpleEntity[]>();
+  readonly #policies = new Map<string, CompiledPolicy | NotModelled>();
+  readonly #rt: PolicyRuntime;
+
+  constructor(rt: PolicyRuntime) {
+    this.#rt = rt;
+    const svc = rt.svc;
+    this.apis = Object.values(svc.data.apis)
+      .filter((a) => a.properties['isCurrent'] !== false)
+      .map((entity) => ({
+        key: key(entity.name),
+        entity,
+        path: String(entity.properties['path'] ?? '').replace(/^\/+|\/+$/g, '').toLowerCase(),
+        operations: Object.entries(entity.operations).map(([k, op]) => ({ key: k, entity: op, method: op.properties.method.toUpperCase(), template: compileTemplate(op.properties.urlTemplate) })),
+      }))
+      .sort((a, b) => b.path.length - a.path.length);
+    for (const s of Object.values(svc.data.subscriptions ?? {})) {
+      for (const k of [s.properties['primaryKey'], s.properties['secondaryKey']]) {
+        if (typeof k !== 'string') continue;
+        const list = this.subscriptionsByKey.get(k) ?? [];
+        list.push(s);
+        this.subscriptionsByKey.set(k, list);
+      }
+    }
+  }
+
+  /** The API whose path is the longest prefix of the request path (segment-wise), with the path below it. */
+  findApi(requestPath: string): { api: ApiRoute; relativePath: string } | undefined {
+    const trimmed = requestPath.replace(/^\/+/, '');
+    const lower = trimmed.toLowerCase();
+    for (const api of this.apis) {
+      if (api.path === '' || lower === api.path || lower.startsWith(`${api.path}/`)) {
+        const protocols = api.entity.properties['protocols'];
+        if (Array.isArray(protocols) && !protocols.includes('https')) continue;
+        return { api, relativePath: `/${trimmed.slice(api.path.length).replace(/^\/+/, '')}` };
+      }
+    }
+    return undefined;
+  }
+
+  /** The most specific operation of the API for a method and the path below the API. */
+  findOperation(api: ApiRoute, method: string, relativePath: string, query: URLSearchParams): { operation: OperationRoute; params: Record<string, string> } | undefined {
+    const segments = pathSegments(relativePath);
+    let best: { operation: OperationRoute; params: Record<string, string>; specificity: number } | undefined;
+    for (const op of api.operations) {
+      if (op.method !== method) continue;
+      const m = op.template.match(segments, query);
+      if (m && (!best || m.specificity > best.specificity)) best = { operation: op, params: m.params, specificity: m.specificity };
+    }
+    return best;
+  }
+
+  /** The operation's compiled effective policy, or what in it is not modelled. */
+  policy(api: ApiRoute, operation: OperationRoute | undefined): CompiledPolicy | NotModelled {
+    const cacheKey = `${api.key}\u0000${operation?.key ?? ''}`;
+    let p = this.#policies.get(cacheKey);
+    if (!p) {
+      try {
+        p = compileEffectivePolicy(this.#rt, api.entity.policy, operation?.entity.policy);
+      } catch (err) {
+        if (!(err instanceof NotModelled)) throw err;
+        p = err;
+      }
+      this.#policies.set(cacheKey, p);
+    }
+    return p;
+  }
+
+  /** The products linked to an API (by its base name: revisions share their API's links). */
+  productsOf(api: ApiRoute): SimpleEntity[] {
+    const svc = this.#rt.svc;
+    const apiKey = key(splitRevision(api.entity.name).base);
+    return Object.entries(svc.data.productApis)
+      .filter(([, apis]) => apis.includes(apiKey))
+      .map(([pk]) => svc.data.products[pk])
+      .filter((p): p is SimpleEntity => p !== undefined);
+  }
+}
