@@ -5,7 +5,8 @@
 // - size: "Maximum length of the body … in bytes, checked against the Content-Length header" (the body's own length
 //   when the header is absent) → "Request's body is {size} bytes long and it exceeds the limit of {maxSize} bytes.";
 // - content type: one the operation's request (or this status's response) does not list → "Unspecified content type
-//   {messageContentType} is not allowed.";
+//   {messageContentType} is not allowed." (media types compare without parameters: a document declaring
+//   `application/json;charset=utf-8`, as TM Forum's do, accepts `application/json`; unverified);
 // - body: parsed as JSON and checked against the schema the document gives that content type → "Body of the request
 //   does not conform to the definition {definitionName}, which is associated with the content type
 //   {messageContentType}." and the validator's reason.
@@ -46,7 +47,7 @@ function rules(el: XmlElement, scope: string): ContentRules {
 
 function findCaseless(map: Record<string, Json> | undefined, contentType: string): { found: boolean; schema: Json } {
   if (!map) return { found: false, schema: null };
-  for (const [k, v] of Object.entries(map)) if (k.toLowerCase() === contentType) return { found: true, schema: v };
+  for (const [k, v] of Object.entries(map)) if (mediaType(k) === contentType) return { found: true, schema: v };
   return { found: false, schema: null };
 }
 
@@ -98,7 +99,7 @@ export function compileValidateContentRequest(el: XmlElement, scope: string): In
     readsBody: { maxBytes: Number.MAX_SAFE_INTEGER },
     run(state) {
       const length = state.headers['content-length'] !== undefined ? Number(state.headers['content-length']) : undefined;
-      const declared = (state.operation.properties.request?.representations ?? []).map((x) => x.contentType.toLowerCase());
+      const declared = (state.operation.properties.request?.representations ?? []).map((x) => mediaType(x.contentType));
       const opSchemas = state.schemas?.operations[state.operationKey];
       return check(r, state, 'inbound', state.body ?? Buffer.alloc(0), length, mediaType(state.headers['content-type']), declared, opSchemas?.request, `${state.operation.name}Request`);
     },
@@ -112,7 +113,7 @@ export function compileValidateContentResponse(el: XmlElement, scope: string): O
     readsBody: true,
     run(state, response: BackendResponse) {
       const declared = state.operation.properties.responses.find((x) => x.statusCode === response.status);
-      const types = (declared?.representations ?? []).map((x) => x.contentType.toLowerCase());
+      const types = (declared?.representations ?? []).map((x) => mediaType(x.contentType));
       const length = response.headers['content-length'] !== undefined ? Number(response.headers['content-length']) : undefined;
       const opSchemas = state.schemas?.operations[state.operationKey];
       return check(r, state, 'outbound', response.body ?? Buffer.alloc(0), length, mediaType(response.headers['content-type']), types, opSchemas?.responses[String(response.status)]?.content, `${state.operation.name}Response`);
