@@ -63,7 +63,7 @@ export async function startGatewayHarness(t: Teardown, options: ApimEmulatorOpti
 }
 
 /** The API policy the executor would write for an ExposedAPI (the fixture deep-merged with `spec`). */
-export function renderedPolicy(spec: Record<string, unknown>, apiId: string, o: { jwt?: JwtSettings; quotaRenewalPeriodSeconds?: number } = {}): string {
+export function renderedPolicy(spec: Record<string, unknown>, apiId: string, o: { jwt?: JwtSettings; quotaRenewalPeriodSeconds?: number; validateContentMaxSize?: number } = {}): string {
   const { model, errors } = readExposedApi(exposedApi({ spec }));
   if (errors.length > 0) throw new Error(JSON.stringify(errors));
   return renderPolicyXml({
@@ -71,6 +71,7 @@ export function renderedPolicy(spec: Record<string, unknown>, apiId: string, o: 
     apiId,
     ...(o.jwt ? { jwt: o.jwt } : {}),
     quotaRenewalPeriodSeconds: o.quotaRenewalPeriodSeconds ?? 86400,
+    ...(o.validateContentMaxSize !== undefined ? { validateContentMaxSize: o.validateContentMaxSize } : {}),
     documentValidation: true,
   });
 }
