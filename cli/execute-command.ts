@@ -80,15 +80,18 @@ export async function run(args: string[]): Promise<number> {
   const ctx = runContext({ config, kube, log, specHash });
   try {
     const ref = { namespace, name };
+    // An apply asks Entra ID for its token while the ExposedAPI is read: nearly every apply Job proceeds, and the read
+    // is a full round trip (with its TLS handshake) that the token request need not wait for. A Job the gate then stops
+    // has spent one token request and no ARM request. A delete asks only once it knows it is not detached.
+    if (action === 'apply') ctx.warmUpApim();
     const g = gate(await ctx.budget.run(`reading ExposedAPI ${namespace}/${name}`, () => kube.get<ExposedApiObject>(exposedApiPath(ref)), classifyKubeError), action as JobAction, specHash);
     if (!g.proceed) {
       log.info(g.message, g.fields);
       log.info('done', { exitCode: EXIT_OK });
       return EXIT_OK;
     }
-    // The token request leaves now, and the steps load while it is out. A detached
-    // delete never talks to APIM.
-    if (action === 'apply' || g.obj.metadata.annotations?.[DETACH_ANNOTATION] !== 'true') ctx.warmUpApim();
+    // The steps load while the token request is out. A detached delete never talks to Entra ID or APIM.
+    if (action === 'delete' && g.obj.metadata.annotations?.[DETACH_ANNOTATION] !== 'true') ctx.warmUpApim();
     const result = action === 'apply'
       ? await (await import('../executor/execute-apply.ts')).executeApply(ctx, ref, g.obj)
       : await (await import('../executor/execute-delete.ts')).executeDelete(ctx, ref, g.obj);
