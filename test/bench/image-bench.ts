@@ -10,11 +10,14 @@
 //   answers at all, and → GET /readyz answers 200 (the ExposedAPI watch synced, the document checker warm), polled
 //   on loopback every 20 ms. Each run ends with SIGTERM, as a rollout ends a pod.
 // Also prints the image's build time and size. Prints; asserts nothing.
-//   node test/bench/image-bench.ts [--runs N] [--out DIR]      (--out: where the image is built or reused, .image/)
+//   node test/bench/image-bench.ts [--runs N] [--out DIR] [--dist DIR]
+// --out: where the image is built, or reused when its inputs are unchanged (.image/). The bundle is built afresh from
+// the checkout unless --dist names one: dist/ may be older than the sources, and would measure other code.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildBundle } from '../../scripts/build.ts';
 import { buildImage, describe, readImage } from '../../scripts/build-image.ts';
 import { NODE_PATH } from '../../scripts/image/image-config.ts';
 import { documentDigest } from '../../core/document-digest.ts';
@@ -26,7 +29,7 @@ import { removeContainers, startContainer, type ContainerOptions, type ImageRunC
 import { runtimeDefaultSeccomp } from '../image/runtime-default-seccomp.ts';
 import { untilReady, webhookPod, type ReadyTimes } from '../image/webhook-container.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, out: { type: 'string', default: join(REPO_DIR, '.image') } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, out: { type: 'string', default: join(REPO_DIR, '.image') }, dist: { type: 'string' } } });
 const RUNS = Number(values.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a whole number ≥ 1, got ${JSON.stringify(values.runs)}`);
 const problems = imageProblems();
@@ -34,10 +37,12 @@ if (problems.length) throw new Error(`the image bench cannot run here:\n${proble
 
 const teardowns: (() => unknown)[] = [];
 try {
-  const image = await buildImage({ out: values.out!, log: (l) => console.error(`build-image: ${l}`) });
-  console.log(describe(image));
   const dir = await mkdtemp(join(tmpdir(), 'exposedapi-apim-image-bench-'));
   teardowns.push(() => rm(dir, { recursive: true, force: true }));
+  const dist = values.dist ?? join(dir, 'dist');
+  if (!values.dist) await buildBundle(dist);
+  const image = await buildImage({ out: values.out!, dist, log: (l) => console.error(`build-image: ${l}`) });
+  console.log(describe(image));
   teardowns.push(() => removeContainers(join(dir, 'runc')));
   const rootfs = unpackImage(image.layout, image.tag, join(dir, 'unpacked'));
   const run = readImage(image.layout, image.tag).config['config'] as ImageRunConfig;
