@@ -36,17 +36,45 @@ const FORMATS: Record<string, RegExp | ((v: string) => boolean) | { type: 'numbe
   byte: /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/,
 };
 
-/** `nullable: true` (OpenAPI 3.0) / `x-nullable: true` (Swagger 2.0) as a `null` type; `type: file` as no type. */
-function convert(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(convert);
+/** Keywords whose value maps names to schemas (the names are not keywords). */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'definitions', '$defs', 'dependentSchemas', 'dependencies']);
+
+function mapValues(map: unknown, f: (v: unknown) => unknown): unknown {
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) return map;
+  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, f(v)]));
+}
+
+/**
+ * A document schema as the validator reads it: `nullable: true` (OpenAPI 3.0) / `x-nullable: true` (Swagger 2.0) as
+ * a `null` type, `type: file` as no type, and instance data left out — `example`/`examples` and extensions hold
+ * objects with `id` members (TM Forum's examples do) that a draft-04 validator would take for schema identifiers.
+ */
+function convert(v: unknown, nullable: boolean): unknown {
+  if (Array.isArray(v)) return v.map((x) => convert(x, nullable));
   if (v === null || typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v)) out[k] = k === 'enum' || k === 'default' || k === 'example' ? val : convert(val);
-  const nullable = out['nullable'] === true || out['x-nullable'] === true;
-  if (nullable && typeof out['type'] === 'string') out['type'] = [out['type'], 'null'];
-  if (nullable && Array.isArray(out['enum'])) out['enum'] = [...(out['enum'] as unknown[]), null];
+  for (const [k, val] of Object.entries(v)) {
+    if (k === 'example' || k === 'examples' || (k.startsWith('x-') && k !== 'x-nullable')) continue;
+    if (k === 'enum' || k === 'const' || k === 'default') out[k] = val;
+    else if (SCHEMA_MAPS.has(k)) out[k] = mapValues(val, (x) => convert(x, nullable));
+    else out[k] = convert(val, nullable);
+  }
+  if (nullable) {
+    const isNullable = out['nullable'] === true || out['x-nullable'] === true;
+    if (isNullable && typeof out['type'] === 'string') out['type'] = [out['type'], 'null'];
+    if (isNullable && Array.isArray(out['enum'])) out['enum'] = [...(out['enum'] as unknown[]), null];
+  }
   if (out['type'] === 'file') delete out['type'];
   return out;
+}
+
+/** The document's schema root (`{components: {schemas}}` or `{definitions}`), each named schema converted. */
+function convertRoot(root: Record<string, unknown>, nullable: boolean): Record<string, unknown> {
+  const components = root['components'] as { schemas?: unknown } | undefined;
+  return {
+    ...(components ? { components: { schemas: mapValues(components.schemas ?? {}, (x) => convert(x, nullable)) } } : {}),
+    ...(root['definitions'] !== undefined ? { definitions: mapValues(root['definitions'], (x) => convert(x, nullable)) } : {}),
+  };
 }
 
 /** Points a schema's local references at the registered root. */
@@ -54,7 +82,7 @@ function rebase(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(rebase);
   if (v === null || typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v)) out[k] = k === '$ref' && typeof val === 'string' && val.startsWith('#') ? `${ROOT_ID}${val}` : k === 'enum' || k === 'default' || k === 'example' ? val : rebase(val);
+  for (const [k, val] of Object.entries(v)) out[k] = k === '$ref' && typeof val === 'string' && val.startsWith('#') ? `${ROOT_ID}${val}` : k === 'enum' || k === 'const' || k === 'default' ? val : rebase(val);
   return out;
 }
 
@@ -62,6 +90,11 @@ export interface SchemaCheck {
   valid: boolean;
   /** The first problem, as "<path> <message>". */
   message?: string;
+  /**
+   * The schema itself could not be compiled (a reference to nothing, a keyword the validator refuses): APIM's "API's
+   * schema does not exist or it could not be resolved", which clients see as an internal error.
+   */
+  schemaProblem?: boolean;
 }
 
 interface Compiled {
@@ -76,7 +109,7 @@ function compilerFor(schemas: ApiSchemas): Compiled {
   if (!c) {
     const opts = { strict: false, allErrors: false, logger: false, validateFormats: true, formats: FORMATS };
     const ajv = schemas.dialect === 'openapi-3.1' ? new Ajv2020(opts) : new AjvDraft4(opts);
-    const root = schemas.dialect === 'openapi-3.1' ? schemas.root : (convert(schemas.root) as object);
+    const root = convertRoot(schemas.root, schemas.dialect !== 'openapi-3.1');
     ajv.addSchema({ ...root, [schemas.dialect === 'openapi-3.1' ? '$id' : 'id']: ROOT_ID }, ROOT_ID);
     c = { ajv, byText: new Map() };
     compiled.set(schemas, c);
@@ -95,11 +128,18 @@ export function validatorFor(schemas: ApiSchemas, schema: Json): (value: unknown
   const text = JSON.stringify(schema);
   let fn = c.byText.get(text);
   if (!fn) {
-    const prepared = rebase(schemas.dialect === 'openapi-3.1' ? schema : convert(schema)) as object;
-    fn = c.ajv.compile(typeof prepared === 'object' && prepared !== null ? prepared : {});
+    const prepared = rebase(convert(schema, schemas.dialect !== 'openapi-3.1')) as object;
+    try {
+      fn = c.ajv.compile(typeof prepared === 'object' && prepared !== null ? prepared : {});
+    } catch (err) {
+      const message = `the API's schema could not be resolved: ${(err as Error).message}`;
+      fn = Object.assign(() => false, { errors: [], schemaProblem: message }) as unknown as ValidateFunction;
+    }
     c.byText.set(text, fn);
   }
   const validate = fn;
+  const problem = (validate as unknown as { schemaProblem?: string }).schemaProblem;
+  if (problem !== undefined) return () => ({ valid: false, message: problem, schemaProblem: true });
   return (value) => (validate(value) ? { valid: true } : { valid: false, message: describe(validate.errors![0]!) });
 }
 

@@ -4,7 +4,7 @@
 // and the setting that relaxes it, body size, response validation (502), a template fragment applied, and how the
 // global, API and operation scopes compose through <base />.
 import t from 'tap';
-import { referenceText, TMF620_V4 } from '../helpers/fixtures.ts';
+import { referenceText, TMF620_V4, TMF620_V5 } from '../helpers/fixtures.ts';
 import { itemsDocument, renderedPolicy, startBackend, startGatewayHarness } from './gateway-harness.ts';
 import type { BackendHandler } from './gateway-harness.ts';
 
@@ -58,6 +58,17 @@ t.test('request validation against TMF620: bodies and query parameters, 400 with
   await h.putPolicy('tmf620', renderedPolicy({ OASValidation: { requestEnabled: true, allowUnspecifiedHeaders: true, allowUnspecifiedQueryParams: true } }, 'tmf620'));
   t.equal((await h.call(`${base}/catalog?color=red`)).status, 200, 'allowUnspecifiedQueryParams: unspecified-parameter-action ignore');
   t.equal((await h.call(`${base}/catalog?limit=ten`)).status, 400, 'declared parameters are still checked');
+});
+
+t.test('OpenAPI 3 (TMF620 v5, YAML): allOf schemas whose examples carry ids validate', async (t) => {
+  const h = await startGatewayHarness(t);
+  const backend = await startBackend(t);
+  await h.importApi('tmf620v5', { path: 'v5', document: referenceText(TMF620_V5), format: 'openapi', serviceUrl: backend.url });
+  await h.putPolicy('tmf620v5', renderedPolicy({ OASValidation: { requestEnabled: true, allowUnspecifiedHeaders: true } }, 'tmf620v5'));
+  const missing = await h.call('/v5/category', { method: 'POST', headers: JSON_HEADERS, body: '{"name":"Phones"}' });
+  t.equal(missing.status, 400);
+  t.equal(missing.json().message, "Body of the request does not conform to the definition Category_FVO, which is associated with the content type application/json. (root) must have required property '@type'");
+  t.equal((await h.call('/v5/category', { method: 'POST', headers: JSON_HEADERS, body: '{"@type":"Category","name":"Phones"}' })).status, 200);
 });
 
 t.test('unspecified headers: refused by default (no source exempts Host or any other), allowed by the setting or allowUnspecifiedHeaders', async (t) => {

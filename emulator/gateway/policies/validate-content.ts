@@ -87,6 +87,7 @@ function check(
     return onProblem(r.json, section, `${prefix} ${(err as Error).message}`);
   }
   const result = validatorFor(state.schemas, schema)(value);
+  if (result.schemaProblem) return onProblem(r.json, section, INTERNAL_VALIDATION_MESSAGE);
   return result.valid ? undefined : onProblem(r.json, section, `${prefix} ${result.message}`);
 }
 

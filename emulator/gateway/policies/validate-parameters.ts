@@ -46,6 +46,7 @@ function checkValue(state: RequestState, kind: Kind, p: ParameterContract, value
   if (!parsed.array && values.length > 1) return onProblem(act, 'inbound', `Request cannot contain multiple values for the ${what}.`);
   if (!parsed.ok) return onProblem(act, 'inbound', `The value of the ${what} couldn't be parsed according to the definition. ${parsed.message}`);
   const result = validatorFor(state.schemas, schema)(parsed.value);
+  if (result.schemaProblem) return onProblem(act, 'inbound', INTERNAL_VALIDATION_MESSAGE);
   return result.valid ? undefined : onProblem(act, 'inbound', `The value of the ${what} does not conform to the definition. ${result.message}`);
 }
 
