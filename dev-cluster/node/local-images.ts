@@ -135,3 +135,11 @@ export function hasImage(ctr: string, address: string, reference: string): boole
   const out = run(ctr, ['--address', address, '--namespace', 'k8s.io', 'images', 'list', '--quiet']);
   return out.split('\n').some((l) => l.trim() === reference);
 }
+
+/** Removes the images whose reference starts with `prefix` except `keep` (containerd then collects their layers). */
+export function pruneImages(ctr: string, address: string, prefix: string, keep: string): string[] {
+  const out = run(ctr, ['--address', address, '--namespace', 'k8s.io', 'images', 'list', '--quiet']);
+  const stale = out.split('\n').map((l) => l.trim()).filter((r) => r.startsWith(prefix) && r !== keep);
+  if (stale.length) run(ctr, ['--address', address, '--namespace', 'k8s.io', 'images', 'remove', ...stale]);
+  return stale;
+}

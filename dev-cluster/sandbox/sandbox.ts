@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { isObject } from '../../core/object-reader.ts';
 import { JOB_LABELS } from '../../core/exposedapi-status.ts';
 import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalControlPlane, startLocalWebhook, type LocalControlPlane, type NodeKind } from '../local-cluster.ts';
-import { hasImage, importImage } from '../node/local-images.ts';
+import { hasImage, importImage, pruneImages } from '../node/local-images.ts';
 import { installOperatorChart, sandboxChartValues, sandboxOperatorImage } from './operator-release.ts';
 import { startApimEmulator } from '../../emulator/apim-emulator.ts';
 import { stopSupervisor } from '../control-plane/supervisor-process.ts';
@@ -185,6 +185,8 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
       if (!hasImage('ctr', realNode.containerdSocket, image.reference)) {
         options.log(`importing ${image.reference} into the node's containerd…`);
         importImage('ctr', realNode.containerdSocket, image);
+        // The node directory keeps its images across runs: drop the previous builds' (145 MB each unpacked).
+        pruneImages('ctr', realNode.containerdSocket, `${image.repository}:sandbox-`, image.reference);
       }
       await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SANDBOX_NAMESPACE } }));
       await publishBackendService(lcp.cp.kubeConfig(), SANDBOX_NAMESPACE, SAMPLE_SERVICE, 8080, backend);
