@@ -9,11 +9,45 @@ import { rootCertificates } from 'node:tls';
 
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 
+export interface BackendTarget {
+  protocol: 'http:' | 'https:';
+  hostname: string;
+  port: number;
+  /** The Host header: host[:port] as the URL names it. */
+  host: string;
+  /** Path and query. */
+  path: string;
+}
+
+interface ParsedBase {
+  protocol: 'http:' | 'https:';
+  hostname: string;
+  port: number;
+  host: string;
+  basePath: string;
+}
+
+/** Backend base URLs, parsed once: a gateway sends many requests to few backends. */
+const parsedBases = new Map<string, ParsedBase>();
+
+function parseBase(baseUrl: string): ParsedBase {
+  let p = parsedBases.get(baseUrl);
+  if (!p) {
+    const u = new URL(baseUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`the backend URL '${baseUrl}' is neither http nor https`);
+    const hostname = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+    p = { protocol: u.protocol, hostname, port: u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80, host: u.host, basePath: u.pathname.replace(/\/+$/, '') };
+    if (parsedBases.size > 1000) parsedBases.clear();
+    parsedBases.set(baseUrl, p);
+  }
+  return p;
+}
+
 /** The backend URL of a request: base URL (its path kept) + the path below the API + the query. */
-export function backendTarget(baseUrl: string, relativePath: string, search: string): URL {
-  const base = new URL(baseUrl);
-  const path = `${base.pathname.replace(/\/+$/, '')}${relativePath}`;
-  return new URL(`${base.protocol}//${base.host}${path === '' ? '/' : path}${search}`);
+export function backendTarget(baseUrl: string, relativePath: string, search: string): BackendTarget {
+  const base = parseBase(baseUrl);
+  const path = `${base.basePath}${relativePath}`;
+  return { protocol: base.protocol, hostname: base.hostname, port: base.port, host: base.host, path: `${path === '' ? '/' : path}${search}` };
 }
 
 export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
@@ -39,9 +73,10 @@ export class BackendClient {
    * Sends the request; `body` is the buffered body, or the client's stream to pipe. Resolves with the backend's
    * response (headers received), rejects when the backend cannot be reached.
    */
-  send(target: URL, method: string, headers: IncomingHttpHeaders, body: Buffer | IncomingMessage): Promise<IncomingMessage> {
+  send(target: BackendTarget, method: string, headers: IncomingHttpHeaders, body: Buffer | IncomingMessage): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const out = forwardableHeaders(headers);
+      out['host'] = target.host;
       if (Buffer.isBuffer(body)) {
         delete out['content-length'];
         if (body.length > 0 || method === 'POST' || method === 'PUT' || method === 'PATCH') out['content-length'] = String(body.length);
@@ -49,8 +84,8 @@ export class BackendClient {
         // The client's body arrives chunked; it leaves the same way.
         out['transfer-encoding'] = 'chunked';
       }
-      const client = target.protocol === 'https:' ? https : http;
-      const req = client.request(target, { method, headers: out, agent: target.protocol === 'https:' ? this.#https : this.#http }, resolve);
+      const secure = target.protocol === 'https:';
+      const req = (secure ? https : http).request({ method, hostname: target.hostname, port: target.port, path: target.path, headers: out, agent: secure ? this.#https : this.#http }, resolve);
       req.on('error', reject);
       if (Buffer.isBuffer(body)) req.end(body);
       else body.pipe(req);

@@ -13,6 +13,7 @@ import type { GatewayView } from './gateway-view.ts';
 import type { BackendResponse } from './policy-step.ts';
 import type { RequestState } from './request-state.ts';
 import { expressionContext } from './request-state.ts';
+import { RequestUrl } from './request-url.ts';
 import { checkSubscription } from './subscription-check.ts';
 
 export interface PipelineContext {
@@ -134,7 +135,8 @@ async function runPolicies(ctx: PipelineContext, req: IncomingMessage, res: Serv
 
 export async function handleGatewayRequest(ctx: PipelineContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
-  const url = new URL(req.url ?? '/', 'https://gateway.invalid');
+  const url = new RequestUrl(req.url ?? '/');
+  const query = (): URLSearchParams => url.searchParams;
   const view = ctx.view();
   const found = view.findApi(url.pathname);
   if (!found) {
@@ -148,13 +150,13 @@ export async function handleGatewayRequest(ctx: PipelineContext, req: IncomingMe
     send(res, notModelledReply(new NotModelled(`APIs in a version set (API '${api.entity.name}')`)));
     return;
   }
-  const match = view.findOperation(api, method, relativePath, url.searchParams);
+  const match = view.findOperation(api, method, relativePath, query);
   const preflight = match ? undefined : preflightOf(req);
   if (preflight) {
     // "Only the cors policy is evaluated on the OPTIONS request during preflight"; the operation asked about (when
     // there is one) decides which operation-scope policies count.
     req.resume();
-    const asked = view.findOperation(api, preflight.method, relativePath, url.searchParams);
+    const asked = view.findOperation(api, preflight.method, relativePath, query);
     const policy = view.policy(api, asked?.operation);
     if (policy instanceof NotModelled) return send(res, notModelledReply(policy));
     if (policy.cors.length === 0) return send(res, resourceNotFound());
@@ -176,7 +178,7 @@ export async function handleGatewayRequest(ctx: PipelineContext, req: IncomingMe
     send(res, notModelledReply(policy));
     return;
   }
-  const subscription = checkSubscription(ctx.svc, view, api, req.headers, url.searchParams);
+  const subscription = checkSubscription(ctx.svc, view, api, req.headers, query);
   if (!subscription.ok) {
     req.resume();
     send(res, subscription.reply);

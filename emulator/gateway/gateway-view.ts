@@ -86,7 +86,7 @@ export class GatewayView {
   }
 
   /** The most specific operation of the API for a method and the path below the API. */
-  findOperation(api: ApiRoute, method: string, relativePath: string, query: URLSearchParams): { operation: OperationRoute; params: Record<string, string> } | undefined {
+  findOperation(api: ApiRoute, method: string, relativePath: string, query: () => URLSearchParams): { operation: OperationRoute; params: Record<string, string> } | undefined {
     const segments = pathSegments(relativePath);
     let best: { operation: OperationRoute; params: Record<string, string>; specificity: number } | undefined;
     for (const op of api.operations) {

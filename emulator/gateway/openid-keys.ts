@@ -7,6 +7,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
+import type { DecodedToken } from './jwt-verify.ts';
 
 const REFRESH_MS = 60 * 60 * 1000;
 const RETRY_MS = 5 * 60 * 1000;
@@ -23,6 +24,11 @@ export interface SigningJwk {
 export interface OpenIdConfiguration {
   issuer: string | undefined;
   keys: SigningJwk[];
+  /**
+   * Tokens whose signature these keys verified (by algorithm list and token): a caller sends the same token for its
+   * whole lifetime, and an RSA verify is most of what validate-jwt costs. Dropped with the keys when they refresh.
+   */
+  verified: Map<string, DecodedToken>;
 }
 
 interface CacheEntry {
@@ -100,6 +106,8 @@ export class OpenIdKeys {
       entry = { fetchedAt: 0, attemptedAt: 0 };
       this.#cache.set(url, entry);
     }
+    // A fetch already on its way answers this request too.
+    if (entry.inFlight) await entry.inFlight;
     const stale = !entry.config || now - entry.fetchedAt >= REFRESH_MS;
     const missingKid = wantKid !== undefined && entry.config !== undefined && !entry.config.keys.some((k) => k.kid === wantKid);
     const mayRetry = now - entry.attemptedAt >= RETRY_MS || entry.attemptedAt === 0;
@@ -120,7 +128,7 @@ export class OpenIdKeys {
         const jwksUri = config['jwks_uri'];
         if (typeof jwksUri !== 'string') throw new Error(`the OpenID configuration at '${url}' has no jwks_uri`);
         const keys = readKeys(JSON.parse(await getText(jwksUri, this.#ca)));
-        entry.config = { issuer: typeof config['issuer'] === 'string' ? config['issuer'] : undefined, keys };
+        entry.config = { issuer: typeof config['issuer'] === 'string' ? config['issuer'] : undefined, keys, verified: new Map() };
         entry.fetchedAt = now;
         delete entry.error;
       } catch (err) {

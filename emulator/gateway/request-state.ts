@@ -4,11 +4,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ApiSchemas, OperationEntity } from '../service-model.ts';
 import type { ExpressionContext } from './policy-expressions.ts';
 import type { ApiRoute } from './gateway-view.ts';
+import type { RequestUrl } from './request-url.ts';
 
 export interface RequestState {
   method: string;
-  /** The request URL as the client sent it (path and query). */
-  url: URL;
+  /** The request target as the client sent it (path and query). */
+  url: RequestUrl;
   headers: IncomingHttpHeaders;
   ipAddress: string;
   api: ApiRoute;

@@ -42,10 +42,10 @@ function covers(svc: ApimService, view: GatewayView, s: SimpleEntity, api: ApiRo
   }
 }
 
-export function checkSubscription(svc: ApimService, view: GatewayView, api: ApiRoute, headers: IncomingHttpHeaders, query: URLSearchParams): SubscriptionOutcome {
+export function checkSubscription(svc: ApimService, view: GatewayView, api: ApiRoute, headers: IncomingHttpHeaders, query: () => URLSearchParams): SubscriptionOutcome {
   const names = keyNames(api);
   const fromHeader = headerValues(headers, names.header)?.[0];
-  const given = fromHeader ?? query.get(names.query) ?? undefined;
+  const given = fromHeader ?? query().get(names.query) ?? undefined;
   if (given !== undefined) {
     const match = (view.subscriptionsByKey.get(given) ?? []).find((s) => s.properties['state'] === 'active' && covers(svc, view, s, api));
     return match ? { ok: true, subscription: { id: match.name } } : { ok: false, reply: invalidSubscriptionKey() };

@@ -18,7 +18,8 @@ interface Segment {
 
 export interface CompiledTemplate {
   readonly template: string;
-  match(pathSegments: string[], query: URLSearchParams): TemplateMatch | undefined;
+  /** `query` is called only for templates with query parts (most have none, and parsing costs). */
+  match(pathSegments: string[], query: () => URLSearchParams): TemplateMatch | undefined;
 }
 
 function decode(s: string): string {
@@ -65,8 +66,9 @@ export function compileTemplate(template: string): CompiledTemplate {
           specificity += 10;
         }
       }
+      const q = queryParams.length > 0 ? query() : undefined;
       for (const qp of queryParams) {
-        const v = query.get(qp.name);
+        const v = q!.get(qp.name);
         if (v === null) return undefined;
         if (qp.literal !== undefined && v !== qp.literal) return undefined;
         if (qp.param !== undefined) params[qp.param] = v;

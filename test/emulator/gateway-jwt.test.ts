@@ -108,6 +108,19 @@ t.test("tokens from the emulator's identity endpoint: 401 without or with a bad 
   t.equal((await h.call('/catalog/items', { headers: { authorization: `Bearer ${token}` } })).status, 200, 'the issuer listed');
 });
 
+t.test('concurrent first requests wait for the one key fetch in flight, and all pass', async (t) => {
+  const h = await startGatewayHarness(t);
+  const backend = await startBackend(t);
+  const issuer = await startIssuer(t);
+  await h.importApi('busy', { path: 'busy', document: itemsDocument(), serviceUrl: backend.url });
+  await h.putPolicy('busy', renderedPolicy({}, 'busy', { jwt: { openidConfigUrl: issuer.configUrl, audiences: [], issuers: [], requiredClaims: [] } }));
+  const now = Math.floor(Date.now() / 1000);
+  const tokens = Array.from({ length: 8 }, (_, i) => issuer.token('RS256', { iss: `${issuer.url}/`, sub: `caller-${i}`, exp: now + 600 }));
+  const statuses = await Promise.all(tokens.map(async (tk) => (await h.call('/busy/items', { headers: { authorization: `Bearer ${tk}` } })).status));
+  t.same(statuses, Array(8).fill(200));
+  t.equal(issuer.fetches, 2, 'one configuration and one key set fetched for all eight');
+});
+
 t.test('a token is accepted until it expires, then refused', async (t) => {
   const h = await startGatewayHarness(t, { tokenLifetimeSeconds: 5 });
   const backend = await startBackend(t);

@@ -23,8 +23,18 @@ import { boolean, constant, integer, onlyAttributes, onlyChildren, placeOf, text
 import type { CorsStep, Preflight } from '../policy-step.ts';
 import type { RequestState } from '../request-state.ts';
 
+const normalized = new Map<string, string | undefined>();
+
 /** scheme://host:port with the default port made explicit, lower-cased; undefined if it is no origin. */
 export function normalizeOrigin(value: string): string | undefined {
+  if (normalized.has(value)) return normalized.get(value);
+  if (normalized.size > 10_000) normalized.clear();
+  const n = parseOrigin(value);
+  normalized.set(value, n);
+  return n;
+}
+
+function parseOrigin(value: string): string | undefined {
   try {
     const u = new URL(value.trim());
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;

@@ -14,8 +14,8 @@ import type { XmlElement } from '../../xml-document.ts';
 import { attribute } from '../../xml-document.ts';
 import { errorReply, NotModelled } from '../gateway-errors.ts';
 import type { GatewaySettings } from '../gateway-settings.ts';
-import { checkSignature, decodeToken } from '../jwt-verify.ts';
-import type { OpenIdKeys } from '../openid-keys.ts';
+import { checkSignature, decodeToken, type DecodedToken } from '../jwt-verify.ts';
+import type { OpenIdConfiguration, OpenIdKeys } from '../openid-keys.ts';
 import { constant, integer, onlyAttributes, onlyChildren, placeOf, text } from '../policy-elements.ts';
 import type { JwtValue } from '../policy-expressions.ts';
 import type { InboundStep } from '../policy-step.ts';
@@ -68,6 +68,34 @@ export function compileValidateJwt(el: XmlElement, scope: string, keys: OpenIdKe
   if (openidUrl === undefined) throw new NotModelled(`${placeOf(el, scope)} without openid-config (issuer-signing-keys and decryption-keys are not modelled)`);
   const url = openidUrl;
   const fail = (defaultMessage: string) => errorReply(status, message ?? defaultMessage);
+  /**
+   * The token decoded, its signature verified by the configuration's keys. A token verified before is taken from the
+   * configuration's cache without decoding or verifying again; the configuration itself is looked up at most once a
+   * second on that path (keys.get refreshes it hourly).
+   */
+  let current: { config: OpenIdConfiguration; at: number } | undefined;
+  const verified = async (token: string): Promise<{ jwt: DecodedToken; config: OpenIdConfiguration } | undefined> => {
+    const cacheKey = `${settings.jwtAlgorithms.join(',')} ${token}`;
+    if (current && Date.now() - current.at < 1000) {
+      const known = current.config.verified.get(cacheKey);
+      if (known) return { jwt: known, config: current.config };
+    }
+    const jwt = decodeToken(token);
+    if (!jwt) return undefined;
+    let config: OpenIdConfiguration;
+    try {
+      config = await keys.get(url, typeof jwt.header['kid'] === 'string' ? jwt.header['kid'] : undefined);
+    } catch {
+      return undefined;
+    }
+    current = { config, at: Date.now() };
+    if (!config.verified.has(cacheKey)) {
+      if (!checkSignature(jwt, config.keys, settings.jwtAlgorithms).ok) return undefined;
+      if (config.verified.size >= 1000) config.verified.delete(config.verified.keys().next().value!);
+      config.verified.set(cacheKey, jwt);
+    }
+    return { jwt, config };
+  };
 
   return {
     name: 'validate-jwt',
@@ -81,16 +109,9 @@ export function compileValidateJwt(el: XmlElement, scope: string, keys: OpenIdKe
         if (!m || m[1]!.toLowerCase() !== scheme.toLowerCase()) return fail('JWT not present.');
         token = m[2]!;
       }
-      const jwt = decodeToken(token);
-      if (!jwt) return fail('Invalid JWT.');
-      const kid = typeof jwt.header['kid'] === 'string' ? jwt.header['kid'] : undefined;
-      let config;
-      try {
-        config = await keys.get(url, kid);
-      } catch {
-        return fail('Invalid JWT.');
-      }
-      if (!checkSignature(jwt, config.keys, settings.jwtAlgorithms).ok) return fail('Invalid JWT.');
+      const checked = await verified(token);
+      if (!checked) return fail('Invalid JWT.');
+      const { jwt, config } = checked;
       const now = Date.now() / 1000;
       const { exp, nbf, iss, aud } = jwt.payload;
       if (typeof exp !== 'number' || exp <= now) return fail('Invalid JWT.');

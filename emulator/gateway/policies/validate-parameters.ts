@@ -80,7 +80,7 @@ export function compileValidateParameters(el: XmlElement, scope: string, setting
       }
 
       const query = new Map<string, string[]>();
-      for (const [k, v] of state.url.searchParams) query.set(k, [...(query.get(k) ?? []), v]);
+      if (state.url.search !== '') for (const [k, v] of state.url.searchParams) query.set(k, [...(query.get(k) ?? []), v]);
       for (const [name, values] of query) {
         const p = queryParams.find((q) => q.name === name);
         const r = p ? (groups.query.specified !== 'ignore' ? checkValue(state, 'query', p, values, groups.query.specified) : undefined) : onProblem(groups.query.unspecified, 'inbound', `Unspecified query parameter ${name} is not allowed.`);
@@ -93,12 +93,19 @@ export function compileValidateParameters(el: XmlElement, scope: string, setting
         }
       }
 
-      for (const name of Object.keys(state.headers)) {
-        if (settings.unvalidatedRequestHeaders.includes(name)) continue;
-        const p = headerParams.find((h) => h.name.toLowerCase() === name);
-        const values = headerValues(state.headers, name) ?? [];
-        const r = p ? (groups.header.specified !== 'ignore' ? checkValue(state, 'header', p, values, groups.header.specified) : undefined) : onProblem(groups.header.unspecified, 'inbound', `Unspecified header ${name} is not allowed.`);
-        if (r) return r;
+      if (groups.header.unspecified === 'prevent') {
+        for (const name of Object.keys(state.headers)) {
+          if (settings.unvalidatedRequestHeaders.includes(name) || headerParams.some((h) => h.name.toLowerCase() === name)) continue;
+          return onProblem('prevent', 'inbound', `Unspecified header ${name} is not allowed.`);
+        }
+      }
+      if (groups.header.specified !== 'ignore') {
+        for (const p of headerParams) {
+          const values = headerValues(state.headers, p.name);
+          if (values === undefined || settings.unvalidatedRequestHeaders.includes(p.name.toLowerCase())) continue;
+          const r = checkValue(state, 'header', p, values, groups.header.specified);
+          if (r) return r;
+        }
       }
       for (const p of headerParams) {
         if (p.required && state.headers[p.name.toLowerCase()] === undefined) {
