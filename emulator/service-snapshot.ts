@@ -33,6 +33,8 @@ export interface ServiceSnapshot {
   policyFragments: (SimpleEntity & { policy: PolicySnapshot })[];
   namedValues: SimpleEntity[];
   apiVersionSets: SimpleEntity[];
+  /** Subscriptions with their keys (the admin API shows secrets; keep the emulator on loopback). */
+  subscriptions: SimpleEntity[];
   policy: PolicySnapshot | null;
   importsInProgress: string[];
   requests: RequestCountsSnapshot;
@@ -69,6 +71,7 @@ export function serviceSnapshot(svc: ApimService, requests: RequestCountsSnapsho
     policyFragments: Object.values(d.policyFragments).map((f) => ({ ...f, policy: policy(f.policy)! })),
     namedValues: Object.values(d.namedValues),
     apiVersionSets: Object.values(d.apiVersionSets),
+    subscriptions: Object.values(d.subscriptions ?? {}),
     policy: policy(d.policy),
     importsInProgress: [...svc.importing.values()].map((op) => op.resourcePath.replace(/^\/apis\//, '')),
     requests,
