@@ -4,7 +4,8 @@
 // emulator each run as their own process (`--backend`, `--emulator` re-run this file); the load comes from this
 // process over keep-alive connections (plain HTTP to the backend, HTTPS to the gateway, as a cluster's clients would
 // reach them). Prints requests/s, p50 and p99 of both and the difference (targets: p99 overhead ≤ 2 ms, gateway
-// throughput ≥ 50 % of direct); asserts nothing. BENCH_SECONDS (default 5) and BENCH_CONCURRENCY (default 8).
+// throughput ≥ 50 % of direct); asserts nothing. BENCH_SECONDS (default 5), BENCH_CONCURRENCY (default 8),
+// BENCH_PROFILE_DIR (a CPU profile of the emulator process).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -48,8 +49,8 @@ if (mode === '--backend') {
   await main();
 }
 
-async function startChild(args: string[]): Promise<{ child: ChildProcess; line: Record<string, string> }> {
-  const child = spawn(process.execPath, [SELF, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startChild(args: string[], nodeArgs: string[] = []): Promise<{ child: ChildProcess; line: Record<string, string> }> {
+  const child = spawn(process.execPath, [...nodeArgs, SELF, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = JSON.parse(await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve))) as Record<string, string>;
   return { child, line };
 }
@@ -122,7 +123,9 @@ async function load(url: string, headers: Record<string, string>, body: string, 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-bench-'));
   const backend = await startChild(['--backend']);
-  const emulator = await startChild(['--emulator', dir]);
+  // BENCH_PROFILE_DIR: the emulator process writes a V8 CPU profile there when it stops.
+  const profileDir = process.env['BENCH_PROFILE_DIR'];
+  const emulator = await startChild(['--emulator', dir], profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   try {
     const info = emulator.line;
     const ca = info['caPem']!;
