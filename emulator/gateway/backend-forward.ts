@@ -87,8 +87,15 @@ export class BackendClient {
       const secure = target.protocol === 'https:';
       const req = (secure ? https : http).request({ method, hostname: target.hostname, port: target.port, path: target.path, headers: out, agent: secure ? this.#https : this.#http }, resolve);
       req.on('error', reject);
-      if (Buffer.isBuffer(body)) req.end(body);
-      else body.pipe(req);
+      if (Buffer.isBuffer(body)) {
+        req.end(body);
+        return;
+      }
+      // A client that goes away mid-body takes the backend request with it (pipe alone would leave it waiting).
+      body.once('close', () => {
+        if (!body.complete) req.destroy(new Error('the client closed the request before its body was complete'));
+      });
+      body.pipe(req);
     });
   }
 

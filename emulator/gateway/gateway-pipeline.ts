@@ -130,6 +130,11 @@ async function runPolicies(ctx: PipelineContext, req: IncomingMessage, res: Serv
     return;
   }
   res.writeHead(response.status, headers);
+  // Either side ending early ends the other: a client gone stops the backend read, a backend failing cuts the reply.
+  res.once('close', () => {
+    if (!upstream.complete) upstream.destroy();
+  });
+  upstream.once('error', () => res.destroy());
   upstream.pipe(res);
 }
 
