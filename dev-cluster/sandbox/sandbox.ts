@@ -13,6 +13,7 @@ import { startApimEmulator } from '../../emulator/apim-emulator.ts';
 import { stopSupervisor } from '../control-plane/supervisor-process.ts';
 import { publishBackendService, startSampleBackend, type SampleBackend } from './sample-backend.ts';
 import { startServiceProxy } from './service-proxy.ts';
+import { gatewayCurls, gatewaySettings } from './gateway-access.ts';
 
 type ApimEmulator = Awaited<ReturnType<typeof startApimEmulator>>;
 
@@ -207,7 +208,6 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
       APIM_SUBSCRIPTION_ID: emulator.subscriptionId,
       APIM_RESOURCE_GROUP: emulator.resourceGroup,
       APIM_SERVICE_NAME: emulator.serviceName,
-      APIM_GATEWAY_URL: `https://${emulator.serviceName}.azure-api.net`,
       ARM_ENDPOINT: emulator.url,
       AZURE_AUTHORITY_HOST: emulator.authorityHost,
       AZURE_TENANT_ID: emulator.tenantId,
@@ -221,6 +221,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
       SPEC_FETCH_ALLOW_PRIVATE: 'true',
       REMOTE_SPEC_CHECK: 'deny',
       LOG_LEVEL: 'info',
+      ...gatewaySettings(emulator, backend),
     };
     await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'exposedapi-apim-config', namespace: OPERATOR_NAMESPACE }, data: config }));
     await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SANDBOX_NAMESPACE } }));
@@ -309,7 +310,7 @@ function jobState(j: Obj): string {
   return j['status']?.['active'] ? 'Running' : 'Pending';
 }
 
-async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown }, names: { ns: string; name: string }[], node: NodeKind) {
+async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; caFile: string }, names: { ns: string; name: string }[], node: NodeKind) {
   const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
   const jobs = JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };
   const lines: string[] = ['', 'ExposedAPIs:'];
@@ -333,6 +334,7 @@ async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown },
     const names = [...policy.matchAll(/<([a-z-]+)[\s/>]/g)].map((m) => m[1]!).filter((x) => TOP_LEVEL_POLICIES.has(x));
     lines.push(`  ${api['name']}  path=/${api['properties']?.['path'] ?? ''}  operations=${(api['operations'] ?? []).length}  policies=[${[...new Set(names)].join(', ')}]  products=[${(api['products'] ?? []).join(', ')}]  tags=[${(api['tags'] ?? []).join(', ')}]`);
   }
+  if (node === 'agent') lines.push(...gatewayCurls(names.map((n) => list.items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name)).filter((o) => o !== undefined), apis, emulator.caFile));
   return { text: lines.join('\n') + '\n' };
 }
 

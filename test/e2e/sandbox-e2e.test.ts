@@ -1,6 +1,7 @@
 // The whole system on the sandbox, driven through the real kubectl as a user would: webhook and dispatcher (two
 // replicas electing one by Lease), Jobs run by the real Job controller, the executor applying to the APIM emulator.
 import t from 'tap';
+import https from 'node:https';
 import { ClientSecretCredential } from '@azure/identity';
 import { ApiManagementClient, type ApiManagementClientOptionalParams } from '@azure/arm-apimanagement';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,7 +37,16 @@ const spec = (name: string, patch: Obj = {}) =>
     ...patch,
     spec: { implementation: SAMPLE_SERVICE, path: `/${name}/v4`, developerUI: undefined, specification: { url: '${SANDBOX_SPEC_BASE}/TMF620-ProductCatalog-v4.0.0.swagger.json', version: 'v4' }, ...(patch['spec'] ?? {}) },
   });
-const gateway = `https://${sandbox.emulator.serviceName}.azure-api.net`;
+// Status URLs point at the emulator's gateway (dev-cluster/sandbox/gateway-access.ts), so they answer.
+const gateway = sandbox.emulator.gatewayUrl;
+const callGateway = (url: string): Promise<{ status: number; body: string }> =>
+  new Promise((resolve, reject) => {
+    https.get(url, { ca: sandbox.emulator.caPem }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    }).on('error', reject);
+  });
 
 t.test('create → one Job → Ready with the gateway URL', async (t) => {
   await sandbox.apply([spec('catalog')]);
@@ -57,6 +67,18 @@ t.test('update → a new Job and the new result', async (t) => {
   const states = await sandbox.waitSettled([{ ns, name: 'catalog' }], 90_000);
   t.same(states, { [`${ns}/catalog`]: 'ready' });
   t.match(apiNamed('catalog')?.policy?.xml, /<rate-limit-by-key calls="10" renewal-period="60"/, 'the new policy is in APIM');
+});
+
+t.test('the status URL answers through the gateway, which enforces the updated rate limit', async (t) => {
+  const url = `${(await getObj('catalog'))!.status.apiStatus.url}/catalog`;
+  const first = await callGateway(url);
+  t.equal(first.status, 200, `GET ${url}`);
+  t.match(JSON.parse(first.body), { backend: 'exposedapi-apim sandbox', path: '/catalog/v4/catalog' }, 'the sample backend answered');
+  const statuses = [first.status];
+  for (let i = 0; i < 10; i++) statuses.push((await callGateway(url)).status);
+  t.same(statuses, [...Array(10).fill(200), 429], 'rateLimit 10 per minute: the 11th call is refused');
+  const summary = await sandbox.summary([{ ns, name: 'catalog' }]);
+  t.match(summary, `curl --cacert ${sandbox.emulator.caFile} ${url}`, 'the summary prints a curl of that URL');
 });
 
 t.test('a burst of 50 ExposedAPIs → all Ready, with the cap on concurrent Jobs respected', async (t) => {
