@@ -142,16 +142,23 @@ t.test('through npm, the ready line is the first stdout line only with -s; the R
   const firstLine = async (npmArgs: string[]): Promise<string> => {
     const dir = await tempDir(t);
     const child = spawn('npm', ['run', ...npmArgs, 'cli', '--', 'emulator', '--port', '0', '--dir', dir], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const stop = () => {
-      // The group may be gone already (npm exits once its child has): ESRCH is then the expected answer.
-      if (child.exitCode !== null || !child.pid) return;
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      if (!child.pid) return;
       try {
-        process.kill(-child.pid, 'SIGTERM');
+        process.kill(-child.pid, signal);
       } catch (e) {
+        // The group is gone already (npm exits once its child has): ESRCH is then the expected answer.
         if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
       }
     };
-    t.teardown(stop);
+    // SIGTERM to the whole group (npm and the emulator under it), whether or not npm has exited: on a loaded machine
+    // npm can be gone while the emulator still starts, and its stdout pipe then kept this test process alive.
+    const stop = () => signalGroup('SIGTERM');
+    t.teardown(() => {
+      signalGroup('SIGKILL');
+      child.stdout.destroy();
+      child.stderr.destroy();
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const lines = createInterface({ input: child.stdout });
