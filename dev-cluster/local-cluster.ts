@@ -180,7 +180,10 @@ export async function startLocalWebhook(
   closeSync(logFd);
   webhook.unref();
   const url = `https://127.0.0.1:${port}`;
-  await waitHttpsReady(url, tls.caPem, 30_000);
+  // /readyz waits for the first document checker process to start and compile its schemas: seconds when idle, more
+  // than 30 s at load 20 on 2 cores (seen: cluster-command.test.ts failing at any commit). The bound only catches a
+  // webhook that never gets ready.
+  await waitHttpsReady(url, tls.caPem, 120_000);
   if (options.register ?? true) {
     log('registering the admission webhook by URL…');
     const configurations = localWebhookConfigurations({ url: options.registerUrl ?? url, caPem: tls.caPem });
