@@ -37,19 +37,19 @@ export interface SandboxImage extends LocalImage {
  * `ctr images import`. The tag carries a hash of the base manifest and the CA, so a node that already holds it imports
  * nothing, and a new build or CA makes a new tag.
  */
-export async function sandboxOperatorImage(o: { dir: string; bundleDir: string; caFile: string; log: (line: string) => void }): Promise<SandboxImage> {
-  const out = join(o.dir, 'image');
-  const base = await buildImage({ out, dist: o.bundleDir, log: (l) => o.log(`image: ${l}`) });
-  const ca = readFileSync(o.caFile);
+export async function sandboxOperatorImage(options: { dir: string; bundleDir: string; caFile: string; log: (line: string) => void }): Promise<SandboxImage> {
+  const out = join(options.dir, 'image');
+  const base = await buildImage({ out, dist: options.bundleDir, log: (l) => options.log(`image: ${l}`) });
+  const ca = readFileSync(options.caFile);
   const tag = `sandbox-${createHash('sha256').update(base.manifestDigest).update(ca).digest('hex').slice(0, 12)}`;
   const archive = join(out, `${tag}.docker.tar`);
   if (!existsSync(archive)) {
-    o.log(`image: adding the emulator's CA as a layer (${REPOSITORY}:${tag})`);
+    options.log(`image: adding the emulator's CA as a layer (${REPOSITORY}:${tag})`);
     const work = mkdtempSync(join(out, '.sandbox-'));
     try {
       const layout = join(work, 'oci');
       run('skopeo', ['copy', '--quiet', `oci:${base.layout}:${base.tag}`, `oci:${layout}:${tag}`]);
-      run('umoci', ['insert', '--image', `${layout}:${tag}`, '--history.created_by', 'exposedapi-apim sandbox: the APIM emulator\'s CA', o.caFile, SANDBOX_CA_PATH]);
+      run('umoci', ['insert', '--image', `${layout}:${tag}`, '--history.created_by', 'exposedapi-apim sandbox: the APIM emulator\'s CA', options.caFile, SANDBOX_CA_PATH]);
       const tmp = join(work, 'image.tar');
       run('skopeo', ['copy', '--quiet', `oci:${layout}:${tag}`, `docker-archive:${tmp}:${REPOSITORY}:${tag}`]);
       for (const old of readdirSync(out).filter((f) => /^sandbox-[0-9a-f]+\.docker\.tar$/.test(f))) rmSync(join(out, old), { force: true });

@@ -33,7 +33,7 @@ export function errorReply(status: number, message: string, headers: Record<stri
 }
 
 /** A gateway answer a policy (or a built-in step) decided on: it ends the pipeline with this reply. */
-export class GatewayStop extends Error {
+class GatewayStop extends Error {
   readonly reply: GatewayReply;
   constructor(reply: GatewayReply, reason = 'stopped') {
     super(reason);

@@ -41,31 +41,31 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(o: GatewayOptions): Promise<Gateway> {
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const settings = defaultGatewaySettings();
   const rt: PolicyRuntime = {
-    svc: o.svc,
+    svc: options.svc,
     settings,
     rateLimits: new RateLimitCounters(),
     quotas: new QuotaCounters(),
-    openIdKeys: new OpenIdKeys([o.caPem]),
+    openIdKeys: new OpenIdKeys([options.caPem]),
   };
-  const backend = new BackendClient([o.caPem]);
+  const backend = new BackendClient([options.caPem]);
   let view: GatewayView | undefined;
-  const unsubscribe = o.svc.onChanged(() => {
+  const unsubscribe = options.svc.onChanged(() => {
     view = undefined;
   });
   const ctx = {
-    svc: o.svc,
+    svc: options.svc,
     view: () => (view ??= new GatewayView(rt)),
     backend,
-    bodyLimit: o.bodyLimit,
-    ...(o.log ? { log: o.log } : {}),
+    bodyLimit: options.bodyLimit,
+    ...(options.log ? { log: options.log } : {}),
   };
 
-  const server = createServer({ cert: o.certPem, key: o.keyPem, keepAliveTimeout: 65_000 }, (req, res) => {
+  const server = createServer({ cert: options.certPem, key: options.keyPem, keepAliveTimeout: 65_000 }, (req, res) => {
     handleGatewayRequest(ctx, req, res).catch((err: unknown) => {
-      o.log?.(`gateway: ${req.method} ${req.url} failed: ${err instanceof Error ? err.stack : String(err)}`);
+      options.log?.(`gateway: ${req.method} ${req.url} failed: ${err instanceof Error ? err.stack : String(err)}`);
       if (res.headersSent) {
         res.destroy();
         return;
@@ -77,13 +77,13 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port ?? 0, o.host, () => {
+    server.listen(options.port ?? 0, options.host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const host = o.urlHost ?? (o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host.includes(':') ? `[${o.host}]` : o.host);
+  const host = options.urlHost ?? (options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host);
 
   return {
     url: `https://${host}:${port}`,

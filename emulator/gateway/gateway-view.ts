@@ -34,7 +34,7 @@ export interface ApiRoute {
   operations: OperationRoute[];
 }
 
-export interface OperationMatch {
+interface OperationMatch {
   api: ApiRoute;
   operation: OperationRoute;
   params: Record<string, string>;
