@@ -16,12 +16,19 @@ import { hostProblems } from '../../dev-cluster/node/node-prerequisites.ts';
 import { SANDBOX_CA_PATH } from '../../dev-cluster/sandbox/operator-release.ts';
 import { SANDBOX_NAMESPACE, SAMPLE_SERVICE, startSandbox } from '../../dev-cluster/sandbox/sandbox.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
+import { holdRealNodeTestLock } from '../helpers/real-node-test-lock.ts';
 import { exposedApi } from '../helpers/fixtures.ts';
+
+// Another file's real node may hold the machine's node lock first (it waits up to 20 min); the flows take 4–5 min
+// at load 17.
+t.setTimeout(40 * 60_000);
 
 const problems = hostProblems();
 if (problems.length) throw new Error(`the real node cannot run on this machine:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 
 type Obj = Record<string, any>;
+// No other real-node test file runs meanwhile (test/helpers/real-node-test-lock.ts).
+await holdRealNodeTestLock(t);
 const dir = mkdtempSync(join(tmpdir(), 'exposedapi-apim-sandbox-real-'));
 const started = Date.now();
 const sandbox = await startSandbox({ dir, log: () => {}, node: 'real', chartValues: { dispatcher: { maxActiveJobs: 4 } } });
