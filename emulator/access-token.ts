@@ -6,7 +6,7 @@
 // RS256 (RSA 2048), as Entra ID signs its tokens: APIM's validate-jwt accepts only PS256, RS256 and RS512 for
 // asymmetric keys ("Usage notes", https://learn.microsoft.com/azure/api-management/validate-jwt-policy), so an ES256
 // token would fail there however valid it is. Keys made before this (EC P-256, ES256) still load and sign ES256.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair, sign, verify } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 
 export interface SigningKey {
@@ -26,9 +26,12 @@ export function signingKeyFromPem(privateKeyPem: string): SigningKey {
   return { privateKey, publicKey, kid, privateKeyPem, alg: privateKey.asymmetricKeyType === 'rsa' ? 'RS256' : 'ES256' };
 }
 
-export function createSigningKey(): SigningKey {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return signingKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+/** A new RSA 2048 key, generated on the thread pool (it takes tens to hundreds of milliseconds). */
+export async function createSigningKeyAsync(): Promise<SigningKey> {
+  const pem = await new Promise<string>((resolve, reject) =>
+    generateKeyPair('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }, (err, _pub, priv) => (err ? reject(err) : resolve(priv))),
+  );
+  return signingKeyFromPem(pem);
 }
 
 export function publicJwk(key: SigningKey): JsonWebKey & { kid: string; use: string; alg: string } {

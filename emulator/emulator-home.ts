@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { CertificateAuthority } from '../certs/pki.ts';
 import { createCertificateAuthority, loadCertificateAuthority } from '../certs/pki.ts';
 import type { SigningKey } from './access-token.ts';
-import { createSigningKey, signingKeyFromPem } from './access-token.ts';
+import { createSigningKeyAsync, signingKeyFromPem } from './access-token.ts';
 
 export interface EmulatorIdentity {
   tenantId: string;
@@ -45,8 +45,22 @@ async function writeAtomic(path: string, content: string, mode = 0o600): Promise
   await rename(tmp, path);
 }
 
+/**
+ * The signing key for homes this process creates. An RSA key costs tens to hundreds of milliseconds to generate, and
+ * a test file starts many emulators, each in a fresh home: they share one key (their tenants differ, and ARM checks
+ * the tenant of every token, so one emulator still refuses another's tokens).
+ */
+let freshKey: Promise<SigningKey> | undefined;
+
 export async function openEmulatorHome(dir: string): Promise<EmulatorHome> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  const signingFile = join(dir, 'token-signing.key');
+  const signingPem = await readIfExists(signingFile);
+  // A home made before the emulator signed RS256 holds an EC key: it is replaced, because the gateway's validate-jwt
+  // (like APIM's) refuses ES256 tokens. A client still holding a token of the old key gets 401 until it asks anew.
+  const stored = signingPem !== undefined ? signingKeyFromPem(signingPem) : undefined;
+  // Generated while the CA is made or loaded.
+  const pending = stored?.alg === 'RS256' ? undefined : (freshKey ??= createSigningKeyAsync());
   const caFile = join(dir, 'ca.crt');
   const caKeyFile = join(dir, 'ca.key');
   const certPem = await readIfExists(caFile);
@@ -60,16 +74,11 @@ export async function openEmulatorHome(dir: string): Promise<EmulatorHome> {
     await writeAtomic(caFile, ca.certPem, 0o644);
   }
 
-  const signingFile = join(dir, 'token-signing.key');
-  const signingPem = await readIfExists(signingFile);
   let signingKey: SigningKey;
-  // A home made before the emulator signed RS256 holds an EC key: it is replaced, because the gateway's validate-jwt
-  // (like APIM's) refuses ES256 tokens. A client still holding a token of the old key gets 401 until it asks anew.
-  const stored = signingPem !== undefined ? signingKeyFromPem(signingPem) : undefined;
-  if (stored && stored.alg === 'RS256') {
+  if (stored && !pending) {
     signingKey = stored;
   } else {
-    signingKey = createSigningKey();
+    signingKey = await pending!;
     await writeAtomic(signingFile, signingKey.privateKeyPem);
   }
 
