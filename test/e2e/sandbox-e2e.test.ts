@@ -16,6 +16,9 @@ import { waitFor } from '../control-plane/wait-for.ts';
 import { exposedApi } from '../helpers/fixtures.ts';
 
 type Obj = Record<string, any>;
+// The whole system with a burst, a leader kill and gateway traffic: over tap's 600 s per file on a loaded 2-core
+// machine (seen at load 15); every wait inside is bounded on its own.
+t.setTimeout(25 * 60_000);
 const dir = mkdtempSync(join(tmpdir(), 'exposedapi-apim-sandbox-e2e-'));
 const sandbox = await startSandbox({ dir, log: () => {}, webhookEnv: { DISPATCH_MAX_ACTIVE_JOBS: '4' } });
 t.teardown(async () => {
