@@ -146,4 +146,46 @@ export function removeKubepodsCgroups(log: Log): void {
   for (const c of controllers) removeTree(join('/sys/fs/cgroup', c, 'kubepods'));
 }
 
+/**
+ * What is still on the machine after a clean-up, checked by the node itself before it releases the node lock (after
+ * that, another run's node may create the same chains and cgroups): an empty list means the machine is as it was.
+ */
+export function leftoversOnMachine(o: { bridge?: string; nodeDir?: string; socket?: string; tunables?: Record<string, string>; readTunables: () => Record<string, string> }): string[] {
+  const left: string[] = [];
+  for (const tool of ['iptables-save', 'ip6tables-save']) {
+    const rules = run(tool, [], 30_000).out.split('\n').filter((l) => /KUBE-/.test(l));
+    if (rules.length) left.push(`${rules.length} KUBE-* lines in ${tool} (${rules.slice(0, 3).join(' | ')})`);
+  }
+  if (o.tunables) {
+    const now = o.readTunables();
+    const changed = Object.entries(o.tunables).filter(([k, v]) => now[k] !== v).map(([k, v]) => `${k}=${now[k]} (was ${v})`);
+    if (changed.length) left.push(`kernel settings ${changed.join(', ')}`);
+  }
+  try {
+    const kubepods = readdirSync('/sys/fs/cgroup').filter((c) => {
+      try {
+        return readdirSync(join('/sys/fs/cgroup', c)).includes('kubepods');
+      } catch {
+        return false;
+      }
+    });
+    if (kubepods.length) left.push(`kubepods cgroups in ${kubepods.join(', ')}`);
+  } catch {
+    // no cgroup file system
+  }
+  if (o.nodeDir) {
+    const mounts = mountsUnder(o.nodeDir);
+    if (mounts.length) left.push(`mounts ${mounts.join(', ')}`);
+  }
+  if (o.bridge && run('ip', ['link', 'show', o.bridge], 10_000).ok) left.push(`bridge ${o.bridge}`);
+  if (o.socket) {
+    const shims = shimPids(o.socket);
+    if (shims.length) left.push(`containerd shims ${shims.join(', ')}`);
+  }
+  return left;
+}
+
+/** The line the node logs after its clean-up; tests look for it. */
+export const CLEAN_MACHINE = 'real node: clean-up verified: no KUBE-* rules, kernel settings as before, no kubepods cgroups, nothing mounted, bridge deleted, no shims';
+
 export { deleteBridge };

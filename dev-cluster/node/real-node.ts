@@ -15,7 +15,7 @@ import { adminRequest, waitForSteps, type ReadinessStep } from '../control-plane
 import { readTunables, restoreTunables } from './kernel-tunables.ts';
 import { busyboxImage, hasImage, importImage, pauseImage, type LocalImage } from './local-images.ts';
 import { containerdConfig, cniConflist, kubeletConfig, kubeProxyConfig, NODE_NAME, nodeLayout, type NodeLayout, type PodNetwork } from './node-config.ts';
-import { killShims, removeContainers, removeKubepodsCgroups, removeKubeRules, unmountUnder, deleteBridge } from './node-cleanup.ts';
+import { CLEAN_MACHINE, deleteBridge, killShims, leftoversOnMachine, removeContainers, removeKubepodsCgroups, removeKubeRules, unmountUnder } from './node-cleanup.ts';
 import { acquireNodeLock, type NodeLock, type NodeLockRecord } from './node-lock.ts';
 import { APISERVER_KUBELET_CLIENT, writeNodePki, type NodePki } from './node-pki.ts';
 import { locateNodeBinaries, type NodeBinaries } from './node-prerequisites.ts';
@@ -210,6 +210,12 @@ export async function prepareRealNode(options: RealNodeOptions = {}): Promise<Pr
         await containerd?.stop(15_000);
         await forwarder?.close();
         await cleanLeftovers({ ...lock.record, sysctls: undefined }, binaries, log, keepImages);
+        // Checked while this node still holds the lock: afterwards another run's node may create the same things.
+        const left = leftoversOnMachine({
+          bridge: network.bridge, nodeDir: l.dir, socket: l.containerdSocket, readTunables,
+          ...(savedTunables ? { tunables: savedTunables } : {}),
+        });
+        log(left.length ? `real node: left on the machine after clean-up: ${left.join('; ')}` : CLEAN_MACHINE);
         lock.release();
       })();
       return stopping;
