@@ -32,15 +32,6 @@ export function errorReply(status: number, message: string, headers: Record<stri
   return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: errorBody(status, message) };
 }
 
-/** A gateway answer a policy (or a built-in step) decided on: it ends the pipeline with this reply. */
-class GatewayStop extends Error {
-  readonly reply: GatewayReply;
-  constructor(reply: GatewayReply, reason = 'stopped') {
-    super(reason);
-    this.reply = reply;
-  }
-}
-
 export function resourceNotFound(): GatewayReply {
   return errorReply(404, 'Resource not found');
 }
