@@ -150,15 +150,15 @@ export function removeKubepodsCgroups(log: Log): void {
  * What is still on the machine after a clean-up, checked by the node itself before it releases the node lock (after
  * that, another run's node may create the same chains and cgroups): an empty list means the machine is as it was.
  */
-export function leftoversOnMachine(o: { bridge?: string; nodeDir?: string; socket?: string; tunables?: Record<string, string>; readTunables: () => Record<string, string> }): string[] {
+export function leftoversOnMachine(options: { bridge?: string; nodeDir?: string; socket?: string; tunables?: Record<string, string>; readTunables: () => Record<string, string> }): string[] {
   const left: string[] = [];
   for (const tool of ['iptables-save', 'ip6tables-save']) {
     const rules = run(tool, [], 30_000).out.split('\n').filter((l) => /KUBE-/.test(l));
     if (rules.length) left.push(`${rules.length} KUBE-* lines in ${tool} (${rules.slice(0, 3).join(' | ')})`);
   }
-  if (o.tunables) {
-    const now = o.readTunables();
-    const changed = Object.entries(o.tunables).filter(([k, v]) => now[k] !== v).map(([k, v]) => `${k}=${now[k]} (was ${v})`);
+  if (options.tunables) {
+    const now = options.readTunables();
+    const changed = Object.entries(options.tunables).filter(([k, v]) => now[k] !== v).map(([k, v]) => `${k}=${now[k]} (was ${v})`);
     if (changed.length) left.push(`kernel settings ${changed.join(', ')}`);
   }
   try {
@@ -173,13 +173,13 @@ export function leftoversOnMachine(o: { bridge?: string; nodeDir?: string; socke
   } catch {
     // no cgroup file system
   }
-  if (o.nodeDir) {
-    const mounts = mountsUnder(o.nodeDir);
+  if (options.nodeDir) {
+    const mounts = mountsUnder(options.nodeDir);
     if (mounts.length) left.push(`mounts ${mounts.join(', ')}`);
   }
-  if (o.bridge && run('ip', ['link', 'show', o.bridge], 10_000).ok) left.push(`bridge ${o.bridge}`);
-  if (o.socket) {
-    const shims = shimPids(o.socket);
+  if (options.bridge && run('ip', ['link', 'show', options.bridge], 10_000).ok) left.push(`bridge ${options.bridge}`);
+  if (options.socket) {
+    const shims = shimPids(options.socket);
     if (shims.length) left.push(`containerd shims ${shims.join(', ')}`);
   }
   return left;
