@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { buildImage, type ImageBuild } from '../../scripts/build-image.ts';
 import { CHART_DIR, helmBinary } from '../../scripts/generate-manifests.ts';
+import type { ApimEmulatorInfo } from '../../emulator/apim-emulator.ts';
 import type { LocalImage } from '../node/local-images.ts';
 
 /** Where the derived image holds the emulator's CA. */
@@ -61,19 +62,8 @@ export async function sandboxOperatorImage(options: { dir: string; bundleDir: st
   return { reference: `${REPOSITORY}:${tag}`, archive, repository: REPOSITORY, tag, base };
 }
 
-export interface EmulatorEndpoints {
-  url: string;
-  authorityHost: string;
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
-  subscriptionId: string;
-  resourceGroup: string;
-  serviceName: string;
-}
-
 /** Chart values for the sandbox: the same settings the process-mode sandbox gives its ConfigMap. */
-export function sandboxChartValues(image: { repository: string; tag: string }, emulator: EmulatorEndpoints, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function sandboxChartValues(image: { repository: string; tag: string }, emulator: Omit<ApimEmulatorInfo, 'caFile'>, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const values: Record<string, any> = {
     image: { repository: image.repository, tag: image.tag, pullPolicy: 'Never' },
     logLevel: 'info',
