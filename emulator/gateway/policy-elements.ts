@@ -4,7 +4,7 @@
 import type { XmlElement } from '../xml-document.ts';
 import { attribute, elementChildren } from '../xml-document.ts';
 import { NotModelled } from './gateway-errors.ts';
-import { constantValue } from './policy-expressions.ts';
+import { compileValue, constantValue, type Evaluator } from './policy-expressions.ts';
 
 /** Where a policy element comes from, for messages: "rate-limit-by-key (api scope, line 7)". */
 export function placeOf(el: XmlElement, scope: string): string {
@@ -61,4 +61,14 @@ export function action(el: XmlElement, name: string, scope: string, fallback?: A
   }
   if (v === 'ignore' || v === 'prevent' || v === 'detect') return v;
   throw new NotModelled(`the action '${v}' of '${name}' in ${placeOf(el, scope)}`);
+}
+
+/** The three attributes both counter policies require (rate-limit-by-key, quota-by-key): calls, renewal-period and
+ * the counter-key, compiled. */
+export function counterSettings(el: XmlElement, scope: string): { calls: number; period: number; key: Evaluator } {
+  const calls = integer(el, 'calls', scope);
+  const period = integer(el, 'renewal-period', scope);
+  const rawKey = attribute(el, 'counter-key');
+  if (calls === undefined || period === undefined || rawKey === undefined) throw new NotModelled(`${placeOf(el, scope)} without calls, renewal-period and counter-key`);
+  return { calls, period, key: compileValue(rawKey, `the counter-key of ${placeOf(el, scope)}`) };
 }

@@ -7,10 +7,8 @@
 // 07:01:20.", "…in 20.09:58:55."). A quota that never renews is refused without the replenish clause and without
 // Retry-After (unverified). `bandwidth`, increment-condition and first-period-start are not modelled.
 import type { XmlElement } from '../../xml-document.ts';
-import { attribute } from '../../xml-document.ts';
-import { errorReply, NotModelled } from '../gateway-errors.ts';
-import { compileValue } from '../policy-expressions.ts';
-import { integer, onlyAttributes, onlyChildren, placeOf } from '../policy-elements.ts';
+import { errorReply } from '../gateway-errors.ts';
+import { counterSettings, onlyAttributes, onlyChildren } from '../policy-elements.ts';
 import type { InboundStep } from '../policy-step.ts';
 import type { QuotaCounters } from '../quota-counters.ts';
 import { timeSpan } from '../quota-counters.ts';
@@ -18,11 +16,7 @@ import { timeSpan } from '../quota-counters.ts';
 export function compileQuotaByKey(el: XmlElement, scope: string, counters: QuotaCounters): InboundStep {
   onlyAttributes(el, ['calls', 'renewal-period', 'counter-key'], scope);
   onlyChildren(el, [], scope);
-  const calls = integer(el, 'calls', scope);
-  const period = integer(el, 'renewal-period', scope);
-  const rawKey = attribute(el, 'counter-key');
-  if (calls === undefined || period === undefined || rawKey === undefined) throw new NotModelled(`${placeOf(el, scope)} without calls, renewal-period and counter-key`);
-  const key = compileValue(rawKey, `the counter-key of ${placeOf(el, scope)}`);
+  const { calls, period, key } = counterSettings(el, scope);
   return {
     name: 'quota-by-key',
     run(state) {

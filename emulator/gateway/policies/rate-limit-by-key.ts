@@ -5,21 +5,15 @@
 // The body as clients receive it: `{ "statusCode": 429, "message": "Rate limit is exceeded. Try again in 57 seconds." }`
 // (Microsoft Partner Center's API documentation quotes it with `Retry-After: 57`; NuGet.org's rate-limit page the same).
 import type { XmlElement } from '../../xml-document.ts';
-import { attribute } from '../../xml-document.ts';
-import { errorReply, NotModelled } from '../gateway-errors.ts';
-import { compileValue } from '../policy-expressions.ts';
-import { constant, integer, onlyAttributes, onlyChildren, placeOf } from '../policy-elements.ts';
+import { errorReply } from '../gateway-errors.ts';
+import { constant, counterSettings, onlyAttributes, onlyChildren } from '../policy-elements.ts';
 import type { InboundStep } from '../policy-step.ts';
 import type { RateLimitCounters } from '../rate-limit-counters.ts';
 
 export function compileRateLimitByKey(el: XmlElement, scope: string, counters: RateLimitCounters): InboundStep {
   onlyAttributes(el, ['calls', 'renewal-period', 'counter-key', 'retry-after-header-name', 'remaining-calls-header-name', 'total-calls-header-name'], scope);
   onlyChildren(el, [], scope);
-  const calls = integer(el, 'calls', scope);
-  const period = integer(el, 'renewal-period', scope);
-  const rawKey = attribute(el, 'counter-key');
-  if (calls === undefined || period === undefined || rawKey === undefined) throw new NotModelled(`${placeOf(el, scope)} without calls, renewal-period and counter-key`);
-  const key = compileValue(rawKey, `the counter-key of ${placeOf(el, scope)}`);
+  const { calls, period, key } = counterSettings(el, scope);
   const retryHeader = constant(el, 'retry-after-header-name', scope) ?? 'Retry-After';
   const remainingHeader = constant(el, 'remaining-calls-header-name', scope);
   const totalHeader = constant(el, 'total-calls-header-name', scope);
