@@ -15,6 +15,7 @@
 // and compression (no Accept-Encoding is sent, so ARM answers uncompressed).
 import https from 'node:https';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { AccessToken } from './azure-token.ts';
 import { retryAfterMs } from './retry-policy.ts';
 
@@ -166,20 +167,10 @@ export class ArmClient {
   }
 
   private sleep(ms: number): Promise<void> {
-    const signal = this.options.signal;
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+    // Rejects with an AbortError when the run's budget ends during the wait.
+    return delay(ms, undefined, { signal: this.options.signal });
   }
+
 
   private async attempt(url: URL, request: ArmRequest): Promise<ArmResponse> {
     const token = await this.options.getToken();
