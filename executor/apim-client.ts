@@ -116,7 +116,8 @@ export function apimSession(credential: TokenCredential, config: ExecutorConfig,
       // Every attempt is seen, including those the client retries by itself: when the budget runs out in the middle
       // of them, the failure still names APIM's last answer instead of "aborted".
       answered(request, response) {
-        pacer.observe(armRequestKind(request.method), remainingOf(armRequestKind(request.method), response.header));
+        const kind = armRequestKind(request.method);
+        pacer.observe(kind, remainingOf(kind, response.header));
         if (response.status >= 400) {
           const c = classifyApimResponse(response.status, response.bodyAsText, response.header);
           budget.observe(c);
@@ -144,7 +145,12 @@ export function apimSession(credential: TokenCredential, config: ExecutorConfig,
       const r = await rawGet(url);
       if (r.status >= 400) throw r.error();
       if (asyncUrl) {
-        const body = (r.bodyAsText ? JSON.parse(r.bodyAsText) : {}) as { status?: string; error?: { code?: string; message?: string } };
+        let body: { status?: string; error?: { code?: string; message?: string } };
+        try {
+          body = r.bodyAsText ? JSON.parse(r.bodyAsText) : {};
+        } catch {
+          throw Object.assign(r.error(), { message: `APIM's operation status at ${new URL(url).pathname} is not JSON: ${r.bodyAsText!.slice(0, 200)}` });
+        }
         const status = (body.status ?? '').toLowerCase();
         if (RUNNING.has(status)) continue;
         if (status === 'succeeded') return void log.debug('long-running operation done', { polls });
