@@ -5,8 +5,10 @@
 //
 // Routing (https://learn.microsoft.com/azure/api-management/api-management-key-concepts; the API URL suffix): the
 // request path starts with the API's path — the longest such path wins — and the rest is matched against the
-// operations' URL templates for the request's method. Only the current revision of an API receives traffic (calling
-// a revision by `;rev=N` is not modelled); only APIs that list `https` in their protocols are served (the gateway
+// operations' URL templates for the request's method. The current revision of an API receives its plain path; any
+// revision is called by appending `;rev=N` to the API's path ("Append ;rev={revisionNumber} at the end of your API
+// URL, but before the query string": https://learn.microsoft.com/azure/api-management/api-management-revisions, e.g.
+// https://apis.contoso.com/customers;rev=3/leads); only APIs that list `https` in their protocols are served (the gateway
 // listens on HTTPS only; unverified status for the others: 404 as for no API). Paths compare without case
 // (unverified).
 import type { ApimService } from '../apim-service.ts';
@@ -42,8 +44,22 @@ interface OperationMatch {
   relativePath: string;
 }
 
+function apiRoute(entity: ApiEntity): ApiRoute {
+  return {
+    key: key(entity.name),
+    entity,
+    path: String(entity.properties['path'] ?? '').replace(/^\/+|\/+$/g, '').toLowerCase(),
+    operations: Object.entries(entity.operations).map(([k, op]) => ({ key: k, entity: op, method: op.properties.method.toUpperCase(), template: compileTemplate(op.properties.urlTemplate) })),
+  };
+}
+
+/** `<api path>;rev=<n>` at the start of a request path (lower-cased), and what follows it. */
+const REVISION_IN_PATH = /^(.*?);rev=(\d+)(?=\/|$)/;
+
 export class GatewayView {
   readonly apis: ApiRoute[];
+  /** Every revision that is not current, by `<api path>;rev=<n>` (lower-cased): reached only through `;rev=`. */
+  readonly #revisions = new Map<string, ApiRoute>();
   /** Subscription key → the subscriptions holding it as primary or secondary key. */
   readonly subscriptionsByKey = new Map<string, SimpleEntity[]>();
   readonly #policies = new Map<string, CompiledPolicy | NotModelled>();
@@ -54,13 +70,13 @@ export class GatewayView {
     const svc = rt.svc;
     this.apis = Object.values(svc.data.apis)
       .filter((a) => a.properties['isCurrent'] !== false)
-      .map((entity) => ({
-        key: key(entity.name),
-        entity,
-        path: String(entity.properties['path'] ?? '').replace(/^\/+|\/+$/g, '').toLowerCase(),
-        operations: Object.entries(entity.operations).map(([k, op]) => ({ key: k, entity: op, method: op.properties.method.toUpperCase(), template: compileTemplate(op.properties.urlTemplate) })),
-      }))
+      .map(apiRoute)
       .sort((a, b) => b.path.length - a.path.length);
+    for (const entity of Object.values(svc.data.apis)) {
+      if (entity.properties['isCurrent'] !== false) continue;
+      const r = apiRoute(entity);
+      this.#revisions.set(`${r.path};rev=${String(entity.properties['apiRevision'] ?? '')}`, r);
+    }
     for (const s of Object.values(svc.data.subscriptions ?? {})) {
       for (const k of [s.properties['primaryKey'], s.properties['secondaryKey']]) {
         if (typeof k !== 'string') continue;
@@ -75,6 +91,8 @@ export class GatewayView {
   findApi(requestPath: string): { api: ApiRoute; relativePath: string } | undefined {
     const trimmed = requestPath.replace(/^\/+/, '');
     const lower = trimmed.toLowerCase();
+    const rev = REVISION_IN_PATH.exec(lower);
+    if (rev) return this.#findRevision(trimmed, rev[1]!, rev[2]!, rev[0].length);
     for (const api of this.apis) {
       if (api.path === '' || lower === api.path || lower.startsWith(`${api.path}/`)) {
         const protocols = api.entity.properties['protocols'];
@@ -83,6 +101,16 @@ export class GatewayView {
       }
     }
     return undefined;
+  }
+
+  /** `<path>;rev=<n>/…`: revision n of the API at exactly that path (the current one, or a non-current one). */
+  #findRevision(trimmed: string, path: string, revision: string, consumed: number): { api: ApiRoute; relativePath: string } | undefined {
+    const current = this.apis.find((a) => a.path === path && String(a.entity.properties['apiRevision'] ?? '1') === revision);
+    const api = current ?? this.#revisions.get(`${path};rev=${revision}`);
+    if (!api) return undefined;
+    const protocols = api.entity.properties['protocols'];
+    if (Array.isArray(protocols) && !protocols.includes('https')) return undefined;
+    return { api, relativePath: `/${trimmed.slice(consumed).replace(/^\/+/, '')}` };
   }
 
   /** The most specific operation of the API for a method and the path below the API. */
