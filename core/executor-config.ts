@@ -95,6 +95,12 @@ export interface ExecutorConfig {
    */
   validateContentMaxSize: number;
   retryBudgetMs: number;
+  /**
+   * APIM_REVISIONS (`off` | `on`) and APIM_REVISIONS_KEEP: whether a change is published as a new revision that is
+   * checked before a release makes it current (an ExposedAPI's spec.apim.revisions overrides `enabled`), and how many
+   * earlier revisions of the operator's own stay (docs/revisions.md).
+   */
+  revisions: { enabled: boolean; keep: number };
   developerUiBaseUrl?: string;
   jobName?: string;
   logLevel: string;
@@ -228,6 +234,11 @@ export function readExecutorConfig(env: Record<string, string | undefined> = pro
     quotaRenewalPeriodSeconds: r.int('QUOTA_RENEWAL_PERIOD_SECONDS', DEFAULT_QUOTA_RENEWAL_PERIOD_SECONDS, 300, 2_147_483_647),
     validateContentMaxSize: r.int('VALIDATE_CONTENT_MAX_SIZE', VALIDATE_CONTENT_MAX_SIZE, 1, VALIDATE_CONTENT_MAX_SIZE),
     retryBudgetMs: r.int('RETRY_BUDGET_SECONDS', 300, 1, 86_400) * 1000,
+    revisions: {
+      enabled: r.oneOf('APIM_REVISIONS', 'off', ['off', 'on'] as const) === 'on',
+      // APIM keeps revisions without a documented limit; 100 bounds what one run lists and deletes.
+      keep: r.int('APIM_REVISIONS_KEEP', 3, 0, 100),
+    },
     developerUiBaseUrl: optionalUrl(r, 'DEVELOPER_UI_BASE_URL'),
     jobName: r.str('JOB_NAME', '') || undefined,
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),

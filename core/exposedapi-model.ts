@@ -63,6 +63,11 @@ export interface ApimExtension {
   tags: string[];
   jwt?: JwtSettings;
   backend: { mode?: 'ingress' | 'url'; url?: string };
+  /**
+   * Publish each change as a new APIM revision, checked before it is made current (docs/revisions.md): true or false
+   * overrides APIM_REVISIONS for this API; absent (unset) = the operator's setting.
+   */
+  revisions?: boolean;
 }
 
 /**
@@ -125,7 +130,7 @@ export interface ModelResult {
   errors: FieldError[];
 }
 
-export const APIM_EXTENSION_FIELDS = ['apiId', 'displayName', 'products', 'tags', 'authentication', 'backend'] as const;
+export const APIM_EXTENSION_FIELDS = ['apiId', 'displayName', 'products', 'tags', 'authentication', 'backend', 'revisions'] as const;
 
 /** Splits an ODA CSV string ("a, b,c") into trimmed, non-empty items. */
 export function splitCsv(csv: string): string[] {
@@ -210,6 +215,8 @@ function readApimExtension(spec: ObjectReader): ApimExtension {
     tags: a.stringArray('tags'),
     jwt: readJwt(auth),
     backend: { mode: backendMode, url },
+    // Absent when unset (the spec-hash rule above); a wrong type is a field error.
+    ...(a.has('revisions') ? { revisions: a.boolean('revisions', false) } : {}),
   };
 }
 

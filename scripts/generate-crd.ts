@@ -112,6 +112,7 @@ function specSchema(version: OdaVersion): Record<string, unknown> {
           description: 'How APIM reaches the implementation',
           properties: { mode: str('ingress (default: the operator\'s route) or url'), url: str('absolute http(s) URL when mode is url') },
         },
+        revisions: bool('(optional) Publish each change as a new APIM revision, checked before it is made current; unset = the operator\'s APIM_REVISIONS (docs/revisions.md)'),
       },
     },
   };

@@ -113,6 +113,8 @@ const CHANGED: Record<string, [unknown, string]> = {
   'apim.specImportMode': ['link', 'link'],
   'apim.validateContentMaxSize': [102400, '102400'],
   'apim.quotaRenewalPeriodSeconds': [3600, '3600'],
+  'apim.revisions.enabled': [true, 'on'],
+  'apim.revisions.keep': [5, '5'],
   'apim.products.defaults': [['starter', 'unlimited'], 'starter,unlimited'],
   'apim.products.createMissing': [true, 'true'],
   'apim.tags.defaults': [['oda'], 'oda'],
