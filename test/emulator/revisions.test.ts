@@ -3,6 +3,7 @@
 // releases that make a revision current (the plain id follows the current revision), deletes of non-current and
 // current revisions, and the gateway serving `<path>;rev=N/…` beside the current revision's plain path.
 import t from 'tap';
+import type { ApiUpdateContract } from '@azure/arm-apimanagement';
 import { failure, until } from './harness.ts';
 import { itemsDocument, startBackend, startGatewayHarness } from './gateway-harness.ts';
 
@@ -43,12 +44,13 @@ t.test('a revision from sourceApiId copies the API, is never current, and only t
   t.equal(one.name, 'items', '`x;rev=<current>` is the current revision itself');
   t.equal(one.isCurrent, true);
 
-  for (const [body, property] of [
+  const locked: [ApiUpdateContract, string][] = [
     [{ path: 'elsewhere' }, 'Path'],
     [{ displayName: 'Other' }, 'Name'],
     [{ subscriptionRequired: true }, 'SubscriptionRequired'],
     [{ protocols: ['http', 'https'] }, 'Protocols'],
-  ] as const) {
+  ];
+  for (const [body, property] of locked) {
     const patched = await failure(h.client.api.update(h.rg, h.svc, 'items;rev=2', '*', body));
     t.equal(patched.statusCode, 400, `PATCH ${property} of a non-current revision`);
     t.equal(patched.body?.error.message, `Can't change property ${property} for non-current revision `);
