@@ -27,6 +27,14 @@ export type ConditionType =
   | 'Published'
   /** The executor's delete: False with APIM's error while the cleanup fails (the Job retries). */
   | 'CleanedUp'
+  /**
+   * The executor's, on every apply that gets to write status: what APIM serves of this ExposedAPI while a change may
+   * have failed (docs/status.md, "A failed change"): True `CurrentSpec` (the change is applied), True
+   * `PreviousRevision` (revisions: the change failed before its release, the current revision is the last applied
+   * spec), False `ChangeNotApplied` (no revisions: the change failed and APIM may serve the previous spec or parts of
+   * this one). The parent Component's entry is `ready` only while this is not False (componentEntryReady).
+   */
+  | 'Serving'
   // The dispatcher's, from the executor's conditions, the Jobs and the claims.
   /** The summary: True once the current spec hash is applied; False with the executor's reason, JobFailed or a lost claim. */
   | 'Ready'
@@ -70,7 +78,16 @@ export interface ExposedApiStatus {
    * ids an apply started to publish but did not finish (so a rename after a failed apply leaves no orphan); null
    * clears them in a merge patch.
    */
-  apim?: { apiId: string; serviceName: string; pendingApiIds?: string[] | null; import?: ImportRecord | null };
+  apim?: { apiId: string; serviceName: string; pendingApiIds?: string[] | null; import?: ImportRecord | null; revision?: string | null };
+}
+
+/**
+ * The parent Component entry's `ready` (ODA: the component operator counts an API complete when its entry has a url and
+ * ready is true): the implementation is ready, and APIM does not serve a change that failed half-way. With revisions a
+ * failed change never reaches the current revision, so the entry keeps the current revision's state. Pure.
+ */
+export function componentEntryReady(implementationReady: boolean, conditions: readonly Pick<Condition, 'type' | 'status'>[]): boolean {
+  return implementationReady && conditions.find((c) => c.type === 'Serving')?.status !== 'False';
 }
 
 /**

@@ -33,7 +33,8 @@ export async function ready(s: ApplyRun): Promise<StepOutcome> {
     apiStatus,
     implementation: { ready: implementation.ready },
     appliedSpecHash: ctx.specHash,
-    apim: { apiId: s.apiId!, serviceName: config.apim.serviceName, pendingApiIds: null },
+    // The current revision, when this change went through revisions (null clears an earlier one).
+    apim: { apiId: s.apiId!, serviceName: config.apim.serviceName, pendingApiIds: null, revision: s.revision?.current ?? null },
   });
 }
 

@@ -14,6 +14,9 @@ import { planImport } from './import-plan.ts';
 import { withMaxSizeHint } from './service-tier.ts';
 import { importContext } from './import-status.ts';
 import { ensureRoute, removeRoute } from './route-sync.ts';
+import { ownershipOf } from './api-mark.ts';
+import { revisionsEnabled } from './revision-plan.ts';
+import { syncRevision } from './revision-sync.ts';
 import type { RunContext } from './run-context.ts';
 import { StepFailure } from './step-failure.ts';
 import { done, failureOf, type StepOutcome } from './step-outcome.ts';
@@ -52,6 +55,7 @@ export async function identified(s: ApplyRun): Promise<StepOutcome> {
   s.formerIds = formerApiIdsOf(obj, ctx.config.apim.serviceName, apiId);
   s.importStarted = apiId;
   s.jwt = jwtFor(s.model!, ctx);
+  s.revisions = revisionsEnabled(s.model!, ctx.config);
   return done();
 }
 
@@ -67,7 +71,23 @@ export async function imported(s: ApplyRun): Promise<StepOutcome> {
   const desired = desiredApi(s.model!, { apiId, serviceUrl: s.backendUrl!, who: ownership.who, plan: planned, ...(provider ? { openidProviderId: provider.id } : {}) });
   // Read at the start of the run, concurrently with validation; nothing of this run has written to it since.
   const stored = s.storedEarly ? await s.storedEarly : await readApi(apim, apiId);
-  const result = await syncApi(apim, desired, planned, ownership, stored, importContext(s, apiId));
+  const imports = importContext(s, apiId);
+  // With revisions, a change to an API of ours goes into a new revision; the first publication (no API yet), an
+  // adoption and an import an earlier run left running go the plain way.
+  if (s.revisions && stored && !imports.recorded && ownershipOf(stored.apiRevisionDescription, ownership.who) === 'ours') {
+    s.plan = planned;
+    const r = await syncRevision({
+      apim, desired, plan: planned, ownership, stored, xml: policyXmlFor(s), specHash: ctx.specHash, keep: ctx.config.revisions.keep,
+      coordinates: ctx.config.apim, ...(ctx.config.apim.gatewayUrl ? { gatewayUrl: ctx.config.apim.gatewayUrl } : {}),
+    });
+    s.revision = r;
+    if (r.released) {
+      const { revision, previous, releaseId } = r.released;
+      return done('Released', `APIM API '${apiId}': revision ${revision} made current by release ${releaseId} after its check (revision ${previous} served until then)${r.pruned.length > 0 ? `; earlier revisions deleted: ${r.pruned.join(', ')}` : ''}${r.drift.length > 0 ? `; updated ${r.drift.join(', ')}` : ''}, backend ${s.backendUrl}`);
+    }
+    return done(r.action === 'updated' ? 'Updated' : 'UpToDate', `APIM API '${apiId}' revision ${r.current} ${r.action === 'updated' ? `updated (${r.drift.join(', ')})` : 'unchanged'}, backend ${s.backendUrl}`);
+  }
+  const result = await syncApi(apim, desired, planned, ownership, stored, imports);
   if (result.adopted) s.events.warning('Adopted', `APIM API '${apiId}' was not created by exposedapi-apim and has been adopted (${ADOPT_ANNOTATION}, allowed for namespace ${ref.namespace} by TENANCY_POLICY): its document, policy and links are now this ExposedAPI's`);
   for (const id of result.replaced) ctx.log.info('removed an earlier API of this ExposedAPI that held the path', { apiId: id });
   s.plan = planned;
@@ -76,18 +96,24 @@ export async function imported(s: ApplyRun): Promise<StepOutcome> {
     `APIM API '${apiId}' ${what}: ${planned.passThrough ? 'pass-through operations' : planned.link ? `${planned.format} from ${planned.value}` : `${planned.format}, ${planned.documentBytes} bytes`}, backend ${s.backendUrl}`);
 }
 
-export async function policiesApplied(s: ApplyRun): Promise<StepOutcome> {
+/** The API's policy as rendered for this run (written by PoliciesApplied, or into a new revision before its check). */
+export function policyXmlFor(s: ApplyRun): string {
   const { config } = s.ctx;
-  const model = s.model!;
-  const apiId = s.apiId!;
-  const xml = renderPolicyXml({
-    spec: model.spec,
-    apiId,
+  return renderPolicyXml({
+    spec: s.model!.spec,
+    apiId: s.apiId!,
     jwt: s.jwt,
     quotaRenewalPeriodSeconds: config.quotaRenewalPeriodSeconds,
     validateContentMaxSize: config.validateContentMaxSize,
     documentValidation: !s.plan!.passThrough,
   });
+}
+
+export async function policiesApplied(s: ApplyRun): Promise<StepOutcome> {
+  const { config } = s.ctx;
+  const model = s.model!;
+  const apiId = s.apiId!;
+  const xml = policyXmlFor(s);
   const products = uniqueIds([...config.defaults.products, ...model.spec.apim.products]);
   const tags = uniqueIds([...config.defaults.tags, ...model.spec.apim.tags]);
   const written = syncPolicy(s.apim!, apiId, xml).catch((e: unknown) => {
