@@ -90,6 +90,11 @@ t.test('every operation sends what the SDK sends', async (t) => {
     ['create a tag', () => sdk.tag.createOrUpdate(rg, svc, 'x', { displayName: 'x' }), () => ours.createTag('x', { displayName: 'x' })],
     ['tag an API', () => sdk.tag.assignToApi(rg, svc, 'a', 'x'), () => ours.tagApi('a', 'x')],
     ['untag an API', () => sdk.tag.detachFromApi(rg, svc, 'a', 'x'), () => ours.untagApi('a', 'x')],
+    ['create a revision', () => sdk.api.beginCreateOrUpdate(rg, svc, 'a;rev=2', { path: 'p', sourceApiId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/svc/apis/a', apiRevisionDescription: 'mark' } as never), () => ours.createApiRevision('a;rev=2', { path: 'p', sourceApiId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/svc/apis/a', apiRevisionDescription: 'mark' })],
+    ['delete a revision', () => sdk.api.beginDelete(rg, svc, 'a;rev=2', '*'), () => ours.deleteApiRevision('a;rev=2')],
+    ['revisions of an API', async () => { for await (const _ of sdk.apiRevision.listByService(rg, svc, 'a')) void _; }, () => ours.listApiRevisions('a')],
+    ['operations of an API', async () => { for await (const _ of sdk.apiOperation.listByApi(rg, svc, 'a;rev=2')) void _; }, () => ours.listApiOperations('a;rev=2')],
+    ['a release', () => sdk.apiRelease.createOrUpdate(rg, svc, 'a', 'rev-2-x', { apiId: '/apis/a;rev=2', notes: 'n' }), () => ours.createApiRelease('a', 'rev-2-x', { apiId: '/apis/a;rev=2', notes: 'n' })],
     ['read an OpenID provider', () => sdk.openIdConnectProvider.get(rg, svc, 'o'), () => ours.readOpenIdProvider('o')],
     ['create an OpenID provider', () => sdk.openIdConnectProvider.createOrUpdate(rg, svc, 'o', { displayName: 'h', description: 'd', metadataEndpoint: 'https://h/.well-known/openid-configuration', clientId: 'c' }), () => ours.createOpenIdProvider('o', { displayName: 'h', description: 'd', metadataEndpoint: 'https://h/.well-known/openid-configuration', clientId: 'c' })],
   ];
