@@ -5,6 +5,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ApimService } from '../apim-service.ts';
 import { BackendClient } from './backend-forward.ts';
+import { CompiledPolicies } from './compiled-policies.ts';
 import type { PolicyRuntime } from './effective-policy.ts';
 import { internalServerError } from './gateway-errors.ts';
 import { handleGatewayRequest } from './gateway-pipeline.ts';
@@ -51,13 +52,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     openIdKeys: new OpenIdKeys([options.caPem]),
   };
   const backend = new BackendClient([options.caPem]);
+  const policies = new CompiledPolicies(rt);
   let view: GatewayView | undefined;
   const unsubscribe = options.svc.onChanged(() => {
     view = undefined;
   });
   const ctx = {
     svc: options.svc,
-    view: () => (view ??= new GatewayView(rt)),
+    view: () => (view ??= new GatewayView(options.svc, policies)),
     backend,
     bodyLimit: options.bodyLimit,
     ...(options.log ? { log: options.log } : {}),
@@ -93,6 +95,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       rt.rateLimits.reset();
       rt.quotas.reset();
       rt.openIdKeys.reset();
+      policies.clear();
       view = undefined;
     },
     admin(method, body) {
@@ -101,6 +104,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         const problem = patchGatewaySettings(settings, body);
         if (problem) return { status: 400, body: { error: { code: 'BadRequest', message: problem } } };
         // Compiled policies captured the old settings.
+        policies.settingsChanged();
         view = undefined;
         return { status: 200, body: { settings } };
       }
