@@ -35,6 +35,8 @@ export interface Gateway {
   url: string;
   port: number;
   readonly settings: GatewaySettings;
+  /** How many effective policies were compiled so far (each is compiled once per change to what it is built from). */
+  readonly policyCompilations: number;
   /** Forgets counters and cached OpenID keys (the emulator's reset). */
   reset(): void;
   /** GET/PATCH /_emulator/gateway. */
@@ -91,6 +93,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     url: `https://${host}:${port}`,
     port,
     settings,
+    get policyCompilations() {
+      return policies.compilations;
+    },
     reset() {
       rt.rateLimits.reset();
       rt.quotas.reset();
@@ -99,7 +104,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       view = undefined;
     },
     admin(method, body) {
-      if (method === 'GET') return { status: 200, body: { settings, counters: { rateLimitKeys: rt.rateLimits.size } } };
+      if (method === 'GET') return { status: 200, body: { settings, counters: { rateLimitKeys: rt.rateLimits.size, policyCompilations: policies.compilations } } };
       if (method === 'PATCH' || method === 'PUT') {
         const problem = patchGatewaySettings(settings, body);
         if (problem) return { status: 400, body: { error: { code: 'BadRequest', message: problem } } };
