@@ -140,13 +140,26 @@ t.test('subscription keys: missing 401, invalid 401, valid by header or query, s
   t.equal((await h.call('/keyed/items', { headers: { [SUB_KEY]: '' } })).status, 401, 'an empty key is an invalid key');
 });
 
-t.test('gatewayUrl: the emulator reports the gateway when asked; its own URL always', async (t) => {
+t.test('gatewayUrl: the service reports its gateway by default, the real form when asked; a gateway host name', async (t) => {
   const plain = await startGatewayHarness(t);
   t.match(plain.emu.gatewayUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
   t.not(plain.emu.gatewayUrl, plain.emu.url, 'the gateway has its own port');
-  t.equal((await plain.client.apiManagementService.get(plain.rg, plain.svc)).gatewayUrl, 'https://apim-emulator.azure-api.net', "by default the real service's form");
-  const advertised = await startGatewayHarness(t, { advertiseGateway: true });
-  t.equal((await advertised.client.apiManagementService.get(advertised.rg, advertised.svc)).gatewayUrl, advertised.emu.gatewayUrl);
+  t.equal((await plain.client.apiManagementService.get(plain.rg, plain.svc)).gatewayUrl, plain.emu.gatewayUrl, 'by default the gateway, so status URLs answer');
+  t.equal(plain.emu.info().gatewayUrl, plain.emu.gatewayUrl, 'info() names it too');
+  const realForm = await startGatewayHarness(t, { advertiseGateway: false });
+  t.equal((await realForm.client.apiManagementService.get(realForm.rg, realForm.svc)).gatewayUrl, 'https://apim-emulator.azure-api.net', "advertiseGateway: false, the real service's form");
+  const named = await startGatewayHarness(t, { gatewayHost: 'apim-emulator.azure-api.net' });
+  t.match(named.emu.gatewayUrl, /^https:\/\/apim-emulator\.azure-api\.net:\d+$/, 'gatewayHost names the gateway');
+  t.equal((await named.client.apiManagementService.get(named.rg, named.svc)).gatewayUrl, named.emu.gatewayUrl);
+  const status = await new Promise<number>((resolve, reject) => {
+    https
+      .get(`${named.emu.gatewayUrl}/nothing`, { ca: named.emu.caPem, lookup: ((_h: string, _o: unknown, cb: (e: null, a: { address: string; family: number }[]) => void) => cb(null, [{ address: '127.0.0.1', family: 4 }])) as never }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
+  });
+  t.equal(status, 404, 'resolved to loopback, the gateway answers under that name (the certificate covers it)');
 });
 
 t.test('what the gateway does not model is answered 500 with a message saying so, never ignored', async (t) => {
