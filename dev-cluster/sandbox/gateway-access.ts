@@ -51,6 +51,7 @@ export function resolvePreload(g: GatewayName): string {
   return `// Written by the exposedapi-apim sandbox: ${g.host} resolves to the APIM emulator's gateway (${g.address}).
 // NODE_OPTIONS=--import=<this file> node …
 import dns from 'node:dns';
+import { syncBuiltinESMExports } from 'node:module';
 const NAME = ${name};
 const ADDRESS = ${address};
 const lookup = dns.lookup;
@@ -65,6 +66,8 @@ dns.promises.lookup = function (hostname, options) {
   if (String(hostname).toLowerCase() !== NAME) return lookupPromise.call(this, hostname, options);
   return Promise.resolve(options && typeof options === 'object' && options.all ? [{ address: ADDRESS, family: ${family} }] : { address: ADDRESS, family: ${family} });
 };
+// ES modules importing { lookup } from 'node:dns' see the replacement too.
+syncBuiltinESMExports();
 `;
 }
 
