@@ -131,7 +131,7 @@ t.test("JWT: 401 without a token or with a bad one, 200 with one from the emulat
   const url = `${await statusUrl('jwt')}/catalog`;
   const none = await call(url);
   t.equal(none.status, 401);
-  t.equal(JSON.parse(none.body).message, 'JWT not present.');
+  t.equal(JSON.parse(none.body).message, 'Unauthorized', "the message core/policy-xml.ts renders (failed-validation-error-message)");
   t.equal((await call(url, { headers: { authorization: 'Bearer not.a.token' } })).status, 401, 'a malformed token');
   const otherAudience = (await credential.getToken('api://someone-else/.default'))!.token;
   t.equal((await call(url, { headers: { authorization: `Bearer ${otherAudience}` } })).status, 401, 'a token for another audience');
