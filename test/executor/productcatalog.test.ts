@@ -184,7 +184,7 @@ t.test('the productcatalog component\'s three ExposedAPIs', async (t) => {
   t.test('a second run with nothing changed writes nothing to APIM', async (t) => {
     b.emu.requests.reset();
     const again = await runAll();
-    for (const r of again) t.equal(r.code, 0, r.code === 0 ? "" : r.stdout.slice(-3000));
+    for (const r of again) t.equal(r.code, 0);
     t.same(armWrites(b.emu), {}, 'zero PUT, PATCH or DELETE');
     const byMethod = b.emu.state().requests.byMethod;
     t.notOk(byMethod['PUT'] || byMethod['PATCH'] || byMethod['DELETE'], JSON.stringify(byMethod));
