@@ -28,28 +28,45 @@ export function sliceSummary(obj: unknown): SliceSummary | undefined {
 /** EndpointSlices by Service: a Service is ready when any of its slices has a ready endpoint. */
 export class ServiceReadiness {
   private readonly byService = new Map<string, Map<string, boolean>>();
+  /** When each ready Service was seen to become ready (epoch ms): a Job that started before may not have seen it. */
+  private readonly readySince = new Map<string, number>();
 
   static serviceKey(namespace: string, service: string): string {
     return `${namespace}/${service}`;
   }
 
   /** Records a slice; returns the Service key when the Service's readiness changed. */
-  upsert(sliceKey: string, s: SliceSummary): string | undefined {
+  upsert(sliceKey: string, s: SliceSummary, nowMs = Date.now()): string | undefined {
     const key = ServiceReadiness.serviceKey(s.namespace, s.service);
     const before = this.isReady(s.namespace, s.service);
     let slices = this.byService.get(key);
     if (!slices) this.byService.set(key, (slices = new Map()));
     slices.set(sliceKey, s.ready);
-    return before === this.isReady(s.namespace, s.service) ? undefined : key;
+    return this.settle(key, s, before, nowMs);
   }
 
-  remove(sliceKey: string, s: SliceSummary): string | undefined {
+  remove(sliceKey: string, s: SliceSummary, nowMs = Date.now()): string | undefined {
     const key = ServiceReadiness.serviceKey(s.namespace, s.service);
     const before = this.isReady(s.namespace, s.service);
     const slices = this.byService.get(key);
     slices?.delete(sliceKey);
     if (slices?.size === 0) this.byService.delete(key);
-    return before === this.isReady(s.namespace, s.service) ? undefined : key;
+    return this.settle(key, s, before, nowMs);
+  }
+
+  private settle(key: string, s: SliceSummary, before: boolean, nowMs: number): string | undefined {
+    const after = this.isReady(s.namespace, s.service);
+    if (before === after) return undefined;
+    if (after) this.readySince.set(key, nowMs);
+    else this.readySince.delete(key);
+    return key;
+  }
+
+  /** Ready or not, and since when (the moment this process saw it). */
+  view(namespace: string, service: string): { ready: boolean; readySinceMs?: number } {
+    const ready = this.isReady(namespace, service);
+    const since = this.readySince.get(ServiceReadiness.serviceKey(namespace, service));
+    return ready && since !== undefined ? { ready, readySinceMs: since } : { ready };
   }
 
   isReady(namespace: string, service: string): boolean {
