@@ -238,7 +238,8 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
   // Ready says which Service the change waits for; the EndpointSlice watch plans the object again when it changes.
   const waitForImplementation = (job: JobSummary, message: string): Plan => {
     set({ type: 'Progressing', status: 'False', reason: 'JobFailed', message: job.name, specHash: hash });
-    const before = conditionOf(conditions, 'Ready');
+    // As stored: the executor's own condition may have put the same reason on Ready earlier in this plan.
+    const before = conditionOf(api.conditions, 'Ready');
     set({ type: 'Ready', status: 'False', reason: IMPLEMENTATION_NOT_READY, message, specHash: hash });
     if (!(before && before.status === 'False' && before.reason === IMPLEMENTATION_NOT_READY && before.specHash === hash)) {
       plan.event = { type: 'Warning', reason: IMPLEMENTATION_NOT_READY, message };

@@ -32,6 +32,22 @@ t.test('a Service is ready when any of its slices is; changes are reported once'
   t.equal(r.isReady('team', 'other'), false, 'a Service without slices is not ready');
 });
 
+t.test('since when a Service is ready: a Job that started before may not have seen it (served documents)', async (t) => {
+  const r = new ServiceReadiness();
+  const ready = sliceSummary(slice('svc', [{ conditions: { ready: true } }]))!;
+  const unready = sliceSummary(slice('svc', [{ conditions: { ready: false } }]))!;
+  t.same(r.view('team', 'svc'), { ready: false });
+  r.upsert('team/a', ready, 1000);
+  t.same(r.view('team', 'svc'), { ready: true, readySinceMs: 1000 }, 'the moment it became ready');
+  r.upsert('team/b', ready, 2000);
+  t.same(r.view('team', 'svc'), { ready: true, readySinceMs: 1000 }, 'another ready slice keeps the time');
+  r.upsert('team/a', unready, 3000);
+  r.upsert('team/b', unready, 3000);
+  t.same(r.view('team', 'svc'), { ready: false }, 'not ready: no time');
+  r.upsert('team/b', ready, 4000);
+  t.same(r.view('team', 'svc'), { ready: true, readySinceMs: 4000 }, 'ready again: the new time');
+});
+
 t.test('the Component entry whose uid is the ExposedAPI\'s gets ready; everything else is kept', async (t) => {
   const component = {
     status: {
