@@ -12,6 +12,7 @@ import { defaultValidationContext, validateExposedApi } from '../core/validate-e
 import type { ApplyRun } from './apply-run.ts';
 import { passThroughDocument } from './import-plan.ts';
 import { servedEndpoints } from './served-endpoints.ts';
+import { classifySpecUrl } from '../core/served-document.ts';
 import { done, failed, type StepOutcome } from './step-outcome.ts';
 
 export async function validated(s: ApplyRun): Promise<StepOutcome> {
@@ -81,7 +82,9 @@ export async function validated(s: ApplyRun): Promise<StepOutcome> {
       });
     }
     if (fetched.kind === 'unreachable') return failed({ retriable: true, reason: 'SpecificationUnreachable', message: `${source.field}: could not fetch ${source.url}: ${fetched.reason}` });
-    s.document = { text: fetched.text, url: source.url };
+    // A document the implementation serves is sent inline: APIM cannot reach a cluster Service, so never as a link.
+    const served = classifySpecUrl(source.url, scope).kind === 'implementation';
+    s.document = served ? { text: fetched.text } : { text: fetched.text, url: source.url };
   }
   // Which checks the document had is part of the condition: "checked at admission (sha256 …)" or "checked in full".
   return done('Valid', checks.length > 0 ? `the spec passes the admission rules; ${checks.join('; ')}` : 'the spec and its OpenAPI document pass the admission rules');
