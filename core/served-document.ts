@@ -23,10 +23,11 @@ export interface ImplementationScope {
   service: string;
 }
 
-export const CLUSTER_DOMAIN = 'cluster.local';
+/** Kubernetes' default cluster domain; a cluster with another can use the shorter forms (`<svc>.<ns>.svc`). */
+const CLUSTER_DOMAIN = 'cluster.local';
 /** The managed-by value of the slices kube-controller-manager's EndpointSlice controller writes. */
 export const ENDPOINTSLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
-export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
+const SLICE_MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 export type SpecUrlTarget =
@@ -124,7 +125,7 @@ export function resolveServedEndpoints(target: Extract<SpecUrlTarget, { kind: 'i
     if (!isObject(slice)) continue;
     const meta = isObject(slice['metadata']) ? slice['metadata'] : {};
     const labels = isObject(meta['labels']) ? meta['labels'] : {};
-    if (labels[SERVICE_NAME_LABEL] !== target.service || labels[MANAGED_BY_LABEL] !== ENDPOINTSLICE_CONTROLLER) continue;
+    if (labels[SERVICE_NAME_LABEL] !== target.service || labels[SLICE_MANAGED_BY_LABEL] !== ENDPOINTSLICE_CONTROLLER) continue;
     if ((meta['namespace'] ?? target.namespace) !== target.namespace) continue;
     if (slice['addressType'] !== 'IPv4' && slice['addressType'] !== 'IPv6') continue;
     const slicePorts = (Array.isArray(slice['ports']) ? slice['ports'] : []).filter(isObject);
