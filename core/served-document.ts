@@ -63,6 +63,8 @@ export function classifySpecUrl(url: string, scope: ImplementationScope): SpecUr
   if (svc === scope.service && (ns === undefined || (ns === scope.namespace && clusterTail))) {
     return { kind: 'implementation', service: scope.service, namespace: scope.namespace, port, https };
   }
+  // The machine's own names: the ordinary rules judge the loopback addresses they resolve to.
+  if (host === 'localhost' || host.endsWith('.localhost')) return { kind: 'elsewhere' };
   const fix = `a document served in the cluster is read only from this ExposedAPI's own implementation Service ` +
     `(spec.implementation ${JSON.stringify(scope.service)} in namespace ${scope.namespace}): use http://${scope.service}.${scope.namespace}.svc:<port>/<path>, ` +
     `or publish the document at a public https URL`;

@@ -34,6 +34,7 @@ const urls: { url: string; kind: Kind; port?: number; https?: boolean; reason?: 
   { url: 'http://user:pw@catalog:8080/x', kind: 'elsewhere', note: 'credentials (the ordinary rules refuse them)' },
   { url: 'http://catalog.team-a.svc@evil.example/x', kind: 'elsewhere', note: 'the Service name as a user name' },
   { url: 'ftp://catalog/x', kind: 'elsewhere', note: 'another scheme' },
+  { url: 'https://localhost:8443/x', kind: 'elsewhere', note: 'localhost: the ordinary rules (loopback needs SPEC_FETCH_ALLOW_PRIVATE)' },
   { url: 'https://raw.githubusercontent.com/x.json', kind: 'elsewhere', note: 'a public document' },
   { url: 'not a url', kind: 'elsewhere', note: 'not a URL (its own rule reports it)' },
 ];
