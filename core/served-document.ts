@@ -124,30 +124,16 @@ export function resolveServedEndpoints(target: Extract<SpecUrlTarget, { kind: 'i
   const endpoints: ServedEndpoint[] = [];
   let notReady = 0;
   for (const slice of slices) {
-    if (!isObject(slice)) continue;
-    const meta = isObject(slice['metadata']) ? slice['metadata'] : {};
-    const labels = isObject(meta['labels']) ? meta['labels'] : {};
-    if (labels[SERVICE_NAME_LABEL] !== target.service || labels[SLICE_MANAGED_BY_LABEL] !== ENDPOINTSLICE_CONTROLLER) continue;
-    if ((meta['namespace'] ?? target.namespace) !== target.namespace) continue;
-    if (slice['addressType'] !== 'IPv4' && slice['addressType'] !== 'IPv6') continue;
-    const slicePorts = (Array.isArray(slice['ports']) ? slice['ports'] : []).filter(isObject);
+    const trusted = trustedSlice(slice, target.namespace, target.service);
+    if (!trusted) continue;
+    const slicePorts = (Array.isArray(trusted['ports']) ? trusted['ports'] : []).filter(isObject);
     const slicePort = slicePorts.find((p) => (str(p['name']) ?? '') === portName && (p['protocol'] ?? 'TCP') === 'TCP');
     const port = slicePort?.['port'];
     if (typeof port !== 'number' || port < 1 || port > 65535) continue;
-    for (const e of Array.isArray(slice['endpoints']) ? slice['endpoints'] : []) {
-      if (!isObject(e)) continue;
-      const conditions = isObject(e['conditions']) ? e['conditions'] : {};
-      const ref = isObject(e['targetRef']) ? e['targetRef'] : {};
-      if (ref['kind'] !== 'Pod' || (ref['namespace'] ?? target.namespace) !== target.namespace) continue;
-      if (conditions['ready'] === false) {
-        notReady++;
-        continue;
-      }
-      const address = Array.isArray(e['addresses']) ? str(e['addresses'][0]) : undefined;
-      if (address === undefined) continue;
-      const c = classifyAddress(address);
-      if (c === 'never' || c === 'invalid') continue;
-      endpoints.push({ address, port, pod: str(ref['name']) ?? '' });
+    for (const e of Array.isArray(trusted['endpoints']) ? trusted['endpoints'] : []) {
+      const usable = usableEndpoint(e, target.namespace);
+      if (usable === 'not-ready') notReady++;
+      else if (usable) endpoints.push({ address: usable.address, port, pod: usable.pod });
     }
   }
   if (endpoints.length === 0) {
@@ -156,6 +142,51 @@ export function resolveServedEndpoints(target: Extract<SpecUrlTarget, { kind: 'i
   // Deterministic order (the same pod first for the same slices), so one run's retries and a log read the same.
   endpoints.sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : a.address < b.address ? -1 : 1));
   return { kind: 'ready', endpoints };
+}
+
+/** The slice when the EndpointSlice controller wrote it for this Service, with IP addresses; else undefined. */
+function trustedSlice(slice: unknown, namespace: string, service: string): Record<string, unknown> | undefined {
+  if (!isObject(slice)) return undefined;
+  const meta = isObject(slice['metadata']) ? slice['metadata'] : {};
+  const labels = isObject(meta['labels']) ? meta['labels'] : {};
+  if (labels[SERVICE_NAME_LABEL] !== service || labels[SLICE_MANAGED_BY_LABEL] !== ENDPOINTSLICE_CONTROLLER) return undefined;
+  if ((meta['namespace'] ?? namespace) !== namespace) return undefined;
+  if (slice['addressType'] !== 'IPv4' && slice['addressType'] !== 'IPv6') return undefined;
+  return slice;
+}
+
+/** An endpoint naming a Pod of the namespace: its address when ready and usable, 'not-ready', or undefined (ignored). */
+function usableEndpoint(e: unknown, namespace: string): { address: string; pod: string } | 'not-ready' | undefined {
+  if (!isObject(e)) return undefined;
+  const conditions = isObject(e['conditions']) ? e['conditions'] : {};
+  const ref = isObject(e['targetRef']) ? e['targetRef'] : {};
+  if (ref['kind'] !== 'Pod' || (ref['namespace'] ?? namespace) !== namespace) return undefined;
+  // An absent `ready` counts as ready, as the EndpointSlice API defines.
+  if (conditions['ready'] === false) return 'not-ready';
+  const address = Array.isArray(e['addresses']) ? str(e['addresses'][0]) : undefined;
+  if (address === undefined) return undefined;
+  const c = classifyAddress(address);
+  if (c === 'never' || c === 'invalid') return undefined;
+  return { address, pod: str(ref['name']) ?? '' };
+}
+
+/**
+ * Whether one EndpointSlice (as listed or watched) has a pod a served document could be read from, by the rule of
+ * resolveServedEndpoints less the Service's own port and selector, which a slice does not carry: the dispatcher's
+ * readiness for the retry of a Job that found none, so the two judge readiness alike.
+ */
+export function sliceServesDocuments(slice: unknown): boolean {
+  if (!isObject(slice)) return false;
+  const meta = isObject(slice['metadata']) ? slice['metadata'] : {};
+  const labels = isObject(meta['labels']) ? meta['labels'] : {};
+  const namespace = str(meta['namespace']) ?? '';
+  const service = str(labels[SERVICE_NAME_LABEL]) ?? '';
+  const trusted = trustedSlice(slice, namespace, service);
+  if (!trusted || namespace === '' || service === '') return false;
+  return (Array.isArray(trusted['endpoints']) ? trusted['endpoints'] : []).some((e) => {
+    const usable = usableEndpoint(e, namespace);
+    return usable !== undefined && usable !== 'not-ready';
+  });
 }
 
 /** Admission's words for a URL it leaves to the executor. */
