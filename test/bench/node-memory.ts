@@ -1,0 +1,108 @@
+// The memory of "the node" — what runs pods, and the pods — measured the same way for both nodes: the summed resident
+// set (RSS) of its processes, sampled from /proc. Summed RSS counts pages shared between processes once per process
+// (every container's Node maps the same binary), so it is an upper bound of what the node holds; it is what can be
+// compared across the two nodes, since the node agent's pods are not in a cgroup of their own.
+//
+//   process mode: the supervisor process (the node agent runs inside it) and its children but the control plane's
+//                 (etcd, kube-apiserver, kube-controller-manager), i.e. the Job pods, plus the webhook + dispatcher
+//                 processes (the real node runs them as pods);
+//   real node:    containerd, kubelet, kube-proxy, kube-scheduler, the containerd shims on the node's socket, and
+//                 their children (every container: the webhook pods, the Jobs, the pause containers).
+//
+// For the real node, the kubepods memory cgroup (cgroup v1: usage_in_bytes, which also counts the page cache the pods
+// caused) is read beside it.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface ProcEntry {
+  pid: number;
+  ppid: number;
+  rssKb: number;
+}
+
+/** /proc/<pid>/stat counts RSS in pages: 4 KiB on x86-64, up to 64 KiB on some arm64 kernels. */
+const PAGE_KB = Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout.trim() || 4096) / 1024;
+
+/** Every process on the machine with its parent and RSS (/proc/<pid>/stat; the comm field may hold spaces). */
+export function readProcTable(): ProcEntry[] {
+  const out: ProcEntry[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ": state ppid … ; rss (pages) is field 24 of stat, index 21 here.
+    out.push({ pid: Number(entry), ppid: Number(fields[1]), rssKb: Number(fields[21]) * PAGE_KB });
+  }
+  return out;
+}
+
+/** The roots and all their descendants, without the excluded processes and theirs. */
+export function processTree(table: ProcEntry[], roots: number[], excluded: number[]): ProcEntry[] {
+  const children = new Map<number, ProcEntry[]>();
+  for (const p of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const skip = new Set(excluded);
+  const byPid = new Map(table.map((p) => [p.pid, p]));
+  const seen = new Set<number>();
+  const out: ProcEntry[] = [];
+  const stack = roots.filter((r) => byPid.has(r) && !skip.has(r)).map((r) => byPid.get(r)!);
+  while (stack.length) {
+    const p = stack.pop()!;
+    if (seen.has(p.pid)) continue;
+    seen.add(p.pid);
+    out.push(p);
+    for (const c of children.get(p.pid) ?? []) if (!skip.has(c.pid)) stack.push(c);
+  }
+  return out;
+}
+
+/** The kubepods memory cgroup's usage in MB, or undefined where there is none (the node agent, cgroup v2). */
+export function kubepodsCgroupMb(root = '/sys/fs/cgroup/memory/kubepods'): number | undefined {
+  try {
+    return Number(readFileSync(`${root}/memory.usage_in_bytes`, 'utf8').trim()) / 1024 / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface NodeMemoryPeak {
+  /** Highest summed RSS seen, MB, and how many processes made it up then. */
+  rssMb: number;
+  processes: number;
+  /** Highest kubepods cgroup usage seen, MB (real node only). */
+  cgroupMb?: number;
+}
+
+/**
+ * Samples the node's memory every `everyMs` (default 500) until stopped. `members` says, at each sample, which processes make up
+ * the node (pods come and go); the peak is of the sums, not a sum of each process's own peak.
+ */
+export function sampleNodeMemory(options: { members: () => { roots: number[]; excluded: number[] }; cgroup: boolean; everyMs?: number }): { peak(): NodeMemoryPeak; stop(): NodeMemoryPeak } {
+  const peak: NodeMemoryPeak = { rssMb: 0, processes: 0 };
+  const sample = () => {
+    const { roots, excluded } = options.members();
+    const tree = processTree(readProcTable(), roots, excluded);
+    const rssMb = tree.reduce((n, p) => n + p.rssKb, 0) / 1024;
+    if (rssMb > peak.rssMb) {
+      peak.rssMb = rssMb;
+      peak.processes = tree.length;
+    }
+    // Only the real node's: another run's real node may own the machine's kubepods cgroup during a process-mode run.
+    const cgroup = options.cgroup ? kubepodsCgroupMb() : undefined;
+    if (cgroup !== undefined) peak.cgroupMb = Math.max(peak.cgroupMb ?? 0, cgroup);
+  };
+  sample();
+  const timer = setInterval(sample, options.everyMs ?? 500);
+  return {
+    peak: () => ({ ...peak }),
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return { ...peak };
+    },
+  };
+}
