@@ -263,7 +263,7 @@ async function phases(sandbox: Sandbox, run: { sizes: E2eSizes; out: (line: stri
     const burstFigures = sizes.burst > 0 ? await burst(sizes.burst) : undefined;
     const nodePeak = memory.stop();
     out(`node memory (${run.node === 'real' ? 'containerd, kubelet, kube-proxy, kube-scheduler, shims, containers' : 'supervisor with the node agent, Job processes, webhook + dispatcher'}; summed RSS sampled every 0.5 s): ` +
-      `${nodeIdle.rssMb.toFixed(0)} MB after start-up (${nodeIdle.processes} processes), peak ${nodePeak.rssMb.toFixed(0)} MB (${nodePeak.processes} processes)` +
+      `${memoryText(nodeIdle)} after start-up, peak ${memoryText(nodePeak)}` +
       `${nodePeak.cgroupMb !== undefined ? `; kubepods memory cgroup (containers with their page cache): ${nodeIdle.cgroupMb?.toFixed(0)} MB → peak ${nodePeak.cgroupMb.toFixed(0)} MB` : ''}`);
     return {
       node: run.node, sandboxUpS: run.sandboxUpS, roundTrip, dispatchSingle, applyToUrl, singleCost, singleSteps, paced,
@@ -425,6 +425,8 @@ function costText(c: ChangeCost): string {
   return `CPU per change (user+sys of its Job's processes) ${f(c.cpuS, 2)} s (target ≤ 0.3 s); executor peak RSS ${f(c.rssMb, 0)} MB (target ≤ 80 MB); n=${c.cpuS.length}` +
     (c.missing ? `, ${c.missing} pods without a 'done' line` : '');
 }
+
+const memoryText = (m: NodeMemoryPeak) => `${m.rssMb.toFixed(0)} MB (runtime ${m.runtimeMb.toFixed(0)} MB + pods ${m.podsMb.toFixed(0)} MB, ${m.processes} processes)`;
 
 /** p50 of each step of a Job, in ms. */
 function stepsText(steps: Record<JobStep, number[]>): string {

@@ -62,6 +62,8 @@ export function comparisonRows(figures: E2eFigures[]): Row[] {
   rows.push(
     row('node memory after start-up (summed RSS)', 'MB', (f) => f.nodeIdle.rssMb),
     row('node memory, peak (summed RSS)', 'MB', (f) => f.nodePeak.rssMb),
+    row('  of which the runtime (node agent | containerd, kubelet, …)', 'MB', (f) => f.nodePeak.runtimeMb),
+    row('  of which the pods (Jobs, webhook + dispatcher)', 'MB', (f) => f.nodePeak.podsMb),
   );
   if (figures.some((f) => f.nodePeak.cgroupMb !== undefined)) rows.push(row('node: kubepods memory cgroup, peak (incl. page cache)', 'MB', (f) => f.nodePeak.cgroupMb));
   return rows;

@@ -3,11 +3,12 @@
 // (every container's Node maps the same binary), so it is an upper bound of what the node holds; it is what can be
 // compared across the two nodes, since the node agent's pods are not in a cgroup of their own.
 //
-//   process mode: the supervisor process (the node agent runs inside it) and its children but the control plane's
-//                 (etcd, kube-apiserver, kube-controller-manager), i.e. the Job pods, plus the webhook + dispatcher
-//                 processes (the real node runs them as pods);
-//   real node:    containerd, kubelet, kube-proxy, kube-scheduler, the containerd shims on the node's socket, and
-//                 their children (every container: the webhook pods, the Jobs, the pause containers).
+//   process mode: the runtime is the supervisor process (the node agent runs inside it); the pods are its children
+//                 but the control plane's (etcd, kube-apiserver, kube-controller-manager), i.e. the Job processes,
+//                 plus the webhook + dispatcher processes (the real node runs them as pods);
+//   real node:    the runtime is containerd, kubelet, kube-proxy, kube-scheduler and the containerd shims on the
+//                 node's socket; the pods are their children (every container: the webhook pods, the Jobs, the pause
+//                 containers; a command kube-proxy runs for a moment counts there too).
 //
 // For the real node, the kubepods memory cgroup (cgroup v1: usage_in_bytes, which also counts the page cache the pods
 // caused) is read beside it.
@@ -41,23 +42,37 @@ export function readProcTable(): ProcEntry[] {
   return out;
 }
 
-/** The roots and all their descendants, without the excluded processes and theirs. */
-export function processTree(table: ProcEntry[], roots: number[], excluded: number[]): ProcEntry[] {
+/** The node's members, as node-probe.ts names them: runtime processes, whose descendants are pods; pod processes. */
+export interface NodeMembers {
+  runtime: number[];
+  pods: number[];
+  excluded: number[];
+}
+
+/** Runtime processes themselves, and the pods: every descendant of a runtime process and the pod roots' trees. */
+export function nodeProcesses(table: ProcEntry[], members: NodeMembers): { runtime: ProcEntry[]; pods: ProcEntry[] } {
   const children = new Map<number, ProcEntry[]>();
   for (const p of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
-  const skip = new Set(excluded);
+  const skip = new Set(members.excluded);
   const byPid = new Map(table.map((p) => [p.pid, p]));
   const seen = new Set<number>();
-  const out: ProcEntry[] = [];
-  const stack = roots.filter((r) => byPid.has(r) && !skip.has(r)).map((r) => byPid.get(r)!);
+  const runtime: ProcEntry[] = [];
+  const pods: ProcEntry[] = [];
+  const take = (pid: number, into: ProcEntry[]) => {
+    const p = byPid.get(pid);
+    if (!p || skip.has(pid) || seen.has(pid)) return;
+    seen.add(pid);
+    into.push(p);
+  };
+  for (const pid of members.runtime) take(pid, runtime);
+  const stack = [...members.pods, ...runtime.flatMap((r) => (children.get(r.pid) ?? []).map((c) => c.pid))];
   while (stack.length) {
-    const p = stack.pop()!;
-    if (seen.has(p.pid)) continue;
-    seen.add(p.pid);
-    out.push(p);
-    for (const c of children.get(p.pid) ?? []) if (!skip.has(c.pid)) stack.push(c);
+    const pid = stack.pop()!;
+    const before = pods.length;
+    take(pid, pods);
+    if (pods.length > before) for (const c of children.get(pid) ?? []) stack.push(c.pid);
   }
-  return out;
+  return { runtime, pods };
 }
 
 /** The kubepods memory cgroup's usage in MB, or undefined where there is none (the node agent, cgroup v2). */
@@ -70,27 +85,26 @@ export function kubepodsCgroupMb(root = '/sys/fs/cgroup/memory/kubepods'): numbe
 }
 
 export interface NodeMemoryPeak {
-  /** Highest summed RSS seen, MB, and how many processes made it up then. */
+  /** Highest summed RSS seen, MB; how much of it was the runtime's and the pods' then, and how many processes. */
   rssMb: number;
+  runtimeMb: number;
+  podsMb: number;
   processes: number;
   /** Highest kubepods cgroup usage seen, MB (real node only). */
   cgroupMb?: number;
 }
 
 /**
- * Samples the node's memory every `everyMs` (default 500) until stopped. `members` says, at each sample, which processes make up
- * the node (pods come and go); the peak is of the sums, not a sum of each process's own peak.
+ * Samples the node's memory every `everyMs` (default 500) until stopped. `members` says, at each sample, which
+ * processes make up the node (pods come and go); the peak is of the sums, not a sum of each process's own peak.
  */
-export function sampleNodeMemory(options: { members: () => { roots: number[]; excluded: number[] }; cgroup: boolean; everyMs?: number }): { peak(): NodeMemoryPeak; stop(): NodeMemoryPeak } {
-  const peak: NodeMemoryPeak = { rssMb: 0, processes: 0 };
+export function sampleNodeMemory(options: { members: () => NodeMembers; cgroup: boolean; everyMs?: number }): { peak(): NodeMemoryPeak; stop(): NodeMemoryPeak } {
+  const peak: NodeMemoryPeak = { rssMb: 0, runtimeMb: 0, podsMb: 0, processes: 0 };
+  const mb = (ps: ProcEntry[]) => ps.reduce((n, p) => n + p.rssKb, 0) / 1024;
   const sample = () => {
-    const { roots, excluded } = options.members();
-    const tree = processTree(readProcTable(), roots, excluded);
-    const rssMb = tree.reduce((n, p) => n + p.rssKb, 0) / 1024;
-    if (rssMb > peak.rssMb) {
-      peak.rssMb = rssMb;
-      peak.processes = tree.length;
-    }
+    const { runtime, pods } = nodeProcesses(readProcTable(), options.members());
+    const rssMb = mb(runtime) + mb(pods);
+    if (rssMb > peak.rssMb) Object.assign(peak, { rssMb, runtimeMb: mb(runtime), podsMb: mb(pods), processes: runtime.length + pods.length });
     // Only the real node's: another run's real node may own the machine's kubepods cgroup during a process-mode run.
     const cgroup = options.cgroup ? kubepodsCgroupMb() : undefined;
     if (cgroup !== undefined) peak.cgroupMb = Math.max(peak.cgroupMb ?? 0, cgroup);
