@@ -426,7 +426,8 @@ function costText(c: ChangeCost): string {
     (c.missing ? `, ${c.missing} pods without a 'done' line` : '');
 }
 
-const memoryText = (m: NodeMemoryPeak) => `${m.rssMb.toFixed(0)} MB (runtime ${m.runtimeMb.toFixed(0)} MB + pods ${m.podsMb.toFixed(0)} MB, ${m.processes} processes)`;
+const memoryText = (m: NodeMemoryPeak) => `${m.rssMb.toFixed(0)} MB (runtime ${m.runtimeMb.toFixed(0)} MB + pods ${m.podsMb.toFixed(0)} MB; ` +
+  `${Object.entries(m.byCommand).sort((a, b) => b[1].mb - a[1].mb).map(([comm, c]) => `${comm}${c.count > 1 ? `×${c.count}` : ''} ${c.mb.toFixed(0)}`).join(', ')})`;
 
 /** p50 of each step of a Job, in ms. */
 function stepsText(steps: Record<JobStep, number[]>): string {

@@ -5,7 +5,7 @@ import type { E2eFigures } from './e2e-run.ts';
 import { comparisonRows, comparisonTable } from './e2e-table.ts';
 import { stepDurations } from './job-timeline.ts';
 
-const memory = (rssMb: number) => ({ rssMb, runtimeMb: rssMb / 2, podsMb: rssMb / 2, processes: 3 });
+const memory = (rssMb: number) => ({ rssMb, runtimeMb: rssMb / 2, podsMb: rssMb / 2, processes: 3, byCommand: { node: { count: 3, mb: rssMb } } });
 function figures(node: E2eFigures['node'], scale: number, patch: Partial<E2eFigures> = {}): E2eFigures {
   const cost = { cpuS: [0.3 * scale], rssMb: [65], missing: 0 };
   return {

@@ -2,10 +2,11 @@
 // their descendants and the pod roots' trees, never the excluded control plane; read from this machine's /proc.
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { memoryOf } from './process-memory.ts';
 import { nodeProcesses, readProcTable } from './node-memory.ts';
 
-const p = (pid: number, ppid: number, rssKb = 1000) => ({ pid, ppid, rssKb });
+const p = (pid: number, ppid: number, rssKb = 1000) => ({ pid, ppid, comm: `c${pid}`, rssKb });
 // 1 init; 10 supervisor (runtime) with 11 etcd (excluded) → 12 its child; 13 a Job → 14 its child;
 // 20 containerd-shim (runtime, child of init) → 21 container; 30 webhook (a pod root) → 31; 40 unrelated.
 const TABLE = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(13, 10), p(14, 13), p(20, 1), p(21, 20), p(30, 1), p(31, 30), p(40, 1)];
@@ -34,6 +35,7 @@ t.test('/proc: this process with its parent and resident set, and a child of it 
   const table = readProcTable();
   const self = table.find((x) => x.pid === process.pid);
   t.equal(self?.ppid, process.ppid, 'parent from /proc/<pid>/stat');
+  t.equal(self?.comm, readFileSync('/proc/self/comm', 'utf8').trim(), 'the command name');
   const status = memoryOf(process.pid).rssMb * 1024;
   t.ok(self && Math.abs(self.rssKb - status) < Math.max(4096, status * 0.2), `RSS from stat (${self?.rssKb} KiB) agrees with VmRSS (${status.toFixed(0)} KiB)`);
   const { runtime, pods } = nodeProcesses(table, { runtime: [process.pid], pods: [], excluded: [] });

@@ -18,6 +18,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 export interface ProcEntry {
   pid: number;
   ppid: number;
+  /** The command's name (/proc/<pid>/comm: at most 15 characters, e.g. containerd-shim). */
+  comm: string;
   rssKb: number;
 }
 
@@ -37,7 +39,7 @@ export function readProcTable(): ProcEntry[] {
     }
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // After "pid (comm) ": state ppid … ; rss (pages) is field 24 of stat, index 21 here.
-    out.push({ pid: Number(entry), ppid: Number(fields[1]), rssKb: Number(fields[21]) * PAGE_KB });
+    out.push({ pid: Number(entry), ppid: Number(fields[1]), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), rssKb: Number(fields[21]) * PAGE_KB });
   }
   return out;
 }
@@ -75,6 +77,16 @@ export function nodeProcesses(table: ProcEntry[], members: NodeMembers): { runti
   return { runtime, pods };
 }
 
+function byCommand(ps: ProcEntry[]): Record<string, { count: number; mb: number }> {
+  const out: Record<string, { count: number; mb: number }> = {};
+  for (const p of ps) {
+    const entry = (out[p.comm] ??= { count: 0, mb: 0 });
+    entry.count++;
+    entry.mb += p.rssKb / 1024;
+  }
+  return out;
+}
+
 /** The kubepods memory cgroup's usage in MB, or undefined where there is none (the node agent, cgroup v2). */
 export function kubepodsCgroupMb(root = '/sys/fs/cgroup/memory/kubepods'): number | undefined {
   try {
@@ -90,6 +102,8 @@ export interface NodeMemoryPeak {
   runtimeMb: number;
   podsMb: number;
   processes: number;
+  /** At that peak, per command name: how many processes and their summed RSS in MB. */
+  byCommand: Record<string, { count: number; mb: number }>;
   /** Highest kubepods cgroup usage seen, MB (real node only). */
   cgroupMb?: number;
 }
@@ -99,12 +113,12 @@ export interface NodeMemoryPeak {
  * processes make up the node (pods come and go); the peak is of the sums, not a sum of each process's own peak.
  */
 export function sampleNodeMemory(options: { members: () => NodeMembers; cgroup: boolean; everyMs?: number }): { peak(): NodeMemoryPeak; stop(): NodeMemoryPeak } {
-  const peak: NodeMemoryPeak = { rssMb: 0, runtimeMb: 0, podsMb: 0, processes: 0 };
+  const peak: NodeMemoryPeak = { rssMb: 0, runtimeMb: 0, podsMb: 0, processes: 0, byCommand: {} };
   const mb = (ps: ProcEntry[]) => ps.reduce((n, p) => n + p.rssKb, 0) / 1024;
   const sample = () => {
     const { runtime, pods } = nodeProcesses(readProcTable(), options.members());
     const rssMb = mb(runtime) + mb(pods);
-    if (rssMb > peak.rssMb) Object.assign(peak, { rssMb, runtimeMb: mb(runtime), podsMb: mb(pods), processes: runtime.length + pods.length });
+    if (rssMb > peak.rssMb) Object.assign(peak, { rssMb, runtimeMb: mb(runtime), podsMb: mb(pods), processes: runtime.length + pods.length, byCommand: byCommand([...runtime, ...pods]) });
     // Only the real node's: another run's real node may own the machine's kubepods cgroup during a process-mode run.
     const cgroup = options.cgroup ? kubepodsCgroupMb() : undefined;
     if (cgroup !== undefined) peak.cgroupMb = Math.max(peak.cgroupMb ?? 0, cgroup);
