@@ -12,7 +12,7 @@
 import { BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { get } from 'node:https';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPERATOR_NAMESPACE } from '../../dev-cluster/local-cluster.ts';
 import { runWatchLoop } from '../../dev-cluster/control-plane/watch-loop.ts';
@@ -55,6 +55,8 @@ export interface E2eFigures {
   /** The node's summed RSS right after start-up, and its peak over the whole run (node-memory.ts). */
   nodeIdle: NodeMemoryPeak;
   nodePeak: NodeMemoryPeak;
+  /** The machine's 1-minute load average, mean of samples over the phases (other suites share these cores). */
+  loadAverage: number;
 }
 
 const TMF620 = 'TMF620-ProductCatalog-v4.0.0.swagger.json';
@@ -93,6 +95,8 @@ async function phases(sandbox: Sandbox, run: { sizes: E2eSizes; out: (line: stri
   const probe = nodeProbe(sandbox);
   const memory = sampleNodeMemory({ members: probe.members, cgroup: probe.cgroup });
   const nodeIdle = memory.peak();
+  const loads: number[] = [];
+  const loadSampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
   const kc = new KubeConfig();
   kc.loadFromFile(sandbox.lcp.kubeconfig);
   const custom = kc.makeApiClient(CustomObjectsApi);
@@ -262,12 +266,15 @@ async function phases(sandbox: Sandbox, run: { sizes: E2eSizes; out: (line: stri
     // A burst: sizes.burst ExposedAPIs created at once.
     const burstFigures = sizes.burst > 0 ? await burst(sizes.burst) : undefined;
     const nodePeak = memory.stop();
+    loads.push(loadavg()[0]!);
+    const loadAverage = loads.reduce((a, b) => a + b, 0) / loads.length;
+    out(`load average (1 min) over the phases: mean ${loadAverage.toFixed(1)}, max ${Math.max(...loads).toFixed(1)}`);
     out(`node memory (${run.node === 'real' ? 'containerd, kubelet, kube-proxy, kube-scheduler, shims, containers' : 'supervisor with the node agent, Job processes, webhook + dispatcher'}; summed RSS sampled every 0.5 s): ` +
       `${memoryText(nodeIdle)} after start-up, peak ${memoryText(nodePeak)}` +
       `${nodePeak.cgroupMb !== undefined ? `; kubepods memory cgroup (containers with their page cache): ${nodeIdle.cgroupMb?.toFixed(0)} MB → peak ${nodePeak.cgroupMb.toFixed(0)} MB` : ''}`);
     return {
       node: run.node, sandboxUpS: run.sandboxUpS, roundTrip, dispatchSingle, applyToUrl, singleCost, singleSteps, paced,
-      ...(realistic ? { realistic } : {}), ...(burstFigures ? { burst: burstFigures } : {}), nodeIdle, nodePeak,
+      ...(realistic ? { realistic } : {}), ...(burstFigures ? { burst: burstFigures } : {}), nodeIdle, nodePeak, loadAverage,
     };
 
     async function burst(n: number): Promise<NonNullable<E2eFigures['burst']>> {
@@ -325,6 +332,7 @@ async function phases(sandbox: Sandbox, run: { sizes: E2eSizes; out: (line: stri
       return { n, ready, createdS, elapsedS, floorS, bucketWrites, writes, maxJobs: jobs.maxActive, cap, dispatch, cost, steps, leader: leaderFigures };
     }
   } finally {
+    clearInterval(loadSampler);
     memory.stop();
     w1.stop();
     w2.stop();
@@ -426,7 +434,7 @@ function costText(c: ChangeCost): string {
     (c.missing ? `, ${c.missing} pods without a 'done' line` : '');
 }
 
-const memoryText = (m: NodeMemoryPeak) => `${m.rssMb.toFixed(0)} MB (runtime ${m.runtimeMb.toFixed(0)} MB + pods ${m.podsMb.toFixed(0)} MB; ` +
+const memoryText = (m: NodeMemoryPeak) => `RSS ${m.rssMb.toFixed(0)} MB, PSS ${m.pssMb.toFixed(0)} MB (RSS: runtime ${m.runtimeMb.toFixed(0)} MB + pods ${m.podsMb.toFixed(0)} MB; ` +
   `${Object.entries(m.byCommand).sort((a, b) => b[1].mb - a[1].mb).map(([comm, c]) => `${comm}${c.count > 1 ? `×${c.count}` : ''} ${c.mb.toFixed(0)}`).join(', ')})`;
 
 /** p50 of each step of a Job, in ms. */

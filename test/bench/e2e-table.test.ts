@@ -5,13 +5,13 @@ import type { E2eFigures } from './e2e-run.ts';
 import { comparisonRows, comparisonTable } from './e2e-table.ts';
 import { stepDurations } from './job-timeline.ts';
 
-const memory = (rssMb: number) => ({ rssMb, runtimeMb: rssMb / 2, podsMb: rssMb / 2, processes: 3, byCommand: { node: { count: 3, mb: rssMb } } });
+const memory = (rssMb: number) => ({ rssMb, pssMb: rssMb / 2, runtimeMb: rssMb / 2, podsMb: rssMb / 2, processes: 3, byCommand: { node: { count: 3, mb: rssMb } } });
 function figures(node: E2eFigures['node'], scale: number, patch: Partial<E2eFigures> = {}): E2eFigures {
   const cost = { cpuS: [0.3 * scale], rssMb: [65], missing: 0 };
   return {
     node, sandboxUpS: 20 * scale, roundTrip: [10, 20], dispatchSingle: [5], applyToUrl: [2000 * scale, 2200 * scale], singleCost: cost,
     singleSteps: stepDurations([{ jobSeen: 0, podSeen: 10, bound: 20, running: 200, firstLog: 20 + 700 * scale, done: 1500 * scale, complete: 2000 * scale }]),
-    paced: [], nodeIdle: memory(300 * scale), nodePeak: memory(600 * scale), ...patch,
+    paced: [], nodeIdle: memory(300 * scale), nodePeak: memory(600 * scale), loadAverage: 2, ...patch,
   };
 }
 

@@ -22,6 +22,7 @@ export function comparisonRows(figures: E2eFigures[]): Row[] {
     pct(where === 'burst' ? f.burst?.steps[key] : f.singleSteps[key], p);
   const stepLabel = (key: JobStep) => JOB_STEPS.find((s) => s.key === key)!.label;
   const rows: Row[] = [
+    row('machine load average (1 min), mean over the phases', '', (f) => f.loadAverage),
     row('sandbox up (start-up, image build and chart install included)', 's', (f) => f.sandboxUpS),
     row('control plane create → watch event, p50', 'ms', (f) => pct(f.roundTrip, 50)),
     row('control plane create → watch event, p99', 'ms', (f) => pct(f.roundTrip, 99)),
@@ -65,6 +66,7 @@ export function comparisonRows(figures: E2eFigures[]): Row[] {
     row('  of which the runtime (node agent | containerd, kubelet, …)', 'MB', (f) => f.nodePeak.runtimeMb),
     row('  of which the pods (Jobs, webhook + dispatcher)', 'MB', (f) => f.nodePeak.podsMb),
   );
+  rows.push(row('node memory, peak (summed PSS: shared pages split)', 'MB', (f) => f.nodePeak.pssMb));
   if (figures.some((f) => f.nodePeak.cgroupMb !== undefined)) rows.push(row('node: kubepods memory cgroup, peak (incl. page cache)', 'MB', (f) => f.nodePeak.cgroupMb));
   return rows;
 }

@@ -4,7 +4,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { memoryOf } from './process-memory.ts';
-import { nodeProcesses, readProcTable } from './node-memory.ts';
+import { nodeProcesses, pssKb, readProcTable } from './node-memory.ts';
 
 const p = (pid: number, ppid: number, rssKb = 1000) => ({ pid, ppid, comm: `c${pid}`, rssKb });
 // 1 init; 10 supervisor (runtime) with 11 etcd (excluded) → 12 its child; 13 a Job → 14 its child;
@@ -38,6 +38,9 @@ t.test('/proc: this process with its parent and resident set, and a child of it 
   t.equal(self?.comm, readFileSync('/proc/self/comm', 'utf8').trim(), 'the command name');
   const status = memoryOf(process.pid).rssMb * 1024;
   t.ok(self && Math.abs(self.rssKb - status) < Math.max(4096, status * 0.2), `RSS from stat (${self?.rssKb} KiB) agrees with VmRSS (${status.toFixed(0)} KiB)`);
+  const pss = pssKb(process.pid);
+  t.ok(pss > 0 && pss <= (self?.rssKb ?? 0) * 1.05, `PSS (${pss} KiB) is at most about the RSS: shared pages count in part`);
+  t.equal(pssKb(2 ** 22 + 1), 0, 'a process that does not exist holds nothing');
   const { runtime, pods } = nodeProcesses(table, { runtime: [process.pid], pods: [], excluded: [] });
   t.same(pids(runtime), [process.pid]);
   t.ok(pods.some((x) => x.pid === child.pid), 'the child is a pod');

@@ -10,8 +10,10 @@
 //                 node's socket; the pods are their children (every container: the webhook pods, the Jobs, the pause
 //                 containers; a command kube-proxy runs for a moment counts there too).
 //
-// For the real node, the kubepods memory cgroup (cgroup v1: usage_in_bytes, which also counts the page cache the pods
-// caused) is read beside it.
+// Beside it, the summed proportional set size (PSS: a page shared by n processes counts 1/n in each; the pages shared
+// with processes outside the node, such as the Node binary the bench itself runs in process mode, count in part), and
+// for the real node the kubepods memory cgroup (cgroup v1: usage_in_bytes, which also counts the page cache the pods
+// caused).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -87,6 +89,18 @@ function byCommand(ps: ProcEntry[]): Record<string, { count: number; mb: number 
   return out;
 }
 
+/**
+ * Proportional set size in KiB (/proc/<pid>/smaps_rollup): a page shared by n processes counts 1/n in each, so PSS
+ * sums to what the processes hold together. 0 for a process gone meanwhile.
+ */
+export function pssKb(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** The kubepods memory cgroup's usage in MB, or undefined where there is none (the node agent, cgroup v2). */
 export function kubepodsCgroupMb(root = '/sys/fs/cgroup/memory/kubepods'): number | undefined {
   try {
@@ -99,6 +113,8 @@ export function kubepodsCgroupMb(root = '/sys/fs/cgroup/memory/kubepods'): numbe
 export interface NodeMemoryPeak {
   /** Highest summed RSS seen, MB; how much of it was the runtime's and the pods' then, and how many processes. */
   rssMb: number;
+  /** Highest summed PSS seen, MB (shared pages split between the processes sharing them). */
+  pssMb: number;
   runtimeMb: number;
   podsMb: number;
   processes: number;
@@ -113,11 +129,12 @@ export interface NodeMemoryPeak {
  * processes make up the node (pods come and go); the peak is of the sums, not a sum of each process's own peak.
  */
 export function sampleNodeMemory(options: { members: () => NodeMembers; cgroup: boolean; everyMs?: number }): { peak(): NodeMemoryPeak; stop(): NodeMemoryPeak } {
-  const peak: NodeMemoryPeak = { rssMb: 0, runtimeMb: 0, podsMb: 0, processes: 0, byCommand: {} };
+  const peak: NodeMemoryPeak = { rssMb: 0, pssMb: 0, runtimeMb: 0, podsMb: 0, processes: 0, byCommand: {} };
   const mb = (ps: ProcEntry[]) => ps.reduce((n, p) => n + p.rssKb, 0) / 1024;
   const sample = () => {
     const { runtime, pods } = nodeProcesses(readProcTable(), options.members());
     const rssMb = mb(runtime) + mb(pods);
+    peak.pssMb = Math.max(peak.pssMb, [...runtime, ...pods].reduce((n, p) => n + pssKb(p.pid), 0) / 1024);
     if (rssMb > peak.rssMb) Object.assign(peak, { rssMb, runtimeMb: mb(runtime), podsMb: mb(pods), processes: runtime.length + pods.length, byCommand: byCommand([...runtime, ...pods]) });
     // Only the real node's: another run's real node may own the machine's kubepods cgroup during a process-mode run.
     const cgroup = options.cgroup ? kubepodsCgroupMb() : undefined;
