@@ -464,7 +464,7 @@ class Term {
     let byName = this.jobsByKey.get(key);
     if (!byName) this.jobsByKey.set(key, (byName = new Map()));
     if (!byName.has(name)) {
-      byName.set(name, { name, namespace: change.namespace, apiName: change.name, apiUid: change.uid, specHash: change.specHash, action: change.action, attempt: change.attempt ?? 0, deleting: false });
+      byName.set(name, { name, namespace: change.namespace, apiName: change.name, apiUid: change.uid, specHash: change.specHash, action: change.action, attempt: change.attempt ?? 0, ...(change.repair !== undefined ? { repair: change.repair } : {}), deleting: false });
       this.watchedRunning.add(name);
     }
     this.enqueue(key);
