@@ -138,8 +138,21 @@ export function executorArgs(change: Change): string[] {
 }
 
 export function buildJob(change: Change, template: JobTemplateConfig, operatorNamespace: string): V1Job {
-  const name = jobName(change);
-  const labels = jobLabels(change);
+  return executorJob({
+    name: jobName(change),
+    labels: jobLabels(change),
+    annotations: {
+      [JOB_ANNOTATIONS.uid]: change.uid,
+      [JOB_ANNOTATIONS.specHash]: change.specHash,
+      [JOB_ANNOTATIONS.exposedApi]: `${change.namespace}/${change.name}`,
+    },
+    args: executorArgs(change),
+  }, template, operatorNamespace);
+}
+
+/** An executor Job: the one pod template of every Job the dispatcher starts (apply, delete, verify). */
+export function executorJob(o: { name: string; labels: Record<string, string>; annotations: Record<string, string>; args: string[] }, template: JobTemplateConfig, operatorNamespace: string): V1Job {
+  const { name, labels } = o;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -147,11 +160,7 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
       name,
       namespace: operatorNamespace,
       labels,
-      annotations: {
-        [JOB_ANNOTATIONS.uid]: change.uid,
-        [JOB_ANNOTATIONS.specHash]: change.specHash,
-        [JOB_ANNOTATIONS.exposedApi]: `${change.namespace}/${change.name}`,
-      },
+      annotations: o.annotations,
     },
     spec: {
       backoffLimit: template.backoffLimit,
@@ -184,7 +193,7 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
               image: template.image,
               ...(template.imagePullPolicy ? { imagePullPolicy: template.imagePullPolicy } : {}),
               ...(template.command ? { command: template.command } : {}),
-              args: executorArgs(change),
+              args: o.args,
               envFrom: [{ configMapRef: { name: template.configMapName } }],
               env: [
                 { name: 'JOB_NAME', value: name },
