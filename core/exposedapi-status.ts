@@ -111,7 +111,7 @@ export function setCondition(conditions: readonly Condition[] | undefined, next:
  * the dispatcher starts an apply Job for the applied spec hash) when APIM differs, DRIFT_NONE when it matches; an
  * apply writes DRIFT_APPLIED once APIM matches the spec again.
  */
-export const DRIFT_REASONS = { reported: 'DriftDetected', repairRequested: 'RepairRequested', none: 'InSync', applied: 'Applied' } as const;
+export const DRIFT_REASONS = { reported: 'DriftDetected', repairRequested: 'RepairRequested', repairFailed: 'RepairFailed', none: 'InSync', applied: 'Applied' } as const;
 
 /** Ready reason from the admission of a change until the dispatcher reports on it (core of admittedChange). */
 export const PENDING_REASON = 'Pending';

@@ -41,7 +41,7 @@ export function driftAfterApply(current: Condition | undefined, hash: string): C
 /** What a failed apply writes about drift it was to repair: the dispatcher asks for no further repair until the next verify run. */
 export function driftAfterFailure(current: Condition | undefined, hash: string, failure: string): ConditionChange | undefined {
   if (!current || current.status !== 'True' || current.reason !== DRIFT_REASONS.repairRequested) return undefined;
-  return { type: 'Drifted', status: 'True', reason: 'RepairFailed', message: `the apply that was to restore spec hash ${hash.slice(0, 8)}… failed: ${failure}`, specHash: hash };
+  return { type: 'Drifted', status: 'True', reason: DRIFT_REASONS.repairFailed, message: `the apply that was to restore spec hash ${hash.slice(0, 8)}… failed: ${failure}`, specHash: hash };
 }
 
 /** The change a finished apply writes, if any. */
