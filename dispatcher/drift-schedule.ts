@@ -61,13 +61,13 @@ export interface DriftScheduleOptions {
 
 /** One term's schedule of verify Jobs; stop() when the term ends. */
 export class DriftSchedule {
-  private readonly o: DriftScheduleOptions;
+  private readonly options: DriftScheduleOptions;
   private readonly startedMs = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(o: DriftScheduleOptions) {
-    this.o = o;
+  constructor(options: DriftScheduleOptions) {
+    this.options = options;
   }
 
   start(): void {
@@ -89,7 +89,7 @@ export class DriftSchedule {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    const { batch, operatorNamespace: namespace, intervalMs, log } = this.o;
+    const { batch, operatorNamespace: namespace, intervalMs, log } = this.options;
     let jobs: VerifyJobSeen[];
     try {
       jobs = (await batch.listNamespacedJob({ namespace, labelSelector: VERIFY_SELECTOR })).items.map(seen);
@@ -104,10 +104,10 @@ export class DriftSchedule {
       log.info('the previous verify Job is still running; the next waits for it', { intervalSeconds: intervalMs / 1000 });
       return this.at(Date.now() + Math.min(intervalMs, 60_000));
     }
-    const body = buildVerifyJob(due, this.o.template, namespace);
+    const body = buildVerifyJob(due, this.options.template, namespace);
     try {
       await batch.createNamespacedJob({ namespace, body });
-      this.o.onCreated?.();
+      this.options.onCreated?.();
       log.info('created verify Job', { job: body.metadata!.name });
     } catch (err) {
       if (statusCode(err) !== 409) {

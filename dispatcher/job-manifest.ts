@@ -85,13 +85,6 @@ export function jobNamePrefix(namespace: string, name: string): string {
 }
 
 /**
- * `<prefix>-<hash8>` for an apply, with `-delete` for a delete (they may share a spec hash), and `-r<n>` for the n-th
- * retry of an apply (at most 1000, JOB_RETRY_LIMIT: `-r1000` is no longer than `-delete`, so it fits the same room).
- * The hash covers the namespace, the name and the spec hash, so the name is deterministic and unique per object,
- * change and attempt whatever the prefix left out; the spec hash itself is in the Job's labels and annotations. A
- * first Job keeps the name it had before retries existed, so an upgrade finds the Jobs it already created.
- */
-/**
  * The tag of the repair a Drifted condition asks for: 5 hex digits of SHA-256 over its message, which names the
  * verify Job that found the drift, so every verify run that finds the API still drifted asks for one new repair, and
  * planning the same condition again never asks for a second.
@@ -100,6 +93,14 @@ export function repairTag(driftedMessage: string): string {
   return sha256(driftedMessage).slice(0, 5);
 }
 
+/**
+ * `<prefix>-<hash8>` for an apply, with `-delete` for a delete (they may share a spec hash), and `-r<n>` for the n-th
+ * retry of an apply (at most 1000, JOB_RETRY_LIMIT: `-r1000` is no longer than `-delete`, so it fits the same room).
+ * The hash covers the namespace, the name and the spec hash, so the name is deterministic and unique per object,
+ * change and attempt whatever the prefix left out; the spec hash itself is in the Job's labels and annotations. A
+ * first Job keeps the name it had before retries existed, so an upgrade finds the Jobs it already created. A repair
+ * (Change.repair) is `-d<tag>`.
+ */
 export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action' | 'attempt' | 'repair'>): string {
   const hash = sha256(`${change.namespace}/${change.name}/${change.specHash.toLowerCase()}`).slice(0, HASH_PART);
   const base = `${jobNamePrefix(change.namespace, change.name)}-${hash}`;
@@ -151,8 +152,8 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
 }
 
 /** An executor Job: the one pod template of every Job the dispatcher starts (apply, delete, verify). */
-export function executorJob(o: { name: string; labels: Record<string, string>; annotations: Record<string, string>; args: string[] }, template: JobTemplateConfig, operatorNamespace: string): V1Job {
-  const { name, labels } = o;
+export function executorJob(job: { name: string; labels: Record<string, string>; annotations: Record<string, string>; args: string[] }, template: JobTemplateConfig, operatorNamespace: string): V1Job {
+  const { name, labels } = job;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -160,7 +161,7 @@ export function executorJob(o: { name: string; labels: Record<string, string>; a
       name,
       namespace: operatorNamespace,
       labels,
-      annotations: o.annotations,
+      annotations: job.annotations,
     },
     spec: {
       backoffLimit: template.backoffLimit,
@@ -193,7 +194,7 @@ export function executorJob(o: { name: string; labels: Record<string, string>; a
               image: template.image,
               ...(template.imagePullPolicy ? { imagePullPolicy: template.imagePullPolicy } : {}),
               ...(template.command ? { command: template.command } : {}),
-              args: o.args,
+              args: job.args,
               envFrom: [{ configMapRef: { name: template.configMapName } }],
               env: [
                 { name: 'JOB_NAME', value: name },
