@@ -19,6 +19,11 @@ export function driftCondition(differences: readonly Difference[], hash: string,
     return { type: 'Drifted', status: 'False', reason: DRIFT_REASONS.none, message: `APIM matches spec hash ${hash.slice(0, 8)}…`, specHash: hash };
   }
   const what = `APIM differs from spec hash ${hash.slice(0, 8)}… in ${describeDifferences(differences)}`;
+  // An API that is no longer provably this ExposedAPI's is never written by an apply (apim-sync.ts ownershipGate):
+  // asking for one would only fail; it is reported for people to settle.
+  if (differences.some((d) => d.field === 'ownership')) {
+    return { type: 'Drifted', status: 'True', reason: DRIFT_REASONS.reported, message: `${what}; no apply can restore it: an apply never writes an API that is not provably this ExposedAPI's`, specHash: hash };
+  }
   return mode === 'repair'
     ? { type: 'Drifted', status: 'True', reason: DRIFT_REASONS.repairRequested, message: `${what}; an apply Job restores it (found by ${verifyJob ?? 'a verify run'})`, specHash: hash }
     : { type: 'Drifted', status: 'True', reason: DRIFT_REASONS.reported, message: `${what}; the next apply restores it (APIM_DRIFT_MODE=report: none is started)`, specHash: hash };

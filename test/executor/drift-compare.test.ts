@@ -74,6 +74,8 @@ t.test('the Drifted condition per mode, and when it is written', async (t) => {
   t.same([repair.status, repair.reason, repair.specHash], ['True', 'RepairRequested', H]);
   t.match(repair.message, 'found by exposedapi-apim-verify-1', 'repair mode: each run that finds drift asks anew');
   t.not(driftCondition(diff, H, 'repair', 'exposedapi-apim-verify-2').message, repair.message);
+  const notOurs = driftCondition([{ field: 'ownership', detail: 'x' }], H, 'repair', 'v');
+  t.same([notOurs.status, notOurs.reason], ['True', 'DriftDetected'], 'an API no longer ours: reported, never a repair (the apply would refuse it)');
   const none = driftCondition([], H, 'repair', 'x');
   t.same([none.status, none.reason], ['False', 'InSync']);
   const asWritten = (c: typeof none): Condition => ({ ...c, lastTransitionTime: '2026-11-29T00:00:00Z' });
