@@ -100,3 +100,26 @@ t.test('ids in bulk answers: the last segment, whatever the prefix', async (t) =
   t.equal(lastSegment('/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/svc/tags/team-a'), 'team-a');
   t.equal(lastSegment(undefined), undefined);
 });
+
+t.test('which ExposedAPIs a verify run compares (status and annotations are hints: a forgery only hides its own drift)', async (t) => {
+  const { notVerifiable } = await import('../../executor/execute-verify.ts');
+  const obj = (o: { annotations?: Record<string, string>; deletionTimestamp?: string; status?: Record<string, unknown> } = {}) => ({
+    apiVersion: 'oda.tmforum.org/v1',
+    kind: 'ExposedAPI',
+    metadata: { name: 'pets', namespace: 'team-a', uid: 'u', resourceVersion: '1', annotations: o.annotations ?? { 'exposedapi-apim.io/spec-hash': H }, ...(o.deletionTimestamp ? { deletionTimestamp: o.deletionTimestamp } : {}) },
+    status: (o.status ?? { appliedSpecHash: H, apim: { apiId: 'team-a-pets', serviceName: 'apim-1' }, conditions: [] }) as never,
+  });
+  const cases: [string, ReturnType<typeof obj>, RegExp | undefined][] = [
+    ['applied to this service', obj(), undefined],
+    ['being deleted', obj({ deletionTimestamp: '2026-11-29T00:00:00Z' }), /being deleted/],
+    ['never admitted', obj({ annotations: {} }), /no spec hash/],
+    ['a change pending', obj({ status: { appliedSpecHash: 'ef'.repeat(32), apim: { serviceName: 'apim-1' } } }), /not applied yet/],
+    ['a Job running', obj({ status: { appliedSpecHash: H, apim: { serviceName: 'apim-1' }, conditions: [{ type: 'Progressing', status: 'True' }] } }), /Job is running/],
+    ['another APIM service', obj({ status: { appliedSpecHash: H, apim: { serviceName: 'apim-2' } } }), /apim-2/],
+  ];
+  for (const [what, o, why] of cases) {
+    const got = notVerifiable(o, 'apim-1');
+    if (why) t.match(got, why, what);
+    else t.equal(got, undefined, what);
+  }
+});
