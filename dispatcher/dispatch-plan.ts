@@ -14,11 +14,11 @@
 //   change's result only if lastJob names it (or this leader has just created it); otherwise it is a leftover of an
 //   earlier identical change (A → B → A) and is deleted so the change runs again.
 import { DETACH_ANNOTATION, RECONCILE_AT_ANNOTATION } from '../core/exposedapi-model.ts';
-import { IMPLEMENTATION_NOT_READY, setCondition, stalledFor, type Condition } from '../core/exposedapi-status.ts';
+import { DRIFT_REASONS, IMPLEMENTATION_NOT_READY, setCondition, stalledFor, type Condition } from '../core/exposedapi-status.ts';
 import { conflictReason, conflictText, type ClaimConflict } from '../core/rules/claims.ts';
 import { boundedConditionMessage, hasOurFinalizer, type DispatchSummary } from './exposedapi-summary.ts';
 import type { JobRetryConfig } from '../core/dispatcher-config.ts';
-import { jobName, type Change } from './job-manifest.ts';
+import { jobName, repairTag, type Change } from './job-manifest.ts';
 import { decideRetry, durationText, failureKind, type ImplementationView, type RetryDecision } from './job-retry.ts';
 import { failureText, isActive, type JobSummary } from './job-summary.ts';
 
@@ -109,6 +109,19 @@ export function deleteBlockedRecorded(api: DispatchSummary, hash: string): boole
   return !!blocked && blocked.status === 'True' && blocked.specHash === hash;
 }
 
+/**
+ * The repair the verify run asked for (docs/drift.md): Drifted True with reason RepairRequested for the applied hash H
+ * gives the tag of one apply Job of H (job-manifest.ts repairTag). The apply sets Drifted False (or RepairFailed), so a
+ * repair is asked for once per verify run that finds drift, never in a loop. The condition is tenant-writable: a forged
+ * one buys its tenant an apply of its own applied spec, which a new reconcile-at buys too.
+ */
+export function repairRequested(api: DispatchSummary, hash: string): string | undefined {
+  const drifted = conditionOf(api.conditions, 'Drifted');
+  if (!drifted || drifted.status !== 'True' || drifted.reason !== DRIFT_REASONS.repairRequested) return undefined;
+  if (drifted.specHash !== hash || api.appliedSpecHash !== hash) return undefined;
+  return repairTag(drifted.message);
+}
+
 function jobRef(ctx: PlanContext, name: string): string {
   return `${ctx.operatorNamespace}/${name}`;
 }
@@ -173,7 +186,16 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
     .sort((a, b) => b.attempt - a.attempt);
   const at = chain.findIndex((j) => isActive(j) || api.lastJob === j.name || ctx.lastCreated === j.name);
   const own = at >= 0 ? chain[at] : undefined;
-  for (const j of at >= 0 ? chain.slice(0, at) : chain) plan.deleteJobs.push(j.name);
+  // A repair Job of the applied change ran last: the change's own Jobs are its history, not leftovers.
+  const repairs = ours.filter((j) => j.action === 'apply' && j.specHash === hash && j.repair !== undefined && j.name === jobName({ ...change, repair: j.repair }));
+  const repairLast = action === 'apply' && repairs.some((j) => isActive(j) || api.lastJob === j.name || ctx.lastCreated === j.name);
+  for (const j of at >= 0 ? chain.slice(0, at) : repairLast ? [] : chain) plan.deleteJobs.push(j.name);
+  /** The repair Job of drift the verify run reported, when one is asked for and none ran for that request yet. */
+  const repair = (): Plan => {
+    const tag = action === 'apply' && !(ctx.lostClaims && ctx.lostClaims.length > 0) ? repairRequested(api, hash) : undefined;
+    if (tag !== undefined && !repairs.some((j) => j.repair === tag)) plan.want = { ...change, repair: tag };
+    return finish();
+  };
   // While a retry waits, Ready keeps saying when it runs; once it runs, the executor's words about it count again.
   const retryWaits = action === 'apply' && (retryRecorded(api, hash) || implementationWaitRecorded(api, hash)) && !(own && isActive(own));
   if (action === 'apply' && !failureRecorded(api, hash) && !retryWaits) {
@@ -252,7 +274,7 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
     const ref = jobRef(ctx, own.name);
     if (own.outcome === 'Complete' && action === 'apply' && api.appliedSpecHash === hash) {
       set({ type: 'Progressing', status: 'False', reason: 'JobComplete', message: own.name, specHash: hash });
-      return finish();
+      return repair();
     }
     if (action === 'apply' ? failureRecorded(api, hash) : deleteBlockedRecorded(api, hash)) {
       // Recorded already: keep the words written then (the executor's own condition they quoted is gone now).
@@ -297,7 +319,8 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
         `or release the ExposedAPI without cleaning up APIM: kubectl annotate exposedapi -n ${api.namespace} ${api.name} ${DETACH_ANNOTATION}=true`);
   }
 
-  if (action === 'apply' && (api.appliedSpecHash === hash || failureRecorded(api, hash))) return finish();
+  if (action === 'apply' && api.appliedSpecHash === hash) return repair();
+  if (action === 'apply' && failureRecorded(api, hash)) return finish();
   if (action === 'apply' && ctx.lostClaims && ctx.lostClaims.length > 0) {
     // Both objects got past admission (two webhook replicas, each admitting one of two racing creates; or created
     // before the rule): the older keeps the claim, this change waits. Level-based: planned again when the holder

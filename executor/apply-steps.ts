@@ -4,11 +4,11 @@
 import { apiIdOf } from '../core/api-id.ts';
 import { ADOPT_ANNOTATION, type ExposedApi, type JwtSettings } from '../core/exposedapi-model.ts';
 import { parsePolicyIdentifier } from '../core/policy-identifier.ts';
-import { renderPolicyXml } from '../core/policy-xml.ts';
 import { formerApiIdsOf, ownershipPolicy, uniqueIds } from './apply-ownership.ts';
 import type { ApplyRun } from './apply-run.ts';
 import { ensureOpenIdProvider, readApi, syncApi, syncLinks, syncPolicy } from './apim-sync.ts';
 import { desiredApi } from './desired-api.ts';
+import { desiredLinks, desiredPolicyXml } from './desired-policy.ts';
 import { EXPOSEDAPI_API_VERSION } from './exposedapi-object.ts';
 import { planImport } from './import-plan.ts';
 import { withMaxSizeHint } from './service-tier.ts';
@@ -99,14 +99,7 @@ export async function imported(s: ApplyRun): Promise<StepOutcome> {
 /** The API's policy as rendered for this run (written by PoliciesApplied, or into a new revision before its check). */
 export function policyXmlFor(s: ApplyRun): string {
   const { config } = s.ctx;
-  return renderPolicyXml({
-    spec: s.model!.spec,
-    apiId: s.apiId!,
-    jwt: s.jwt,
-    quotaRenewalPeriodSeconds: config.quotaRenewalPeriodSeconds,
-    validateContentMaxSize: config.validateContentMaxSize,
-    documentValidation: !s.plan!.passThrough,
-  });
+  return desiredPolicyXml(s.model!, s.apiId!, s.jwt, config, s.plan!.passThrough === true);
 }
 
 export async function policiesApplied(s: ApplyRun): Promise<StepOutcome> {
@@ -114,8 +107,7 @@ export async function policiesApplied(s: ApplyRun): Promise<StepOutcome> {
   const model = s.model!;
   const apiId = s.apiId!;
   const xml = policyXmlFor(s);
-  const products = uniqueIds([...config.defaults.products, ...model.spec.apim.products]);
-  const tags = uniqueIds([...config.defaults.tags, ...model.spec.apim.tags]);
+  const { products, tags } = desiredLinks(model, config);
   const written = syncPolicy(s.apim!, apiId, xml).catch((e: unknown) => {
     throw withMaxSizeHint(e, config.validateContentMaxSize);
   });

@@ -95,6 +95,9 @@ t.test('every operation sends what the SDK sends', async (t) => {
     ['revisions of an API', async () => { for await (const _ of sdk.apiRevision.listByService(rg, svc, 'a')) void _; }, () => ours.listApiRevisions('a')],
     ['operations of an API', async () => { for await (const _ of sdk.apiOperation.listByApi(rg, svc, 'a;rev=2')) void _; }, () => ours.listApiOperations('a;rev=2')],
     ['a release', () => sdk.apiRelease.createOrUpdate(rg, svc, 'a', 'rev-2-x', { apiId: '/apis/a;rev=2', notes: 'n' }), () => ours.createApiRelease('a', 'rev-2-x', { apiId: '/apis/a;rev=2', notes: 'n' })],
+    ['API-tag links (drift verification)', async () => { for await (const _ of sdk.api.listByTags(rg, svc)) void _; }, () => ours.listApisByTags()],
+    ['list products', async () => { for await (const _ of sdk.product.listByService(rg, svc)) void _; }, () => ours.listProducts()],
+    ['APIs of a product', async () => { for await (const _ of sdk.productApi.listByProduct(rg, svc, 'p 1')) void _; }, () => ours.listProductApis('p 1')],
     ['read an OpenID provider', () => sdk.openIdConnectProvider.get(rg, svc, 'o'), () => ours.readOpenIdProvider('o')],
     ['create an OpenID provider', () => sdk.openIdConnectProvider.createOrUpdate(rg, svc, 'o', { displayName: 'h', description: 'd', metadataEndpoint: 'https://h/.well-known/openid-configuration', clientId: 'c' }), () => ours.createOpenIdProvider('o', { displayName: 'h', description: 'd', metadataEndpoint: 'https://h/.well-known/openid-configuration', clientId: 'c' })],
   ];
