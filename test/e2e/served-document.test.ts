@@ -3,9 +3,10 @@
 //
 // The implementation is an HTTP server this test starts on an address of the run's own (dev-cluster/run-address.ts:
 // EndpointSlices refuse loopback, and the machine's interface address is off limits; the sandbox does the same),
-// published as a Service with a selector. The dev control plane runs no EndpointSlice controller (the node agent's pods all have 127.0.0.1), so the test writes the Service's
-// EndpointSlice as that controller would — its managed-by label, endpoints naming Pods, `ready` following the pods —
-// and moves it the way a rollout does: first not ready, then ready, then a new pod serving a changed document.
+// published as a Service with a selector. The dev control plane runs no EndpointSlice controller (the node agent's
+// pods all have 127.0.0.1), so the test writes the Service's EndpointSlice as that controller would — its managed-by
+// label, endpoints naming Pods, `ready` following the pods — and moves it the way a rollout does: first not ready,
+// then ready, then a new pod serving a changed document.
 //
 // What it shows: admission says the document will be read from the implementation (no fetch, no "unreachable");
 // the Job finds no ready pod, fails at once (exit 43, one pod, no backoff spent) and Ready says ImplementationNotReady
