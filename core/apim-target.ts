@@ -11,9 +11,9 @@ import { invalid, notSupported, required, type FieldError } from './field-error.
 import { isObject, ObjectReader, type JsonObject } from './object-reader.ts';
 import { APIM_SKUS, knownSku, type ApimSku } from './apim-tiers.ts';
 import { CONTROL_CHARS, isHttpUrl } from './http-tokens.ts';
-import { ANNOTATION_PREFIX } from './exposedapi-model.ts';
 
-export const TARGET_GROUP = ANNOTATION_PREFIX;
+/** The operator's own API group (the annotation prefix of core/exposedapi-model.ts). */
+export const TARGET_GROUP = 'exposedapi-apim.io';
 export const TARGET_VERSION = 'v1alpha1';
 export const TARGET_KIND = 'ApimTarget';
 export const TARGET_PLURAL = 'apimtargets';

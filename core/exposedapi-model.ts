@@ -63,6 +63,8 @@ export interface ApimExtension {
   tags: string[];
   jwt?: JwtSettings;
   backend: { mode?: 'ingress' | 'url'; url?: string };
+  /** The ApimTarget to publish into (core/target-selection.ts); absent = chosen by namespace, default, or the operator's. */
+  target?: string;
 }
 
 /**
@@ -125,7 +127,7 @@ export interface ModelResult {
   errors: FieldError[];
 }
 
-export const APIM_EXTENSION_FIELDS = ['apiId', 'displayName', 'products', 'tags', 'authentication', 'backend'] as const;
+export const APIM_EXTENSION_FIELDS = ['apiId', 'displayName', 'products', 'tags', 'authentication', 'backend', 'target'] as const;
 
 /** Splits an ODA CSV string ("a, b,c") into trimmed, non-empty items. */
 export function splitCsv(csv: string): string[] {
@@ -210,6 +212,7 @@ function readApimExtension(spec: ObjectReader): ApimExtension {
     tags: a.stringArray('tags'),
     jwt: readJwt(auth),
     backend: { mode: backendMode, url },
+    target: a.string('target'),
   };
 }
 

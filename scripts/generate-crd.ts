@@ -112,6 +112,7 @@ function specSchema(version: OdaVersion): Record<string, unknown> {
           description: 'How APIM reaches the implementation',
           properties: { mode: str('ingress (default: the operator\'s route) or url'), url: str('absolute http(s) URL when mode is url') },
         },
+        target: str('(optional) Name of the ApimTarget to publish into; default: the one whose namespaceSelector matches the namespace, else the default one, else the operator\'s own instance'),
       },
     },
   };

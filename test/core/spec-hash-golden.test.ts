@@ -45,6 +45,7 @@ const GOLDEN_SPEC_HASHES: Readonly<Record<string, string>> = {
   'v1-apim-backend-url-implied.yaml': '0eb9870c0933ae2de2c5fb3e8b8f3e6093a04ec3cc3eba3380960a4b3a3f6237',
   'v1-apim-backend-url-explicit.yaml': '0eb9870c0933ae2de2c5fb3e8b8f3e6093a04ec3cc3eba3380960a4b3a3f6237',
   'v1-apim-backend-ingress.yaml': 'dd5647e9f2771779d5dd02951aab2bc95cafc3e7a19df5d0ad0d1211d9c2b39a',
+  'v1-apim-target.yaml': '484bdae619e5a8619582b2ce24a5cf55ca3d7b4a30a30ff36a2de23931a6132f',
   // absent, empty, defaulted; reconcile-at
   'v1-minimal.yaml': 'd8de88c209e72af794b68ed475a9cc3da9e3a612689d48b617937200a38850b0',
   'v1-optional-empty-strings.yaml': 'd8de88c209e72af794b68ed475a9cc3da9e3a612689d48b617937200a38850b0',
