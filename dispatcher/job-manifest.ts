@@ -6,6 +6,7 @@ import type { V1Job } from '@kubernetes/client-node';
 import type { JobTemplateConfig } from '../core/dispatcher-config.ts';
 import { EXIT_PERMANENT, JOB_LABELS, type JobAction } from '../core/exposedapi-status.ts';
 import { ANNOTATION_PREFIX } from '../core/exposedapi-model.ts';
+import type { EnvVar } from '../core/apim-target.ts';
 
 /** One accepted change: what a Job applies (or deletes). */
 export interface Change {
@@ -20,6 +21,21 @@ export interface Change {
    * dispatcher/job-retry.ts). Part of the Job's name and labels, so each attempt is a Job of its own in the history.
    */
   attempt?: number;
+  /**
+   * The ApimTarget the Job works in (core/target-selection.ts); absent = the operator's own instance, whose Jobs keep
+   * the names and environment they had before targets existed (an upgrade finds its Jobs and starts none).
+   */
+  target?: JobTarget;
+}
+
+/** What a Job needs of its ApimTarget: its name and applied settings (in the Job's name), env and ServiceAccount. */
+export interface JobTarget {
+  /** The ApimTarget's name; '' only for a release from the operator's own instance (no env of its own). */
+  name: string;
+  /** core/apim-target.ts appliedSettingsHash: a change of it is a new change of every ExposedAPI on the target. */
+  settings: string;
+  env: EnvVar[];
+  serviceAccountName?: string;
 }
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -31,6 +47,8 @@ export const JOB_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
  * Job, which lives in the operator namespace where tenants cannot write: the retry chain is derived from it.
  */
 export const ATTEMPT_LABEL = `${ANNOTATION_PREFIX}/attempt`;
+/** The ApimTarget a Job works in (absent: the operator's own instance): `kubectl get jobs -l exposedapi-apim.io/target=X`. */
+export const TARGET_LABEL = `${ANNOTATION_PREFIX}/target`;
 /** Full values that labels cannot hold (a spec hash is 64 hex digits, a label value at most 63 characters). */
 export const JOB_ANNOTATIONS = {
   uid: `${ANNOTATION_PREFIX}/uid`,
@@ -44,6 +62,8 @@ export const EXECUTOR_CONTAINER = 'executor';
 const MAX_NAME = 63; // the Job controller copies the name into a pod label, so a Job name is at most a label value
 const HASH_PART = 8;
 const DELETE_SUFFIX = '-delete';
+/** `-m` and 5 hex digits of the target released from: as long as DELETE_SUFFIX, so it fits the same room. */
+const RELEASE_MARK = '-m';
 /** Room left for the prefix so that `<prefix>-<hash8>-delete` still fits. */
 export const MAX_PREFIX = MAX_NAME - 1 - HASH_PART - DELETE_SUFFIX.length;
 
@@ -84,10 +104,14 @@ export function jobNamePrefix(namespace: string, name: string): string {
  * change and attempt whatever the prefix left out; the spec hash itself is in the Job's labels and annotations. A
  * first Job keeps the name it had before retries existed, so an upgrade finds the Jobs it already created.
  */
-export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action' | 'attempt'>): string {
-  const hash = sha256(`${change.namespace}/${change.name}/${change.specHash.toLowerCase()}`).slice(0, HASH_PART);
+export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action' | 'attempt'> & { target?: Pick<JobTarget, 'name' | 'settings'> }): string {
+  // A target's apply and delete Jobs differ from the operator instance's (and from another target's) for one spec
+  // hash: moving an unchanged ExposedAPI is a change of its own. A release is named for the instance it leaves.
+  const where = change.target && change.action !== 'release' ? `/${change.target.name}/${change.target.settings}` : '';
+  const hash = sha256(`${change.namespace}/${change.name}/${change.specHash.toLowerCase()}${where}`).slice(0, HASH_PART);
   const base = `${jobNamePrefix(change.namespace, change.name)}-${hash}`;
   if (change.action === 'delete') return `${base}${DELETE_SUFFIX}`;
+  if (change.action === 'release') return `${base}${RELEASE_MARK}${sha256(change.target?.name ?? '').slice(0, DELETE_SUFFIX.length - RELEASE_MARK.length)}`;
   const attempt = change.attempt ?? 0;
   return attempt > 0 ? `${base}-r${attempt}` : base;
 }
@@ -111,6 +135,7 @@ export function jobLabels(change: Change): Record<string, string> {
     [JOB_LABELS.specHash]: change.specHash.slice(0, 63),
     [JOB_LABELS.action]: change.action,
     ...((change.attempt ?? 0) > 0 ? { [ATTEMPT_LABEL]: String(change.attempt) } : {}),
+    ...(change.target && change.target.name !== '' ? { [TARGET_LABEL]: labelValue(change.target.name) } : {}),
   };
 }
 
@@ -149,7 +174,7 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
       template: {
         metadata: { labels: { ...labels, [WORKLOAD_IDENTITY_LABEL]: 'true' } },
         spec: {
-          serviceAccountName: template.serviceAccountName,
+          serviceAccountName: change.target?.serviceAccountName ?? template.serviceAccountName,
           automountServiceAccountToken: true, // the executor writes the ExposedAPI's status with it
           restartPolicy: 'Never', // podFailurePolicy requires it; retries are new pods, counted by backoffLimit
           enableServiceLinks: false,
@@ -170,6 +195,8 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
               env: [
                 { name: 'JOB_NAME', value: name },
                 { name: 'OPERATOR_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                // The target's instance and settings, over the ConfigMap's (env wins over envFrom).
+                ...(change.target?.env ?? []),
               ],
               resources: {
                 requests: { ...template.resources.requests },
