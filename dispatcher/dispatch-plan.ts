@@ -266,7 +266,8 @@ export function planFor(summary: DispatchSummary, jobs: readonly JobSummary[], c
     if (isActive(own)) return finish();
     const ref = jobRef(ctx, own.name);
     if (own.outcome === 'Complete' && action === 'apply' && api.appliedSpecHash === hash) {
-      set({ type: 'Progressing', status: 'False', reason: 'JobComplete', message: own.name, specHash: hash });
+      // A release after a move may be running: Progressing says so until it ends.
+      if (!running) set({ type: 'Progressing', status: 'False', reason: 'JobComplete', message: own.name, specHash: hash });
       // Published on the new instance: now removed from the ones it left (executor/target-move.ts).
       const next = release();
       if (next) plan.want = next;
