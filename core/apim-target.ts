@@ -129,7 +129,8 @@ function readSelector(r: ObjectReader): LabelSelector | undefined {
       });
     }
   }
-  if (Object.keys(selector.matchLabels).length === 0 && selector.matchExpressions.length === 0) {
+  const written = (isObject(labels) ? Object.keys(labels).length : 0) + (Array.isArray(expressions) ? expressions.length : 0);
+  if (written === 0) {
     // Kubernetes reads an empty selector as "everything"; here that would silently capture every namespace.
     s.errors.push(invalid(s.path, s.obj, 'must have matchLabels or matchExpressions; to use the target for every namespace without a choice of its own, set spec.default: true'));
   }

@@ -20,11 +20,6 @@ export type TargetChoice =
   | { kind: 'target'; target: ApimTarget; via: 'spec.apim.target' | 'namespaceSelector' | 'default' }
   | { kind: 'refused'; reason: TargetRefusal; field: string; value: string; message: string };
 
-/** The name a choice is recorded under: the ApimTarget's, '' for the operator's own instance. */
-export function targetNameOf(choice: TargetChoice): string {
-  return choice.kind === 'target' ? choice.target.name : '';
-}
-
 const listed = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
 
 /**

@@ -37,24 +37,24 @@ export class TargetWatch {
   private readonly namespaces: ResourceWatch<NamespaceSummary>;
   private crdMissing = false;
 
-  constructor(o: TargetWatchOptions) {
-    const custom = o.kubeConfig.makeApiClient(CustomObjectsApi);
-    const core = o.kubeConfig.makeApiClient(CoreV1Api);
+  constructor(options: TargetWatchOptions) {
+    const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    const core = options.kubeConfig.makeApiClient(CoreV1Api);
     const synced = () => {
-      if (this.isSynced) o.onSynced?.();
+      if (this.isSynced) options.onSynced?.();
     };
     this.targets = new ResourceWatch<TargetSummary>({
-      kubeConfig: o.kubeConfig,
+      kubeConfig: options.kubeConfig,
       path: `/apis/${TARGET_GROUP}/${TARGET_VERSION}/${TARGET_PLURAL}`,
       list: async () => {
         try {
           const list = (await custom.listClusterCustomObject({ group: TARGET_GROUP, version: TARGET_VERSION, plural: TARGET_PLURAL })) as ListResult;
-          if (this.crdMissing) o.log.info('the ApimTarget CRD is served: ApimTargets are used');
+          if (this.crdMissing) options.log.info('the ApimTarget CRD is served: ApimTargets are used');
           this.crdMissing = false;
           return list;
         } catch (err) {
           if (!isNotFound(err)) throw err;
-          if (!this.crdMissing) o.log.info('the ApimTarget CRD is not installed: every ExposedAPI publishes into the operator\'s own instance (docs/apim-targets.md)');
+          if (!this.crdMissing) options.log.info('the ApimTarget CRD is not installed: every ExposedAPI publishes into the operator\'s own instance (docs/apim-targets.md)');
           this.crdMissing = true;
           return { items: [], metadata: { resourceVersion: '' } };
         }
@@ -65,10 +65,10 @@ export class TargetWatch {
         return { name, obj: { metadata: { name }, spec: obj['spec'] } };
       },
       onUpsert: (_key, s) => {
-        if (o.directory.setTarget(s.obj)) o.onChange();
+        if (options.directory.setTarget(s.obj)) options.onChange();
       },
       onRemove: (_key, s) => {
-        if (o.directory.removeTarget(s.name)) o.onChange();
+        if (options.directory.removeTarget(s.name)) options.onChange();
       },
       onSynced: synced,
       resource: 'ApimTarget',
@@ -77,10 +77,10 @@ export class TargetWatch {
     // Failures are logged here: a missing CRD is said once (above), not at every retry.
     this.targets.on('error', (err, backoffMs) => {
       if (this.crdMissing && isNotFound(err)) return;
-      o.log.warn('ApimTarget watch failed; retrying', { error: errorMessage(err), backoffMs });
+      options.log.warn('ApimTarget watch failed; retrying', { error: errorMessage(err), backoffMs });
     });
     this.namespaces = new ResourceWatch<NamespaceSummary>({
-      kubeConfig: o.kubeConfig,
+      kubeConfig: options.kubeConfig,
       path: '/api/v1/namespaces',
       list: () => core.listNamespace() as Promise<ListResult>,
       summarize: (obj) => {
@@ -90,13 +90,13 @@ export class TargetWatch {
       },
       // Labels matter only while a target selects namespaces by them.
       onUpsert: (_key, s) => {
-        if (o.directory.setNamespace(s.name, s.labels) && o.directory.selectsByLabel) o.onChange();
+        if (options.directory.setNamespace(s.name, s.labels) && options.directory.selectsByLabel) options.onChange();
       },
       onRemove: (_key, s) => {
-        if (o.directory.removeNamespace(s.name) && o.directory.selectsByLabel) o.onChange();
+        if (options.directory.removeNamespace(s.name) && options.directory.selectsByLabel) options.onChange();
       },
       onSynced: synced,
-      log: o.log,
+      log: options.log,
       resource: 'Namespace',
     });
   }

@@ -39,7 +39,7 @@ t.test('Job names: the operator\'s instance keeps its names; each target and its
   t.equal(names.size, 4, 'four different Jobs');
   t.equal(jobName({ ...base, action: 'release', target: A }).length, jobName({ ...base, action: 'delete' }).length, 'a release name is as long as a delete name');
   t.not(jobName({ ...base, action: 'release', target: A }), jobName({ ...base, action: 'release', target: B }));
-  t.match(jobName({ ...base, action: 'release', target: { name: '', settings: '', env: [] } }), /^team-pc-[0-9a-f]{8}-m[0-9a-f]{5}$/);
+  t.match(jobName({ ...base, action: 'release', target: { name: '', settings: '' } }), /^team-pc-[0-9a-f]{8}-m[0-9a-f]{5}$/);
 });
 
 t.test('a target\'s Job: its env over the ConfigMap, its ServiceAccount, its label', async (t) => {
