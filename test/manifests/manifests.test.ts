@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { crdYaml } from '../../scripts/generate-crd.ts';
+import { targetCrdYaml } from '../../scripts/generate-target-crd.ts';
 import { localWebhookConfigurations } from '../../dev-cluster/webhook-registration.ts';
 import { REPO_DIR, referenceText } from '../helpers/fixtures.ts';
 
@@ -13,6 +14,7 @@ const docs = (file: string) => YAML.parseAllDocuments(readFileSync(join(base, fi
 
 t.test('the committed CRD is the generated one', async (t) => {
   t.equal(readFileSync(join(base, 'crd.yaml'), 'utf8'), crdYaml(), 'run `node scripts/generate-crd.ts` after changing the schema');
+  t.equal(readFileSync(join(base, 'apimtarget-crd.yaml'), 'utf8'), targetCrdYaml(), 'run `node scripts/generate-target-crd.ts` after changing the schema');
 });
 
 t.test('the CRD is compatible with the canonical ODA CRD', async (t) => {
