@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { readExecutorConfig } from '../core/executor-config.ts';
 import { DETACH_ANNOTATION } from '../core/exposedapi-model.ts';
-import { EXIT_OK, EXIT_PERMANENT, EXIT_RETRIABLE, type JobAction } from '../core/exposedapi-status.ts';
+import { EXIT_IMPLEMENTATION_NOT_READY, EXIT_OK, EXIT_PERMANENT, EXIT_RETRIABLE, type JobAction } from '../core/exposedapi-status.ts';
 import { gate } from '../executor/change-gate.ts';
 import { exposedApiPath, type ExposedApiObject } from '../executor/exposedapi-object.ts';
 import { kubeConnection } from '../executor/in-cluster-config.ts';
@@ -29,6 +29,8 @@ const ACTIONS: readonly JobAction[] = ['apply', 'delete', 'release'];
 /** The Job process contract, and the only place a run's result becomes an exit code. */
 export function exitCodeFor(result: RunResult | { kind: 'failed'; retriable: boolean }): number {
   if (result.kind === 'done') return EXIT_OK;
+  // Also FailJob: the dispatcher starts the next Job when the implementation's EndpointSlices say a pod is ready.
+  if ('waitsForImplementation' in result && result.waitsForImplementation) return EXIT_IMPLEMENTATION_NOT_READY;
   // The podFailurePolicy turns EXIT_PERMANENT into FailJob: retrying cannot help, the reason is in status.
   return result.retriable ? EXIT_RETRIABLE : EXIT_PERMANENT;
 }

@@ -172,6 +172,14 @@ export const EXIT_OK = 0;
 export const EXIT_RETRIABLE = 1;
 /** Invalid input or a permanent APIM rejection: retrying cannot help; the reason is in status. */
 export const EXIT_PERMANENT = 42;
+/**
+ * The document the implementation serves cannot be read yet: its Service has no ready pod (core/served-document.ts).
+ * The podFailurePolicy fails the Job at once (pods retried now would find the same), and the dispatcher starts the
+ * next Job when the Service's EndpointSlices say a pod is ready (dispatcher/job-retry.ts).
+ */
+export const EXIT_IMPLEMENTATION_NOT_READY = 43;
+/** Ready's reason while an apply waits for the implementation's pods. */
+export const IMPLEMENTATION_NOT_READY = 'ImplementationNotReady';
 
 /** Labels on every Job, so `kubectl get jobs -l exposedapi-apim.io/name=X` lists an API's history. */
 export const JOB_LABELS = {

@@ -14,12 +14,12 @@
 //   change's result only if lastJob names it (or this leader has just created it); otherwise it is a leftover of an
 //   earlier identical change (A → B → A) and is deleted so the change runs again.
 import { DETACH_ANNOTATION, RECONCILE_AT_ANNOTATION } from '../core/exposedapi-model.ts';
-import { setCondition, stalledFor, type Condition } from '../core/exposedapi-status.ts';
+import { IMPLEMENTATION_NOT_READY, setCondition, stalledFor, type Condition } from '../core/exposedapi-status.ts';
 import { conflictReason, conflictText, type ClaimConflict } from '../core/rules/claims.ts';
 import { boundedConditionMessage, hasOurFinalizer, type DispatchSummary } from './exposedapi-summary.ts';
 import type { JobRetryConfig } from '../core/dispatcher-config.ts';
 import { jobName, type Change, type JobTarget } from './job-manifest.ts';
-import { decideRetry, durationText, failureKind, type RetryDecision } from './job-retry.ts';
+import { decideRetry, durationText, failureKind, type ImplementationView, type RetryDecision } from './job-retry.ts';
 import { failureText, isActive, type JobSummary } from './job-summary.ts';
 
 export interface PlanContext {
@@ -41,6 +41,11 @@ export interface PlanContext {
   target?: { kind: 'target'; job: JobTarget } | { kind: 'refused'; reason: string; message: string };
   /** The instances a move left the API in (status.apim.formerTargets) that can be released, resolved to Job settings. */
   releases?: readonly JobTarget[];
+  /**
+   * The implementation Service as the EndpointSlice watch sees it (absent: READINESS_SYNC=false): a Job that found
+   * no ready pod to read a served document from is followed by the next when one is ready.
+   */
+  implementation?: ImplementationView;
 }
 
 /** Whether the applied hash was applied where the object publishes now (the same target and applied settings). */
@@ -104,6 +109,12 @@ export const RETRY_SCHEDULED = 'RetryScheduled';
 export function retryRecorded(api: DispatchSummary, hash: string): boolean {
   const ready = conditionOf(api.conditions, 'Ready');
   return !!ready && ready.status === 'False' && ready.reason === RETRY_SCHEDULED && ready.specHash === hash;
+}
+
+/** Change H waits for the implementation's pods (its Job exited 43; the Job, not this condition, says so). */
+export function implementationWaitRecorded(api: DispatchSummary, hash: string): boolean {
+  const ready = conditionOf(api.conditions, 'Ready');
+  return !!ready && ready.status === 'False' && ready.reason === IMPLEMENTATION_NOT_READY && ready.specHash === hash;
 }
 
 /** The delete of hash H failed and the failure is recorded. */
@@ -211,7 +222,7 @@ export function planFor(summary: DispatchSummary, jobs: readonly JobSummary[], c
     return finish();
   }
   // While a retry waits, Ready keeps saying when it runs; once it runs, the executor's words about it count again.
-  const retryWaits = action === 'apply' && retryRecorded(api, hash) && !(own && isActive(own));
+  const retryWaits = action === 'apply' && (retryRecorded(api, hash) || implementationWaitRecorded(api, hash)) && !(own && isActive(own));
   if (action === 'apply' && !failureRecorded(api, hash) && !retryWaits) {
     const fromExecutor = readyFromExecutor(api, conditions, hash);
     if (fromExecutor) set(fromExecutor);
@@ -233,8 +244,17 @@ export function planFor(summary: DispatchSummary, jobs: readonly JobSummary[], c
 
   /** What follows the failed apply Job `job` of this change, and the words for Ready. */
   const retryOf = (job: JobSummary, ref: string): { decision: RetryDecision; message: string } => {
-    const decision = decideRetry(job, ctx.retry ?? { limit: 0, baseMs: 0, maxMs: 0, jitter: 0 }, `${api.namespace}/${api.name}/${hash}`);
+    const decision = decideRetry(job, ctx.retry ?? { limit: 0, baseMs: 0, maxMs: 0, jitter: 0 }, `${api.namespace}/${api.name}/${hash}`, ctx.implementation);
     const failed = `Job ${ref} failed: ${failureText(job)}${executorSaid(api, hash)}`;
+    const service = `Service ${api.namespace}/${api.implementation}`;
+    if (decision.kind === 'wait-for-implementation') {
+      return { decision, message: `waiting for a ready pod of ${service} to read the document it serves; the next Job starts when its EndpointSlices show one, without a new change. ${failed}` };
+    }
+    if (decision.kind === 'retry' && decision.implementation) {
+      const next = jobName({ ...change, attempt: decision.attempt });
+      const when = decision.delayMs === 0 ? 'now' : `at ${new Date(decision.dueAtMs).toISOString()}, ${durationText(decision.delayMs)} after the failed Job ended,`;
+      return { decision, message: `attempt ${decision.attempt} (Job ${jobRef(ctx, next)}) ${when} because ${decision.why} (${service}). ${failed}` };
+    }
     if (decision.kind === 'wait-for-change') {
       // A permanent failure keeps the words it always had; a transient one says why it is not tried again.
       return { decision, message: failureKind(job).transient ? `${failed}. Not retried: ${decision.why}` : failed };
@@ -258,6 +278,18 @@ export function planFor(summary: DispatchSummary, jobs: readonly JobSummary[], c
     if (!(ctx.lostClaims && ctx.lostClaims.length > 0)) {
       plan.want = next;
       plan.notBeforeMs = dueAtMs;
+    }
+    return finish();
+  };
+
+  // Ready says which Service the change waits for; the EndpointSlice watch plans the object again when it changes.
+  const waitForImplementation = (job: JobSummary, message: string): Plan => {
+    set({ type: 'Progressing', status: 'False', reason: 'JobFailed', message: job.name, specHash: hash });
+    // As stored: the executor's own condition may have put the same reason on Ready earlier in this plan.
+    const before = conditionOf(api.conditions, 'Ready');
+    set({ type: 'Ready', status: 'False', reason: IMPLEMENTATION_NOT_READY, message, specHash: hash });
+    if (!(before && before.status === 'False' && before.reason === IMPLEMENTATION_NOT_READY && before.specHash === hash)) {
+      plan.event = { type: 'Warning', reason: IMPLEMENTATION_NOT_READY, message };
     }
     return finish();
   };
@@ -287,6 +319,12 @@ export function planFor(summary: DispatchSummary, jobs: readonly JobSummary[], c
         return scheduleRetry(own, { ...change, attempt: decision.attempt }, decision.dueAtMs, message);
       }
     }
+    if (action === 'apply' && own.outcome === 'Failed' && implementationWaitRecorded(api, hash)) {
+      // Waiting already: the decision comes from the Job and the EndpointSlice watch, so no fresh read is needed.
+      const { decision, message } = retryOf(own, ref);
+      if (decision.kind === 'wait-for-implementation') return waitForImplementation(own, message);
+      if (decision.kind === 'retry') return scheduleRetry(own, { ...change, attempt: decision.attempt }, decision.dueAtMs, message);
+    }
     if (!ctx.fresh) {
       // A Job's end is judged on the object as stored now: the Job watch and the ExposedAPI watch are not ordered,
       // so the cache may not show yet what the executor wrote just before it exited.
@@ -296,6 +334,7 @@ export function planFor(summary: DispatchSummary, jobs: readonly JobSummary[], c
     if (action === 'apply' && own.outcome === 'Failed') {
       const { decision, message } = retryOf(own, ref);
       if (decision.kind === 'wait-for-change') return recordFailure(own, message);
+      if (decision.kind === 'wait-for-implementation') return waitForImplementation(own, message);
       return scheduleRetry(own, { ...change, attempt: decision.attempt }, decision.dueAtMs, message);
     }
     if (own.outcome === 'Complete') {

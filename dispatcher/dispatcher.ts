@@ -7,7 +7,7 @@ import { BatchV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { DispatcherConfig } from '../core/dispatcher-config.ts';
 import type { ClaimConflict, ObjectRef } from '../core/rules/claims.ts';
 import { DispatchQueue } from './dispatch-queue.ts';
-import { failureRecorded, planFor, retryRecorded } from './dispatch-plan.ts';
+import { failureRecorded, implementationWaitRecorded, planFor, retryRecorded } from './dispatch-plan.ts';
 import type { DispatcherMetrics } from './dispatcher-metrics.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { dispatchSummary, hasOurFinalizer, keyOf, type DispatchSummary } from './exposedapi-summary.ts';
@@ -124,7 +124,7 @@ export class Dispatcher {
     const needs = api.specHash !== undefined && (api.deleting
       ? hasOurFinalizer(api) && !api.detach
       // A scheduled retry is not a change waiting to be dispatched: its wait is the backoff, not latency.
-      : api.appliedSpecHash !== api.specHash && !failureRecorded(api, api.specHash) && !retryRecorded(api, api.specHash));
+      : api.appliedSpecHash !== api.specHash && !failureRecorded(api, api.specHash) && !retryRecorded(api, api.specHash) && !implementationWaitRecorded(api, api.specHash));
     if (!needs) this.seen.delete(key);
     else {
       const id = `${api.deleting ? 'delete' : 'apply'}:${api.specHash}`;
@@ -388,7 +388,8 @@ class Term {
     const jobs = [...(this.jobsByKey.get(key)?.values() ?? [])];
     // Ranked over the same cache every replica and every new leader sees: the same object loses, whoever plans.
     const lostClaims = this.options.claims?.lostBy(api) ?? [];
-    const ctx = { now: new Date(), operatorNamespace: this.options.config.operatorNamespace, lastCreated: this.lastCreated.get(key), lostClaims, retry: this.options.config.retry, ...this.targetContext(api) };
+    const implementation = api.implementation ? this.readiness?.implementation(api.namespace, api.implementation) : undefined;
+    const ctx = { now: new Date(), operatorNamespace: this.options.config.operatorNamespace, lastCreated: this.lastCreated.get(key), lostClaims, retry: this.options.config.retry, ...(implementation ? { implementation } : {}), ...this.targetContext(api) };
     let plan = planFor(api, jobs, ctx);
     if (plan.refresh) {
       // A Job succeeded but the cache does not show its result yet (the two watches are not ordered): ask the source.

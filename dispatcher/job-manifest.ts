@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Job } from '@kubernetes/client-node';
 import type { JobTemplateConfig } from '../core/dispatcher-config.ts';
-import { EXIT_PERMANENT, JOB_LABELS, type JobAction } from '../core/exposedapi-status.ts';
+import { EXIT_IMPLEMENTATION_NOT_READY, EXIT_PERMANENT, JOB_LABELS, type JobAction } from '../core/exposedapi-status.ts';
 import { ANNOTATION_PREFIX } from '../core/exposedapi-model.ts';
 import type { EnvVar } from '../core/apim-target.ts';
 
@@ -167,6 +167,8 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
         rules: [
           // The executor's "retrying cannot help" (invalid input, a permanent APIM rejection): fail at once.
           { action: 'FailJob', onExitCodes: { containerName: EXECUTOR_CONTAINER, operator: 'In', values: [EXIT_PERMANENT] } },
+          // The implementation's pods are not ready (a served document): the dispatcher starts the next Job when they are.
+          { action: 'FailJob', onExitCodes: { containerName: EXECUTOR_CONTAINER, operator: 'In', values: [EXIT_IMPLEMENTATION_NOT_READY] } },
           // A node drain or preemption is not the change's fault and must not use up a retry.
           { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ],

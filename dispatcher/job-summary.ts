@@ -27,6 +27,8 @@ export interface JobSummary {
    * epoch ms. A retry is due this long after it, whoever leads then.
    */
   endedAtMs?: number;
+  /** When the Job controller started it (status.startTime), epoch ms: what its executor saw was read after this. */
+  startedAtMs?: number;
   /** Pods of the Job that failed so far (status.failed, counted by the Job controller); absent = none seen. */
   failedPods?: number;
   /**
@@ -83,6 +85,7 @@ export function jobSummary(job: unknown): JobSummary | undefined {
     ...(typeof failed === 'number' && failed > 0 ? { failedPods: failed } : {}),
     ...(failing ? { failingBecause: str(failing['reason']) ?? '' } : {}),
     ...(end ? endedAt(timeOf(end['lastTransitionTime']) ?? timeOf(status['completionTime']) ?? timeOf(status['startTime'])) : {}),
+    ...(timeOf(status['startTime']) !== undefined ? { startedAtMs: timeOf(status['startTime'])! } : {}),
   };
 }
 

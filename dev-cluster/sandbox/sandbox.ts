@@ -14,7 +14,7 @@ import { SECONDARY_NAMESPACE, SECONDARY_SERVICE, SECONDARY_TARGET, sandboxTarget
 import { stopSupervisor } from '../control-plane/supervisor-process.ts';
 import { publishBackendService, startSampleBackend, type SampleBackend } from './sample-backend.ts';
 import { startServiceProxy } from './service-proxy.ts';
-import { gatewayCurls, gatewaySettings } from './gateway-access.ts';
+import { gatewayCurls, gatewayName, gatewaySettings, writeGatewayResolution, type GatewayResolution } from './gateway-access.ts';
 
 type ApimEmulator = Awaited<ReturnType<typeof startApimEmulator>>;
 
@@ -33,6 +33,8 @@ export interface SandboxOptions {
   waitSeconds?: number;
   /** agent (default): pods as local processes; real: kubelet and containerd, the operator installed by its chart. */
   node?: NodeKind;
+  /** A host name for the gateway's URL (e.g. apim-emulator.azure-api.net), resolved by the sandbox (gateway-access.ts). */
+  gatewayHost?: string;
   log: (line: string) => void;
 }
 
@@ -79,6 +81,8 @@ export interface Sandbox {
   /** The second APIM instance, reached through the ApimTarget sandbox-secondary (apim-targets.ts). */
   secondEmulator: ApimEmulator;
   backend: SampleBackend;
+  /** With a gateway host name: how it resolves (curl flag, hosts line, Node preload). */
+  gatewayResolution?: GatewayResolution;
   /** Webhook + dispatcher processes (PIDs), each registered or serving the same cluster; none on a real node (pods). */
   webhooks: { pid: number; url: string; podName: string }[];
   /** Starts one more webhook + dispatcher replica (they elect one dispatcher by Lease); node agent only. */
@@ -110,6 +114,8 @@ export interface StartSandboxOptions {
   chartValues?: Record<string, unknown>;
   importDelayMs?: number;
   node?: NodeKind;
+  /** Node agent: a host name for the gateway's URL, which the sandbox resolves (gateway-access.ts). */
+  gatewayHost?: string;
 }
 
 export async function startSandbox(options: StartSandboxOptions): Promise<Sandbox> {
@@ -122,6 +128,8 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
   };
   try {
     const node = options.node ?? 'agent';
+    // On a real node the status URLs come from the chart's apim.gatewayUrl, which pods could not resolve anyway.
+    if (options.gatewayHost !== undefined && node !== 'agent') throw new Error('--gateway-host applies to the node agent: on a real node status URLs come from the chart value apim.gatewayUrl');
     const lcp = await startLocalControlPlane(dir, process.pid, options.log, { node });
     cleanups.push(async () => {
       await stopSupervisor(lcp.state, 120_000);
@@ -134,6 +142,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     const emulator = await startApimEmulator({
       dir: join(dir, 'emulator'), importDelayMs: options.importDelayMs ?? 0, throttling: { enabled: true },
       ...(gateway ? { host: gateway, hostnames: [gateway] } : {}),
+      ...(options.gatewayHost !== undefined ? { gatewayHost: options.gatewayHost } : {}),
     });
     cleanups.push(() => emulator.close());
     const secondEmulator = await startApimEmulator({
@@ -141,6 +150,8 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
       ...(gateway ? { host: gateway, hostnames: [gateway] } : {}),
     });
     cleanups.push(() => secondEmulator.close());
+    // The emulator listens on loopback here (node agent): the name resolves there.
+    const gatewayResolution = options.gatewayHost !== undefined ? writeGatewayResolution(dir, gatewayName(emulator.gatewayUrl, '127.0.0.1')) : undefined;
     const backend = await startSampleBackend(gateway ? { address: gateway } : {});
     cleanups.push(() => backend.close());
 
@@ -155,6 +166,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     const jobs = async () => (JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] }).items;
     const common = {
       dir, lcp, node, emulator, secondEmulator, backend,
+      ...(gatewayResolution ? { gatewayResolution } : {}),
       async apply(objs: Obj[]) {
         if (objs.length === 0) return;
         const text = objs.map((x) => YAML.stringify(x)).join('---\n').replaceAll('${SANDBOX_SPEC_BASE}', backend.url);
@@ -181,7 +193,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
           await new Promise((r) => setTimeout(r, 300));
         }
       },
-      summary: async (names: { ns: string; name: string }[]) => (await summarize(lcp, emulator, names, node, secondEmulator)).text,
+      summary: async (names: { ns: string; name: string }[]) => (await summarize(lcp, emulator, names, node, gatewayResolution, secondEmulator)).text,
       report: () => report(lcp, emulator),
       stop,
     };
@@ -283,7 +295,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const sandbox = await startSandbox({ dir: options.dir, log: options.log, ...(options.node ? { node: options.node } : {}) });
+  const sandbox = await startSandbox({ dir: options.dir, log: options.log, ...(options.node ? { node: options.node } : {}), ...(options.gatewayHost !== undefined ? { gatewayHost: options.gatewayHost } : {}) });
   try {
     const files = manifestFiles([...(options.noExamples ? [] : [join(REPO_ROOT, 'examples')]), ...options.apply]);
     const objs = renderManifests(files, sandbox.backend.url);
@@ -332,7 +344,7 @@ async function applyTargets(lcp: LocalControlPlane, primary: ApimEmulator, secon
   await publishBackendService(lcp.cp.kubeConfig(), SECONDARY_NAMESPACE, SAMPLE_SERVICE, 8080, backend);
 }
 
-async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; caFile: string }, names: { ns: string; name: string }[], node: NodeKind, secondEmulator?: { state(): unknown }) {
+async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; caFile: string }, names: { ns: string; name: string }[], node: NodeKind, gatewayResolution: GatewayResolution | undefined, secondEmulator?: { state(): unknown }) {
   const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
   const jobs = JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };
   const lines: string[] = ['', 'ExposedAPIs:'];
@@ -361,7 +373,7 @@ async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; c
     lines.push('', `APIM APIs (second emulator, ApimTarget ${SECONDARY_TARGET}):`);
     for (const api of Array.isArray(second['apis']) ? second['apis'] as Obj[] : []) lines.push(`  ${api['name']}  path=/${api['properties']?.['path'] ?? ''}  operations=${(api['operations'] ?? []).length}`);
   }
-  if (node === 'agent') lines.push(...gatewayCurls(names.map((n) => list.items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name)).filter((o) => o !== undefined), apis, emulator.caFile));
+  if (node === 'agent') lines.push(...gatewayCurls(names.map((n) => list.items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name)).filter((o) => o !== undefined), apis, emulator.caFile, gatewayResolution));
   return { text: lines.join('\n') + '\n' };
 }
 
