@@ -91,11 +91,14 @@ t.test('deployment, RBAC and disruption budget', async (t) => {
     r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g || 'core'}/${res}: ${v}`))))))].sort();
   t.same(grants('ClusterRole'), [
     'core/events: create',
+    // ApimTargets and namespace labels: read only (docs/apim-targets.md).
+    'core/namespaces: get', 'core/namespaces: list', 'core/namespaces: watch',
     'discovery.k8s.io/endpointslices: list', 'discovery.k8s.io/endpointslices: watch',
+    'exposedapi-apim.io/apimtargets: get', 'exposedapi-apim.io/apimtargets: list', 'exposedapi-apim.io/apimtargets: watch',
     'oda.tmforum.org/components: get', 'oda.tmforum.org/components: patch',
     'oda.tmforum.org/exposedapis/status: patch',
     'oda.tmforum.org/exposedapis: get', 'oda.tmforum.org/exposedapis: list', 'oda.tmforum.org/exposedapis: patch', 'oda.tmforum.org/exposedapis: watch',
-  ], 'cluster-wide: read ExposedAPIs, write their status and finalizer, read EndpointSlices, set Component readiness, record Events');
+  ], 'cluster-wide: read ExposedAPIs, ApimTargets and namespaces, write ExposedAPI status and finalizer, read EndpointSlices, set Component readiness, record Events');
   t.same(grants('Role'), [
     'batch/jobs: create', 'batch/jobs: delete', 'batch/jobs: get', 'batch/jobs: list', 'batch/jobs: watch',
     'coordination.k8s.io/leases: create', 'coordination.k8s.io/leases: get', 'coordination.k8s.io/leases: update',
