@@ -15,11 +15,13 @@ import type { RunResult } from '../executor/step-runner.ts';
 import { errorMessage } from '../core/kube/errors.ts';
 
 const HELP = `usage: exposedapi-apim execute apply|delete|release --namespace NS --name NAME --spec-hash H
+       exposedapi-apim execute verify
 
 Applies one accepted change of an ExposedAPI to Azure API Management (apply), or undoes it once the ExposedAPI is
 being deleted (delete), or removes it from an instance it moved away from (release: the instance of APIM_TARGET,
-listed in status.apim.formerTargets). Does nothing when the ExposedAPI is gone or its exposedapi-apim.io/spec-hash annotation is no
-longer H. Configuration: environment variables, see docs/executor.md.
+listed in status.apim.formerTargets). Does nothing when the ExposedAPI is gone or its exposedapi-apim.io/spec-hash
+annotation is no longer H. verify compares APIM with every applied ExposedAPI, reading only, and marks those that
+drifted (Drifted, docs/drift.md). Configuration: environment variables, see docs/executor.md.
 
 Exit codes: 0 done (or nothing to do), 1 transient failure (retry), 42 permanent failure (reason in status).
 `;
@@ -41,6 +43,37 @@ function usageError(message: string): number {
   return EXIT_PERMANENT;
 }
 
+/** `execute verify`: no ExposedAPI of its own; every applied one of this APIM service is compared (docs/drift.md). */
+async function verify(values: { namespace?: string; name?: string; 'spec-hash'?: string }): Promise<number> {
+  if (values.namespace || values.name || values['spec-hash']) return usageError('verify takes no --namespace, --name or --spec-hash: it verifies every applied ExposedAPI');
+  const configured = readExecutorConfig(process.env);
+  const base = { action: 'verify', job: process.env['JOB_NAME'] ?? null };
+  if (!configured.ok) {
+    jobLog('info', base).error('invalid configuration: fix the exposedapi-apim-config ConfigMap (see docs/executor.md)', { errors: configured.errors });
+    return EXIT_PERMANENT;
+  }
+  const config = configured.config;
+  const log = jobLog(config.logLevel, base);
+  let kube: KubeClient;
+  try {
+    kube = new KubeClient(await kubeConnection(process.env));
+  } catch (e) {
+    log.error(`no Kubernetes connection: ${errorMessage(e)}`);
+    return EXIT_RETRIABLE;
+  }
+  const ctx = runContext({ config, kube, log, specHash: '' });
+  try {
+    const result = await (await import('../executor/execute-verify.ts')).executeVerify(ctx);
+    const code = exitCodeFor(result);
+    log.info('done', { exitCode: code });
+    return code;
+  } finally {
+    ctx.close();
+    kube.close();
+    setTimeout(() => process.exit(), 10_000).unref();
+  }
+}
+
 export async function run(args: string[]): Promise<number> {
   let parsed;
   try {
@@ -57,7 +90,8 @@ export async function run(args: string[]): Promise<number> {
     return EXIT_OK;
   }
   const [action, ...extra] = parsed.positionals;
-  if (!ACTIONS.includes(action as JobAction) || extra.length > 0) return usageError(`the action must be apply, delete or release, got ${JSON.stringify(parsed.positionals.join(' '))}`);
+  if (action === 'verify' && extra.length === 0) return verify(parsed.values);
+  if (!ACTIONS.includes(action as JobAction) || extra.length > 0) return usageError(`the action must be apply, delete, release or verify, got ${JSON.stringify(parsed.positionals.join(' '))}`);
   const { namespace, name } = parsed.values;
   const specHash = parsed.values['spec-hash'];
   if (!namespace || !name || !specHash) return usageError('--namespace, --name and --spec-hash are required');

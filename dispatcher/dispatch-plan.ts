@@ -14,11 +14,11 @@
 //   change's result only if lastJob names it (or this leader has just created it); otherwise it is a leftover of an
 //   earlier identical change (A → B → A) and is deleted so the change runs again.
 import { DETACH_ANNOTATION, RECONCILE_AT_ANNOTATION } from '../core/exposedapi-model.ts';
-import { IMPLEMENTATION_NOT_READY, setCondition, stalledFor, type Condition } from '../core/exposedapi-status.ts';
+import { DRIFT_REASONS, IMPLEMENTATION_NOT_READY, setCondition, stalledFor, type Condition } from '../core/exposedapi-status.ts';
 import { conflictReason, conflictText, type ClaimConflict } from '../core/rules/claims.ts';
 import { boundedConditionMessage, hasOurFinalizer, type DispatchSummary } from './exposedapi-summary.ts';
 import type { JobRetryConfig } from '../core/dispatcher-config.ts';
-import { jobName, type Change, type JobTarget } from './job-manifest.ts';
+import { jobName, repairTag, type Change, type JobTarget } from './job-manifest.ts';
 import { decideRetry, durationText, failureKind, type ImplementationView, type RetryDecision } from './job-retry.ts';
 import { failureText, isActive, type JobSummary } from './job-summary.ts';
 
@@ -123,6 +123,19 @@ export function deleteBlockedRecorded(api: DispatchSummary, hash: string): boole
   return !!blocked && blocked.status === 'True' && blocked.specHash === hash;
 }
 
+/**
+ * The repair the verify run asked for (docs/drift.md): Drifted True with reason RepairRequested for the applied hash H
+ * gives the tag of one apply Job of H (job-manifest.ts repairTag). The apply sets Drifted False (or RepairFailed), so a
+ * repair is asked for once per verify run that finds drift, never in a loop. The condition is tenant-writable: a forged
+ * one buys its tenant an apply of its own applied spec, which a new reconcile-at buys too.
+ */
+export function repairRequested(api: DispatchSummary, hash: string): string | undefined {
+  const drifted = conditionOf(api.conditions, 'Drifted');
+  if (!drifted || drifted.status !== 'True' || drifted.reason !== DRIFT_REASONS.repairRequested) return undefined;
+  if (drifted.specHash !== hash || api.appliedSpecHash !== hash) return undefined;
+  return repairTag(drifted.message);
+}
+
 function jobRef(ctx: PlanContext, name: string): string {
   return `${ctx.operatorNamespace}/${name}`;
 }
@@ -200,7 +213,16 @@ export function planFor(summary: DispatchSummary, jobs: readonly JobSummary[], c
     .sort((a, b) => b.attempt - a.attempt);
   const at = chain.findIndex((j) => isActive(j) || api.lastJob === j.name || ctx.lastCreated === j.name);
   const own = at >= 0 ? chain[at] : undefined;
-  for (const j of at >= 0 ? chain.slice(0, at) : chain) plan.deleteJobs.push(j.name);
+  // A repair Job of the applied change ran last: the change's own Jobs are its history, not leftovers.
+  const repairs = ours.filter((j) => j.action === 'apply' && j.specHash === hash && j.repair !== undefined && j.name === jobName({ ...change, repair: j.repair }));
+  const repairLast = action === 'apply' && repairs.some((j) => isActive(j) || api.lastJob === j.name || ctx.lastCreated === j.name);
+  for (const j of at >= 0 ? chain.slice(0, at) : repairLast ? [] : chain) plan.deleteJobs.push(j.name);
+  /** The repair Job of drift the verify run reported, when one is asked for and none ran for that request yet. */
+  const repair = (): Plan => {
+    const tag = action === 'apply' && !(ctx.lostClaims && ctx.lostClaims.length > 0) ? repairRequested(api, hash) : undefined;
+    if (tag !== undefined && !repairs.some((j) => j.repair === tag)) plan.want = { ...change, repair: tag };
+    return finish();
+  };
   if (action === 'delete' && !(own && isActive(own))) {
     // Released from the instances it left before the delete, which removes the finalizer and with it the record.
     const next = release();
@@ -300,10 +322,13 @@ export function planFor(summary: DispatchSummary, jobs: readonly JobSummary[], c
     if (own.outcome === 'Complete' && action === 'apply' && api.appliedSpecHash === hash) {
       // A release after a move may be running: Progressing says so until it ends.
       if (!running) set({ type: 'Progressing', status: 'False', reason: 'JobComplete', message: own.name, specHash: hash });
-      // Published on the new instance: now removed from the ones it left (executor/target-move.ts).
+      // Published on the new instance: now removed from the ones it left (executor/target-move.ts), before any repair.
       const next = release();
-      if (next) plan.want = next;
-      return finish();
+      if (next) {
+        plan.want = next;
+        return finish();
+      }
+      return repair();
     }
     if (action === 'apply' ? failureRecorded(api, hash) : deleteBlockedRecorded(api, hash)) {
       // Recorded already: keep the words written then (the executor's own condition they quoted is gone now).
@@ -350,8 +375,11 @@ export function planFor(summary: DispatchSummary, jobs: readonly JobSummary[], c
 
   if (action === 'apply' && api.appliedSpecHash === hash) {
     const next = release();
-    if (next) plan.want = next;
-    return finish();
+    if (next) {
+      plan.want = next;
+      return finish();
+    }
+    return repair();
   }
   if (action === 'apply' && failureRecorded(api, hash)) return finish();
   if (action === 'apply' && ctx.lostClaims && ctx.lostClaims.length > 0) {

@@ -22,6 +22,11 @@ export interface Change {
    */
   attempt?: number;
   /**
+   * A repair of drift the verify run found (APIM_DRIFT_MODE=repair, docs/drift.md): an apply of the already applied
+   * spec hash, tagged from the Drifted condition that asked for it (repairTag), so each request gets one Job.
+   */
+  repair?: string;
+  /**
    * The ApimTarget the Job works in (core/target-selection.ts); absent = the operator's own instance, whose Jobs keep
    * the names and environment they had before targets existed (an upgrade finds its Jobs and starts none).
    */
@@ -55,6 +60,8 @@ export const JOB_ANNOTATIONS = {
   specHash: `${ANNOTATION_PREFIX}/spec-hash`,
   exposedApi: `${ANNOTATION_PREFIX}/exposedapi`,
 } as const;
+/** The repair tag of a repair Job (Change.repair); absent on other Jobs. */
+export const REPAIR_LABEL = `${ANNOTATION_PREFIX}/repair`;
 /** Azure Workload Identity's webhook injects the federated token into pods with this label. */
 export const WORKLOAD_IDENTITY_LABEL = 'azure.workload.identity/use';
 export const EXECUTOR_CONTAINER = 'executor';
@@ -98,13 +105,23 @@ export function jobNamePrefix(namespace: string, name: string): string {
 }
 
 /**
+ * The tag of the repair a Drifted condition asks for: 5 hex digits of SHA-256 over its message, which names the
+ * verify Job that found the drift, so every verify run that finds the API still drifted asks for one new repair, and
+ * planning the same condition again never asks for a second.
+ */
+export function repairTag(driftedMessage: string): string {
+  return sha256(driftedMessage).slice(0, 5);
+}
+
+/**
  * `<prefix>-<hash8>` for an apply, with `-delete` for a delete (they may share a spec hash), and `-r<n>` for the n-th
  * retry of an apply (at most 1000, JOB_RETRY_LIMIT: `-r1000` is no longer than `-delete`, so it fits the same room).
  * The hash covers the namespace, the name and the spec hash, so the name is deterministic and unique per object,
  * change and attempt whatever the prefix left out; the spec hash itself is in the Job's labels and annotations. A
- * first Job keeps the name it had before retries existed, so an upgrade finds the Jobs it already created.
+ * first Job keeps the name it had before retries existed, so an upgrade finds the Jobs it already created. A repair
+ * (Change.repair) is `-d<tag>`.
  */
-export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action' | 'attempt'> & { target?: Pick<JobTarget, 'name' | 'settings'> }): string {
+export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action' | 'attempt' | 'repair'> & { target?: Pick<JobTarget, 'name' | 'settings'> }): string {
   // A target's apply and delete Jobs differ from the operator instance's (and from another target's) for one spec
   // hash: moving an unchanged ExposedAPI is a change of its own. A release is named for the instance it leaves.
   const where = change.target && change.action !== 'release' ? `/${change.target.name}/${change.target.settings}` : '';
@@ -112,6 +129,8 @@ export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' |
   const base = `${jobNamePrefix(change.namespace, change.name)}-${hash}`;
   if (change.action === 'delete') return `${base}${DELETE_SUFFIX}`;
   if (change.action === 'release') return `${base}${RELEASE_MARK}${sha256(change.target?.name ?? '').slice(0, DELETE_SUFFIX.length - RELEASE_MARK.length)}`;
+  // `-d` + 5 hex digits: as long as `-delete`, so it fits the same room.
+  if (change.repair !== undefined) return `${base}-d${change.repair}`;
   const attempt = change.attempt ?? 0;
   return attempt > 0 ? `${base}-r${attempt}` : base;
 }
@@ -136,6 +155,7 @@ export function jobLabels(change: Change): Record<string, string> {
     [JOB_LABELS.action]: change.action,
     ...((change.attempt ?? 0) > 0 ? { [ATTEMPT_LABEL]: String(change.attempt) } : {}),
     ...(change.target && change.target.name !== '' ? { [TARGET_LABEL]: labelValue(change.target.name) } : {}),
+    ...(change.repair !== undefined ? { [REPAIR_LABEL]: change.repair } : {}),
   };
 }
 
@@ -144,8 +164,24 @@ export function executorArgs(change: Change): string[] {
 }
 
 export function buildJob(change: Change, template: JobTemplateConfig, operatorNamespace: string): V1Job {
-  const name = jobName(change);
-  const labels = jobLabels(change);
+  return executorJob({
+    name: jobName(change),
+    labels: jobLabels(change),
+    annotations: {
+      [JOB_ANNOTATIONS.uid]: change.uid,
+      [JOB_ANNOTATIONS.specHash]: change.specHash,
+      [JOB_ANNOTATIONS.exposedApi]: `${change.namespace}/${change.name}`,
+    },
+    args: executorArgs(change),
+    // A target's Jobs run as its identity, with its instance over the ConfigMap's (core/apim-target.ts targetJobEnv).
+    ...(change.target?.serviceAccountName ? { serviceAccountName: change.target.serviceAccountName } : {}),
+    ...(change.target ? { env: change.target.env } : {}),
+  }, template, operatorNamespace);
+}
+
+/** An executor Job: the one pod template of every Job the dispatcher starts (apply, delete, verify). */
+export function executorJob(job: { name: string; labels: Record<string, string>; annotations: Record<string, string>; args: string[]; serviceAccountName?: string; env?: EnvVar[] }, template: JobTemplateConfig, operatorNamespace: string): V1Job {
+  const { name, labels } = job;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -153,11 +189,7 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
       name,
       namespace: operatorNamespace,
       labels,
-      annotations: {
-        [JOB_ANNOTATIONS.uid]: change.uid,
-        [JOB_ANNOTATIONS.specHash]: change.specHash,
-        [JOB_ANNOTATIONS.exposedApi]: `${change.namespace}/${change.name}`,
-      },
+      annotations: job.annotations,
     },
     spec: {
       backoffLimit: template.backoffLimit,
@@ -176,7 +208,7 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
       template: {
         metadata: { labels: { ...labels, [WORKLOAD_IDENTITY_LABEL]: 'true' } },
         spec: {
-          serviceAccountName: change.target?.serviceAccountName ?? template.serviceAccountName,
+          serviceAccountName: job.serviceAccountName ?? template.serviceAccountName,
           automountServiceAccountToken: true, // the executor writes the ExposedAPI's status with it
           restartPolicy: 'Never', // podFailurePolicy requires it; retries are new pods, counted by backoffLimit
           enableServiceLinks: false,
@@ -192,13 +224,13 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
               image: template.image,
               ...(template.imagePullPolicy ? { imagePullPolicy: template.imagePullPolicy } : {}),
               ...(template.command ? { command: template.command } : {}),
-              args: executorArgs(change),
+              args: job.args,
               envFrom: [{ configMapRef: { name: template.configMapName } }],
               env: [
                 { name: 'JOB_NAME', value: name },
                 { name: 'OPERATOR_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                 // The target's instance and settings, over the ConfigMap's (env wins over envFrom).
-                ...(change.target?.env ?? []),
+                ...(job.env ?? []),
               ],
               resources: {
                 requests: { ...template.resources.requests },

@@ -21,7 +21,7 @@ export interface DesiredApi {
   mark: string;
 }
 
-export function desiredApi(api: ExposedApi, resolved: { apiId: string; serviceUrl: string; who: OwnerIdentity; plan: ImportPlan; openidProviderId?: string }): DesiredApi {
+export function desiredApi(api: ExposedApi, resolved: { apiId: string; serviceUrl: string; who: OwnerIdentity; plan: Pick<ImportPlan, 'fingerprint'>; openidProviderId?: string }): DesiredApi {
   const akv = api.spec.apiKeyVerification;
   // A second line behind validation: a value APIM would read as a named value, an expression or markup is refused
   // (UnsafeApimValueError, a permanent failure) even if the rules were skipped.

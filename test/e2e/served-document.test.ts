@@ -1,11 +1,12 @@
 // A document served by the implementation itself (springdoc's /v3/api-docs), end to end on the real control plane:
 // the admission webhook, the dispatcher, the Job controller, the real executor in its Jobs and the APIM emulator.
 //
-// The implementation is an HTTP server this test starts on the machine's own address (EndpointSlices refuse loopback;
-// dev-cluster/sandbox/sample-backend.ts does the same), published as a Service with a selector. The dev control plane
-// runs no EndpointSlice controller (the node agent's pods all have 127.0.0.1), so the test writes the Service's
-// EndpointSlice as that controller would — its managed-by label, endpoints naming Pods, `ready` following the pods —
-// and moves it the way a rollout does: first not ready, then ready, then a new pod serving a changed document.
+// The implementation is an HTTP server this test starts on an address of the run's own (dev-cluster/run-address.ts:
+// EndpointSlices refuse loopback, and the machine's interface address is off limits; the sandbox does the same),
+// published as a Service with a selector. The dev control plane runs no EndpointSlice controller (the node agent's
+// pods all have 127.0.0.1), so the test writes the Service's EndpointSlice as that controller would — its managed-by
+// label, endpoints naming Pods, `ready` following the pods — and moves it the way a rollout does: first not ready,
+// then ready, then a new pod serving a changed document.
 //
 // What it shows: admission says the document will be read from the implementation (no fetch, no "unreachable");
 // the Job finds no ready pod, fails at once (exit 43, one pod, no backoff spent) and Ready says ImplementationNotReady
@@ -22,7 +23,7 @@ import YAML from 'yaml';
 import { derivedApiId } from '../../core/api-id.ts';
 import { JOB_LABELS } from '../../core/exposedapi-status.ts';
 import { RECONCILE_AT_ANNOTATION } from '../../core/exposedapi-model.ts';
-import { hostAddress } from '../../dev-cluster/sandbox/sample-backend.ts';
+import { claimRunAddress } from '../../dev-cluster/run-address.ts';
 import { startApimEmulator } from '../../emulator/apim-emulator.ts';
 import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
@@ -45,7 +46,9 @@ await writeFile(caFile, emu.caPem);
 // The implementation: /v3/api-docs serves the current image's document; every request is counted.
 let served = JSON.stringify(openapi3([['get', '/items', 'listItems']]));
 let docRequests = 0;
-const address = hostAddress();
+const runAddress = claimRunAddress();
+t.teardown(() => runAddress.release());
+const address = runAddress.address;
 const server = http.createServer((req, res) => {
   if (req.url === '/v3/api-docs') {
     docRequests++;
