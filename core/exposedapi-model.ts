@@ -68,6 +68,8 @@ export interface ApimExtension {
    * overrides APIM_REVISIONS for this API; absent (unset) = the operator's setting.
    */
   revisions?: boolean;
+  /** The ApimTarget to publish into (core/target-selection.ts); absent = chosen by namespace, default, or the operator's. */
+  target?: string;
 }
 
 /**
@@ -130,7 +132,7 @@ export interface ModelResult {
   errors: FieldError[];
 }
 
-export const APIM_EXTENSION_FIELDS = ['apiId', 'displayName', 'products', 'tags', 'authentication', 'backend', 'revisions'] as const;
+export const APIM_EXTENSION_FIELDS = ['apiId', 'displayName', 'products', 'tags', 'authentication', 'backend', 'revisions', 'target'] as const;
 
 /** Splits an ODA CSV string ("a, b,c") into trimmed, non-empty items. */
 export function splitCsv(csv: string): string[] {
@@ -217,6 +219,7 @@ function readApimExtension(spec: ObjectReader): ApimExtension {
     backend: { mode: backendMode, url },
     // Absent when unset (the spec-hash rule above); a wrong type is a field error.
     ...(a.has('revisions') ? { revisions: a.boolean('revisions', false) } : {}),
+    target: a.string('target'),
   };
 }
 

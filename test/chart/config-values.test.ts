@@ -24,6 +24,8 @@ const NOT_FROM_VALUES: Record<string, string> = {
   POD_NAMESPACE: 'the ServiceAccount\'s namespace: the release namespace',
   POD_NAME: 'the pod\'s host name',
   JOB_NAME: 'the dispatcher\'s Job template',
+  APIM_TARGET: 'the dispatcher, in each Job of an ApimTarget (core/apim-target.ts targetJobEnv)',
+  APIM_TARGET_SETTINGS: 'the dispatcher, in each Job of an ApimTarget (core/apim-target.ts targetJobEnv)',
   AZURE_AUTHORITY_HOST: 'workload identity',
   KUBERNETES_SERVICE_HOST: 'the kubelet',
   EXPOSEDAPI_APIM_SERVICEACCOUNT_DIR: 'the test node agent',

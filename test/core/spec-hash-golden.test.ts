@@ -47,6 +47,7 @@ const GOLDEN_SPEC_HASHES: Readonly<Record<string, string>> = {
   'v1-apim-backend-ingress.yaml': 'dd5647e9f2771779d5dd02951aab2bc95cafc3e7a19df5d0ad0d1211d9c2b39a',
   'v1-apim-revisions-false.yaml': 'b89f27adc526d088ea383d2a35f8b05fcdde2dab350df9ca3a8f5e980291e2bd',
   'v1-apim-revisions-true.yaml': '43989b5d8df59b5cccd1e1f84e4043c654c6c28149bf2562bce8cb0dbbdf622f',
+  'v1-apim-target.yaml': '484bdae619e5a8619582b2ce24a5cf55ca3d7b4a30a30ff36a2de23931a6132f',
   // absent, empty, defaulted; reconcile-at
   'v1-minimal.yaml': 'd8de88c209e72af794b68ed475a9cc3da9e3a612689d48b617937200a38850b0',
   'v1-optional-empty-strings.yaml': 'd8de88c209e72af794b68ed475a9cc3da9e3a612689d48b617937200a38850b0',
