@@ -22,6 +22,7 @@ import { derivedApiId } from '../../core/api-id.ts';
 import { ClientSecretCredential } from '@azure/identity';
 import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
 import { ApiManagementClient, type ApiManagementClientOptionalParams } from '@azure/arm-apimanagement';
+import { serviceIdOf } from '../../core/apim-target.ts';
 
 export const EXECUTOR_SA = 'exposedapi-apim-executor';
 
@@ -137,6 +138,11 @@ export function emulatorConnection(emu: ApimEmulator, caFile: string): Record<st
     APIM_SERVICE_NAME: emu.serviceName,
     ARM_ENDPOINT: emu.url,
   };
+}
+
+/** The ARM id of an emulator instance, as the executor records it in status.apim.resourceId. */
+export function instanceIdOf(emu: Pick<ApimEmulator, 'subscriptionId' | 'resourceGroup' | 'serviceName'>): string {
+  return serviceIdOf({ subscriptionId: emu.subscriptionId.toLowerCase(), resourceGroup: emu.resourceGroup, serviceName: emu.serviceName });
 }
 
 export async function installExecutorRbac(cp: TestControlPlane, ns: string): Promise<void> {
