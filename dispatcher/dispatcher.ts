@@ -12,18 +12,18 @@ import type { DispatcherMetrics } from './dispatcher-metrics.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { dispatchSummary, hasOurFinalizer, keyOf, type DispatchSummary } from './exposedapi-summary.ts';
 import { ExposedApiWrites } from './exposedapi-writes.ts';
-import { buildJob, JOB_SELECTOR, jobName, type Change } from './job-manifest.ts';
+import { buildJob, JOB_SELECTOR, jobName, jobTargetOf, type Change } from './job-manifest.ts';
 import { initialJobCap, jobCapAt, nextJobCap, type JobCapEvent, type JobCapSettings, type JobCapState } from './job-cap.ts';
 import { isActive, jobSummary, podFailedTransiently, type JobSummary } from './job-summary.ts';
 import { LeaseElection } from './lease-election.ts';
 import { ReadinessSync } from './readiness-sync.ts';
-import { DriftSchedule } from './drift-schedule.ts';
+import { DriftSchedules } from './drift-schedule.ts';
+import { verifyInstances, type VerifyInstance } from './verify-instances.ts';
 import { isDrifted } from './drift-gauge.ts';
 import { ResourceWatch } from './resource-watch.ts';
 import { KeyedWorkQueue } from './work-queue.ts';
 import { errorMessage, statusCode } from '../core/kube/errors.ts';
 import { pinoLog, type Log, type PinoLike } from '../core/log.ts';
-import { appliedSettingsHash, targetJobEnv, type ApimTarget } from '../core/apim-target.ts';
 import type { TargetDirectory } from '../core/target-selection.ts';
 import type { TenancyPolicy } from '../core/tenancy-policy.ts';
 import type { PlanContext } from './dispatch-plan.ts';
@@ -156,9 +156,13 @@ export class Dispatcher {
     this.term?.checkReady();
   }
 
-  /** An ApimTarget or a selecting namespace label changed: every object's instance is chosen again. */
+  /**
+   * An ApimTarget or a selecting namespace label changed: every object's instance is chosen again, and the verify
+   * schedules follow the usable targets.
+   */
   targetsChanged(): void {
     this.term?.replanAll();
+    this.term?.syncVerifySchedules();
   }
 
   private countDrift(key: string, drifted: boolean): void {
@@ -197,8 +201,8 @@ class Term {
   private readonly work: KeyedWorkQueue;
   private readonly jobs: ResourceWatch<JobSummary>;
   private readonly readiness: ReadinessSync | undefined;
-  /** The verify Jobs (DRIFT_INTERVAL_SECONDS > 0). */
-  private readonly drift: DriftSchedule | undefined;
+  /** The verify Jobs, one schedule per APIM instance (DRIFT_INTERVAL_SECONDS > 0). */
+  private readonly drift: DriftSchedules | undefined;
   /** Jobs by ExposedAPI key, including ones this term created that the watch has not shown yet. */
   private readonly jobsByKey = new Map<string, Map<string, JobSummary>>();
   /** The Job this term created last per object: its outcome counts before status.lastJob says so. */
@@ -247,7 +251,7 @@ class Term {
       resource: 'Job',
     });
     this.drift = options.config.driftIntervalMs > 0
-      ? new DriftSchedule({ batch: this.batch, operatorNamespace: ns, template: options.config.job, intervalMs: options.config.driftIntervalMs, log: this.log, onCreated: () => options.metrics.verifyJobsCreated.inc() })
+      ? new DriftSchedules({ batch: this.batch, operatorNamespace: ns, template: options.config.job, intervalMs: options.config.driftIntervalMs, log: this.log, onCreated: () => options.metrics.verifyJobsCreated.inc() })
       : undefined;
     this.readiness = options.config.readinessSync
       ? new ReadinessSync({
@@ -266,7 +270,16 @@ class Term {
   start(): void {
     this.jobs.start();
     this.readiness?.start();
-    this.drift?.start();
+    this.syncVerifySchedules();
+  }
+
+  /** The operator's own instance and every usable ApimTarget (TargetDirectory.targets(): valid, one per instance). */
+  private verifyInstances(): VerifyInstance[] {
+    return verifyInstances((this.options.targets?.directory.targets() ?? []).map((t) => ({ name: t.name, job: jobTargetOf(t) })));
+  }
+
+  syncVerifySchedules(): void {
+    if (!this.stopped) this.drift?.sync(this.verifyInstances());
   }
 
   stop(): void {
@@ -312,19 +325,13 @@ class Term {
   private targetContext(api: DispatchSummary): Pick<PlanContext, 'target' | 'releases'> {
     const t = this.options.targets;
     if (!t) return {};
-    const jobTarget = (target: ApimTarget): JobTarget => ({
-      name: target.name,
-      settings: appliedSettingsHash(target),
-      env: targetJobEnv(target).map((e) => ({ name: e.name, value: e.value })),
-      ...(target.identity.serviceAccountName ? { serviceAccountName: target.identity.serviceAccountName } : {}),
-    });
     let target: PlanContext['target'];
     const applied = api.appliedTarget;
     if (api.deleting && applied !== undefined && (applied === '' || t.directory.target(applied))) {
-      target = applied === '' ? undefined : { kind: 'target', job: jobTarget(t.directory.target(applied)!) };
+      target = applied === '' ? undefined : { kind: 'target', job: jobTargetOf(t.directory.target(applied)!) };
     } else {
       const choice = t.directory.choose(api.namespace, api.target, t.tenancy);
-      if (choice.kind === 'target') target = { kind: 'target', job: jobTarget(choice.target) };
+      if (choice.kind === 'target') target = { kind: 'target', job: jobTargetOf(choice.target) };
       else if (choice.kind === 'refused') target = { kind: 'refused', reason: choice.reason, message: `${choice.field}: ${choice.message}` };
     }
     const here = target?.kind === 'target' ? target.job.name : '';
@@ -334,7 +341,7 @@ class Term {
       if (name === '') releases.push({ name: '', settings: '', env: [] });
       else {
         const former = t.directory.target(name);
-        if (former) releases.push(jobTarget(former));
+        if (former) releases.push(jobTargetOf(former));
         else this.log.warn('the API moved away from an ApimTarget that no longer exists: it cannot be removed there', { exposedapi: keyOf(api), target: name });
       }
     }

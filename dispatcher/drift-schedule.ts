@@ -1,46 +1,14 @@
-// The leader's verify Jobs (docs/drift.md): every DRIFT_INTERVAL_SECONDS one Job runs `execute verify` with the same
-// image, ServiceAccount and configuration as the apply Jobs. When the next one is due is derived from the newest verify
-// Job in the cluster (its creation time + the interval), not from memory, so a new leader keeps the rhythm and names
-// the due Job exactly as the old one would have (a second create is AlreadyExists). A term that finds none waits one
-// interval from its start: an operator restart or a short test never starts a verify run by itself.
+// The leader's verify Jobs (docs/drift.md), the I/O edge of verify-instances.ts: one schedule per APIM instance (the
+// operator's own and every usable ApimTarget), each creating a verify Job every DRIFT_INTERVAL_SECONDS. When an
+// instance's next Job is due is derived from its newest verify Job in the cluster (its creation time + the interval),
+// not from memory, so a new leader keeps every instance's rhythm and names the due Job exactly as the old one would
+// have (a second create is AlreadyExists). A schedule that finds none waits one interval from its start: an operator
+// restart, a new ApimTarget or a short test never starts a verify run by itself.
 import { BatchV1Api, type V1Job } from '@kubernetes/client-node';
 import type { JobTemplateConfig } from '../core/dispatcher-config.ts';
-import { JOB_LABELS } from '../core/exposedapi-status.ts';
 import { errorMessage, statusCode } from '../core/kube/errors.ts';
 import type { Log } from '../core/log.ts';
-import { executorJob, JOB_SELECTOR, MANAGED_BY, MANAGED_BY_LABEL } from './job-manifest.ts';
-
-export const VERIFY_ACTION = 'verify';
-/** The verify Jobs (the Job watch of apply and delete Jobs ignores them: they name no ExposedAPI). */
-export const VERIFY_SELECTOR = `${JOB_SELECTOR},${JOB_LABELS.action}=${VERIFY_ACTION}`;
-
-/** `exposedapi-apim-verify-<due time in epoch seconds>`: the same name for the same due time, whoever leads. */
-export function verifyJobName(dueMs: number): string {
-  return `exposedapi-apim-verify-${Math.floor(dueMs / 1000)}`;
-}
-
-export function buildVerifyJob(dueMs: number, template: JobTemplateConfig, operatorNamespace: string): V1Job {
-  return executorJob({
-    name: verifyJobName(dueMs),
-    labels: { 'app.kubernetes.io/name': 'exposedapi-apim-executor', [MANAGED_BY_LABEL]: MANAGED_BY, [JOB_LABELS.action]: VERIFY_ACTION },
-    annotations: {},
-    args: ['execute', VERIFY_ACTION],
-  }, template, operatorNamespace);
-}
-
-export interface VerifyJobSeen {
-  createdMs: number;
-  active: boolean;
-}
-
-/**
- * When the next verify Job is due: one interval after the newest one was created, or after the term started when there
- * is none. Pure.
- */
-export function nextVerifyDueMs(jobs: readonly VerifyJobSeen[], termStartMs: number, intervalMs: number): number {
-  const newest = Math.max(...jobs.map((j) => j.createdMs), -Infinity);
-  return (Number.isFinite(newest) ? newest : termStartMs) + intervalMs;
-}
+import { buildVerifyJob, instanceFingerprint, scheduleChanges, verifySelector, verifyStep, type VerifyInstance, type VerifyJobSeen } from './verify-instances.ts';
 
 function seen(job: V1Job): VerifyJobSeen {
   const created = job.metadata?.creationTimestamp;
@@ -59,15 +27,18 @@ export interface DriftScheduleOptions {
   onCreated?: () => void;
 }
 
-/** One term's schedule of verify Jobs; stop() when the term ends. */
-export class DriftSchedule {
+/** One instance's verify Jobs during one term; stop() when the term ends or the instance goes. */
+class InstanceSchedule {
   private readonly options: DriftScheduleOptions;
-  private readonly startedMs = Date.now();
+  private readonly sinceMs = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Replaced when the target's settings change: the next Job is built from the new ones. */
+  instance: VerifyInstance;
 
-  constructor(options: DriftScheduleOptions) {
+  constructor(options: DriftScheduleOptions, instance: VerifyInstance) {
     this.options = options;
+    this.instance = instance;
   }
 
   start(): void {
@@ -90,31 +61,72 @@ export class DriftSchedule {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     const { batch, operatorNamespace: namespace, intervalMs, log } = this.options;
+    const instance = this.instance;
+    const where = instance.target === '' ? {} : { target: instance.target };
     let jobs: VerifyJobSeen[];
     try {
-      jobs = (await batch.listNamespacedJob({ namespace, labelSelector: VERIFY_SELECTOR })).items.map(seen);
+      jobs = (await batch.listNamespacedJob({ namespace, labelSelector: verifySelector(instance.target) })).items.map(seen);
     } catch (err) {
-      log.warn('could not list the verify Jobs; trying again in 30 s', { error: errorMessage(err) });
+      log.warn('could not list the verify Jobs; trying again in 30 s', { ...where, error: errorMessage(err) });
       return this.at(Date.now() + 30_000);
     }
-    const due = nextVerifyDueMs(jobs, this.startedMs, intervalMs);
-    if (due > Date.now()) return this.at(due);
-    if (jobs.some((j) => j.active)) {
-      // The previous run is still reading: the next starts once it has ended, not beside it.
-      log.info('the previous verify Job is still running; the next waits for it', { intervalSeconds: intervalMs / 1000 });
+    if (this.stopped) return;
+    const step = verifyStep(instance, jobs, this.sinceMs, intervalMs, Date.now());
+    if (step.kind === 'wait') return this.at(step.untilMs);
+    if (step.kind === 'busy') {
+      log.info('the previous verify Job is still running; the next waits for it', { ...where, intervalSeconds: intervalMs / 1000 });
       return this.at(Date.now() + Math.min(intervalMs, 60_000));
     }
-    const body = buildVerifyJob(due, this.options.template, namespace);
     try {
-      await batch.createNamespacedJob({ namespace, body });
+      await batch.createNamespacedJob({ namespace, body: buildVerifyJob(step.dueMs, instance, this.options.template, namespace) });
       this.options.onCreated?.();
-      log.info('created verify Job', { job: body.metadata!.name });
+      log.info('created verify Job', { ...where, job: step.name });
     } catch (err) {
       if (statusCode(err) !== 409) {
-        log.warn('could not create the verify Job; trying again in 30 s', { job: body.metadata!.name, error: errorMessage(err) });
+        log.warn('could not create the verify Job; trying again in 30 s', { ...where, job: step.name, error: errorMessage(err) });
         return this.at(Date.now() + 30_000);
       }
     }
-    this.at(Math.max(due, Date.now()) + intervalMs);
+    this.at(Math.max(step.dueMs, Date.now()) + intervalMs);
+  }
+}
+
+/** One term's verify schedules, one per instance; sync() when the ApimTargets change, stop() when the term ends. */
+export class DriftSchedules {
+  private readonly options: DriftScheduleOptions;
+  private readonly schedules = new Map<string, InstanceSchedule>();
+  private stopped = false;
+
+  constructor(options: DriftScheduleOptions) {
+    this.options = options;
+  }
+
+  /** Starts the schedules of new instances, hands changed settings to theirs, stops those of instances gone. */
+  sync(instances: readonly VerifyInstance[]): void {
+    if (this.stopped) return;
+    const running = new Map([...this.schedules].map(([target, s]) => [target, instanceFingerprint(s.instance)]));
+    const changes = scheduleChanges(running, instances);
+    for (const target of changes.stop) {
+      this.schedules.get(target)?.stop();
+      this.schedules.delete(target);
+      this.options.log.info('ApimTarget gone or unusable: no further verify Jobs for it', { target });
+    }
+    for (const instance of changes.update) this.schedules.get(instance.target)!.instance = instance;
+    for (const instance of changes.start) {
+      const schedule = new InstanceSchedule(this.options, instance);
+      this.schedules.set(instance.target, schedule);
+      schedule.start();
+    }
+  }
+
+  /** The instances scheduled ('' = the operator's own). */
+  get targets(): string[] {
+    return [...this.schedules.keys()];
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const s of this.schedules.values()) s.stop();
+    this.schedules.clear();
   }
 }

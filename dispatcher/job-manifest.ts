@@ -6,7 +6,7 @@ import type { V1Job } from '@kubernetes/client-node';
 import type { JobTemplateConfig } from '../core/dispatcher-config.ts';
 import { EXIT_IMPLEMENTATION_NOT_READY, EXIT_PERMANENT, JOB_LABELS, type JobAction } from '../core/exposedapi-status.ts';
 import { ANNOTATION_PREFIX } from '../core/exposedapi-model.ts';
-import type { EnvVar } from '../core/apim-target.ts';
+import { appliedSettingsHash, targetJobEnv, type ApimTarget, type EnvVar } from '../core/apim-target.ts';
 
 /** One accepted change: what a Job applies (or deletes). */
 export interface Change {
@@ -41,6 +41,16 @@ export interface JobTarget {
   settings: string;
   env: EnvVar[];
   serviceAccountName?: string;
+}
+
+/** What every Job of an ApimTarget (apply, delete, release, verify) runs with: one source for all of them. */
+export function jobTargetOf(target: ApimTarget): JobTarget {
+  return {
+    name: target.name,
+    settings: appliedSettingsHash(target),
+    env: targetJobEnv(target).map((e) => ({ name: e.name, value: e.value })),
+    ...(target.identity.serviceAccountName ? { serviceAccountName: target.identity.serviceAccountName } : {}),
+  };
 }
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';

@@ -1,4 +1,4 @@
-// `execute verify`: one run compares APIM with what every applied ExposedAPI of this APIM service wants, and says so
+// `execute verify`: one run compares APIM with what every applied ExposedAPI of this APIM instance wants, and says so
 // on each (docs/drift.md). Reads only: it never writes to APIM. It lists the ExposedAPIs, reads APIM in bulk
 // (drift-inventory.ts), computes each API's wanted state with the apply's own code (desired-api.ts,
 // desired-policy.ts, the route's backend URL), compares (drift-compare.ts) and writes the Drifted condition and an
@@ -14,6 +14,8 @@ import { specHash } from '../core/spec-hash.ts';
 import { writeFields } from '../core/kube/status-writer.ts';
 import { errorMessage } from '../core/kube/errors.ts';
 import { setCondition } from '../core/exposedapi-status.ts';
+import { sameServiceId } from '../core/apim-target.ts';
+import { globMatch, ruleFor, type TenancyPolicy } from '../core/tenancy-policy.ts';
 import { ownershipOf, parseMark, type OwnerIdentity } from './api-mark.ts';
 import type { Apim } from './apim-client.ts';
 import { readPolicy } from './apim-sync.ts';
@@ -38,15 +40,52 @@ const CONCURRENCY = 8;
 /** ExposedAPIs per list page from the apiserver. */
 const PAGE = 500;
 
-/** Why an ExposedAPI is not compared in this run; undefined when it is. Pure. */
-export function notVerifiable(obj: ExposedApiObject, serviceName: string): string | undefined {
+/** The instance a verify run covers: its Job's APIM_* (and APIM_TARGET, '' = the operator's own instance). */
+export interface VerifyScope {
+  /** ARM id of the instance (core/executor-config.ts apim.resourceId: what an apply records in status.apim.resourceId). */
+  resourceId: string;
+  serviceName: string;
+  /** The ApimTarget the run is for; '' = the operator's own instance. */
+  target: string;
+  /** TENANCY_POLICY: a target's run never compares an ExposedAPI of a namespace that may not use that target. */
+  tenancy: TenancyPolicy;
+}
+
+export function verifyScopeOf(config: RunContext['config']): VerifyScope {
+  return { resourceId: config.apim.resourceId, serviceName: config.apim.serviceName, target: config.apim.target?.name ?? '', tenancy: config.tenancy };
+}
+
+/**
+ * Why an ExposedAPI is not compared in this run; undefined when it is. Pure.
+ *
+ * It is this run's when status.apim.resourceId is the run's instance (ARM ids compare case-insensitively) and it was
+ * published through the same ApimTarget: an ApimTarget may name the operator's own instance, and then each run judges
+ * the ExposedAPIs published through it, with its own drift mode, and no API is judged twice. A status an older version
+ * wrote has no resourceId: its serviceName is the operator's own instance's, the only one it knew. Status is
+ * tenant-writable, so all of this is a hint: a forged one only hides the object's own drift, or has it judged by another
+ * instance's run, which reads an API's policy only when APIM's mark proves it is this ExposedAPI's and whose repair is
+ * an apply Job of the object's own spec in its own chosen instance (the dispatcher's choice, not status).
+ */
+export function notVerifiable(obj: ExposedApiObject, here: VerifyScope): string | undefined {
   if (obj.metadata.deletionTimestamp) return 'being deleted';
   const hash = obj.metadata.annotations?.[SPEC_HASH_ANNOTATION];
   if (!hash) return 'not admitted by this operator (no spec hash)';
   if (obj.status?.appliedSpecHash !== hash) return 'its current spec is not applied yet (an apply Job is responsible)';
   if (obj.status?.conditions?.some((c) => c.type === 'Progressing' && c.status === 'True')) return 'a Job is running for it';
-  // A hint only (status is tenant-writable): a forged one hides only this ExposedAPI's own drift.
-  if (obj.status?.apim?.serviceName !== serviceName) return `published to APIM service '${obj.status?.apim?.serviceName ?? '(none)'}', not this one`;
+  const apim = obj.status?.apim;
+  const resourceId = typeof apim?.resourceId === 'string' ? apim.resourceId : '';
+  const target = typeof apim?.target === 'string' ? apim.target : '';
+  if (resourceId === '') {
+    if (here.target !== '') return 'its status names no APIM instance (status.apim.resourceId): published by an older version into the operator\'s own instance';
+    if (apim?.serviceName !== here.serviceName) return `published to APIM service '${apim?.serviceName ?? '(none)'}', not this one`;
+    return undefined;
+  }
+  if (!sameServiceId(resourceId, here.resourceId)) return `published to APIM instance ${resourceId}, not this one`;
+  if (target !== here.target) return `published through ${target === '' ? 'the operator\'s own instance' : `ApimTarget "${target}"`}, which verifies it in its own run`;
+  if (here.target !== '') {
+    const allowed = ruleFor(here.tenancy, obj.metadata.namespace)?.targets;
+    if (allowed && !allowed.some((p) => globMatch(p, here.target))) return `namespace "${obj.metadata.namespace}" may not publish into ApimTarget "${here.target}" (TENANCY_POLICY)`;
+  }
   return undefined;
 }
 
@@ -157,10 +196,11 @@ export async function executeVerify(ctx: RunContext): Promise<RunResult & { summ
     ctx.warmUpApim();
     const statusSubresource = hasStatusSubresource(ctx.kube).catch(() => false);
     const objects = await listExposedApis(ctx);
+    const scope = verifyScopeOf(config);
     const candidates: { obj: ExposedApiObject; hash: string }[] = [];
     let skipped = 0;
     for (const obj of objects) {
-      const why = notVerifiable(obj, config.apim.serviceName);
+      const why = notVerifiable(obj, scope);
       if (why === undefined) candidates.push({ obj, hash: obj.metadata.annotations![SPEC_HASH_ANNOTATION]! });
       else {
         skipped += 1;
@@ -195,7 +235,7 @@ export async function executeVerify(ctx: RunContext): Promise<RunResult & { summ
         if (await recordVerdict(ctx, obj, hash, verdict, subresource)) summary.written += 1;
       });
     }
-    log.info('verify run finished', { ...summary, mode: config.drift.mode, serviceName: config.apim.serviceName, ms: Math.round(performance.now() - started) });
+    log.info('verify run finished', { ...summary, mode: config.drift.mode, serviceName: config.apim.serviceName, resourceId: scope.resourceId, target: scope.target, ms: Math.round(performance.now() - started) });
     return { kind: 'done', summary };
   } catch (e) {
     const failure = failureOf(e);

@@ -4,7 +4,7 @@
 // is the stand-in (it does not clear Drifted, which makes a loop visible if there were one).
 import t from 'tap';
 import { repairTag, REPAIR_LABEL } from '../../dispatcher/job-manifest.ts';
-import { VERIFY_SELECTOR } from '../../dispatcher/drift-schedule.ts';
+import { VERIFY_SELECTOR } from '../../dispatcher/verify-instances.ts';
 import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { finished, setUpDispatcher, specHashOf } from './dispatcher-harness.ts';

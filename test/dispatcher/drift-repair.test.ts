@@ -9,7 +9,7 @@ import type { DispatchSummary } from '../../dispatcher/exposedapi-summary.ts';
 import { jobName, jobLabels, repairTag } from '../../dispatcher/job-manifest.ts';
 import type { JobSummary } from '../../dispatcher/job-summary.ts';
 import { jobSummary } from '../../dispatcher/job-summary.ts';
-import { buildVerifyJob, nextVerifyDueMs, verifyJobName, VERIFY_SELECTOR } from '../../dispatcher/drift-schedule.ts';
+import { buildVerifyJob, nextVerifyDueMs, OPERATOR_INSTANCE, verifyJobName, VERIFY_SELECTOR } from '../../dispatcher/verify-instances.ts';
 import { isDrifted } from '../../dispatcher/drift-gauge.ts';
 import { readDispatcherConfig } from '../../core/dispatcher-config.ts';
 import { buildJob } from '../../dispatcher/job-manifest.ts';
@@ -76,7 +76,7 @@ t.test('verify Jobs: manifest, a name per due time, due one interval after the n
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
   const config = parsed.config;
   t.equal(config.driftIntervalMs, 3_600_000, 'default: hourly');
-  const job = buildVerifyJob(Date.parse('2026-11-29T10:00:00Z'), config.job, 'ops');
+  const job = buildVerifyJob(Date.parse('2026-11-29T10:00:00Z'), OPERATOR_INSTANCE, config.job, 'ops');
   t.equal(job.metadata?.name, verifyJobName(Date.parse('2026-11-29T10:00:00Z')));
   t.equal(job.metadata?.name, 'exposedapi-apim-verify-1795946400');
   t.same(job.spec?.template.spec?.containers[0]?.args, ['execute', 'verify']);

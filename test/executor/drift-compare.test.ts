@@ -103,22 +103,44 @@ t.test('ids in bulk answers: the last segment, whatever the prefix', async (t) =
 
 t.test('which ExposedAPIs a verify run compares (status and annotations are hints: a forgery only hides its own drift)', async (t) => {
   const { notVerifiable } = await import('../../executor/execute-verify.ts');
-  const obj = (o: { annotations?: Record<string, string>; deletionTimestamp?: string; status?: Record<string, unknown> } = {}) => ({
+  const { parseTenancyPolicy } = await import('../../core/tenancy-policy.ts');
+  const { serviceIdOf } = await import('../../core/apim-target.ts');
+  const policy = parseTenancyPolicy(JSON.stringify({ rules: [{ namespaces: ['team-a'], targets: ['weu', 'o*'] }, { namespaces: ['team-b'], targets: [] }] }));
+  if (!policy.ok) throw new Error(policy.errors.join('; '));
+  const SUB = '0000000a-0000-0000-0000-000000000000';
+  const id = (service: string) => serviceIdOf({ subscriptionId: SUB, resourceGroup: 'rg', serviceName: service });
+  // Runs: the operator's own instance (apim-1); ApimTarget weu (apim-weu); ApimTarget own, which names apim-1 too.
+  const own = { resourceId: id('apim-1'), serviceName: 'apim-1', target: '', tenancy: policy.policy };
+  const weu = { ...own, resourceId: id('apim-weu'), serviceName: 'apim-weu', target: 'weu' };
+  const sameInstance = { ...own, target: 'own' };
+  const obj = (o: { annotations?: Record<string, string>; deletionTimestamp?: string; namespace?: string; status?: Record<string, unknown> } = {}) => ({
     apiVersion: 'oda.tmforum.org/v1',
     kind: 'ExposedAPI',
-    metadata: { name: 'pets', namespace: 'team-a', uid: 'u', resourceVersion: '1', annotations: o.annotations ?? { 'exposedapi-apim.io/spec-hash': H }, ...(o.deletionTimestamp ? { deletionTimestamp: o.deletionTimestamp } : {}) },
-    status: (o.status ?? { appliedSpecHash: H, apim: { apiId: 'team-a-pets', serviceName: 'apim-1' }, conditions: [] }) as never,
+    metadata: { name: 'pets', namespace: o.namespace ?? 'team-a', uid: 'u', resourceVersion: '1', annotations: o.annotations ?? { 'exposedapi-apim.io/spec-hash': H }, ...(o.deletionTimestamp ? { deletionTimestamp: o.deletionTimestamp } : {}) },
+    status: (o.status ?? { appliedSpecHash: H, apim: { apiId: 'team-a-pets', serviceName: 'apim-1', resourceId: id('apim-1'), target: '' }, conditions: [] }) as never,
   });
-  const cases: [string, ReturnType<typeof obj>, RegExp | undefined][] = [
-    ['applied to this service', obj(), undefined],
-    ['being deleted', obj({ deletionTimestamp: '2026-11-29T00:00:00Z' }), /being deleted/],
-    ['never admitted', obj({ annotations: {} }), /no spec hash/],
-    ['a change pending', obj({ status: { appliedSpecHash: 'ef'.repeat(32), apim: { serviceName: 'apim-1' } } }), /not applied yet/],
-    ['a Job running', obj({ status: { appliedSpecHash: H, apim: { serviceName: 'apim-1' }, conditions: [{ type: 'Progressing', status: 'True' }] } }), /Job is running/],
-    ['another APIM service', obj({ status: { appliedSpecHash: H, apim: { serviceName: 'apim-2' } } }), /apim-2/],
+  const on = (resourceId: string, target: string, serviceName = 'apim-1') => ({ appliedSpecHash: H, apim: { apiId: 'team-a-pets', serviceName, resourceId, target } });
+  const cases: [string, ReturnType<typeof obj>, typeof own, RegExp | undefined][] = [
+    ['applied to this instance', obj(), own, undefined],
+    ['the ARM id in another spelling (ARM compares ids case-insensitively)', obj({ status: on(id('apim-1').toUpperCase(), '') }), own, undefined],
+    ['being deleted', obj({ deletionTimestamp: '2026-11-29T00:00:00Z' }), own, /being deleted/],
+    ['never admitted', obj({ annotations: {} }), own, /no spec hash/],
+    ['a change pending', obj({ status: { appliedSpecHash: 'ef'.repeat(32), apim: { serviceName: 'apim-1' } } }), own, /not applied yet/],
+    ['a Job running', obj({ status: { appliedSpecHash: H, apim: { serviceName: 'apim-1' }, conditions: [{ type: 'Progressing', status: 'True' }] } }), own, /Job is running/],
+    ['another instance', obj({ status: on(id('apim-weu'), 'weu', 'apim-weu') }), own, /apim-weu, not this one/],
+    ['another instance with the same service name (another resource group)', obj({ status: on(id('apim-1').replace('/rg/', '/rg2/'), 'other') }), own, /rg2.*not this one/],
+    ['the target\'s run: its API', obj({ status: on(id('apim-weu'), 'weu', 'apim-weu') }), weu, undefined],
+    ['the target\'s run: the operator\'s instance is not its', obj(), weu, /apim-1, not this one/],
+    ['a target naming the operator\'s instance: the operator\'s API is the operator run\'s', obj(), sameInstance, /operator's own instance, which verifies it/],
+    ['a target naming the operator\'s instance: its API is not the operator run\'s', obj({ status: on(id('apim-1'), 'own') }), own, /ApimTarget "own", which verifies it/],
+    ['a target naming the operator\'s instance: its API is its run\'s', obj({ status: on(id('apim-1'), 'own') }), sameInstance, undefined],
+    ['older status (no resourceId), the operator\'s run: by service name', obj({ status: { appliedSpecHash: H, apim: { serviceName: 'apim-1' } } }), own, undefined],
+    ['older status naming another service, the operator\'s run', obj({ status: { appliedSpecHash: H, apim: { serviceName: 'apim-2' } } }), own, /apim-2/],
+    ['older status, a target\'s run: never by service name', obj({ status: { appliedSpecHash: H, apim: { serviceName: 'apim-weu' } } }), weu, /no APIM instance .*older version/],
+    ['a status forging a target the namespace may not use', obj({ namespace: 'team-b', status: on(id('apim-weu'), 'weu', 'apim-weu') }), weu, /"team-b" may not publish into ApimTarget "weu"/],
   ];
-  for (const [what, o, why] of cases) {
-    const got = notVerifiable(o, 'apim-1');
+  for (const [what, o, here, why] of cases) {
+    const got = notVerifiable(o, here);
     if (why) t.match(got, why, what);
     else t.equal(got, undefined, what);
   }
