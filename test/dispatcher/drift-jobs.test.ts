@@ -4,7 +4,7 @@
 // is the stand-in (it does not clear Drifted, which makes a loop visible if there were one).
 import t from 'tap';
 import { repairTag, REPAIR_LABEL } from '../../dispatcher/job-manifest.ts';
-import { VERIFY_SELECTOR } from '../../dispatcher/verify-instances.ts';
+import { verifySelector } from '../../dispatcher/verify-instances.ts';
 import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { finished, setUpDispatcher, specHashOf } from './dispatcher-harness.ts';
@@ -58,7 +58,8 @@ t.test('a repair Job per request; none in report mode; the change\'s Job kept; t
 });
 
 t.test('the leader starts a verify Job with the apply Jobs\' identity', async (t) => {
-  const job = await waitFor('a verify Job (DRIFT_INTERVAL_SECONDS=10)', async () => (await setup.batch.listNamespacedJob({ namespace: setup.ops, labelSelector: VERIFY_SELECTOR })).items[0], { timeoutMs: 60_000 });
+  // The operator's own instance's (ApimTargets other test files create in the shared plane get verify Jobs of their own).
+  const job = await waitFor('a verify Job (DRIFT_INTERVAL_SECONDS=10)', async () => (await setup.batch.listNamespacedJob({ namespace: setup.ops, labelSelector: verifySelector('') })).items[0], { timeoutMs: 60_000 });
   t.match(job.metadata?.name, /^exposedapi-apim-verify-\d+$/);
   const pod = job.spec?.template.spec;
   t.equal(pod?.serviceAccountName, 'exposedapi-apim-executor');

@@ -144,6 +144,15 @@ export function instanceIdOf(emu: Pick<ApimEmulator, 'subscriptionId' | 'resourc
   return serviceIdOf({ subscriptionId: emu.subscriptionId.toLowerCase(), resourceGroup: emu.resourceGroup, serviceName: emu.serviceName });
 }
 
+/** The real Azure SDK on an emulator instance: what a person (the portal, a script) edits APIM with. */
+export function apimClient(emu: ApimEmulator): ApiManagementClient {
+  return new ApiManagementClient(
+    new ClientSecretCredential(emu.tenantId, emu.clientId, emu.clientSecret, { authorityHost: emu.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: emu.caPem } } as ConstructorParameters<typeof ClientSecretCredential>[3]),
+    emu.subscriptionId,
+    { endpoint: emu.url, tlsOptions: { ca: emu.caPem } } as ApiManagementClientOptionalParams,
+  );
+}
+
 /** The executor's RBAC as shipped, bound to its ServiceAccount in `ns` (cluster-scoped names get a suffix). */
 export async function installExecutorRbac(cp: TestControlPlane, ns: string): Promise<void> {
   const suffix = randomBytes(3).toString('hex');
@@ -203,11 +212,7 @@ export async function executorBench(t: TestLike, o: BenchOptions = {}): Promise<
   let client: ApiManagementClient | undefined;
   return {
     client: () => {
-      client ??= new ApiManagementClient(
-        new ClientSecretCredential(emu.tenantId, emu.clientId, emu.clientSecret, { authorityHost: emu.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: emu.caPem } } as ConstructorParameters<typeof ClientSecretCredential>[3]),
-        emu.subscriptionId,
-        { endpoint: emu.url, tlsOptions: { ca: emu.caPem } } as ApiManagementClientOptionalParams,
-      );
+      client ??= apimClient(emu);
       return client;
     },
     cp,
