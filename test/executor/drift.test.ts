@@ -4,7 +4,7 @@
 // Event, still zero writes; repair mode asks for the apply, and the apply restores APIM and clears Drifted; a tenant's
 // forged status and apiId make the run read nothing that is not proven theirs.
 import t from 'tap';
-import { armWrites, condition, executorBench, runExecutor, type ExecutorBench } from './harness.ts';
+import { armWrites, condition, executorBench, instanceIdOf, runExecutor, type ExecutorBench } from './harness.ts';
 
 type Obj = Record<string, any>;
 
@@ -115,9 +115,9 @@ t.test('a hostile tenant: forged status and an apiId that is not theirs make the
   const owner = await b.put(metrics('owner'));
   t.equal((await b.execute('apply', owner.name, owner.hash)).code, 0);
   const victim = b.apiId(owner.name);
-  // A second ExposedAPI names the first one's API, and forges the status that says its spec is applied to this service.
+  // A second ExposedAPI names the first one's API, and forges the status that says its spec is applied to this instance.
   const intruder = await b.put(metrics('intruder', { path: '/intruder/metrics', apim: { apiId: victim, tags: ['team-a'] } }));
-  const forged = { status: { appliedSpecHash: intruder.hash, apim: { apiId: victim, serviceName: b.emu.serviceName }, conditions: [] } };
+  const forged = { status: { appliedSpecHash: intruder.hash, apim: { apiId: victim, serviceName: b.emu.serviceName, resourceId: instanceIdOf(b.emu), target: '' }, conditions: [] } };
   const patched = await b.cp.kubectl(['patch', 'exposedapi.v1.oda.tmforum.org', intruder.name, '-n', b.ns, '--type', 'merge', '-p', JSON.stringify(forged)]);
   t.equal(patched.code, 0, patched.stderr);
   // And one that is not applied at all: not compared.
