@@ -25,7 +25,7 @@ import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { applyManifest } from '../e2e/webhook-in-cluster.ts';
 import { openapi3 } from '../helpers/fixtures.ts';
-import { installExecutorRbac, emulatorConnection } from '../executor/harness.ts';
+import { executorConfigMap, installExecutorRbac } from '../executor/harness.ts';
 import { condition, finished, setUpDispatcher, specHashOf, watchJobs } from './dispatcher-harness.ts';
 
 type Obj = Record<string, any>;
@@ -53,17 +53,10 @@ const setup = await setUpDispatcher(cp, t, {
 const [ns] = setup.namespaces as [string];
 // The executor's identity with its shipped RBAC, and its configuration (the Jobs' envFrom): the emulator, small budgets.
 await installExecutorRbac(cp, setup.ops);
-await applyManifest(cp, [{
-  apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'exposedapi-apim-config', namespace: setup.ops },
-  data: {
-    ...emulatorConnection(emu, caFile),
-    APIM_POLL_INTERVAL_MS: '20',
-    // Counted from the executor's start, which alone took 6 s on a loaded 2-core machine.
-    RETRY_BUDGET_SECONDS: '15',
-    ROUTE_WAIT_SECONDS: '20',
-    LOG_LEVEL: 'info',
-  },
-}]);
+await applyManifest(cp, [executorConfigMap(setup.ops, emu, caFile, {
+  // Counted from the executor's start, which alone took 6 s on a loaded 2-core machine.
+  RETRY_BUDGET_SECONDS: '15',
+})]);
 const history = await watchJobs(setup);
 t.teardown(() => history.stop());
 const core = cp.kubeConfig().makeApiClient(CoreV1Api);

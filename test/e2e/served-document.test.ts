@@ -28,7 +28,7 @@ import { startApimEmulator } from '../../emulator/apim-emulator.ts';
 import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { condition, finished, setUpDispatcher, specHashOf, watchJobs } from '../dispatcher/dispatcher-harness.ts';
-import { installExecutorRbac, emulatorConnection } from '../executor/harness.ts';
+import { executorConfigMap, installExecutorRbac } from '../executor/harness.ts';
 import { exposedApi, openapi3 } from '../helpers/fixtures.ts';
 import { applyManifest } from './webhook-in-cluster.ts';
 
@@ -76,16 +76,7 @@ const setup = await setUpDispatcher(cp, t, {
 });
 const [ns] = setup.namespaces as [string];
 await installExecutorRbac(cp, setup.ops);
-await applyManifest(cp, [{
-  apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'exposedapi-apim-config', namespace: setup.ops },
-  data: {
-    ...emulatorConnection(emu, caFile),
-    APIM_POLL_INTERVAL_MS: '20',
-    RETRY_BUDGET_SECONDS: '30',
-    ROUTE_WAIT_SECONDS: '20',
-    LOG_LEVEL: 'info',
-  },
-}]);
+await applyManifest(cp, [executorConfigMap(setup.ops, emu, caFile)]);
 const history = await watchJobs(setup);
 t.teardown(() => history.stop());
 const discovery = cp.kubeConfig().makeApiClient(DiscoveryV1Api);

@@ -15,7 +15,7 @@ import { startApimEmulator, type ApimEmulator, type ApimEmulatorOptions } from '
 import type { TestControlPlane, TestLike } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { condition, setUpDispatcher, type DispatcherSetup } from '../dispatcher/dispatcher-harness.ts';
-import { emulatorConnection, installExecutorRbac, instanceIdOf } from '../executor/harness.ts';
+import { executorConfigMap, installExecutorRbac, instanceIdOf } from '../executor/harness.ts';
 import { openapi3, REPO_DIR } from '../helpers/fixtures.ts';
 import { applyManifest, installCrd } from './webhook-in-cluster.ts';
 
@@ -105,19 +105,11 @@ export async function setUpTwoInstances(cp: TestControlPlane, t: TestLike, o: Tw
     });
   }
   // The operator's own instance is emulator A; every Job's ConfigMap. The targets override the instance per Job.
-  await applyManifest(cp, [{
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'exposedapi-apim-config', namespace: setup.ops },
-    data: {
-      ...emulatorConnection(emuA, caFile),
-      APIM_POLL_INTERVAL_MS: '20',
-      RETRY_BUDGET_SECONDS: '30',
-      ROUTE_WAIT_SECONDS: '20',
-      LOG_LEVEL: 'info',
-      // As the chart sets it for the dispatcher: a verify run lists only the test's namespaces of the shared plane.
-      WATCH_NAMESPACES: namespaces.join(','),
-      ...o.config,
-    },
-  }]);
+  await applyManifest(cp, [executorConfigMap(setup.ops, emuA, caFile, {
+    // As the chart sets it for the dispatcher: a verify run lists only the test's namespaces of the shared plane.
+    WATCH_NAMESPACES: namespaces.join(','),
+    ...o.config,
+  })]);
 
   const apimTarget = (name: string, emu: ApimEmulator, gatewayUrl: string, serviceAccountName: string, more: Obj = {}) => ({
     apiVersion: 'exposedapi-apim.io/v1alpha1',

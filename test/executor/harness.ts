@@ -139,6 +139,17 @@ export function emulatorConnection(emu: ApimEmulator, caFile: string): Record<st
   };
 }
 
+/**
+ * The ConfigMap a dispatcher test's Jobs read (their envFrom) for the real executor on an emulator instance, with the
+ * small budgets those tests use; `extra` adds or overrides keys.
+ */
+export function executorConfigMap(namespace: string, emu: ApimEmulator, caFile: string, extra: Record<string, string> = {}): Record<string, any> {
+  return {
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'exposedapi-apim-config', namespace },
+    data: { ...emulatorConnection(emu, caFile), APIM_POLL_INTERVAL_MS: '20', RETRY_BUDGET_SECONDS: '30', ROUTE_WAIT_SECONDS: '20', LOG_LEVEL: 'info', ...extra },
+  };
+}
+
 /** The ARM id of an emulator instance, as the executor records it in status.apim.resourceId. */
 export function instanceIdOf(emu: Pick<ApimEmulator, 'subscriptionId' | 'resourceGroup' | 'serviceName'>): string {
   return serviceIdOf({ subscriptionId: emu.subscriptionId.toLowerCase(), resourceGroup: emu.resourceGroup, serviceName: emu.serviceName });
