@@ -5,7 +5,12 @@
 //
 // Routing (https://learn.microsoft.com/azure/api-management/api-management-key-concepts; the API URL suffix): the
 // request path starts with the API's path — the longest such path wins — and the rest is matched against the
-// operations' URL templates for the request's method. Only the current revision of an API receives traffic (calling
+// operations' URL templates for the request's method. An API in a version set is called by its version
+// (https://learn.microsoft.com/azure/api-management/api-management-versions): under Segment the version is the path
+// segment after the API's path (`/{apiName}/{versionIdentifier}/{operation}`), under Query a query parameter and under
+// Header a request header named by the set; the set's `Original` version (an empty apiVersion) answers on the path
+// with no version given. Version values compare exactly, like query and header values generally (unverified).
+// Only the current revision of an API receives traffic (calling
 // a revision by `;rev=N` is not modelled); only APIs that list `https` in their protocols are served (the gateway
 // listens on HTTPS only; unverified status for the others: 404 as for no API). Paths compare without case
 // (unverified).
@@ -13,6 +18,7 @@ import type { ApimService } from '../apim-service.ts';
 import type { ApiEntity, OperationEntity, SimpleEntity } from '../service-model.ts';
 import { key } from '../service-model.ts';
 import { splitRevision } from '../value-rules.ts';
+import { versionSetOf } from '../version-sets.ts';
 import type { CompiledPolicy, PolicyRuntime } from './effective-policy.ts';
 import { compileEffectivePolicy } from './effective-policy.ts';
 import { NotModelled } from './gateway-errors.ts';
@@ -29,9 +35,43 @@ export interface OperationRoute {
 export interface ApiRoute {
   key: string;
   entity: ApiEntity;
-  /** The API's path, lower-cased, without slashes at either end ('' for an API at the root). */
+  /**
+   * The path that reaches the API, lower-cased, without slashes at either end ('' for an API at the root): its own
+   * path, followed by its version under a Segment version set.
+   */
   path: string;
+  /** Under a Query or Header version set: where the request names the version, and the version that selects this API. */
+  version?: { in: 'query' | 'header'; name: string; value: string };
   operations: OperationRoute[];
+}
+
+/** What findApi may read of a request besides its path (only for APIs in Query or Header version sets). */
+export interface VersionSource {
+  query(): URLSearchParams;
+  header(name: string): string | undefined;
+}
+
+/** The request's path to an API, and how a version set selects it. */
+function routeOf(svc: ApimService, entity: ApiEntity): Pick<ApiRoute, 'path' | 'version'> {
+  const path = String(entity.properties['path'] ?? '').replace(/^\/+|\/+$/g, '').toLowerCase();
+  const set = versionSetOf(svc, entity);
+  if (!set) return { path };
+  const version = String(entity.properties['apiVersion'] ?? '');
+  const p = set.properties;
+  switch (p['versioningScheme']) {
+    case 'Query':
+      return { path, version: { in: 'query', name: String(p['versionQueryName'] ?? ''), value: version } };
+    case 'Header':
+      return { path, version: { in: 'header', name: String(p['versionHeaderName'] ?? '').toLowerCase(), value: version } };
+    default:
+      return { path: version === '' ? path : [path, version.toLowerCase()].filter((s) => s !== '').join('/') };
+  }
+}
+
+/** Whether a request names the version an API of a Query or Header set answers (none given: the Original version). */
+function versionMatches(v: NonNullable<ApiRoute['version']>, from: VersionSource | undefined): boolean {
+  const given = v.in === 'query' ? (from?.query().get(v.name) ?? undefined) : from?.header(v.name);
+  return given === undefined || given === '' ? v.value === '' : given === v.value;
 }
 
 interface OperationMatch {
@@ -57,7 +97,7 @@ export class GatewayView {
       .map((entity) => ({
         key: key(entity.name),
         entity,
-        path: String(entity.properties['path'] ?? '').replace(/^\/+|\/+$/g, '').toLowerCase(),
+        ...routeOf(svc, entity),
         operations: Object.entries(entity.operations).map(([k, op]) => ({ key: k, entity: op, method: op.properties.method.toUpperCase(), template: compileTemplate(op.properties.urlTemplate) })),
       }))
       .sort((a, b) => b.path.length - a.path.length);
@@ -71,14 +111,18 @@ export class GatewayView {
     }
   }
 
-  /** The API whose path is the longest prefix of the request path (segment-wise), with the path below it. */
-  findApi(requestPath: string): { api: ApiRoute; relativePath: string } | undefined {
+  /**
+   * The API whose path is the longest prefix of the request path (segment-wise), with the path below it; among the
+   * versions of a Query or Header set on that path, the one the request names.
+   */
+  findApi(requestPath: string, versionFrom?: VersionSource): { api: ApiRoute; relativePath: string } | undefined {
     const trimmed = requestPath.replace(/^\/+/, '');
     const lower = trimmed.toLowerCase();
     for (const api of this.apis) {
       if (api.path === '' || lower === api.path || lower.startsWith(`${api.path}/`)) {
         const protocols = api.entity.properties['protocols'];
         if (Array.isArray(protocols) && !protocols.includes('https')) continue;
+        if (api.version && !versionMatches(api.version, versionFrom)) continue;
         return { api, relativePath: `/${trimmed.slice(api.path.length).replace(/^\/+/, '')}` };
       }
     }
