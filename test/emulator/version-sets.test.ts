@@ -7,7 +7,7 @@ import t from 'tap';
 import { failure, deserialize, startHarness, type Harness } from './harness.ts';
 import { itemsDocument, startBackend, startGatewayHarness } from './gateway-harness.ts';
 
-async function api(h: Harness, id: string, o: { path: string; version?: string; set?: string | null; serviceUrl?: string }): Promise<void> {
+async function api(h: Harness, id: string, o: { path: string; version?: string; set?: string; serviceUrl?: string }): Promise<void> {
   await h.client.api.beginCreateOrUpdateAndWait(
     h.rg,
     h.svc,
