@@ -9,6 +9,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { versionSetIdOf } from '../../core/api-versioning.ts';
 import { EXIT_PERMANENT } from '../../core/exposedapi-status.ts';
+import { documentDigest } from '../../core/document-digest.ts';
+import { DOCUMENT_DIGEST_ANNOTATION } from '../../core/exposedapi-model.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { referenceText, TMF620_V4, TMF620_V5 } from '../helpers/fixtures.ts';
 import { armWrites, condition, executorBench, type ExecutorBench } from './harness.ts';
@@ -54,7 +56,8 @@ function tmf620(b: ExecutorBench, major: 4 | 5, backend: Backend): Record<string
   return {
     apiVersion: 'oda.tmforum.org/v1',
     kind: 'ExposedAPI',
-    metadata: { name: `ctk-productcatalogmanagement-productcatalogmanagement-v${major}` },
+    // Stamped as admission stamps a document it checked, so each run skips the full check (seconds for TMF620 v5).
+    metadata: { name: `ctk-productcatalogmanagement-productcatalogmanagement-v${major}`, annotations: { [DOCUMENT_DIGEST_ANNOTATION]: documentDigest(referenceText(major === 4 ? TMF620_V4 : TMF620_V5)) } },
     spec: {
       name: 'productcatalogmanagement',
       apiType: 'openapi',
@@ -124,7 +127,7 @@ t.test('TMF620 v4 and v5: one version set, two APIs, both URLs answer; the set s
 
   t.test('the configured scheme moves the set (Header) and back (Segment)', async (t) => {
     const header = await b.execute('apply', v5.name, v5.hash, { ...ENV, APIM_VERSIONING_SCHEME: 'Header', APIM_VERSION_HEADER_NAME: 'X-Api-Version' });
-    t.equal(header.code, 0, header.stdout);
+    t.equal(header.code, 0, header.code === 0 ? 'applied with Header' : header.stdout);
     t.same([sets()[0]!.properties['versioningScheme'], sets()[0]!.properties['versionHeaderName']], ['Header', 'X-Api-Version'], 'the set now selects by header');
     t.equal(JSON.parse((await gateway(b, `${BASE}/category`, { 'x-api-version': 'v4' })).body).backend, 'v4', 'Header: v4 by its header');
     t.equal(JSON.parse((await gateway(b, `${BASE}/productCatalog`, { 'x-api-version': 'v5' })).body).backend, 'v5', 'Header: v5 by its header');
@@ -140,17 +143,17 @@ t.test('TMF620 v4 and v5: one version set, two APIs, both URLs answer; the set s
   t.test('deleting v4 leaves v5 and the set; deleting v5 removes the set', async (t) => {
     await startDeletion(b, v4.name);
     const d4 = await b.execute('delete', v4.name, v4.hash, ENV);
-    t.equal(d4.code, 0, d4.stdout);
+    t.equal(d4.code, 0, d4.code === 0 ? 'v4 deleted' : d4.stdout);
     t.notOk(b.emu.state().apis.some((a) => a.name === b.apiId(v4.name)), 'v4 is gone');
     t.ok(b.emu.state().apis.some((a) => a.name === b.apiId(v5.name)), 'v5 stays');
     t.same(sets().map((s) => s.name), [setId], 'the set stays: v5 is in it');
-    t.ok(d4.logs.some((l) => /version set '.*' stays: API\(s\) .*-v5 still use it/.test(String(l['msg']))), 'the log says why');
+    t.ok(d4.logs.some((l) => l['msg'] === `APIM API version set '${setId}' stays: API(s) ${b.apiId(v5.name)} still use it`), 'the log says why');
     t.equal((await gateway(b, `${BASE}/v4/category`)).status, 404, 'v4 no longer answers');
     t.equal((await gateway(b, `${BASE}/v5/productCatalog`)).status, 200, 'v5 still does');
 
     await startDeletion(b, v5.name);
     const d5 = await b.execute('delete', v5.name, v5.hash, ENV);
-    t.equal(d5.code, 0, d5.stdout);
+    t.equal(d5.code, 0, d5.code === 0 ? 'v5 deleted' : d5.stdout);
     t.same(sets(), [], 'the last version went: so did the set (deleted by the executor; this emulator keeps empty sets)');
     t.ok(Object.keys(armWrites(b.emu)).some((k) => k.startsWith('DELETE ') && k.endsWith(`/apiVersionSets/${setId}`)), 'one DELETE of the set');
   });
@@ -169,7 +172,7 @@ t.test('an API created before version sets joins its set on its next apply; a se
   t.equal((await gateway(b, `${BASE}/v4/category`)).status, 200, 'the old layout answers on the same URL');
 
   const r = await b.execute('apply', v4.name, v4.hash, ENV);
-  t.equal(r.code, 0, r.stdout);
+  t.equal(r.code, 0, r.code === 0 ? 'applied again' : r.stdout);
   const api = b.emu.state().apis.find((a) => a.name === apiId)!;
   t.same([api.properties['path'], api.properties['apiVersion'], String(api.properties['apiVersionSetId']).split('/').at(-1)], [BASE.slice(1), 'v4', setId], 'moved into its set by an update, not re-created');
   t.notOk(Object.keys(armWrites(b.emu)).some((k) => k.startsWith('DELETE ') && k.includes(`/apis/${apiId}`)), 'the API was never deleted');
