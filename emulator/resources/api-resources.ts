@@ -182,7 +182,7 @@ function checkPathUnique(svc: ApimService, apiId: string, path: string, v: Versi
     if (v.set !== undefined && typeof otherSet === 'string' && otherSet !== 'invalid' && key(otherSet) === key(v.set)) {
       if (String(other.properties['apiVersion'] ?? '').toLowerCase() !== v.version.toLowerCase()) continue;
       throw validationError([
-        detail('apiVersion', `Cannot create API '${apiId}' with the same Path '${path}' and version '${v.version}' as API '${other.name}' of the same version set; give it another apiVersion.`),
+        detail('apiVersion', `Cannot create API '${apiId}' with the same Path '${path}' as API '${other.name}' and the same version '${v.version}' in one version set; give it another apiVersion.`),
       ]);
     }
     throw validationError([
