@@ -6,15 +6,20 @@ import { startApimEmulator } from '../emulator/apim-emulator.ts';
 import { defaultEmulatorDir } from '../emulator/emulator-home.ts';
 import type { ImportDuration } from '../emulator/import-duration.ts';
 import { errorMessage } from '../core/kube/errors.ts';
+import { gatewayHostProblem } from '../emulator/gateway/gateway-host.ts';
 
 const HELP = `usage: exposedapi-apim emulator [--port N] [--host ADDR] [--state FILE] [--import-delay MS]
                                 [--import-duration MS|realistic] [--not-found-after-import MS]
                                 [--async-mode location|azure-async-operation] [--dir DIR]
                                 [--sku NAME] [--hostname NAME]... [--throttle] [--verbose]
+                                [--gateway-port N] [--gateway-host NAME]
 
-Serves, over HTTPS on one port, a local emulator of the Azure API Management management plane (ARM api-version
-2024-05-01) with its own Entra ID token endpoint. When ready it prints one JSON line on stdout:
-  {"url","caFile","authorityHost","tenantId","clientId","clientSecret","subscriptionId","resourceGroup","serviceName"}
+Serves, over HTTPS, a local emulator of the Azure API Management management plane (ARM api-version 2024-05-01) with
+its own Entra ID token endpoint, and on a second port its gateway: the published APIs with their policies enforced
+(docs/gateway.md). The service reports the gateway as its gatewayUrl. When ready it prints one JSON line on stdout:
+  {"url","gatewayUrl","caFile","authorityHost","tenantId","clientId","clientSecret","subscriptionId","resourceGroup",
+   "serviceName"}
+and one line on stderr naming both URLs.
 Scripts that read that line through npm run it as \`npm run -s cli -- emulator\`: without -s, npm's own lines come first.
 Point @azure/arm-apimanagement at "url" (client option endpoint), @azure/identity at "authorityHost" with
 disableInstanceDiscovery: true, and trust "caFile" (NODE_EXTRA_CA_CERTS or tlsOptions.ca).
@@ -36,6 +41,10 @@ disableInstanceDiscovery: true, and trust "caFile" (NODE_EXTRA_CA_CERTS or tlsOp
   --hostname NAME     extra DNS name or IP for the serving certificate (repeatable)
   --throttle          enforce ARM throttling (token buckets per principal) from the start
   --verbose           log each request to stderr
+  --gateway-port N    the gateway's port (default 0: any free port)
+  --gateway-host NAME host name in gatewayUrl, added to the serving certificate (default: the listening address),
+                      e.g. apim-emulator.azure-api.net for the real service's form; the caller resolves it
+                      (curl --resolve NAME:PORT:127.0.0.1)
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -56,6 +65,8 @@ export async function run(args: string[]): Promise<number> {
         hostname: { type: 'string', multiple: true },
         throttle: { type: 'boolean' },
         verbose: { type: 'boolean' },
+        'gateway-port': { type: 'string' },
+        'gateway-host': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -78,6 +89,10 @@ export async function run(args: string[]): Promise<number> {
     return Number(raw);
   };
   const port = int('port', v.port, 65535);
+  const gatewayPort = int('gateway-port', v['gateway-port'], 65535);
+  const gatewayHost = v['gateway-host'];
+  const hostProblem = gatewayHost === undefined ? undefined : gatewayHostProblem(gatewayHost);
+  if (hostProblem) problems.push(`--gateway-host ${hostProblem}`);
   const importDelayMs = int('import-delay', v['import-delay'], 3_600_000);
   const notFoundAfterImportMs = int('not-found-after-import', v['not-found-after-import'], 3_600_000);
   const rawDuration = v['import-duration'];
@@ -106,10 +121,13 @@ export async function run(args: string[]): Promise<number> {
   if (v.sku !== undefined) options.sku = v.sku;
   if (v.hostname !== undefined) options.hostnames = v.hostname;
   if (v.throttle) options.throttling = { enabled: true };
+  if (gatewayPort !== undefined) options.gatewayPort = gatewayPort;
+  if (gatewayHost !== undefined) options.gatewayHost = gatewayHost;
   if (v.verbose) options.log = (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
   const emulator = await startApimEmulator(options);
   process.stdout.write(`${JSON.stringify(emulator.info())}\n`);
+  process.stderr.write(`exposedapi-apim emulator: management ${emulator.url}, gateway ${emulator.gatewayUrl} (trust ${emulator.caFile})\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -89,17 +89,24 @@ export interface ApimEmulatorOptions {
   log?: (line: string) => void;
   /** The gateway's port (0, the default, picks a free one). */
   gatewayPort?: number;
-  /** The host name in the gateway's URL (added to the serving certificate); default the listening address. */
+  /**
+   * The host name in the gateway's URL (added to the serving certificate); default the listening address. A name such
+   * as `apim-emulator.azure-api.net` keeps the real service's form, for callers that resolve it to the emulator
+   * (the sandbox's --gateway-host: curl --resolve, a preload for Node programs).
+   */
   gatewayHost?: string;
   /**
-   * Whether the service GET reports the gateway's URL as `gatewayUrl`. Default false: it reports
-   * `https://<serviceName>.azure-api.net`, the real service's form, which resolves nowhere locally.
+   * Whether the service GET reports the gateway's URL as `gatewayUrl` (so ExposedAPI status URLs the executor writes
+   * answer, as a real service's do). Default true; false reports `https://<serviceName>.azure-api.net`, the real
+   * service's form, which resolves nowhere locally.
    */
   advertiseGateway?: boolean;
 }
 
 export interface ApimEmulatorInfo {
   url: string;
+  /** The gateway: the published APIs served with their policies (the service's gatewayUrl unless advertiseGateway is false). */
+  gatewayUrl: string;
   caFile: string;
   authorityHost: string;
   tenantId: string;
@@ -112,8 +119,7 @@ export interface ApimEmulatorInfo {
 
 export interface ApimEmulator extends ApimEmulatorInfo {
   port: number;
-  /** The gateway: the service's APIs served with their policies (emulator/gateway/). */
-  gatewayUrl: string;
+  /** The gateway (emulator/gateway/): its URL is gatewayUrl. */
   readonly gateway: Gateway;
   caPem: string;
   /** Everything the service holds plus request counts (the same as GET /_emulator/state). */
@@ -376,7 +382,6 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
   const port = (server.address() as AddressInfo).port;
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const url = `https://${urlHost}:${port}`;
-  info = { url, caFile: home.caFile, authorityHost: url, tenantId, clientId, clientSecret, subscriptionId, resourceGroup, serviceName };
   gateway = await startGateway({
     svc: service,
     certPem: serving.certPem,
@@ -388,12 +393,12 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
     bodyLimit,
     ...(options.log ? { log: options.log } : {}),
   });
-  if (options.advertiseGateway) service.gatewayUrl = gateway.url;
+  if (options.advertiseGateway ?? true) service.gatewayUrl = gateway.url;
+  info = { url, gatewayUrl: gateway.url, caFile: home.caFile, authorityHost: url, tenantId, clientId, clientSecret, subscriptionId, resourceGroup, serviceName };
 
   return {
     ...info,
     port,
-    gatewayUrl: gateway.url,
     gateway,
     caPem: home.ca.certPem,
     state,

@@ -9,6 +9,7 @@ import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { statusCode } from '../../core/kube/errors.ts';
+import { tmfAnswers } from './tmf-answers.ts';
 
 /** TM Forum documents the examples reference, with their public source for machines without the shared folder. */
 export const SAMPLE_DOCUMENTS: Record<string, string> = {
@@ -77,15 +78,28 @@ export async function startSampleBackend(options: { address?: string } = {}): Pr
   const documents = new Map<string, string>();
   for (const file of Object.keys(SAMPLE_DOCUMENTS)) documents.set(file, await loadDocument(file));
   const address = options.address ?? hostAddress();
+  const answers = tmfAnswers([...documents.values()]);
   const server = http.createServer((req, res) => {
     const name = (req.url ?? '/').split('?')[0]!.replace(/^\/+/, '');
     const doc = documents.get(name);
     if (doc) {
+      req.resume();
       res.writeHead(200, { 'content-type': 'application/json', etag: `"${doc.length}"` }).end(doc);
       return;
     }
-    // Any other path: a tiny TM Forum-like answer, so calls through a gateway would see a live backend.
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ backend: 'exposedapi-apim sandbox', path: req.url }));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      // A path of a served TM Forum API: a resource of that API (tmf-answers.ts), so calls through the gateway return
+      // data of the API's shape. Any other path: a small answer naming the backend, so it is seen to be live.
+      const tmf = answers.answer(req.method ?? 'GET', req.url ?? '/', Buffer.concat(chunks).toString('utf8'));
+      if (tmf) {
+        if (tmf.body === undefined) res.writeHead(tmf.status).end();
+        else res.writeHead(tmf.status, { 'content-type': 'application/json;charset=utf-8' }).end(JSON.stringify(tmf.body));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ backend: 'exposedapi-apim sandbox', path: req.url }));
+    });
   });
   await new Promise<void>((r) => server.listen(0, address, r));
   const port = (server.address() as AddressInfo).port;

@@ -13,7 +13,7 @@ import { startApimEmulator } from '../../emulator/apim-emulator.ts';
 import { stopSupervisor } from '../control-plane/supervisor-process.ts';
 import { publishBackendService, startSampleBackend, type SampleBackend } from './sample-backend.ts';
 import { startServiceProxy } from './service-proxy.ts';
-import { gatewayCurls, gatewaySettings } from './gateway-access.ts';
+import { gatewayCurls, gatewayName, gatewaySettings, writeGatewayResolution, type GatewayResolution } from './gateway-access.ts';
 
 type ApimEmulator = Awaited<ReturnType<typeof startApimEmulator>>;
 
@@ -32,6 +32,8 @@ export interface SandboxOptions {
   waitSeconds?: number;
   /** agent (default): pods as local processes; real: kubelet and containerd, the operator installed by its chart. */
   node?: NodeKind;
+  /** A host name for the gateway's URL (e.g. apim-emulator.azure-api.net), resolved by the sandbox (gateway-access.ts). */
+  gatewayHost?: string;
   log: (line: string) => void;
 }
 
@@ -76,6 +78,8 @@ export interface Sandbox {
   node: NodeKind;
   emulator: ApimEmulator;
   backend: SampleBackend;
+  /** With a gateway host name: how it resolves (curl flag, hosts line, Node preload). */
+  gatewayResolution?: GatewayResolution;
   /** Webhook + dispatcher processes (PIDs), each registered or serving the same cluster; none on a real node (pods). */
   webhooks: { pid: number; url: string; podName: string }[];
   /** Starts one more webhook + dispatcher replica (they elect one dispatcher by Lease); node agent only. */
@@ -107,6 +111,8 @@ export interface StartSandboxOptions {
   chartValues?: Record<string, unknown>;
   importDelayMs?: number;
   node?: NodeKind;
+  /** Node agent: a host name for the gateway's URL, which the sandbox resolves (gateway-access.ts). */
+  gatewayHost?: string;
 }
 
 export async function startSandbox(options: StartSandboxOptions): Promise<Sandbox> {
@@ -119,6 +125,8 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
   };
   try {
     const node = options.node ?? 'agent';
+    // On a real node the status URLs come from the chart's apim.gatewayUrl, which pods could not resolve anyway.
+    if (options.gatewayHost !== undefined && node !== 'agent') throw new Error('--gateway-host applies to the node agent: on a real node status URLs come from the chart value apim.gatewayUrl');
     const lcp = await startLocalControlPlane(dir, process.pid, options.log, { node });
     cleanups.push(async () => {
       await stopSupervisor(lcp.state, 120_000);
@@ -131,8 +139,11 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     const emulator = await startApimEmulator({
       dir: join(dir, 'emulator'), importDelayMs: options.importDelayMs ?? 0, throttling: { enabled: true },
       ...(gateway ? { host: gateway, hostnames: [gateway] } : {}),
+      ...(options.gatewayHost !== undefined ? { gatewayHost: options.gatewayHost } : {}),
     });
     cleanups.push(() => emulator.close());
+    // The emulator listens on loopback here (node agent): the name resolves there.
+    const gatewayResolution = options.gatewayHost !== undefined ? writeGatewayResolution(dir, gatewayName(emulator.gatewayUrl, '127.0.0.1')) : undefined;
     const backend = await startSampleBackend(gateway ? { address: gateway } : {});
     cleanups.push(() => backend.close());
 
@@ -147,6 +158,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     const jobs = async () => (JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] }).items;
     const common = {
       dir, lcp, node, emulator, backend,
+      ...(gatewayResolution ? { gatewayResolution } : {}),
       async apply(objs: Obj[]) {
         if (objs.length === 0) return;
         const text = objs.map((x) => YAML.stringify(x)).join('---\n').replaceAll('${SANDBOX_SPEC_BASE}', backend.url);
@@ -173,7 +185,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
           await new Promise((r) => setTimeout(r, 300));
         }
       },
-      summary: async (names: { ns: string; name: string }[]) => (await summarize(lcp, emulator, names, node)).text,
+      summary: async (names: { ns: string; name: string }[]) => (await summarize(lcp, emulator, names, node, gatewayResolution)).text,
       report: () => report(lcp, emulator),
       stop,
     };
@@ -273,7 +285,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const sandbox = await startSandbox({ dir: options.dir, log: options.log, ...(options.node ? { node: options.node } : {}) });
+  const sandbox = await startSandbox({ dir: options.dir, log: options.log, ...(options.node ? { node: options.node } : {}), ...(options.gatewayHost !== undefined ? { gatewayHost: options.gatewayHost } : {}) });
   try {
     const files = manifestFiles([...(options.noExamples ? [] : [join(REPO_ROOT, 'examples')]), ...options.apply]);
     const objs = renderManifests(files, sandbox.backend.url);
@@ -310,7 +322,7 @@ function jobState(j: Obj): string {
   return j['status']?.['active'] ? 'Running' : 'Pending';
 }
 
-async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; caFile: string }, names: { ns: string; name: string }[], node: NodeKind) {
+async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; caFile: string }, names: { ns: string; name: string }[], node: NodeKind, gatewayResolution: GatewayResolution | undefined) {
   const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
   const jobs = JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };
   const lines: string[] = ['', 'ExposedAPIs:'];
@@ -334,7 +346,7 @@ async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; c
     const names = [...policy.matchAll(/<([a-z-]+)[\s/>]/g)].map((m) => m[1]!).filter((x) => TOP_LEVEL_POLICIES.has(x));
     lines.push(`  ${api['name']}  path=/${api['properties']?.['path'] ?? ''}  operations=${(api['operations'] ?? []).length}  policies=[${[...new Set(names)].join(', ')}]  products=[${(api['products'] ?? []).join(', ')}]  tags=[${(api['tags'] ?? []).join(', ')}]`);
   }
-  if (node === 'agent') lines.push(...gatewayCurls(names.map((n) => list.items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name)).filter((o) => o !== undefined), apis, emulator.caFile));
+  if (node === 'agent') lines.push(...gatewayCurls(names.map((n) => list.items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name)).filter((o) => o !== undefined), apis, emulator.caFile, gatewayResolution));
   return { text: lines.join('\n') + '\n' };
 }
 

@@ -66,27 +66,40 @@ function rootOf(p: PolicyEntity): XmlElement {
 
 const defaultGlobal = parseXml(DEFAULT_GLOBAL).root;
 
+/**
+ * The documents a compiled policy was built from, by identity: the emulator replaces a PolicyEntity on every write, so
+ * the same objects mean the same policy (compiled-policies.ts reuses the compilation while they stay).
+ */
+export interface PolicyInputs {
+  global: PolicyEntity | undefined;
+  api: PolicyEntity | undefined;
+  operation: PolicyEntity | undefined;
+  /** Fragment id (key) → its document when compiled (undefined: it did not exist). */
+  fragments: Map<string, PolicyEntity | undefined>;
+}
+
 /** The policies of one section through the scope chain, `<base />` and fragments resolved. */
-function composeSection(svc: ApimService, chain: { scope: string; root: XmlElement | undefined }[], level: number, section: Section): Scoped[] {
+function composeSection(svc: ApimService, chain: { scope: string; root: XmlElement | undefined }[], level: number, section: Section, fragments: PolicyInputs['fragments']): Scoped[] {
   if (level < 0) return [];
   const { scope, root } = chain[level]!;
   const sectionEl = root ? elementChildren(root).find((c) => c.name === section) : undefined;
-  if (!sectionEl) return composeSection(svc, chain, level - 1, section);
+  if (!sectionEl) return composeSection(svc, chain, level - 1, section, fragments);
   const out: Scoped[] = [];
   const expand = (parent: XmlElement, where: string, depth: number): void => {
     for (const el of elementChildren(parent)) {
       if (el.name === 'base') {
         onlyAttributes(el, [], where);
         if (where === 'fragment') throw new NotModelled(`'base' inside a policy fragment`);
-        out.push(...composeSection(svc, chain, level - 1, section));
+        out.push(...composeSection(svc, chain, level - 1, section, fragments));
       } else if (el.name === 'include-fragment') {
         onlyAttributes(el, ['fragment-id'], where);
         onlyChildren(el, [], where);
         const id = attribute(el, 'fragment-id') ?? '';
         const fragment = svc.data.policyFragments[key(id)];
+        fragments.set(key(id), fragment?.policy);
         if (!fragment) throw new NotModelled(`${placeOf(el, where)}: the fragment '${id}' no longer exists`);
         if (depth > 10) throw new NotModelled(`fragments included more than 10 deep (${placeOf(el, where)})`);
-        expand(parseXml(fragment.policy.raw, { raw: fragment.policy.format === 'rawxml' }).root, 'fragment', depth + 1);
+        expand(rootOf(fragment.policy), 'fragment', depth + 1);
       } else {
         out.push({ el, scope: where });
       }
@@ -96,17 +109,24 @@ function composeSection(svc: ApimService, chain: { scope: string; root: XmlEleme
   return out;
 }
 
-export function compileEffectivePolicy(rt: PolicyRuntime, api: PolicyEntity | undefined, operation: PolicyEntity | undefined): CompiledPolicy {
+/** The inputs a compilation starts from (fragments are added as the composition meets them). */
+export function policyInputs(svc: ApimService, api: PolicyEntity | undefined, operation: PolicyEntity | undefined): PolicyInputs {
+  return { global: svc.data.policy, api, operation, fragments: new Map() };
+}
+
+/** Compiles the effective policy of `inputs` (whose `fragments` it fills); throws NotModelled. */
+export function compileEffectivePolicy(rt: PolicyRuntime, inputs: PolicyInputs): CompiledPolicy {
   const { svc } = rt;
+  const { api, operation, fragments } = inputs;
   const chain = [
-    { scope: 'global', root: svc.data.policy ? rootOf(svc.data.policy) : defaultGlobal },
+    { scope: 'global', root: inputs.global ? rootOf(inputs.global) : defaultGlobal },
     { scope: 'api', root: api ? rootOf(api) : undefined },
     { scope: 'operation', root: operation ? rootOf(operation) : undefined },
   ];
   const top = chain.length - 1;
   const compiled: CompiledPolicy = { cors: [], inbound: [], outbound: [], readsRequestBody: false, readsResponseBody: false };
 
-  for (const { el, scope } of composeSection(svc, chain, top, 'inbound')) {
+  for (const { el, scope } of composeSection(svc, chain, top, 'inbound', fragments)) {
     let step: InboundStep;
     switch (el.name) {
       case 'cors': {
@@ -140,14 +160,14 @@ export function compileEffectivePolicy(rt: PolicyRuntime, api: PolicyEntity | un
     if (step.readsBody) compiled.readsRequestBody = true;
   }
 
-  const backend = composeSection(svc, chain, top, 'backend');
+  const backend = composeSection(svc, chain, top, 'backend', fragments);
   if (backend.length !== 1 || backend[0]!.el.name !== 'forward-request') {
     const other = backend.find((b) => b.el.name !== 'forward-request');
     throw new NotModelled(other ? `the policy ${placeOf(other.el, other.scope)} in backend` : `a backend section that does not hold exactly one forward-request`);
   }
   onlyAttributes(backend[0]!.el, [], backend[0]!.scope);
 
-  for (const { el, scope } of composeSection(svc, chain, top, 'outbound')) {
+  for (const { el, scope } of composeSection(svc, chain, top, 'outbound', fragments)) {
     let step: OutboundStep;
     switch (el.name) {
       case 'validate-content':
@@ -166,7 +186,7 @@ export function compileEffectivePolicy(rt: PolicyRuntime, api: PolicyEntity | un
     if (step.readsBody) compiled.readsResponseBody = true;
   }
 
-  const onError = composeSection(svc, chain, top, 'on-error');
+  const onError = composeSection(svc, chain, top, 'on-error', fragments);
   if (onError.length > 0) throw new NotModelled(`the policy ${placeOf(onError[0]!.el, onError[0]!.scope)} in on-error`);
   return compiled;
 }

@@ -46,7 +46,8 @@ function readAll(stream: IncomingMessage, limit: number): Promise<Buffer | 'too-
       }
       chunks.push(c);
     });
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    // Small bodies arrive in one chunk: no copy then.
+    stream.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     stream.on('error', reject);
   });
 }

@@ -5,6 +5,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ApimService } from '../apim-service.ts';
 import { BackendClient } from './backend-forward.ts';
+import { CompiledPolicies } from './compiled-policies.ts';
 import type { PolicyRuntime } from './effective-policy.ts';
 import { internalServerError } from './gateway-errors.ts';
 import { handleGatewayRequest } from './gateway-pipeline.ts';
@@ -34,6 +35,8 @@ export interface Gateway {
   url: string;
   port: number;
   readonly settings: GatewaySettings;
+  /** How many effective policies were compiled so far (each is compiled once per change to what it is built from). */
+  readonly policyCompilations: number;
   /** Forgets counters and cached OpenID keys (the emulator's reset). */
   reset(): void;
   /** GET/PATCH /_emulator/gateway. */
@@ -51,13 +54,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     openIdKeys: new OpenIdKeys([options.caPem]),
   };
   const backend = new BackendClient([options.caPem]);
+  const policies = new CompiledPolicies(rt);
   let view: GatewayView | undefined;
   const unsubscribe = options.svc.onChanged(() => {
     view = undefined;
   });
   const ctx = {
     svc: options.svc,
-    view: () => (view ??= new GatewayView(rt)),
+    view: () => (view ??= new GatewayView(options.svc, policies)),
     backend,
     bodyLimit: options.bodyLimit,
     ...(options.log ? { log: options.log } : {}),
@@ -89,18 +93,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     url: `https://${host}:${port}`,
     port,
     settings,
+    get policyCompilations() {
+      return policies.compilations;
+    },
     reset() {
       rt.rateLimits.reset();
       rt.quotas.reset();
       rt.openIdKeys.reset();
+      policies.clear();
       view = undefined;
     },
     admin(method, body) {
-      if (method === 'GET') return { status: 200, body: { settings, counters: { rateLimitKeys: rt.rateLimits.size } } };
+      if (method === 'GET') return { status: 200, body: { settings, counters: { rateLimitKeys: rt.rateLimits.size, policyCompilations: policies.compilations } } };
       if (method === 'PATCH' || method === 'PUT') {
         const problem = patchGatewaySettings(settings, body);
         if (problem) return { status: 400, body: { error: { code: 'BadRequest', message: problem } } };
         // Compiled policies captured the old settings.
+        policies.settingsChanged();
         view = undefined;
         return { status: 200, body: { settings } };
       }

@@ -1,7 +1,8 @@
 // What the gateway reads of the service, prepared for routing: the current revision of every API by path (longest
-// first), each operation's compiled URL template, the subscriptions by key, and the compiled effective policy of each
-// operation (built on first use). Rebuilt after any change to the service (ApimService.onChanged), so the request
-// path does no scanning and no parsing.
+// first), each operation's compiled URL template, the subscriptions by key, the products of each API and which APIs a
+// subscription covers (both worked out on first use), and the compiled effective policy of each operation
+// (compiled-policies.ts, which keeps compilations across views). Rebuilt after any change to the service
+// (ApimService.onChanged), so the request path does no scanning and no parsing.
 //
 // Routing (https://learn.microsoft.com/azure/api-management/api-management-key-concepts; the API URL suffix): the
 // request path starts with the API's path — the longest such path wins — and the rest is matched against the
@@ -19,9 +20,9 @@ import type { ApiEntity, OperationEntity, SimpleEntity } from '../service-model.
 import { key } from '../service-model.ts';
 import { splitRevision } from '../value-rules.ts';
 import { versionSetOf } from '../version-sets.ts';
-import type { CompiledPolicy, PolicyRuntime } from './effective-policy.ts';
-import { compileEffectivePolicy } from './effective-policy.ts';
-import { NotModelled } from './gateway-errors.ts';
+import type { CompiledPolicies } from './compiled-policies.ts';
+import type { CompiledPolicy } from './effective-policy.ts';
+import type { NotModelled } from './gateway-errors.ts';
 import type { CompiledTemplate } from './url-template.ts';
 import { compileTemplate, pathSegments } from './url-template.ts';
 
@@ -86,12 +87,14 @@ export class GatewayView {
   readonly apis: ApiRoute[];
   /** Subscription key → the subscriptions holding it as primary or secondary key. */
   readonly subscriptionsByKey = new Map<string, SimpleEntity[]>();
-  readonly #policies = new Map<string, CompiledPolicy | NotModelled>();
-  readonly #rt: PolicyRuntime;
+  readonly #svc: ApimService;
+  readonly #policies: CompiledPolicies;
+  readonly #products = new Map<ApiRoute, SimpleEntity[]>();
+  readonly #covers = new Map<SimpleEntity, Map<ApiRoute, boolean>>();
 
-  constructor(rt: PolicyRuntime) {
-    this.#rt = rt;
-    const svc = rt.svc;
+  constructor(svc: ApimService, policies: CompiledPolicies) {
+    this.#svc = svc;
+    this.#policies = policies;
     this.apis = Object.values(svc.data.apis)
       .filter((a) => a.properties['isCurrent'] !== false)
       .map((entity) => ({
@@ -143,27 +146,36 @@ export class GatewayView {
 
   /** The operation's compiled effective policy, or what in it is not modelled. */
   policy(api: ApiRoute, operation: OperationRoute | undefined): CompiledPolicy | NotModelled {
-    const cacheKey = `${api.key}\u0000${operation?.key ?? ''}`;
-    let p = this.#policies.get(cacheKey);
-    if (!p) {
-      try {
-        p = compileEffectivePolicy(this.#rt, api.entity.policy, operation?.entity.policy);
-      } catch (err) {
-        if (!(err instanceof NotModelled)) throw err;
-        p = err;
-      }
-      this.#policies.set(cacheKey, p);
-    }
-    return p;
+    return this.#policies.get(api.key, api.entity.policy, operation?.key, operation?.entity.policy);
   }
 
   /** The products linked to an API (by its base name: revisions share their API's links). */
   productsOf(api: ApiRoute): SimpleEntity[] {
-    const svc = this.#rt.svc;
-    const apiKey = key(splitRevision(api.entity.name).base);
-    return Object.entries(svc.data.productApis)
-      .filter(([, apis]) => apis.includes(apiKey))
-      .map(([pk]) => svc.data.products[pk])
-      .filter((p): p is SimpleEntity => p !== undefined);
+    let products = this.#products.get(api);
+    if (!products) {
+      const svc = this.#svc;
+      const apiKey = key(splitRevision(api.entity.name).base);
+      products = Object.entries(svc.data.productApis)
+        .filter(([, apis]) => apis.includes(apiKey))
+        .map(([pk]) => svc.data.products[pk])
+        .filter((p): p is SimpleEntity => p !== undefined);
+      this.#products.set(api, products);
+    }
+    return products;
+  }
+
+  /** Whether a subscription's scope reaches an API (`decide` works it out the first time this view is asked). */
+  covers(subscription: SimpleEntity, api: ApiRoute, decide: () => boolean): boolean {
+    let byApi = this.#covers.get(subscription);
+    if (!byApi) {
+      byApi = new Map();
+      this.#covers.set(subscription, byApi);
+    }
+    let answer = byApi.get(api);
+    if (answer === undefined) {
+      answer = decide();
+      byApi.set(api, answer);
+    }
+    return answer;
   }
 }

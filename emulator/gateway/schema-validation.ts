@@ -100,6 +100,8 @@ export interface SchemaCheck {
 interface Compiled {
   ajv: AjvInstance;
   byText: Map<string, ValidateFunction>;
+  /** The same validators by the schema object itself: the request path looks them up without serialising. */
+  byObject: WeakMap<object, (value: unknown) => SchemaCheck>;
 }
 
 const compiled = new WeakMap<ApiSchemas, Compiled>();
@@ -111,7 +113,7 @@ function compilerFor(schemas: ApiSchemas): Compiled {
     const ajv = schemas.dialect === 'openapi-3.1' ? new Ajv2020(opts) : new AjvDraft4(opts);
     const root = convertRoot(schemas.root, schemas.dialect !== 'openapi-3.1');
     ajv.addSchema({ ...root, [schemas.dialect === 'openapi-3.1' ? '$id' : 'id']: ROOT_ID }, ROOT_ID);
-    c = { ajv, byText: new Map() };
+    c = { ajv, byText: new Map(), byObject: new WeakMap() };
     compiled.set(schemas, c);
   }
   return c;
@@ -122,9 +124,23 @@ function describe(e: ErrorObject): string {
   return `${where} ${e.message ?? 'is invalid'}`;
 }
 
-/** The validator of one schema of the document (compiled once per imported document and schema). */
+const VALID: SchemaCheck = { valid: true };
+
+/**
+ * The validator of one schema of the document (compiled once per imported document and schema). Schemas are looked
+ * up by identity first (the document's own objects, the same on every request), by their text otherwise (a schema
+ * made up for a parameter the document gives no schema).
+ */
 export function validatorFor(schemas: ApiSchemas, schema: Json): (value: unknown) => SchemaCheck {
   const c = compilerFor(schemas);
+  const byObject = schema !== null && typeof schema === 'object' ? c.byObject.get(schema) : undefined;
+  if (byObject) return byObject;
+  const check = compileValidator(c, schemas, schema);
+  if (schema !== null && typeof schema === 'object') c.byObject.set(schema, check);
+  return check;
+}
+
+function compileValidator(c: Compiled, schemas: ApiSchemas, schema: Json): (value: unknown) => SchemaCheck {
   const text = JSON.stringify(schema);
   let fn = c.byText.get(text);
   if (!fn) {
@@ -140,7 +156,7 @@ export function validatorFor(schemas: ApiSchemas, schema: Json): (value: unknown
   const validate = fn;
   const problem = (validate as unknown as { schemaProblem?: string }).schemaProblem;
   if (problem !== undefined) return () => ({ valid: false, message: problem, schemaProblem: true });
-  return (value) => (validate(value) ? { valid: true } : { valid: false, message: describe(validate.errors![0]!) });
+  return (value) => (validate(value) ? VALID : { valid: false, message: describe(validate.errors![0]!) });
 }
 
 /** The name APIM gives the definition behind a schema: the referenced type's name, else the inline schema's. */

@@ -47,7 +47,7 @@ export function checkSubscription(svc: ApimService, view: GatewayView, api: ApiR
   const fromHeader = headerValues(headers, names.header)?.[0];
   const given = fromHeader ?? query().get(names.query) ?? undefined;
   if (given !== undefined) {
-    const match = (view.subscriptionsByKey.get(given) ?? []).find((s) => s.properties['state'] === 'active' && covers(svc, view, s, api));
+    const match = (view.subscriptionsByKey.get(given) ?? []).find((s) => s.properties['state'] === 'active' && view.covers(s, api, () => covers(svc, view, s, api)));
     return match ? { ok: true, subscription: { id: match.name } } : { ok: false, reply: invalidSubscriptionKey() };
   }
   if (view.productsOf(api).some((p) => p.properties['subscriptionRequired'] === false)) return { ok: true, subscription: null };

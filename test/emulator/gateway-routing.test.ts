@@ -140,13 +140,26 @@ t.test('subscription keys: missing 401, invalid 401, valid by header or query, s
   t.equal((await h.call('/keyed/items', { headers: { [SUB_KEY]: '' } })).status, 401, 'an empty key is an invalid key');
 });
 
-t.test('gatewayUrl: the emulator reports the gateway when asked; its own URL always', async (t) => {
+t.test('gatewayUrl: the service reports its gateway by default, the real form when asked; a gateway host name', async (t) => {
   const plain = await startGatewayHarness(t);
   t.match(plain.emu.gatewayUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
   t.not(plain.emu.gatewayUrl, plain.emu.url, 'the gateway has its own port');
-  t.equal((await plain.client.apiManagementService.get(plain.rg, plain.svc)).gatewayUrl, 'https://apim-emulator.azure-api.net', "by default the real service's form");
-  const advertised = await startGatewayHarness(t, { advertiseGateway: true });
-  t.equal((await advertised.client.apiManagementService.get(advertised.rg, advertised.svc)).gatewayUrl, advertised.emu.gatewayUrl);
+  t.equal((await plain.client.apiManagementService.get(plain.rg, plain.svc)).gatewayUrl, plain.emu.gatewayUrl, 'by default the gateway, so status URLs answer');
+  t.equal(plain.emu.info().gatewayUrl, plain.emu.gatewayUrl, 'info() names it too');
+  const realForm = await startGatewayHarness(t, { advertiseGateway: false });
+  t.equal((await realForm.client.apiManagementService.get(realForm.rg, realForm.svc)).gatewayUrl, 'https://apim-emulator.azure-api.net', "advertiseGateway: false, the real service's form");
+  const named = await startGatewayHarness(t, { gatewayHost: 'apim-emulator.azure-api.net' });
+  t.match(named.emu.gatewayUrl, /^https:\/\/apim-emulator\.azure-api\.net:\d+$/, 'gatewayHost names the gateway');
+  t.equal((await named.client.apiManagementService.get(named.rg, named.svc)).gatewayUrl, named.emu.gatewayUrl);
+  const status = await new Promise<number>((resolve, reject) => {
+    https
+      .get(`${named.emu.gatewayUrl}/nothing`, { ca: named.emu.caPem, lookup: ((_h: string, _o: unknown, cb: (e: null, a: { address: string; family: number }[]) => void) => cb(null, [{ address: '127.0.0.1', family: 4 }])) as never }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
+  });
+  t.equal(status, 404, 'resolved to loopback, the gateway answers under that name (the certificate covers it)');
 });
 
 t.test('what the gateway does not model is answered 500 with a message saying so, never ignored', async (t) => {
@@ -173,3 +186,46 @@ t.test('what the gateway does not model is answered 500 with a message saying so
   t.equal(backendSection.status, 500);
   t.match(backendSection.json().message, /the attribute 'timeout' of 'forward-request' \(global scope/);
 });
+
+t.test('an effective policy is compiled once per change to what it is built from, not per request or per unrelated change', async (t) => {
+  const h = await startGatewayHarness(t);
+  const backend = await startBackend(t);
+  await h.importApi('limited', { path: 'limited', document: itemsDocument(), serviceUrl: backend.url });
+  await h.putPolicy('limited', '<policies><inbound><base /><rate-limit-by-key calls="3" renewal-period="60" counter-key="limited:all" /></inbound><backend><base /></backend><outbound><base /></outbound></policies>');
+  const gateway = h.emu.gateway;
+  t.equal((await h.call('/limited/items')).status, 200);
+  const first = gateway.policyCompilations;
+  t.equal((await h.call('/limited/items')).status, 200);
+  t.equal(gateway.policyCompilations, first, 'a second request reuses the compiled policy');
+
+  // Changes that leave the operation's documents as they were: a tag, another API, a subscription.
+  await h.client.tag.createOrUpdate(h.rg, h.svc, 'unrelated', { displayName: 'Unrelated' });
+  await h.importApi('neighbour', { path: 'neighbour', document: itemsDocument(), serviceUrl: backend.url });
+  await h.client.subscription.createOrUpdate(h.rg, h.svc, 'someone', { scope: '/apis', displayName: 'Someone', state: 'active' });
+  t.equal((await h.call('/limited/items')).status, 200, 'the third call of 3 passes');
+  t.equal(gateway.policyCompilations, first, 'unrelated changes to the service do not recompile it');
+  t.equal((await h.call('/limited/items')).status, 429, 'and the reused policy still counts');
+
+  await h.putPolicy('limited', '<policies><inbound><base /><rate-limit-by-key calls="5" renewal-period="60" counter-key="limited:all" /></inbound><backend><base /></backend><outbound><base /></outbound></policies>');
+  t.equal((await h.call('/limited/items')).status, 200, 'a changed policy applies to the next request (3 counted, 5 allowed)');
+  t.equal(gateway.policyCompilations, first + 1, 'compiled once after the change');
+  await h.call('/limited/items');
+  t.equal(gateway.policyCompilations, first + 1, 'and not again');
+
+  const patched = await fetchAdmin(h, 'PATCH', { corsTerminateUnmatchedDefault: false });
+  t.equal(patched.status, 200);
+  await h.call('/limited/items');
+  t.equal(gateway.policyCompilations, first + 2, 'a settings change recompiles (compiled steps read the settings)');
+});
+
+function fetchAdmin(h: Awaited<ReturnType<typeof startGatewayHarness>>, method: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${h.emu.url}/_emulator/gateway`, { method, ca: h.emu.caPem, headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}

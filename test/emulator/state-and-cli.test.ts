@@ -8,7 +8,20 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ClientSecretCredential } from '@azure/identity';
 import { ApiManagementClient } from '@azure/arm-apimanagement';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { here, startHarness, tempDir, until } from './harness.ts';
+
+function httpsGet(url: string, ca: string, lookup?: (host: string, options: unknown, cb: (err: null, addresses: { address: string; family: number }[]) => void) => void): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, ...(lookup ? { lookup: lookup as unknown as LookupFunction } : {}) }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+}
 
 t.test('/_emulator/state holds everything, with request counts; /_emulator/reset clears it', async (t) => {
   const h = await startHarness(t);
@@ -93,7 +106,12 @@ t.test('the emulator command prints one JSON line, serves the SDK, stops on SIGT
     new Promise<string>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ready line: ${stderr}`)), 20_000))),
   ]).finally(() => clearTimeout(timer));
   const info = JSON.parse(first) as Record<string, string>;
-  t.same(Object.keys(info), ['url', 'caFile', 'authorityHost', 'tenantId', 'clientId', 'clientSecret', 'subscriptionId', 'resourceGroup', 'serviceName']);
+  t.same(Object.keys(info), ['url', 'gatewayUrl', 'caFile', 'authorityHost', 'tenantId', 'clientId', 'clientSecret', 'subscriptionId', 'resourceGroup', 'serviceName']);
+  t.match(info['gatewayUrl'], /^https:\/\/127\.0\.0\.1:\d+$/, 'the gateway has its own port on the listening address');
+  t.not(info['gatewayUrl'], info['url']);
+  // stderr's line follows stdout's: wait for it (bounded).
+  await until(() => stderr.includes(`gateway ${info['gatewayUrl']}`)).catch(() => undefined);
+  t.match(stderr, `management ${info['url']}, gateway ${info['gatewayUrl']}`, 'the stderr ready line names the gateway');
   t.equal(info['caFile'], join(dir, 'ca.crt'));
   const ca = await readFile(info['caFile']!, 'utf8');
   const credential = new ClientSecretCredential(info['tenantId']!, info['clientId']!, info['clientSecret']!, {
@@ -104,6 +122,9 @@ t.test('the emulator command prints one JSON line, serves the SDK, stops on SIGT
   const client = new ApiManagementClient(credential, info['subscriptionId']!, { endpoint: info['url']!, tlsOptions: { ca } });
   const api = await client.api.beginCreateOrUpdateAndWait(info['resourceGroup']!, info['serviceName']!, 'cli', { displayName: 'CLI', path: 'cli' }, { updateIntervalInMs: 10 });
   t.equal(api.name, 'cli');
+  t.equal((await client.apiManagementService.get(info['resourceGroup']!, info['serviceName']!)).gatewayUrl, info['gatewayUrl'], "the service's gatewayUrl is the gateway");
+  const viaGateway = await httpsGet(`${info['gatewayUrl']}/cli/nothing`, ca);
+  t.same([viaGateway.status, viaGateway.body], [404, '{ "statusCode": 404, "message": "Resource not found" }'], 'the gateway answers as APIM does');
   const settingsOf = async (c: ApiManagementClient, url: string): Promise<Record<string, unknown>> =>
     JSON.parse((await c.sendRequest(createPipelineRequest({ url: `${url}/_emulator/settings`, method: 'GET' }))).bodyAsText ?? '{}') as Record<string, unknown>;
   const fixed = await settingsOf(client, info['url']!);
@@ -119,9 +140,15 @@ t.test('the emulator command prints one JSON line, serves the SDK, stops on SIGT
   usage.stderr.on('data', (d: Buffer) => (usageErr += d.toString()));
   t.equal(await new Promise<number | null>((resolve) => usage.on('exit', resolve)), 2, 'a usage error exits 2');
   t.match(usageErr, /--async-mode must be "location" or "azure-async-operation"/);
+  const badHost = spawn(process.execPath, [COMMAND, '--gateway-host', '10.1.2.3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let badHostErr = '';
+  badHost.stderr.on('data', (d: Buffer) => (badHostErr += d.toString()));
+  t.equal(await new Promise<number | null>((resolve) => badHost.on('exit', resolve)), 2, 'an address as --gateway-host is a usage error');
+  t.match(badHostErr, /--gateway-host "10\.1\.2\.3": a DNS name without port or scheme, e\.g\. apim-emulator\.azure-api\.net/);
 
-  // Without --import-delay the process imports at the realistic, size-scaled pace.
-  const realistic = spawn(process.execPath, [COMMAND, '--port', '0', '--dir', dir, '--not-found-after-import', '250'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Without --import-delay the process imports at the realistic, size-scaled pace. With --gateway-host the gateway's
+  // URL keeps the real service's form and the certificate covers it (the caller resolves the name).
+  const realistic = spawn(process.execPath, [COMMAND, '--port', '0', '--dir', dir, '--not-found-after-import', '250', '--gateway-host', 'apim-emulator.azure-api.net'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (realistic.exitCode === null) realistic.kill('SIGKILL');
   });
@@ -129,7 +156,11 @@ t.test('the emulator command prints one JSON line, serves the SDK, stops on SIGT
     new Promise<string>((resolve) => createInterface({ input: realistic.stdout }).once('line', resolve)),
     new Promise<string>((_, reject) => (timer = setTimeout(() => reject(new Error('no ready line')), 20_000))),
   ]).finally(() => clearTimeout(timer));
-  const realisticSettings = await settingsOf(client, (JSON.parse(line) as Record<string, string>)['url']!);
+  const realisticInfo = JSON.parse(line) as Record<string, string>;
+  const realisticSettings = await settingsOf(client, realisticInfo['url']!);
+  t.match(realisticInfo['gatewayUrl'], /^https:\/\/apim-emulator\.azure-api\.net:\d+$/, '--gateway-host names the gateway');
+  const byName = await httpsGet(`${realisticInfo['gatewayUrl']}/nothing`, ca, (_h, _o, cb) => cb(null, [{ address: '127.0.0.1', family: 4 }]));
+  t.equal(byName.status, 404, 'reached by that name, its certificate verified for it');
   t.equal(realisticSettings['importDurationMs'], 'realistic', 'the CLI default');
   t.equal(realisticSettings['notFoundAfterImportMs'], 250);
   realistic.kill('SIGTERM');

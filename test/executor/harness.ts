@@ -140,7 +140,9 @@ export async function executorBench(t: TestLike, o: BenchOptions = {}): Promise<
   await installCrd(cp, o.crdFile ?? join(REPO_DIR, 'manifests/base/crd.yaml'));
   const dir = await mkdtemp(join(tmpdir(), 'exposedapi-apim-executor-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const emu = await startApimEmulator({ dir: join(dir, 'emulator'), importDelayMs: 20, ...o.emulator });
+  // The service reports the real form https://<service>.azure-api.net (not its gateway's loopback URL): the status
+  // URLs the executor builds from it are what these tests pin.
+  const emu = await startApimEmulator({ dir: join(dir, 'emulator'), importDelayMs: 20, advertiseGateway: false, ...o.emulator });
   t.teardown(() => emu.close());
   const specs = await startSpecServer();
   t.teardown(() => specs.close());

@@ -45,10 +45,30 @@ function rules(el: XmlElement, scope: string): ContentRules {
   return { unspecified: action(el, 'unspecified-content-type-action', scope), maxSize, sizeExceeded: action(el, 'size-exceeded-action', scope), json };
 }
 
-function findCaseless(map: Record<string, Json> | undefined, contentType: string): { found: boolean; schema: Json } {
-  if (!map) return { found: false, schema: null };
-  for (const [k, v] of Object.entries(map)) if (mediaType(k) === contentType) return { found: true, schema: v };
-  return { found: false, schema: null };
+/** A document's schemas by media type (its own spelling normalised), worked out once per imported schema map. */
+const byMediaType = new WeakMap<Record<string, Json>, Map<string, Json>>();
+
+function schemaFor(map: Record<string, Json> | undefined, contentType: string): Json {
+  if (!map) return null;
+  let types = byMediaType.get(map);
+  if (!types) {
+    types = new Map();
+    for (const [k, v] of Object.entries(map)) if (!types.has(mediaType(k))) types.set(mediaType(k), v);
+    byMediaType.set(map, types);
+  }
+  return types.get(contentType) ?? null;
+}
+
+/** The media types an operation's request or response declares (normalised), worked out once per representation list. */
+const declaredTypes = new WeakMap<object, string[]>();
+
+function mediaTypesOf(representations: { contentType: string }[]): string[] {
+  let types = declaredTypes.get(representations);
+  if (!types) {
+    types = representations.map((x) => mediaType(x.contentType));
+    declaredTypes.set(representations, types);
+  }
+  return types;
 }
 
 function check(
@@ -76,7 +96,7 @@ function check(
   }
   if (r.json === undefined || r.json === 'ignore') return undefined;
   if (!state.schemas) return onProblem(r.json, section, INTERNAL_VALIDATION_MESSAGE);
-  const { schema } = findCaseless(schemas, contentType);
+  const schema = schemaFor(schemas, contentType);
   if (schema === null) return undefined;
   const definition = definitionName(schema, fallbackName);
   const prefix = `Body of the ${who.toLowerCase()} does not conform to the definition ${definition}, which is associated with the content type ${contentType}.`;
@@ -91,6 +111,8 @@ function check(
   return result.valid ? undefined : onProblem(r.json, section, `${prefix} ${result.message}`);
 }
 
+const NONE: { contentType: string }[] = [];
+
 export function compileValidateContentRequest(el: XmlElement, scope: string): InboundStep {
   const r = rules(el, scope);
   return {
@@ -100,7 +122,7 @@ export function compileValidateContentRequest(el: XmlElement, scope: string): In
     readsBody: { maxBytes: Number.MAX_SAFE_INTEGER },
     run(state) {
       const length = state.headers['content-length'] !== undefined ? Number(state.headers['content-length']) : undefined;
-      const declared = (state.operation.properties.request?.representations ?? []).map((x) => mediaType(x.contentType));
+      const declared = mediaTypesOf(state.operation.properties.request?.representations ?? NONE);
       const opSchemas = state.schemas?.operations[state.operationKey];
       return check(r, state, 'inbound', state.body ?? Buffer.alloc(0), length, mediaType(state.headers['content-type']), declared, opSchemas?.request, `${state.operation.name}Request`);
     },
@@ -114,7 +136,7 @@ export function compileValidateContentResponse(el: XmlElement, scope: string): O
     readsBody: true,
     run(state, response: BackendResponse) {
       const declared = state.operation.properties.responses.find((x) => x.statusCode === response.status);
-      const types = (declared?.representations ?? []).map((x) => mediaType(x.contentType));
+      const types = mediaTypesOf(declared?.representations ?? NONE);
       const length = response.headers['content-length'] !== undefined ? Number(response.headers['content-length']) : undefined;
       const opSchemas = state.schemas?.operations[state.operationKey];
       return check(r, state, 'outbound', response.body ?? Buffer.alloc(0), length, mediaType(response.headers['content-type']), types, opSchemas?.responses[String(response.status)]?.content, `${state.operation.name}Response`);

@@ -74,8 +74,10 @@ export function compileValidateJwt(el: XmlElement, scope: string, keys: OpenIdKe
    * second on that path (keys.get refreshes it hourly).
    */
   let current: { config: OpenIdConfiguration; at: number } | undefined;
+  // Settings changes recompile the policy (compiled-policies.ts), so the algorithm list is read once here.
+  const algorithms = settings.jwtAlgorithms.join(',');
   const verified = async (token: string): Promise<{ jwt: DecodedToken; config: OpenIdConfiguration } | undefined> => {
-    const cacheKey = `${settings.jwtAlgorithms.join(',')} ${token}`;
+    const cacheKey = `${algorithms} ${token}`;
     if (current && Date.now() - current.at < 1000) {
       const known = current.config.verified.get(cacheKey);
       if (known) return { jwt: known, config: current.config };
@@ -89,12 +91,41 @@ export function compileValidateJwt(el: XmlElement, scope: string, keys: OpenIdKe
       return undefined;
     }
     current = { config, at: Date.now() };
-    if (!config.verified.has(cacheKey)) {
-      if (!checkSignature(jwt, config.keys, settings.jwtAlgorithms).ok) return undefined;
-      if (config.verified.size >= 1000) config.verified.delete(config.verified.keys().next().value!);
-      config.verified.set(cacheKey, jwt);
-    }
+    const known = config.verified.get(cacheKey);
+    if (known) return { jwt: known, config };
+    if (!checkSignature(jwt, config.keys, settings.jwtAlgorithms).ok) return undefined;
+    if (config.verified.size >= 1000) config.verified.delete(config.verified.keys().next().value!);
+    config.verified.set(cacheKey, jwt);
     return { jwt, config };
+  };
+
+  /**
+   * What a verified token's claims say under this policy, apart from the clock: issuer, audience and required claims
+   * (the configuration's issuer counts, so the answer belongs to one configuration), and the Jwt value for
+   * output-token-variable-name. Worked out once per token and configuration.
+   */
+  const claimsChecked = new WeakMap<DecodedToken, { config: OpenIdConfiguration; ok: boolean; value: JwtValue | undefined }>();
+  const checkClaims = (jwt: DecodedToken, config: OpenIdConfiguration): { ok: boolean; value: JwtValue | undefined } => {
+    const known = claimsChecked.get(jwt);
+    if (known && known.config === config) return known;
+    const { iss, aud } = jwt.payload;
+    const validIssuers = issuers ?? (config.issuer !== undefined ? [config.issuer] : []);
+    let ok = true;
+    if (validIssuers.length > 0 && (typeof iss !== 'string' || !validIssuers.includes(iss))) ok = false;
+    else if (audiences !== undefined && !claimValues(aud).some((a) => audiences!.includes(a))) ok = false;
+    else {
+      for (const rule of claims) {
+        const present = claimValues(jwt.payload[rule.name]);
+        if (present.length === 0 || (rule.values.length > 0 && !(rule.match === 'any' ? rule.values.some((v) => present.includes(v)) : rule.values.every((v) => present.includes(v))))) {
+          ok = false;
+          break;
+        }
+      }
+    }
+    const value: JwtValue | undefined = ok && variable !== undefined ? { claims: new Map(Object.entries(jwt.payload).map(([k, v]) => [k, claimValues(v)])) } : undefined;
+    const answer = { config, ok, value };
+    claimsChecked.set(jwt, answer);
+    return answer;
   };
 
   return {
@@ -113,23 +144,12 @@ export function compileValidateJwt(el: XmlElement, scope: string, keys: OpenIdKe
       if (!checked) return fail('Invalid JWT.');
       const { jwt, config } = checked;
       const now = Date.now() / 1000;
-      const { exp, nbf, iss, aud } = jwt.payload;
+      const { exp, nbf } = jwt.payload;
       if (typeof exp !== 'number' || exp <= now) return fail('Invalid JWT.');
       if (typeof nbf === 'number' && nbf > now) return fail('Invalid JWT.');
-      const validIssuers = issuers ?? (config.issuer !== undefined ? [config.issuer] : []);
-      if (validIssuers.length > 0 && (typeof iss !== 'string' || !validIssuers.includes(iss))) return fail('Invalid JWT.');
-      if (audiences !== undefined && !claimValues(aud).some((a) => audiences!.includes(a))) return fail('Invalid JWT.');
-      for (const rule of claims) {
-        const present = claimValues(jwt.payload[rule.name]);
-        if (present.length === 0) return fail('Invalid JWT.');
-        if (rule.values.length === 0) continue;
-        const ok = rule.match === 'any' ? rule.values.some((v) => present.includes(v)) : rule.values.every((v) => present.includes(v));
-        if (!ok) return fail('Invalid JWT.');
-      }
-      if (variable !== undefined) {
-        const value: JwtValue = { claims: new Map(Object.entries(jwt.payload).map(([k, v]) => [k, claimValues(v)])) };
-        state.variables.set(variable, value);
-      }
+      const claimsAnswer = checkClaims(jwt, config);
+      if (!claimsAnswer.ok) return fail('Invalid JWT.');
+      if (variable !== undefined) state.variables.set(variable, claimsAnswer.value);
       return undefined;
     },
   };
