@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { readExecutorConfig } from '../core/executor-config.ts';
 import { DETACH_ANNOTATION } from '../core/exposedapi-model.ts';
-import { EXIT_OK, EXIT_PERMANENT, EXIT_RETRIABLE, type JobAction } from '../core/exposedapi-status.ts';
+import { EXIT_IMPLEMENTATION_NOT_READY, EXIT_OK, EXIT_PERMANENT, EXIT_RETRIABLE, type JobAction } from '../core/exposedapi-status.ts';
 import { gate } from '../executor/change-gate.ts';
 import { exposedApiPath, type ExposedApiObject } from '../executor/exposedapi-object.ts';
 import { kubeConnection } from '../executor/in-cluster-config.ts';
@@ -15,10 +15,12 @@ import type { RunResult } from '../executor/step-runner.ts';
 import { errorMessage } from '../core/kube/errors.ts';
 
 const HELP = `usage: exposedapi-apim execute apply|delete --namespace NS --name NAME --spec-hash H
+       exposedapi-apim execute verify
 
 Applies one accepted change of an ExposedAPI to Azure API Management (apply), or undoes it once the ExposedAPI is
 being deleted (delete). Does nothing when the ExposedAPI is gone or its exposedapi-apim.io/spec-hash annotation is no
-longer H. Configuration: environment variables, see docs/executor.md.
+longer H. verify compares APIM with every applied ExposedAPI, reading only, and marks those that drifted (Drifted,
+docs/drift.md). Configuration: environment variables, see docs/executor.md.
 
 Exit codes: 0 done (or nothing to do), 1 transient failure (retry), 42 permanent failure (reason in status).
 `;
@@ -28,6 +30,8 @@ const ACTIONS: readonly JobAction[] = ['apply', 'delete'];
 /** The Job process contract, and the only place a run's result becomes an exit code. */
 export function exitCodeFor(result: RunResult | { kind: 'failed'; retriable: boolean }): number {
   if (result.kind === 'done') return EXIT_OK;
+  // Also FailJob: the dispatcher starts the next Job when the implementation's EndpointSlices say a pod is ready.
+  if ('waitsForImplementation' in result && result.waitsForImplementation) return EXIT_IMPLEMENTATION_NOT_READY;
   // The podFailurePolicy turns EXIT_PERMANENT into FailJob: retrying cannot help, the reason is in status.
   return result.retriable ? EXIT_RETRIABLE : EXIT_PERMANENT;
 }
@@ -36,6 +40,37 @@ function usageError(message: string): number {
   process.stderr.write(`exposedapi-apim execute: ${message}\n\n${HELP}`);
   // Retrying a Job whose arguments are wrong cannot help.
   return EXIT_PERMANENT;
+}
+
+/** `execute verify`: no ExposedAPI of its own; every applied one of this APIM service is compared (docs/drift.md). */
+async function verify(values: { namespace?: string; name?: string; 'spec-hash'?: string }): Promise<number> {
+  if (values.namespace || values.name || values['spec-hash']) return usageError('verify takes no --namespace, --name or --spec-hash: it verifies every applied ExposedAPI');
+  const configured = readExecutorConfig(process.env);
+  const base = { action: 'verify', job: process.env['JOB_NAME'] ?? null };
+  if (!configured.ok) {
+    jobLog('info', base).error('invalid configuration: fix the exposedapi-apim-config ConfigMap (see docs/executor.md)', { errors: configured.errors });
+    return EXIT_PERMANENT;
+  }
+  const config = configured.config;
+  const log = jobLog(config.logLevel, base);
+  let kube: KubeClient;
+  try {
+    kube = new KubeClient(await kubeConnection(process.env));
+  } catch (e) {
+    log.error(`no Kubernetes connection: ${errorMessage(e)}`);
+    return EXIT_RETRIABLE;
+  }
+  const ctx = runContext({ config, kube, log, specHash: '' });
+  try {
+    const result = await (await import('../executor/execute-verify.ts')).executeVerify(ctx);
+    const code = exitCodeFor(result);
+    log.info('done', { exitCode: code });
+    return code;
+  } finally {
+    ctx.close();
+    kube.close();
+    setTimeout(() => process.exit(), 10_000).unref();
+  }
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -54,7 +89,8 @@ export async function run(args: string[]): Promise<number> {
     return EXIT_OK;
   }
   const [action, ...extra] = parsed.positionals;
-  if (!ACTIONS.includes(action as JobAction) || extra.length > 0) return usageError(`the action must be apply or delete, got ${JSON.stringify(parsed.positionals.join(' '))}`);
+  if (action === 'verify' && extra.length === 0) return verify(parsed.values);
+  if (!ACTIONS.includes(action as JobAction) || extra.length > 0) return usageError(`the action must be apply, delete or verify, got ${JSON.stringify(parsed.positionals.join(' '))}`);
   const { namespace, name } = parsed.values;
   const specHash = parsed.values['spec-hash'];
   if (!namespace || !name || !specHash) return usageError('--namespace, --name and --spec-hash are required');

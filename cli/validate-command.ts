@@ -57,7 +57,8 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   const env = new EnvReader(process.env);
-  const fetcher = parsed.values.fetch ? new SpecFetcher(readSpecFetchOptions(env)) : undefined;
+  const specFetch = readSpecFetchOptions(env);
+  const fetcher = parsed.values.fetch ? new SpecFetcher(specFetch) : undefined;
   const outbound = readOutboundPolicy(env);
   const tenancy = readTenancyPolicy(env);
   // The same tier check as admission when the pipeline sets APIM_SKU.
@@ -66,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`exposedapi-apim validate: invalid configuration:\n${env.errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return 2;
   }
-  const report = await validateDocuments(documents, problems, defaultValidationContext({ fetch: fetcher ? (u) => fetcher.fetch(u) : undefined, outbound, tenancy, ...(apimSku ? { apimSku } : {}) }));
+  const report = await validateDocuments(documents, problems, defaultValidationContext({ fetch: fetcher ? (u) => fetcher.fetch(u) : undefined, allowPrivateFetch: specFetch.allowPrivate, outbound, tenancy, ...(apimSku ? { apimSku } : {}) }));
   if (parsed.values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else {
     const { stdout, stderr } = renderReport(report);

@@ -68,6 +68,11 @@ export interface DispatcherConfig {
   /** Full re-evaluation of every ExposedAPI, a safety net behind the watches. */
   resyncMs: number;
   retry: JobRetryConfig;
+  /**
+   * DRIFT_INTERVAL_SECONDS: how often the leader starts a verify Job (`execute verify`, docs/drift.md) that compares
+   * APIM with the applied specs; 0 = never.
+   */
+  driftIntervalMs: number;
 }
 
 export interface DispatcherContext {
@@ -192,7 +197,12 @@ export function readDispatcherConfig(env: Record<string, string | undefined>, co
     readinessSync: r.bool('READINESS_SYNC', true),
     resyncMs: r.int('DISPATCH_RESYNC_SECONDS', 300, 10, 86_400) * 1000,
     retry,
+    driftIntervalMs: r.int('DRIFT_INTERVAL_SECONDS', 3600, 0, 7 * 86_400) * 1000,
   };
+  // Below a minute a run could still be reading when the next is due (1,000 APIs take about 40 s at ARM's read rate).
+  if (config.driftIntervalMs > 0 && config.driftIntervalMs < 10_000) {
+    r.errors.push(`DRIFT_INTERVAL_SECONDS=${config.driftIntervalMs / 1000} is invalid: 0 turns drift verification off, otherwise at least 10 (seconds between verify Jobs; default 3600)`);
+  }
   return r.errors.length > 0 ? { ok: false, errors: r.errors } : { ok: true, config };
 }
 

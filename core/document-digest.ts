@@ -25,6 +25,7 @@ import { isHttpUrl } from './http-tokens.ts';
 import { SPEC_URL_MAX, type RemoteSpecMode } from './rules/specification.ts';
 import type { DocumentChecker, DocumentVerdict } from './spec-document.ts';
 import type { FetchOutcome } from './spec-fetch.ts';
+import { classifySpecUrl } from './served-document.ts';
 
 /** Hex SHA-256 of the document's UTF-8 bytes (what the fetcher decoded, or the inline string). */
 export function documentDigest(text: string): string {
@@ -119,6 +120,8 @@ async function checkedDigest(model: ExposedApi, ctx: DigestContext): Promise<str
   else {
     // The same preconditions as core/rules/specification.ts: a URL validation would not fetch is not fetched here.
     if (!isHttpUrl(source.url) || source.url.length > SPEC_URL_MAX || !ctx.fetch || ctx.remoteMode === 'off') return undefined;
+    // A document the implementation serves is read by the executor from the pods, never at admission.
+    if (classifySpecUrl(source.url, { namespace: model.namespace, service: model.spec.implementation }).kind === 'implementation') return undefined;
     const fetched = await ctx.fetch(source.url);
     if (fetched.kind !== 'ok') return undefined;
     text = fetched.text;

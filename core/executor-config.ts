@@ -21,6 +21,10 @@ export type SpecImportMode = (typeof SPEC_IMPORT_MODES)[number];
 
 export const DEFAULT_AUTHENTICATIONS = ['none', 'jwt'] as const;
 
+/** APIM_DRIFT_MODE: what a verify run does about an API that drifted (docs/drift.md). */
+export const DRIFT_MODES = ['report', 'repair'] as const;
+export type DriftMode = (typeof DRIFT_MODES)[number];
+
 export const PUBLIC_ARM_ENDPOINT = 'https://management.azure.com';
 export const PUBLIC_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 /** A day: the usual meaning of a quota, and far above APIM's minimum renewal period of 300 s. */
@@ -105,6 +109,12 @@ export interface ExecutorConfig {
   developerUiBaseUrl?: string;
   jobName?: string;
   logLevel: string;
+  /**
+   * The verify run (`execute verify`, docs/drift.md): `report` only marks a drifted ExposedAPI (Drifted True, an
+   * Event); `repair` also asks the dispatcher for an apply Job of its applied spec. WATCH_NAMESPACES (as the webhook
+   * reads it; empty = all): where it lists ExposedAPIs, which is also where the executor's RBAC is bound.
+   */
+  drift: { mode: DriftMode; watchNamespaces: string[] };
 }
 
 function trimSlash(url: string): string {
@@ -254,6 +264,7 @@ export function readExecutorConfig(env: Record<string, string | undefined> = pro
     developerUiBaseUrl: optionalUrl(r, 'DEVELOPER_UI_BASE_URL'),
     jobName: r.str('JOB_NAME', '') || undefined,
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+    drift: { mode: r.oneOf('APIM_DRIFT_MODE', 'report', DRIFT_MODES), watchNamespaces: r.list('WATCH_NAMESPACES') },
   };
   if (config.defaults.authentication === 'jwt' && config.defaults.jwt === undefined) {
     r.errors.push('DEFAULT_AUTHENTICATION=jwt needs JWT_OPENID_CONFIG_URL or JWT_TENANT_ID (the token issuer every API then requires)');

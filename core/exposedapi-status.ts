@@ -27,6 +27,11 @@ export type ConditionType =
   | 'Published'
   /** The executor's delete: False with APIM's error while the cleanup fails (the Job retries). */
   | 'CleanedUp'
+  /**
+   * The executor's verify run (docs/drift.md): True when APIM differs from what the applied spec wants (the message
+   * names the differences), False when it matches; an apply that succeeds sets it False again.
+   */
+  | 'Drifted'
   // The dispatcher's, from the executor's conditions, the Jobs and the claims.
   /** The summary: True once the current spec hash is applied; False with the executor's reason, JobFailed or a lost claim. */
   | 'Ready'
@@ -101,6 +106,13 @@ export function setCondition(conditions: readonly Condition[] | undefined, next:
   return list;
 }
 
+/**
+ * Drifted reasons. The verify run writes DRIFT_REPORTED (APIM_DRIFT_MODE=report) or DRIFT_REPAIR_REQUESTED (repair:
+ * the dispatcher starts an apply Job for the applied spec hash) when APIM differs, DRIFT_NONE when it matches; an
+ * apply writes DRIFT_APPLIED once APIM matches the spec again.
+ */
+export const DRIFT_REASONS = { reported: 'DriftDetected', repairRequested: 'RepairRequested', repairFailed: 'RepairFailed', none: 'InSync', applied: 'Applied' } as const;
+
 /** Ready reason from the admission of a change until the dispatcher reports on it (core of admittedChange). */
 export const PENDING_REASON = 'Pending';
 
@@ -145,6 +157,14 @@ export const EXIT_OK = 0;
 export const EXIT_RETRIABLE = 1;
 /** Invalid input or a permanent APIM rejection: retrying cannot help; the reason is in status. */
 export const EXIT_PERMANENT = 42;
+/**
+ * The document the implementation serves cannot be read yet: its Service has no ready pod (core/served-document.ts).
+ * The podFailurePolicy fails the Job at once (pods retried now would find the same), and the dispatcher starts the
+ * next Job when the Service's EndpointSlices say a pod is ready (dispatcher/job-retry.ts).
+ */
+export const EXIT_IMPLEMENTATION_NOT_READY = 43;
+/** Ready's reason while an apply waits for the implementation's pods. */
+export const IMPLEMENTATION_NOT_READY = 'ImplementationNotReady';
 
 /** Labels on every Job, so `kubectl get jobs -l exposedapi-apim.io/name=X` lists an API's history. */
 export const JOB_LABELS = {

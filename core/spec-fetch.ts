@@ -5,6 +5,7 @@ import { lookup as dnsLookup } from 'node:dns';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { refusedAddressReason } from './address-guard.ts';
+import { classifySpecUrl, type EndpointResolution, type ImplementationScope, type ServedEndpoint, type SpecUrlTarget } from './served-document.ts';
 
 export interface SpecFetchOptions {
   /** Total budget for one fetch, redirects included. */
@@ -37,9 +38,35 @@ export type FetchOutcome =
   /** The URL is not allowed by policy: a configuration or authoring error, not a transient one. */
   | { kind: 'refused'; reason: string }
   /** The server could not be reached or answered with an error: may be transient. */
-  | { kind: 'unreachable'; reason: string };
+  | { kind: 'unreachable'; reason: string }
+  /** The URL names the implementation Service, which has no ready pod yet (core/served-document.ts). */
+  | { kind: 'not-ready'; reason: string };
 
 class FetchRefused extends Error {}
+class ImplementationNotReady extends Error {}
+
+interface HttpAnswer {
+  status: number;
+  body: string;
+  location?: string;
+  contentType?: string;
+  etag?: string;
+}
+
+/** The pod was not there to connect to (gone, not listening yet): the next ready pod may be. */
+function isConnectError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ECONNRESET';
+}
+
+/**
+ * The ExposedAPI a fetch is for, and how its implementation Service's ready endpoints are read (the Kubernetes API;
+ * never DNS). Given, a URL naming that Service is read from its pods, and other in-cluster names are refused unless
+ * private fetches are allowed.
+ */
+export interface ServedScope extends ImplementationScope {
+  endpoints(target: Extract<SpecUrlTarget, { kind: 'implementation' }>): Promise<EndpointResolution>;
+}
 
 interface CacheEntry {
   text: string;
@@ -85,7 +112,12 @@ export class SpecFetcher {
     this.options = { ...DEFAULT_SPEC_FETCH_OPTIONS, ...options };
   }
 
-  async fetch(url: string): Promise<FetchOutcome> {
+  /**
+   * `scope`: the ExposedAPI the URL belongs to (the executor's run). A scoped fetch bypasses the cache: `http://svc/…`
+   * means another Service in every namespace.
+   */
+  async fetch(url: string, scope?: ServedScope): Promise<FetchOutcome> {
+    if (scope) return this.download(url, undefined, scope);
     const cached = this.cache.get(url);
     if (cached && Date.now() - cached.storedAt < this.options.freshMs) {
       this.count('cached');
@@ -103,10 +135,14 @@ export class SpecFetcher {
     return fetching;
   }
 
-  private async download(url: string, cached: CacheEntry | undefined): Promise<FetchOutcome> {
+  private async download(url: string, cached: CacheEntry | undefined, scope?: ServedScope): Promise<FetchOutcome> {
     const deadline = Date.now() + this.options.timeoutMs;
     try {
-      const res = await this.follow(url, deadline, cached?.etag);
+      const res = await this.follow(url, deadline, cached?.etag, scope);
+      if (scope) {
+        this.count('ok');
+        return { kind: 'ok', text: res.body, contentType: res.contentType, etag: res.etag, fromCache: false };
+      }
       if (res.status === 304 && cached) {
         cached.storedAt = Date.now();
         this.count('revalidated');
@@ -124,7 +160,9 @@ export class SpecFetcher {
         return { kind: 'refused', reason: e.message };
       }
       this.count('unreachable');
+      if (e instanceof ImplementationNotReady) return { kind: 'not-ready', reason: e.message };
       const outcome: FetchOutcome = { kind: 'unreachable', reason: e instanceof Error ? e.message : String(e) };
+      if (scope) return outcome;
       this.failures.set(url, { outcome, at: Date.now() });
       if (this.failures.size > this.maxCacheEntries) this.failures.delete(this.failures.keys().next().value as string);
       return outcome;
@@ -153,12 +191,18 @@ export class SpecFetcher {
     return undefined;
   }
 
-  private async follow(url: string, deadline: number, etag: string | undefined): Promise<{ status: number; body: string; contentType?: string; etag?: string }> {
+  private async follow(url: string, deadline: number, etag: string | undefined, scope?: ServedScope): Promise<{ status: number; body: string; contentType?: string; etag?: string }> {
     let current = url;
     for (let hop = 0; hop <= this.options.maxRedirects; hop++) {
-      const refusal = this.urlRefusal(current);
+      // Every hop is judged again: a redirect from the implementation to anywhere else meets the ordinary rules.
+      const target: SpecUrlTarget = scope ? classifySpecUrl(current, scope) : { kind: 'elsewhere' };
+      const refusal = target.kind === 'implementation' ? undefined
+        : target.kind === 'other-service' && !this.options.allowPrivate ? target.reason
+        : this.urlRefusal(current);
       if (refusal) throw new FetchRefused(hop === 0 ? refusal : `redirected to ${current}: ${refusal}`);
-      const res = await this.request(current, deadline, hop === 0 ? etag : undefined);
+      const res = target.kind === 'implementation'
+        ? await this.fromImplementation(current, deadline, target, scope!)
+        : await this.request(current, deadline, hop === 0 ? etag : undefined);
       if (res.status >= 300 && res.status < 400 && res.status !== 304 && res.location) {
         current = new URL(res.location, current).toString();
         continue;
@@ -170,7 +214,28 @@ export class SpecFetcher {
     throw new FetchRefused(`more than ${this.options.maxRedirects} redirects`);
   }
 
-  private request(url: string, deadline: number, etag: string | undefined): Promise<{ status: number; body: string; location?: string; contentType?: string; etag?: string }> {
+  /**
+   * A URL naming the implementation: connect to its ready pods as the Kubernetes API lists them (plain http allowed:
+   * the traffic stays in the cluster, as it does for every call APIM's route makes to the same pods), one after the
+   * other while a pod refuses the connection. https verifies the certificate against the URL's host name.
+   */
+  private async fromImplementation(url: string, deadline: number, target: Extract<SpecUrlTarget, { kind: 'implementation' }>, scope: ServedScope): Promise<HttpAnswer> {
+    const resolution = await scope.endpoints(target);
+    if (resolution.kind === 'refused') throw new FetchRefused(resolution.reason);
+    if (resolution.kind === 'not-ready') throw new ImplementationNotReady(resolution.reason);
+    let last: unknown;
+    for (const endpoint of resolution.endpoints) {
+      try {
+        return await this.request(url, deadline, undefined, endpoint);
+      } catch (e) {
+        if (e instanceof FetchRefused || !isConnectError(e)) throw e;
+        last = e;
+      }
+    }
+    throw new Error(`no ready pod of Service ${target.namespace}/${target.service} accepted the connection: ${last instanceof Error ? last.message : String(last)}`);
+  }
+
+  private request(url: string, deadline: number, etag: string | undefined, via?: ServedEndpoint): Promise<HttpAnswer> {
     const remaining = deadline - Date.now();
     if (remaining <= 0) return Promise.reject(new Error(`timed out after ${this.options.timeoutMs} ms`));
     const u = new URL(url);
@@ -190,55 +255,58 @@ export class SpecFetcher {
         callback(null, first.address, first.family);
       });
     };
+
     // Plain http only when allowed, and taken from Node's own module table: an ESM import of node:http builds an ESM
     // facade by reading every export, and node:http's lazy WebSocket/EventSource getters then load undici (about 45 ms
     // of CPU and 8 MB in every executor process, measured with bench:executor-process --profile).
     const mod = u.protocol === 'https:' ? https : (process.getBuiltinModule('node:http') as typeof import('node:http'));
+    const common = {
+      method: 'GET',
+      headers: {
+        ...(via ? { host: u.host } : {}),
+        accept: 'application/json, application/yaml, text/yaml, */*;q=0.5',
+        'accept-encoding': 'identity',
+        'user-agent': 'exposedapi-apim',
+        ...(etag ? { 'if-none-match': etag } : {}),
+      },
+      ...(policy.ca ? { ca: policy.ca } : {}),
+      agent: false as const,
+    };
     return new Promise((resolve, reject) => {
-      const req = mod.request(
-        u,
-        {
-          method: 'GET',
-          lookup: guardedLookup,
-          headers: {
-            accept: 'application/json, application/yaml, text/yaml, */*;q=0.5',
-            'accept-encoding': 'identity',
-            'user-agent': 'exposedapi-apim',
-            ...(etag ? { 'if-none-match': etag } : {}),
-          },
-          ...(policy.ca ? { ca: policy.ca } : {}),
-          agent: false,
-        },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          const declared = Number(res.headers['content-length'] ?? '0');
-          if (declared > policy.maxBytes) {
-            res.destroy();
-            reject(new FetchRefused(`the document is ${declared} bytes; the limit is ${policy.maxBytes}`));
+      const onResponse = (res: import('node:http').IncomingMessage): void => {
+        const status = res.statusCode ?? 0;
+        const declared = Number(res.headers['content-length'] ?? '0');
+        if (declared > policy.maxBytes) {
+          res.destroy();
+          reject(new FetchRefused(`the document is ${declared} bytes; the limit is ${policy.maxBytes}`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > policy.maxBytes) {
+            req.destroy(new FetchRefused(`the document exceeds the limit of ${policy.maxBytes} bytes`));
             return;
           }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > policy.maxBytes) {
-              req.destroy(new FetchRefused(`the document exceeds the limit of ${policy.maxBytes} bytes`));
-              return;
-            }
-            chunks.push(c);
-          });
-          res.on('end', () =>
-            resolve({
-              status,
-              body: Buffer.concat(chunks).toString('utf8'),
-              location: typeof res.headers.location === 'string' ? res.headers.location : undefined,
-              contentType: res.headers['content-type'],
-              etag: typeof res.headers.etag === 'string' ? res.headers.etag : undefined,
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
+          chunks.push(c);
+        });
+        res.on('end', () =>
+          resolve({
+            status,
+            body: Buffer.concat(chunks).toString('utf8'),
+            location: typeof res.headers.location === 'string' ? res.headers.location : undefined,
+            contentType: res.headers['content-type'],
+            etag: typeof res.headers.etag === 'string' ? res.headers.etag : undefined,
+          }),
+        );
+        res.on('error', reject);
+      };
+      // A served document: the pod's address from the Kubernetes API, with the URL's host in Host and as the TLS server
+      // name (no DNS at all). Anything else: the URL, every address its name resolves to checked by the guard.
+      const req = via
+        ? mod.request({ ...common, host: via.address, port: via.port, path: `${u.pathname}${u.search}`, protocol: u.protocol, servername: u.hostname, family: isIP(via.address) }, onResponse)
+        : mod.request(u, { ...common, lookup: guardedLookup }, onResponse);
       const timer = setTimeout(() => req.destroy(new Error(`timed out after ${policy.timeoutMs} ms`)), remaining);
       req.on('error', (e) => reject(e));
       req.on('close', () => clearTimeout(timer));

@@ -30,6 +30,10 @@ export interface ValidationContext {
   /** Fetches remote specification URLs; absent = remote documents are not checked. */
   fetch?: (url: string) => Promise<FetchOutcome>;
   remoteMode: RemoteSpecMode;
+  /** SPEC_FETCH_ALLOW_PRIVATE (core/rules/specification.ts): other in-cluster names are fetched, not refused. */
+  allowPrivateFetch?: boolean;
+  /** The executor: a document served by the implementation is fetched (through `fetch`), not left for later. */
+  readsServedDocuments?: boolean;
   /** Which URLs APIM may be pointed at (OUTBOUND_ALLOW_HTTP / OUTBOUND_ALLOW_PRIVATE); absent = https and public only. */
   outbound?: OutboundPolicy;
   /** Resolves backend and JWT discovery host names so every address is checked (the executor); absent = not resolved. */

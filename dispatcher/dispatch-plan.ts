@@ -14,12 +14,12 @@
 //   change's result only if lastJob names it (or this leader has just created it); otherwise it is a leftover of an
 //   earlier identical change (A → B → A) and is deleted so the change runs again.
 import { DETACH_ANNOTATION, RECONCILE_AT_ANNOTATION } from '../core/exposedapi-model.ts';
-import { setCondition, stalledFor, type Condition } from '../core/exposedapi-status.ts';
+import { DRIFT_REASONS, IMPLEMENTATION_NOT_READY, setCondition, stalledFor, type Condition } from '../core/exposedapi-status.ts';
 import { conflictReason, conflictText, type ClaimConflict } from '../core/rules/claims.ts';
 import { boundedConditionMessage, hasOurFinalizer, type DispatchSummary } from './exposedapi-summary.ts';
 import type { JobRetryConfig } from '../core/dispatcher-config.ts';
-import { jobName, type Change } from './job-manifest.ts';
-import { decideRetry, durationText, failureKind, type RetryDecision } from './job-retry.ts';
+import { jobName, repairTag, type Change } from './job-manifest.ts';
+import { decideRetry, durationText, failureKind, type ImplementationView, type RetryDecision } from './job-retry.ts';
 import { failureText, isActive, type JobSummary } from './job-summary.ts';
 
 export interface PlanContext {
@@ -33,6 +33,11 @@ export interface PlanContext {
   lostClaims?: readonly ClaimConflict[];
   /** Retries of a change whose Job failed for a transient reason; absent = none (the change waits for a new one). */
   retry?: JobRetryConfig;
+  /**
+   * The implementation Service as the EndpointSlice watch sees it (absent: READINESS_SYNC=false): a Job that found
+   * no ready pod to read a served document from is followed by the next when one is ready.
+   */
+  implementation?: ImplementationView;
 }
 
 /** Ready reasons the dispatcher writes for a lost claim. */
@@ -92,10 +97,29 @@ export function retryRecorded(api: DispatchSummary, hash: string): boolean {
   return !!ready && ready.status === 'False' && ready.reason === RETRY_SCHEDULED && ready.specHash === hash;
 }
 
+/** Change H waits for the implementation's pods (its Job exited 43; the Job, not this condition, says so). */
+export function implementationWaitRecorded(api: DispatchSummary, hash: string): boolean {
+  const ready = conditionOf(api.conditions, 'Ready');
+  return !!ready && ready.status === 'False' && ready.reason === IMPLEMENTATION_NOT_READY && ready.specHash === hash;
+}
+
 /** The delete of hash H failed and the failure is recorded. */
 export function deleteBlockedRecorded(api: DispatchSummary, hash: string): boolean {
   const blocked = conditionOf(api.conditions, 'DeleteBlocked');
   return !!blocked && blocked.status === 'True' && blocked.specHash === hash;
+}
+
+/**
+ * The repair the verify run asked for (docs/drift.md): Drifted True with reason RepairRequested for the applied hash H
+ * gives the tag of one apply Job of H (job-manifest.ts repairTag). The apply sets Drifted False (or RepairFailed), so a
+ * repair is asked for once per verify run that finds drift, never in a loop. The condition is tenant-writable: a forged
+ * one buys its tenant an apply of its own applied spec, which a new reconcile-at buys too.
+ */
+export function repairRequested(api: DispatchSummary, hash: string): string | undefined {
+  const drifted = conditionOf(api.conditions, 'Drifted');
+  if (!drifted || drifted.status !== 'True' || drifted.reason !== DRIFT_REASONS.repairRequested) return undefined;
+  if (drifted.specHash !== hash || api.appliedSpecHash !== hash) return undefined;
+  return repairTag(drifted.message);
 }
 
 function jobRef(ctx: PlanContext, name: string): string {
@@ -162,9 +186,18 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
     .sort((a, b) => b.attempt - a.attempt);
   const at = chain.findIndex((j) => isActive(j) || api.lastJob === j.name || ctx.lastCreated === j.name);
   const own = at >= 0 ? chain[at] : undefined;
-  for (const j of at >= 0 ? chain.slice(0, at) : chain) plan.deleteJobs.push(j.name);
+  // A repair Job of the applied change ran last: the change's own Jobs are its history, not leftovers.
+  const repairs = ours.filter((j) => j.action === 'apply' && j.specHash === hash && j.repair !== undefined && j.name === jobName({ ...change, repair: j.repair }));
+  const repairLast = action === 'apply' && repairs.some((j) => isActive(j) || api.lastJob === j.name || ctx.lastCreated === j.name);
+  for (const j of at >= 0 ? chain.slice(0, at) : repairLast ? [] : chain) plan.deleteJobs.push(j.name);
+  /** The repair Job of drift the verify run reported, when one is asked for and none ran for that request yet. */
+  const repair = (): Plan => {
+    const tag = action === 'apply' && !(ctx.lostClaims && ctx.lostClaims.length > 0) ? repairRequested(api, hash) : undefined;
+    if (tag !== undefined && !repairs.some((j) => j.repair === tag)) plan.want = { ...change, repair: tag };
+    return finish();
+  };
   // While a retry waits, Ready keeps saying when it runs; once it runs, the executor's words about it count again.
-  const retryWaits = action === 'apply' && retryRecorded(api, hash) && !(own && isActive(own));
+  const retryWaits = action === 'apply' && (retryRecorded(api, hash) || implementationWaitRecorded(api, hash)) && !(own && isActive(own));
   if (action === 'apply' && !failureRecorded(api, hash) && !retryWaits) {
     const fromExecutor = readyFromExecutor(api, conditions, hash);
     if (fromExecutor) set(fromExecutor);
@@ -186,8 +219,17 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
 
   /** What follows the failed apply Job `job` of this change, and the words for Ready. */
   const retryOf = (job: JobSummary, ref: string): { decision: RetryDecision; message: string } => {
-    const decision = decideRetry(job, ctx.retry ?? { limit: 0, baseMs: 0, maxMs: 0, jitter: 0 }, `${api.namespace}/${api.name}/${hash}`);
+    const decision = decideRetry(job, ctx.retry ?? { limit: 0, baseMs: 0, maxMs: 0, jitter: 0 }, `${api.namespace}/${api.name}/${hash}`, ctx.implementation);
     const failed = `Job ${ref} failed: ${failureText(job)}${executorSaid(api, hash)}`;
+    const service = `Service ${api.namespace}/${api.implementation}`;
+    if (decision.kind === 'wait-for-implementation') {
+      return { decision, message: `waiting for a ready pod of ${service} to read the document it serves; the next Job starts when its EndpointSlices show one, without a new change. ${failed}` };
+    }
+    if (decision.kind === 'retry' && decision.implementation) {
+      const next = jobName({ ...change, attempt: decision.attempt });
+      const when = decision.delayMs === 0 ? 'now' : `at ${new Date(decision.dueAtMs).toISOString()}, ${durationText(decision.delayMs)} after the failed Job ended,`;
+      return { decision, message: `attempt ${decision.attempt} (Job ${jobRef(ctx, next)}) ${when} because ${decision.why} (${service}). ${failed}` };
+    }
     if (decision.kind === 'wait-for-change') {
       // A permanent failure keeps the words it always had; a transient one says why it is not tried again.
       return { decision, message: failureKind(job).transient ? `${failed}. Not retried: ${decision.why}` : failed };
@@ -215,12 +257,24 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
     return finish();
   };
 
+  // Ready says which Service the change waits for; the EndpointSlice watch plans the object again when it changes.
+  const waitForImplementation = (job: JobSummary, message: string): Plan => {
+    set({ type: 'Progressing', status: 'False', reason: 'JobFailed', message: job.name, specHash: hash });
+    // As stored: the executor's own condition may have put the same reason on Ready earlier in this plan.
+    const before = conditionOf(api.conditions, 'Ready');
+    set({ type: 'Ready', status: 'False', reason: IMPLEMENTATION_NOT_READY, message, specHash: hash });
+    if (!(before && before.status === 'False' && before.reason === IMPLEMENTATION_NOT_READY && before.specHash === hash)) {
+      plan.event = { type: 'Warning', reason: IMPLEMENTATION_NOT_READY, message };
+    }
+    return finish();
+  };
+
   if (own) {
     if (isActive(own)) return finish();
     const ref = jobRef(ctx, own.name);
     if (own.outcome === 'Complete' && action === 'apply' && api.appliedSpecHash === hash) {
       set({ type: 'Progressing', status: 'False', reason: 'JobComplete', message: own.name, specHash: hash });
-      return finish();
+      return repair();
     }
     if (action === 'apply' ? failureRecorded(api, hash) : deleteBlockedRecorded(api, hash)) {
       // Recorded already: keep the words written then (the executor's own condition they quoted is gone now).
@@ -236,6 +290,12 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
         return scheduleRetry(own, { ...change, attempt: decision.attempt }, decision.dueAtMs, message);
       }
     }
+    if (action === 'apply' && own.outcome === 'Failed' && implementationWaitRecorded(api, hash)) {
+      // Waiting already: the decision comes from the Job and the EndpointSlice watch, so no fresh read is needed.
+      const { decision, message } = retryOf(own, ref);
+      if (decision.kind === 'wait-for-implementation') return waitForImplementation(own, message);
+      if (decision.kind === 'retry') return scheduleRetry(own, { ...change, attempt: decision.attempt }, decision.dueAtMs, message);
+    }
     if (!ctx.fresh) {
       // A Job's end is judged on the object as stored now: the Job watch and the ExposedAPI watch are not ordered,
       // so the cache may not show yet what the executor wrote just before it exited.
@@ -245,6 +305,7 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
     if (action === 'apply' && own.outcome === 'Failed') {
       const { decision, message } = retryOf(own, ref);
       if (decision.kind === 'wait-for-change') return recordFailure(own, message);
+      if (decision.kind === 'wait-for-implementation') return waitForImplementation(own, message);
       return scheduleRetry(own, { ...change, attempt: decision.attempt }, decision.dueAtMs, message);
     }
     if (own.outcome === 'Complete') {
@@ -258,7 +319,8 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
         `or release the ExposedAPI without cleaning up APIM: kubectl annotate exposedapi -n ${api.namespace} ${api.name} ${DETACH_ANNOTATION}=true`);
   }
 
-  if (action === 'apply' && (api.appliedSpecHash === hash || failureRecorded(api, hash))) return finish();
+  if (action === 'apply' && api.appliedSpecHash === hash) return repair();
+  if (action === 'apply' && failureRecorded(api, hash)) return finish();
   if (action === 'apply' && ctx.lostClaims && ctx.lostClaims.length > 0) {
     // Both objects got past admission (two webhook replicas, each admitting one of two racing creates; or created
     // before the rule): the older keeps the claim, this change waits. Level-based: planned again when the holder

@@ -12,6 +12,9 @@ export interface DispatcherMetrics {
   leader: Gauge;
   dispatchLatency: Histogram<'action'>;
   readinessWrites: Counter<'target'>;
+  /** ExposedAPIs whose Drifted condition is True for their current spec hash (docs/drift.md). */
+  drifted: Gauge;
+  verifyJobsCreated: Counter;
 }
 
 export function createDispatcherMetrics(registry: Registry): DispatcherMetrics {
@@ -31,6 +34,8 @@ export function createDispatcherMetrics(registry: Registry): DispatcherMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers,
     }),
+    drifted: new Gauge({ name: 'exposedapi_apim_drifted', help: 'ExposedAPIs whose APIM API differs from their applied spec (condition Drifted True for the current spec hash, written by the verify Jobs; docs/drift.md)', registers }),
+    verifyJobsCreated: new Counter({ name: 'exposedapi_apim_dispatcher_verify_jobs_created_total', help: 'Verify Jobs created (every DRIFT_INTERVAL_SECONDS while leading)', registers }),
     readinessWrites: new Counter({ name: 'exposedapi_apim_readiness_writes_total', help: 'Readiness written from EndpointSlices, by target (exposedapi|component)', labelNames: ['target'], registers }),
   };
 }

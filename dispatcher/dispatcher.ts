@@ -7,7 +7,7 @@ import { BatchV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { DispatcherConfig } from '../core/dispatcher-config.ts';
 import type { ClaimConflict, ObjectRef } from '../core/rules/claims.ts';
 import { DispatchQueue } from './dispatch-queue.ts';
-import { failureRecorded, planFor, retryRecorded } from './dispatch-plan.ts';
+import { failureRecorded, implementationWaitRecorded, planFor, retryRecorded } from './dispatch-plan.ts';
 import type { DispatcherMetrics } from './dispatcher-metrics.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { dispatchSummary, hasOurFinalizer, keyOf, type DispatchSummary } from './exposedapi-summary.ts';
@@ -17,6 +17,8 @@ import { initialJobCap, jobCapAt, nextJobCap, type JobCapEvent, type JobCapSetti
 import { isActive, jobSummary, podFailedTransiently, type JobSummary } from './job-summary.ts';
 import { LeaseElection } from './lease-election.ts';
 import { ReadinessSync } from './readiness-sync.ts';
+import { DriftSchedule } from './drift-schedule.ts';
+import { isDrifted } from './drift-gauge.ts';
 import { ResourceWatch } from './resource-watch.ts';
 import { KeyedWorkQueue } from './work-queue.ts';
 import { errorMessage, statusCode } from '../core/kube/errors.ts';
@@ -66,6 +68,8 @@ export class Dispatcher {
   /** ExposedAPIs by implementation Service (namespace/service → keys), for EndpointSlice changes. */
   readonly byService = new Map<string, Set<string>>();
   private readonly serviceOf = new Map<string, string>();
+  /** ExposedAPIs seen Drifted (every replica counts: the gauge is a fact about the objects, not about leading). */
+  private readonly drifted = new Set<string>();
 
   constructor(options: DispatcherOptions) {
     this.options = options;
@@ -111,10 +115,11 @@ export class Dispatcher {
   observed(api: DispatchSummary): void {
     const key = keyOf(api);
     this.index(key, api.implementation ? `${api.namespace}/${api.implementation}` : undefined);
+    this.countDrift(key, isDrifted(api));
     const needs = api.specHash !== undefined && (api.deleting
       ? hasOurFinalizer(api) && !api.detach
       // A scheduled retry is not a change waiting to be dispatched: its wait is the backoff, not latency.
-      : api.appliedSpecHash !== api.specHash && !failureRecorded(api, api.specHash) && !retryRecorded(api, api.specHash));
+      : api.appliedSpecHash !== api.specHash && !failureRecorded(api, api.specHash) && !retryRecorded(api, api.specHash) && !implementationWaitRecorded(api, api.specHash));
     if (!needs) this.seen.delete(key);
     else {
       const id = `${api.deleting ? 'delete' : 'apply'}:${api.specHash}`;
@@ -126,6 +131,7 @@ export class Dispatcher {
   removed(api: { namespace: string; name: string }): void {
     const key = keyOf(api);
     this.index(key, undefined);
+    this.countDrift(key, false);
     this.seen.delete(key);
     this.term?.enqueue(key);
   }
@@ -138,6 +144,12 @@ export class Dispatcher {
   /** The ExposedAPI cache finished its first list. */
   apisSynced(): void {
     this.term?.checkReady();
+  }
+
+  private countDrift(key: string, drifted: boolean): void {
+    if (drifted) this.drifted.add(key);
+    else this.drifted.delete(key);
+    this.options.metrics.drifted.set(this.drifted.size);
   }
 
   private index(key: string, service: string | undefined): void {
@@ -170,6 +182,8 @@ class Term {
   private readonly work: KeyedWorkQueue;
   private readonly jobs: ResourceWatch<JobSummary>;
   private readonly readiness: ReadinessSync | undefined;
+  /** The verify Jobs (DRIFT_INTERVAL_SECONDS > 0). */
+  private readonly drift: DriftSchedule | undefined;
   /** Jobs by ExposedAPI key, including ones this term created that the watch has not shown yet. */
   private readonly jobsByKey = new Map<string, Map<string, JobSummary>>();
   /** The Job this term created last per object: its outcome counts before status.lastJob says so. */
@@ -217,6 +231,9 @@ class Term {
       log: this.log,
       resource: 'Job',
     });
+    this.drift = options.config.driftIntervalMs > 0
+      ? new DriftSchedule({ batch: this.batch, operatorNamespace: ns, template: options.config.job, intervalMs: options.config.driftIntervalMs, log: this.log, onCreated: () => options.metrics.verifyJobsCreated.inc() })
+      : undefined;
     this.readiness = options.config.readinessSync
       ? new ReadinessSync({
           kubeConfig: options.kubeConfig,
@@ -234,10 +251,12 @@ class Term {
   start(): void {
     this.jobs.start();
     this.readiness?.start();
+    this.drift?.start();
   }
 
   stop(): void {
     this.stopped = true;
+    this.drift?.stop();
     this.jobs.stop();
     this.readiness?.stop();
     this.work.stop();
@@ -331,7 +350,8 @@ class Term {
     const jobs = [...(this.jobsByKey.get(key)?.values() ?? [])];
     // Ranked over the same cache every replica and every new leader sees: the same object loses, whoever plans.
     const lostClaims = this.options.claims?.lostBy(api) ?? [];
-    const ctx = { now: new Date(), operatorNamespace: this.options.config.operatorNamespace, lastCreated: this.lastCreated.get(key), lostClaims, retry: this.options.config.retry };
+    const implementation = api.implementation ? this.readiness?.implementation(api.namespace, api.implementation) : undefined;
+    const ctx = { now: new Date(), operatorNamespace: this.options.config.operatorNamespace, lastCreated: this.lastCreated.get(key), lostClaims, retry: this.options.config.retry, ...(implementation ? { implementation } : {}) };
     let plan = planFor(api, jobs, ctx);
     if (plan.refresh) {
       // A Job succeeded but the cache does not show its result yet (the two watches are not ordered): ask the source.
@@ -464,7 +484,7 @@ class Term {
     let byName = this.jobsByKey.get(key);
     if (!byName) this.jobsByKey.set(key, (byName = new Map()));
     if (!byName.has(name)) {
-      byName.set(name, { name, namespace: change.namespace, apiName: change.name, apiUid: change.uid, specHash: change.specHash, action: change.action, attempt: change.attempt ?? 0, deleting: false });
+      byName.set(name, { name, namespace: change.namespace, apiName: change.name, apiUid: change.uid, specHash: change.specHash, action: change.action, attempt: change.attempt ?? 0, ...(change.repair !== undefined ? { repair: change.repair } : {}), deleting: false });
       this.watchedRunning.add(name);
     }
     this.enqueue(key);

@@ -1,6 +1,7 @@
 // Whether an implementation Service is ready, from its EndpointSlices (label kubernetes.io/service-name), and the
 // change that marks an ExposedAPI ready on its parent ODA Component. Pure.
 import { isObject } from '../core/object-reader.ts';
+import { sliceServesDocuments } from '../core/served-document.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -9,6 +10,11 @@ export interface SliceSummary {
   service: string;
   /** At least one endpoint is ready (an absent `ready` counts as ready, as the EndpointSlice API defines). */
   ready: boolean;
+  /**
+   * At least one ready endpoint a served document may be read from (core/served-document.ts: written by the
+   * EndpointSlice controller, naming a Pod): what the retry after exit 43 waits for.
+   */
+  servesDocuments: boolean;
 }
 
 export function sliceSummary(obj: unknown): SliceSummary | undefined {
@@ -22,40 +28,69 @@ export function sliceSummary(obj: unknown): SliceSummary | undefined {
     const conditions = isObject(e) && isObject(e['conditions']) ? e['conditions'] : {};
     return conditions['ready'] !== false;
   });
-  return { namespace: String(meta['namespace'] ?? ''), service, ready };
+  return { namespace: String(meta['namespace'] ?? ''), service, ready, servesDocuments: sliceServesDocuments(obj) };
 }
 
 /** EndpointSlices by Service: a Service is ready when any of its slices has a ready endpoint. */
 export class ServiceReadiness {
-  private readonly byService = new Map<string, Map<string, boolean>>();
+  private readonly byService = new Map<string, Map<string, { ready: boolean; servesDocuments: boolean }>>();
+  /** When each ready Service was seen to become ready (epoch ms): a Job that started before may not have seen it. */
+  private readonly readySince = new Map<string, number>();
 
   static serviceKey(namespace: string, service: string): string {
     return `${namespace}/${service}`;
   }
 
   /** Records a slice; returns the Service key when the Service's readiness changed. */
-  upsert(sliceKey: string, s: SliceSummary): string | undefined {
+  upsert(sliceKey: string, s: SliceSummary, nowMs = Date.now()): string | undefined {
     const key = ServiceReadiness.serviceKey(s.namespace, s.service);
     const before = this.isReady(s.namespace, s.service);
+    const served = this.servesDocuments(key);
     let slices = this.byService.get(key);
     if (!slices) this.byService.set(key, (slices = new Map()));
-    slices.set(sliceKey, s.ready);
-    return before === this.isReady(s.namespace, s.service) ? undefined : key;
+    slices.set(sliceKey, { ready: s.ready, servesDocuments: s.servesDocuments });
+    return this.settle(key, s, before, served, nowMs);
   }
 
-  remove(sliceKey: string, s: SliceSummary): string | undefined {
+  remove(sliceKey: string, s: SliceSummary, nowMs = Date.now()): string | undefined {
     const key = ServiceReadiness.serviceKey(s.namespace, s.service);
     const before = this.isReady(s.namespace, s.service);
+    const served = this.servesDocuments(key);
     const slices = this.byService.get(key);
     slices?.delete(sliceKey);
     if (slices?.size === 0) this.byService.delete(key);
-    return before === this.isReady(s.namespace, s.service) ? undefined : key;
+    return this.settle(key, s, before, served, nowMs);
+  }
+
+  /** The Service's key when either readiness changed (both replan the ExposedAPIs that name it). */
+  private settle(key: string, s: SliceSummary, before: boolean, servedBefore: boolean, nowMs: number): string | undefined {
+    const served = this.servesDocuments(key);
+    if (served !== servedBefore) {
+      if (served) this.readySince.set(key, nowMs);
+      else this.readySince.delete(key);
+    }
+    return before === this.isReady(s.namespace, s.service) && served === servedBefore ? undefined : key;
+  }
+
+  private servesDocuments(key: string): boolean {
+    for (const slice of this.byService.get(key)?.values() ?? []) if (slice.servesDocuments) return true;
+    return false;
+  }
+
+  /**
+   * Whether a served document can be read from the Service (core/served-document.ts), and since when (the moment this
+   * process saw it): what the retry of a Job that found no ready pod waits for.
+   */
+  view(namespace: string, service: string): { ready: boolean; readySinceMs?: number } {
+    const key = ServiceReadiness.serviceKey(namespace, service);
+    const since = this.readySince.get(key);
+    return since !== undefined ? { ready: true, readySinceMs: since } : { ready: false };
   }
 
   isReady(namespace: string, service: string): boolean {
     const slices = this.byService.get(ServiceReadiness.serviceKey(namespace, service));
     if (!slices) return false;
-    for (const ready of slices.values()) if (ready) return true;
+    for (const slice of slices.values()) if (slice.ready) return true;
     return false;
   }
 }

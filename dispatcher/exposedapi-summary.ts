@@ -39,7 +39,7 @@ function str(v: unknown): string | undefined {
  * setCondition and conditionOf use), with bounded fields: 200 objects with 6000 forged conditions each cost 319 MB of
  * heap when every condition was kept. The dispatcher's own status writes then carry only these conditions too.
  */
-export const OPERATOR_CONDITION_TYPES = ['Validated', 'RouteReady', 'Imported', 'PoliciesApplied', 'Published', 'CleanedUp', 'Ready', 'Progressing', 'DeleteBlocked', 'Stalled'] as const satisfies readonly ConditionType[];
+export const OPERATOR_CONDITION_TYPES = ['Validated', 'RouteReady', 'Imported', 'PoliciesApplied', 'Published', 'CleanedUp', 'Drifted', 'Ready', 'Progressing', 'DeleteBlocked', 'Stalled'] as const satisfies readonly ConditionType[];
 // A condition type added to ConditionType but not here fails the type check.
 const everyType: Exclude<ConditionType, (typeof OPERATOR_CONDITION_TYPES)[number]> extends never ? true : never = true;
 void everyType;

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Job } from '@kubernetes/client-node';
 import type { JobTemplateConfig } from '../core/dispatcher-config.ts';
-import { EXIT_PERMANENT, JOB_LABELS, type JobAction } from '../core/exposedapi-status.ts';
+import { EXIT_IMPLEMENTATION_NOT_READY, EXIT_PERMANENT, JOB_LABELS, type JobAction } from '../core/exposedapi-status.ts';
 import { ANNOTATION_PREFIX } from '../core/exposedapi-model.ts';
 
 /** One accepted change: what a Job applies (or deletes). */
@@ -20,6 +20,11 @@ export interface Change {
    * dispatcher/job-retry.ts). Part of the Job's name and labels, so each attempt is a Job of its own in the history.
    */
   attempt?: number;
+  /**
+   * A repair of drift the verify run found (APIM_DRIFT_MODE=repair, docs/drift.md): an apply of the already applied
+   * spec hash, tagged from the Drifted condition that asked for it (repairTag), so each request gets one Job.
+   */
+  repair?: string;
 }
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -37,6 +42,8 @@ export const JOB_ANNOTATIONS = {
   specHash: `${ANNOTATION_PREFIX}/spec-hash`,
   exposedApi: `${ANNOTATION_PREFIX}/exposedapi`,
 } as const;
+/** The repair tag of a repair Job (Change.repair); absent on other Jobs. */
+export const REPAIR_LABEL = `${ANNOTATION_PREFIX}/repair`;
 /** Azure Workload Identity's webhook injects the federated token into pods with this label. */
 export const WORKLOAD_IDENTITY_LABEL = 'azure.workload.identity/use';
 export const EXECUTOR_CONTAINER = 'executor';
@@ -78,16 +85,28 @@ export function jobNamePrefix(namespace: string, name: string): string {
 }
 
 /**
+ * The tag of the repair a Drifted condition asks for: 5 hex digits of SHA-256 over its message, which names the
+ * verify Job that found the drift, so every verify run that finds the API still drifted asks for one new repair, and
+ * planning the same condition again never asks for a second.
+ */
+export function repairTag(driftedMessage: string): string {
+  return sha256(driftedMessage).slice(0, 5);
+}
+
+/**
  * `<prefix>-<hash8>` for an apply, with `-delete` for a delete (they may share a spec hash), and `-r<n>` for the n-th
  * retry of an apply (at most 1000, JOB_RETRY_LIMIT: `-r1000` is no longer than `-delete`, so it fits the same room).
  * The hash covers the namespace, the name and the spec hash, so the name is deterministic and unique per object,
  * change and attempt whatever the prefix left out; the spec hash itself is in the Job's labels and annotations. A
- * first Job keeps the name it had before retries existed, so an upgrade finds the Jobs it already created.
+ * first Job keeps the name it had before retries existed, so an upgrade finds the Jobs it already created. A repair
+ * (Change.repair) is `-d<tag>`.
  */
-export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action' | 'attempt'>): string {
+export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action' | 'attempt' | 'repair'>): string {
   const hash = sha256(`${change.namespace}/${change.name}/${change.specHash.toLowerCase()}`).slice(0, HASH_PART);
   const base = `${jobNamePrefix(change.namespace, change.name)}-${hash}`;
   if (change.action === 'delete') return `${base}${DELETE_SUFFIX}`;
+  // `-d` + 5 hex digits: as long as `-delete`, so it fits the same room.
+  if (change.repair !== undefined) return `${base}-d${change.repair}`;
   const attempt = change.attempt ?? 0;
   return attempt > 0 ? `${base}-r${attempt}` : base;
 }
@@ -111,6 +130,7 @@ export function jobLabels(change: Change): Record<string, string> {
     [JOB_LABELS.specHash]: change.specHash.slice(0, 63),
     [JOB_LABELS.action]: change.action,
     ...((change.attempt ?? 0) > 0 ? { [ATTEMPT_LABEL]: String(change.attempt) } : {}),
+    ...(change.repair !== undefined ? { [REPAIR_LABEL]: change.repair } : {}),
   };
 }
 
@@ -119,8 +139,21 @@ export function executorArgs(change: Change): string[] {
 }
 
 export function buildJob(change: Change, template: JobTemplateConfig, operatorNamespace: string): V1Job {
-  const name = jobName(change);
-  const labels = jobLabels(change);
+  return executorJob({
+    name: jobName(change),
+    labels: jobLabels(change),
+    annotations: {
+      [JOB_ANNOTATIONS.uid]: change.uid,
+      [JOB_ANNOTATIONS.specHash]: change.specHash,
+      [JOB_ANNOTATIONS.exposedApi]: `${change.namespace}/${change.name}`,
+    },
+    args: executorArgs(change),
+  }, template, operatorNamespace);
+}
+
+/** An executor Job: the one pod template of every Job the dispatcher starts (apply, delete, verify). */
+export function executorJob(job: { name: string; labels: Record<string, string>; annotations: Record<string, string>; args: string[] }, template: JobTemplateConfig, operatorNamespace: string): V1Job {
+  const { name, labels } = job;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -128,11 +161,7 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
       name,
       namespace: operatorNamespace,
       labels,
-      annotations: {
-        [JOB_ANNOTATIONS.uid]: change.uid,
-        [JOB_ANNOTATIONS.specHash]: change.specHash,
-        [JOB_ANNOTATIONS.exposedApi]: `${change.namespace}/${change.name}`,
-      },
+      annotations: job.annotations,
     },
     spec: {
       backoffLimit: template.backoffLimit,
@@ -142,6 +171,8 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
         rules: [
           // The executor's "retrying cannot help" (invalid input, a permanent APIM rejection): fail at once.
           { action: 'FailJob', onExitCodes: { containerName: EXECUTOR_CONTAINER, operator: 'In', values: [EXIT_PERMANENT] } },
+          // The implementation's pods are not ready (a served document): the dispatcher starts the next Job when they are.
+          { action: 'FailJob', onExitCodes: { containerName: EXECUTOR_CONTAINER, operator: 'In', values: [EXIT_IMPLEMENTATION_NOT_READY] } },
           // A node drain or preemption is not the change's fault and must not use up a retry.
           { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ],
@@ -165,7 +196,7 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
               image: template.image,
               ...(template.imagePullPolicy ? { imagePullPolicy: template.imagePullPolicy } : {}),
               ...(template.command ? { command: template.command } : {}),
-              args: executorArgs(change),
+              args: job.args,
               envFrom: [{ configMapRef: { name: template.configMapName } }],
               env: [
                 { name: 'JOB_NAME', value: name },

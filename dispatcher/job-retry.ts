@@ -12,17 +12,20 @@
 // the object, the change and the attempt for the same reason: a random draw would move with every plan and leader.
 import { createHash } from 'node:crypto';
 import type { JobRetryConfig } from '../core/dispatcher-config.ts';
-import { EXIT_PERMANENT } from '../core/exposedapi-status.ts';
+import { EXIT_IMPLEMENTATION_NOT_READY, EXIT_PERMANENT } from '../core/exposedapi-status.ts';
 import type { JobSummary } from './job-summary.ts';
 
 /** How a Job ended, as far as retrying goes. */
 export type FailureKind =
   /** Worth another Job later: every pod failed with a retriable exit (1, a crash) or the Job ran out of time. */
-  | { transient: true; why: string }
+  | { transient: true; why: string; waitsForImplementation?: false }
   /** Retrying the same change cannot help (exit 42, or a Job that ended in a way we do not know): wait for a new change. */
-  | { transient: false; why: string };
+  | { transient: false; why: string; waitsForImplementation?: false }
+  /** Exit 43: the document the implementation serves could not be read, as its Service had no ready pod. */
+  | { transient: false; why: string; waitsForImplementation: true };
 
 const PERMANENT_EXIT = new RegExp(`exit code ${EXIT_PERMANENT}\\b`);
+const IMPLEMENTATION_EXIT = new RegExp(`exit code ${EXIT_IMPLEMENTATION_NOT_READY}\\b`);
 
 /**
  * The Job controller's verdict decides, not the executor's status: the executor may never have written one (killed,
@@ -38,7 +41,10 @@ export function failureKind(job: Pick<JobSummary, 'outcome' | 'reason' | 'messag
     case 'DeadlineExceeded':
       return { transient: true, why: 'the Job ran longer than JOB_ACTIVE_DEADLINE_SECONDS' };
     case 'PodFailurePolicy':
-      // Our only FailJob rule is exit 42 (job-manifest.ts); a message without it is a rule we did not write.
+      // Our FailJob rules are exits 42 and 43 (job-manifest.ts); a message without them is a rule we did not write.
+      if (IMPLEMENTATION_EXIT.test(job.message ?? '')) {
+        return { transient: false, waitsForImplementation: true, why: `the executor exited ${EXIT_IMPLEMENTATION_NOT_READY}: the implementation Service had no ready pod to read the document from` };
+      }
       return PERMANENT_EXIT.test(job.message ?? '')
         ? { transient: false, why: `the executor exited ${EXIT_PERMANENT}: a permanent error` }
         : { transient: false, why: 'a pod failure policy failed the Job' };
@@ -71,18 +77,37 @@ export type RetryDecision =
       /** Not before this (epoch ms): the failed Job's end + delayMs. */
       dueAtMs: number;
       why: string;
+      /** Started because the implementation's pods became ready (not counted against JOB_RETRY_LIMIT). */
+      implementation?: true;
     }
   /** No further Job for this change: it waits for a new one (an edit, a new reconcile-at). */
-  | { kind: 'wait-for-change'; why: string; attempts: number };
+  | { kind: 'wait-for-change'; why: string; attempts: number }
+  /** The next Job starts when the implementation Service has a ready pod (the EndpointSlice watch replans then). */
+  | { kind: 'wait-for-implementation'; why: string };
+
+/** The implementation Service as the dispatcher's EndpointSlice watch sees it (absent: READINESS_SYNC=false). */
+export interface ImplementationView {
+  ready: boolean;
+  /** When this process saw it become ready (epoch ms); at the latest, when its watch first listed it. */
+  readySinceMs?: number;
+}
+
+/**
+ * Attempts a change may have in all (each a Job whose name carries it, job-manifest.ts): an implementation that turns
+ * ready and unready without end cannot start Jobs without end.
+ */
+export const MAX_ATTEMPTS = 1000;
 
 /**
  * The decision for the latest Job of a change, which ended without applying it. `seed` identifies the object and
  * the change (namespace/name/specHash). Pure: no clock — the due time is absolute, so every plan and every leader
  * computes the same one.
  */
-export function decideRetry(job: Pick<JobSummary, 'outcome' | 'reason' | 'message' | 'attempt' | 'endedAtMs'>, retry: JobRetryConfig, seed: string): RetryDecision {
+export function decideRetry(job: Pick<JobSummary, 'outcome' | 'reason' | 'message' | 'attempt' | 'endedAtMs' | 'startedAtMs'>, retry: JobRetryConfig, seed: string,
+  implementation?: ImplementationView): RetryDecision {
   const kind = failureKind(job);
   const attempts = job.attempt + 1;
+  if (kind.waitsForImplementation) return afterImplementationWait(job, retry, seed, kind.why, implementation);
   if (!kind.transient) return { kind: 'wait-for-change', why: kind.why, attempts };
   if (job.attempt >= retry.limit) {
     return { kind: 'wait-for-change', why: `${kind.why}, and ${retry.limit === 0 ? 'retries are off (JOB_RETRY_LIMIT=0)' : `all ${retry.limit} retries (JOB_RETRY_LIMIT) are spent`}`, attempts };
@@ -92,6 +117,31 @@ export function decideRetry(job: Pick<JobSummary, 'outcome' | 'reason' | 'messag
   // A Job with no time at all (never seen in practice: the controller stamps its conditions) counts as ended at the
   // epoch, i.e. long ago: its retry is due at once rather than never.
   return { kind: 'retry', attempt, delayMs, dueAtMs: (job.endedAtMs ?? 0) + delayMs, why: kind.why };
+}
+
+/**
+ * After exit 43. Ready since the Job started (a transition the executor may not have seen): the next Job at once. Ready
+ * from before (the executor judged the slices differently, e.g. no ready pod for the URL's port, or the watch lags):
+ * the ordinary backoff, so a disagreement cannot start Jobs back to back. Not ready: wait for the watch. Without the
+ * watch (READINESS_SYNC=false): the ordinary transient retries, JOB_RETRY_LIMIT included.
+ */
+function afterImplementationWait(job: Pick<JobSummary, 'attempt' | 'endedAtMs' | 'startedAtMs'>, retry: JobRetryConfig, seed: string, why: string,
+  implementation: ImplementationView | undefined): RetryDecision {
+  const attempt = job.attempt + 1;
+  if (attempt >= MAX_ATTEMPTS) return { kind: 'wait-for-change', why: `${why}, and the change has had ${MAX_ATTEMPTS} Jobs`, attempts: attempt };
+  const ended = job.endedAtMs ?? 0;
+  if (!implementation) {
+    if (job.attempt >= retry.limit) {
+      return { kind: 'wait-for-change', why: `${why}, READINESS_SYNC=false (nothing watches the pods become ready), and ${retry.limit === 0 ? 'retries are off (JOB_RETRY_LIMIT=0)' : `all ${retry.limit} retries (JOB_RETRY_LIMIT) are spent`}`, attempts: attempt };
+    }
+    const delayMs = retryDelayMs(attempt, retry, seed);
+    return { kind: 'retry', attempt, delayMs, dueAtMs: ended + delayMs, why };
+  }
+  if (!implementation.ready) return { kind: 'wait-for-implementation', why };
+  const since = implementation.readySinceMs ?? 0;
+  if (since > (job.startedAtMs ?? ended)) return { kind: 'retry', attempt, delayMs: 0, dueAtMs: ended, why: `${why}, and it has one now`, implementation: true };
+  const delayMs = retryDelayMs(attempt, retry, seed);
+  return { kind: 'retry', attempt, delayMs, dueAtMs: ended + delayMs, why: `${why}, though the EndpointSlices showed one already; tried again after a backoff`, implementation: true };
 }
 
 /** 90 s → "1m30s", for messages. */

@@ -2,7 +2,7 @@
 // of a list (dates as Date) and the raw JSON of a watch (dates as strings).
 import { JOB_LABELS, EXIT_PERMANENT, type JobAction } from '../core/exposedapi-status.ts';
 import { isObject } from '../core/object-reader.ts';
-import { ATTEMPT_LABEL, JOB_ANNOTATIONS } from './job-manifest.ts';
+import { ATTEMPT_LABEL, JOB_ANNOTATIONS, REPAIR_LABEL } from './job-manifest.ts';
 
 export interface JobSummary {
   name: string;
@@ -15,6 +15,8 @@ export interface JobSummary {
   action: JobAction;
   /** Which attempt at its change (dispatcher/job-retry.ts): 0 for the first Job. */
   attempt: number;
+  /** A repair Job's tag (job-manifest.ts repairTag); absent on the Jobs of changes. */
+  repair?: string;
   /** The Job is being deleted: it no longer counts, whatever its pods still do. */
   deleting: boolean;
   /** Set once the Job has finished (condition Complete or Failed). */
@@ -27,6 +29,8 @@ export interface JobSummary {
    * epoch ms. A retry is due this long after it, whoever leads then.
    */
   endedAtMs?: number;
+  /** When the Job controller started it (status.startTime), epoch ms: what its executor saw was read after this. */
+  startedAtMs?: number;
   /** Pods of the Job that failed so far (status.failed, counted by the Job controller); absent = none seen. */
   failedPods?: number;
   /**
@@ -76,6 +80,7 @@ export function jobSummary(job: unknown): JobSummary | undefined {
     specHash,
     action,
     attempt: attemptOf(labels[ATTEMPT_LABEL]),
+    ...(typeof labels[REPAIR_LABEL] === 'string' && /^[0-9a-f]{5}$/.test(labels[REPAIR_LABEL]) ? { repair: labels[REPAIR_LABEL] } : {}),
     deleting: meta['deletionTimestamp'] !== undefined && meta['deletionTimestamp'] !== null,
     ...(end
       ? { outcome: end['type'] as 'Complete' | 'Failed', reason: str(end['reason']) ?? '', message: str(end['message']) ?? '' }
@@ -83,6 +88,7 @@ export function jobSummary(job: unknown): JobSummary | undefined {
     ...(typeof failed === 'number' && failed > 0 ? { failedPods: failed } : {}),
     ...(failing ? { failingBecause: str(failing['reason']) ?? '' } : {}),
     ...(end ? endedAt(timeOf(end['lastTransitionTime']) ?? timeOf(status['completionTime']) ?? timeOf(status['startTime'])) : {}),
+    ...(timeOf(status['startTime']) !== undefined ? { startedAtMs: timeOf(status['startTime'])! } : {}),
   };
 }
 

@@ -67,6 +67,11 @@ export class ReadinessSync {
     for (const w of this.watches) w.stop();
   }
 
+  /** The implementation Service as the watch sees it; undefined until the watch has listed every slice. */
+  implementation(namespace: string, service: string): { ready: boolean; readySinceMs?: number } | undefined {
+    return this.isSynced ? this.readiness.view(namespace, service) : undefined;
+  }
+
   /** Forget what is known about Components, so the next sync checks them again (a safety net for resyncs). */
   forgetComponents(): void {
     this.componentState.clear();

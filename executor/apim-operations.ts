@@ -49,6 +49,11 @@ export const APIM_OPERATIONS = {
   updateVersionSet: { method: 'PATCH', path: '/apiVersionSets/{versionSetId}', action: `${SERVICE}/apiVersionSets/write` },
   deleteVersionSet: { method: 'DELETE', path: '/apiVersionSets/{versionSetId}', action: `${SERVICE}/apiVersionSets/delete` },
   readOpenIdProvider: { method: 'GET', path: '/openidConnectProviders/{opid}', action: `${SERVICE}/openidConnectProviders/read` },
+  // The verify run's bulk reads (docs/drift.md): every API's tags in one paged list, and each product's APIs, instead
+  // of two reads per API. Actions as the Azure resource provider operations list names them.
+  listApisByTags: { method: 'GET', path: '/apisByTags', action: `${SERVICE}/apisByTags/read` },
+  listProducts: { method: 'GET', path: '/products', action: `${SERVICE}/products/read` },
+  listProductApis: { method: 'GET', path: '/products/{productId}/apis', action: `${SERVICE}/products/apis/read` },
   createOpenIdProvider: { method: 'PUT', path: '/openidConnectProviders/{opid}', action: `${SERVICE}/openidConnectProviders/write` },
 } as const satisfies Record<string, ApimOperation>;
 
@@ -205,12 +210,12 @@ export class ApimOperations {
   }
 
   /** Every item of a paged list (`value`, `nextLink`: ARM's paging, followed on the ARM endpoint only). */
-  private async list(path: string): Promise<NamedContract[]> {
+  private async list(path: string, query: Record<string, string> = {}, shape: (item: unknown) => NamedContract = flatten): Promise<NamedContract[]> {
     const out: NamedContract[] = [];
-    let next: string | undefined = this.url(path);
+    let next: string | undefined = this.url(path, query);
     while (next) {
       const page = parsed(await this.send('GET', next)) as { value?: unknown[]; nextLink?: string | null } | undefined;
-      for (const item of page?.value ?? []) out.push(flatten(item));
+      for (const item of page?.value ?? []) out.push(shape(item));
       next = page?.nextLink ?? undefined;
     }
     return out;
@@ -309,6 +314,22 @@ export class ApimOperations {
 
   async deleteVersionSet(id: string, ifMatch: string): Promise<void> {
     await this.send('DELETE', this.url(`/apiVersionSets/${enc(id)}`), { headers: { 'if-match': ifMatch } });
+  }
+
+  /**
+   * Every (API, tag) link of the service's current APIs, as `{api: {id, name, …}, tag: {id, name}}` (REST
+   * Api_ListByTags; `name` there is a display name, the id's last segment is the entity's name).
+   */
+  listApisByTags(): Promise<{ api?: { id?: string }; tag?: { id?: string } }[]> {
+    return this.list('/apisByTags', {}, (item) => (item && typeof item === 'object' ? item : {}) as NamedContract) as Promise<{ api?: { id?: string }; tag?: { id?: string } }[]>;
+  }
+
+  listProducts(): Promise<NamedContract[]> {
+    return this.list('/products');
+  }
+
+  listProductApis(productId: string): Promise<ApiContract[]> {
+    return this.list(`/products/${enc(productId)}/apis`);
   }
 
   readOpenIdProvider(id: string): Promise<NamedContract & Partial<OpenIdProviderContract>> {

@@ -5,11 +5,11 @@ import { apiIdOf } from '../core/api-id.ts';
 import { apiVersioningOf } from '../core/api-versioning.ts';
 import { ADOPT_ANNOTATION, type ExposedApi, type JwtSettings } from '../core/exposedapi-model.ts';
 import { parsePolicyIdentifier } from '../core/policy-identifier.ts';
-import { renderPolicyXml } from '../core/policy-xml.ts';
 import { formerApiIdsOf, ownershipPolicy, uniqueIds } from './apply-ownership.ts';
 import type { ApplyRun } from './apply-run.ts';
 import { ensureOpenIdProvider, readApi, syncApi, syncLinks, syncPolicy } from './apim-sync.ts';
 import { desiredApi } from './desired-api.ts';
+import { desiredLinks, desiredPolicyXml } from './desired-policy.ts';
 import { EXPOSEDAPI_API_VERSION } from './exposedapi-object.ts';
 import { planImport } from './import-plan.ts';
 import { withMaxSizeHint } from './service-tier.ts';
@@ -120,16 +120,8 @@ export async function policiesApplied(s: ApplyRun): Promise<StepOutcome> {
   const { config } = s.ctx;
   const model = s.model!;
   const apiId = s.apiId!;
-  const xml = renderPolicyXml({
-    spec: model.spec,
-    apiId,
-    jwt: s.jwt,
-    quotaRenewalPeriodSeconds: config.quotaRenewalPeriodSeconds,
-    validateContentMaxSize: config.validateContentMaxSize,
-    documentValidation: !s.plan!.passThrough,
-  });
-  const products = uniqueIds([...config.defaults.products, ...model.spec.apim.products]);
-  const tags = uniqueIds([...config.defaults.tags, ...model.spec.apim.tags]);
+  const xml = desiredPolicyXml(model, apiId, s.jwt, config, s.plan!.passThrough === true);
+  const { products, tags } = desiredLinks(model, config);
   const written = syncPolicy(s.apim!, apiId, xml).catch((e: unknown) => {
     throw withMaxSizeHint(e, config.validateContentMaxSize);
   });

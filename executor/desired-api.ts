@@ -28,7 +28,7 @@ export interface DesiredApi {
 
 export function desiredApi(
   api: ExposedApi,
-  resolved: { apiId: string; serviceUrl: string; who: OwnerIdentity; plan: ImportPlan; openidProviderId?: string; versionSet?: { id: string; apiVersion: string; basePath: string } },
+  resolved: { apiId: string; serviceUrl: string; who: OwnerIdentity; plan: Pick<ImportPlan, 'fingerprint'>; openidProviderId?: string; versionSet?: { id: string; apiVersion: string; basePath: string } },
 ): DesiredApi {
   const akv = api.spec.apiKeyVerification;
   // A second line behind validation: a value APIM would read as a named value, an expression or markup is refused

@@ -16,7 +16,9 @@ import { readServiceTier, tierChecked } from './service-tier.ts';
 import { eventRecorder } from './events.ts';
 import { hasStatusSubresource, type ExposedApiObject, type ExposedApiRef } from './exposedapi-object.ts';
 import type { RunContext } from './run-context.ts';
-import { writeStatus, type StatusChange } from './status-patch.ts';
+import { writeStatus, type ConditionChange, type StatusChange } from './status-patch.ts';
+import { applyDriftChange, driftAfterFailure, driftedOf } from './drift-status.ts';
+import { errorMessage } from '../core/kube/errors.ts';
 import { failureChange } from './step-outcome.ts';
 import { runSteps, type Procedure, type RunResult } from './step-runner.ts';
 
@@ -34,7 +36,7 @@ export const APPLY: Procedure<ApplyRun> = {
   ],
   failureCondition: 'Published',
   failure: (s, failure, condition) => ({
-    conditions: failureChange(failure, condition, s.ctx.specHash),
+    conditions: [...failureChange(failure, condition, s.ctx.specHash), ...repairFailed(s, failure.message)],
     message: failure.message,
     // An import may have created the API before the run failed: recorded, so a later rename removes it.
     ...(s.importStarted ? { status: { apim: pendingRecord(s.obj, s.ctx.config.apim.serviceName, s.importStarted) } } : {}),
@@ -59,11 +61,21 @@ export async function executeApply(ctx: RunContext, ref: ExposedApiRef, obj: Exp
   };
   // Steps write mid-step too: the record of a running import (import-status.ts).
   run.write = write;
-  return runSteps(APPLY, run, {
+  const result = await runSteps(APPLY, run, {
     events,
     log,
     specHash: ctx.specHash,
     ...(config.jobName ? { lastJob: config.jobName } : {}),
     write,
   });
+  // Drift the verify run reported is gone once the spec is applied (docs/drift.md); the dispatcher then asks for no repair.
+  const cleared = result.kind === 'done' ? applyDriftChange((run.current ?? obj).status?.conditions, ctx.specHash) : undefined;
+  if (cleared) await write(cleared).catch((e: unknown) => log.warn('could not record that APIM matches the spec again (Drifted)', { error: errorMessage(e) }));
+  return result;
+}
+
+/** A failed repair says so on Drifted, so the dispatcher asks for no other repair before the next verify run. */
+function repairFailed(s: ApplyRun, message: string): ConditionChange[] {
+  const next = driftAfterFailure(driftedOf((s.current ?? s.obj).status?.conditions), s.ctx.specHash, message);
+  return next ? [next] : [];
 }

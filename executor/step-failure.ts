@@ -18,6 +18,8 @@ export interface FailureInfo {
   /** What happened and what to do, for people. */
   message: string;
   apim?: ApimErrorDetail;
+  /** The run needs the implementation's pods to be ready (a served document): exit EXIT_IMPLEMENTATION_NOT_READY. */
+  waitsForImplementation?: boolean;
 }
 
 export class StepFailure extends Error {

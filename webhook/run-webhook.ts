@@ -122,6 +122,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     documents: new DocumentCheckCache(32, (text) => checker.check(text)),
     fetch: (url) => fetcher.fetch(url),
     remoteMode: config.remoteSpecCheck,
+    allowPrivateFetch: config.specFetch.allowPrivate,
     outbound: config.outbound,
     tenancy: config.tenancy,
     ...(config.apimSku ? { apimSku: config.apimSku } : {}),

@@ -5,6 +5,7 @@ import type { ExposedApi, SpecSource } from '../exposedapi-model.ts';
 import { isHttpUrl } from '../http-tokens.ts';
 import type { DocumentChecker } from '../spec-document.ts';
 import type { FetchOutcome } from '../spec-fetch.ts';
+import { classifySpecUrl, deferredMessage } from '../served-document.ts';
 
 export const SPEC_URL_MAX = 2000;
 
@@ -16,6 +17,16 @@ export interface SpecificationContext {
   /** Absent: remote documents are not fetched (offline validate without --fetch). */
   fetch?: (url: string) => Promise<FetchOutcome>;
   remoteMode: RemoteSpecMode;
+  /**
+   * SPEC_FETCH_ALLOW_PRIVATE: in-cluster names other than the implementation Service are fetched like any private
+   * address; otherwise they are refused with the fix (core/served-document.ts).
+   */
+  allowPrivateFetch?: boolean;
+  /**
+   * The executor reads a document served by the implementation (its `fetch` resolves the Service through the
+   * Kubernetes API); admission and the offline command leave it to the executor, with a warning saying so.
+   */
+  readsServedDocuments?: boolean;
 }
 
 export interface SpecificationResult {
@@ -43,8 +54,22 @@ async function checkSource(api: ExposedApi, src: SpecSource, ctx: SpecificationC
     out.errors.push(tooLong(src.field, src.url, SPEC_URL_MAX));
     return;
   }
-  if (!openapi || !ctx.fetch || ctx.remoteMode === 'off') return;
+  if (!openapi) return;
+  const target = classifySpecUrl(src.url, { namespace: api.namespace, service: api.spec.implementation });
+  if (target.kind === 'other-service' && !ctx.allowPrivateFetch) {
+    out.errors.push(forbidden(src.field, `${src.url} will not be fetched: ${target.reason}`, src.url));
+    return;
+  }
+  if (target.kind === 'implementation' && !ctx.readsServedDocuments) {
+    // Its pods may not run yet (a component installs its Deployment and its ExposedAPIs together): nothing to warn
+    // about being unreachable. Its shape passed above.
+    out.warnings.push(deferredMessage(src.field, src.url, target));
+    return;
+  }
+  if (!ctx.fetch || ctx.remoteMode === 'off') return;
   const outcome = await ctx.fetch(src.url);
+  // The implementation has no ready pod yet: the executor's Validated step reports it and the API waits for the pods.
+  if (outcome.kind === 'not-ready') return;
   if (outcome.kind === 'unreachable') {
     // Never block an apply on a transient failure: the executor fetches again and reports on the status.
     out.warnings.push(`${src.field}: could not fetch ${src.url} to check it (${outcome.reason}); the document will be checked again when it is applied`);

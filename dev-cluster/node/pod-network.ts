@@ -15,13 +15,13 @@ function ip(args: string[]): string {
 }
 
 /** IPv4 networks already on this machine's interfaces or routes, as [network, prefix] pairs. */
-function usedNetworks(): [number, number][] {
+export function usedNetworks(): [number, number][] {
   const text = ip(['-4', '-o', 'addr', 'show']) + ip(['-4', 'route', 'show', 'table', 'all']);
   return [...text.matchAll(/(\d+\.\d+\.\d+\.\d+)\/(\d+)/g)].map((m) => [toInt(m[1]!), Number(m[2])]);
 }
 
-const toInt = (a: string): number => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-const overlaps = (a: number, pa: number, b: number, pb: number): boolean => {
+export const toInt = (a: string): number => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+export const overlaps = (a: number, pa: number, b: number, pb: number): boolean => {
   const p = Math.min(pa, pb);
   const mask = p === 0 ? 0 : (~0 << (32 - p)) >>> 0;
   return ((a & mask) >>> 0) === ((b & mask) >>> 0);

@@ -5,7 +5,6 @@ import { CoreV1Api, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-n
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { statusCode } from '../../core/kube/errors.ts';
@@ -18,22 +17,11 @@ export const SAMPLE_DOCUMENTS: Record<string, string> = {
 };
 
 export interface SampleBackend {
-  /** http://<host address>:<port>; the examples' ${SANDBOX_SPEC_BASE}. */
+  /** http://<address>:<port>; the examples' ${SANDBOX_SPEC_BASE}. */
   url: string;
   address: string;
   port: number;
   close(): Promise<void>;
-}
-
-/**
- * The address pods and the APIM emulator reach us on. EndpointSlices refuse loopback addresses, so the first
- * non-internal IPv4 address of this machine is used when there is one.
- */
-export function hostAddress(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
 }
 
 /**
@@ -73,11 +61,14 @@ async function loadDocument(file: string): Promise<string> {
   return res.text();
 }
 
-/** `address`: where to listen; default hostAddress(). With a real node, the pod network's gateway (pods reach it there). */
-export async function startSampleBackend(options: { address?: string } = {}): Promise<SampleBackend> {
+/**
+ * `address`: where to listen, and what the EndpointSlice names, so never loopback (refused there) and never the
+ * machine's interface address: the run's own address (run-address.ts), or with a real node the pod network's gateway.
+ */
+export async function startSampleBackend(options: { address: string }): Promise<SampleBackend> {
   const documents = new Map<string, string>();
   for (const file of Object.keys(SAMPLE_DOCUMENTS)) documents.set(file, await loadDocument(file));
-  const address = options.address ?? hostAddress();
+  const address = options.address;
   const answers = tmfAnswers([...documents.values()]);
   const server = http.createServer((req, res) => {
     const name = (req.url ?? '/').split('?')[0]!.replace(/^\/+/, '');

@@ -13,6 +13,7 @@ import { startApimEmulator } from '../../emulator/apim-emulator.ts';
 import { stopSupervisor } from '../control-plane/supervisor-process.ts';
 import { publishBackendService, startSampleBackend, type SampleBackend } from './sample-backend.ts';
 import { startServiceProxy } from './service-proxy.ts';
+import { claimRunAddress, RunAddressError, type RunAddress } from '../run-address.ts';
 import { gatewayCurls, gatewayName, gatewaySettings, writeGatewayResolution, type GatewayResolution } from './gateway-access.ts';
 
 type ApimEmulator = Awaited<ReturnType<typeof startApimEmulator>>;
@@ -144,7 +145,21 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     cleanups.push(() => emulator.close());
     // The emulator listens on loopback here (node agent): the name resolves there.
     const gatewayResolution = options.gatewayHost !== undefined ? writeGatewayResolution(dir, gatewayName(emulator.gatewayUrl, '127.0.0.1')) : undefined;
-    const backend = await startSampleBackend(gateway ? { address: gateway } : {});
+    // Node agent: the backend on an address of the run's own, since the EndpointSlice refuses loopback and the
+    // machine's interface address is not ours to use (run-address.ts); released when the sandbox stops.
+    let address = gateway;
+    if (!address) {
+      let own: RunAddress;
+      try {
+        own = claimRunAddress({ log: options.log });
+      } catch (e) {
+        if (e instanceof RunAddressError) throw new Error(`the sample backend needs an address its EndpointSlice accepts (not loopback, not this machine's interface): ${e.message}`);
+        throw e;
+      }
+      cleanups.push(() => own.release());
+      address = own.address;
+    }
+    const backend = await startSampleBackend({ address });
     cleanups.push(() => backend.close());
 
     // The webhook replicas and the executor's pods run the production bundle, as the image does.

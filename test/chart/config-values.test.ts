@@ -161,6 +161,8 @@ const CHANGED: Record<string, [unknown, string]> = {
   'dispatcher.lease.durationSeconds': [30, '30'],
   'dispatcher.lease.renewDeadlineSeconds': [20, '20'],
   'dispatcher.lease.retryPeriodSeconds': [5, '5'],
+  'drift.intervalSeconds': [600, '600'],
+  'drift.mode': ['repair', 'repair'],
   'executor.command': [['node', '/app/dist/exposedapi-apim.mjs'], '["node","/app/dist/exposedapi-apim.mjs"]'],
   'executor.job.backoffLimit': [5, '5'],
   'executor.job.activeDeadlineSeconds': [900, '900'],

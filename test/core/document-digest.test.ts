@@ -100,6 +100,7 @@ t.test('admission records a digest only for a document it checked and found vali
     { name: 'two URLs: the first is the one imported', spec: { specification: [url, 'https://specs.example.com/bad.json'] }, want: goodDigest, fetched: 1 },
     { name: 'prometheus: no document', spec: { apiType: 'prometheus', specification: undefined }, want: undefined, fetched: 0 },
     { name: 'openapi without a document', spec: { specification: undefined }, want: undefined, fetched: 0 },
+    { name: 'served by the implementation: read by the Job from its pods, never at admission', spec: { specification: { url: 'http://ctk-prodcatapi.components.svc:8080/v3/api-docs' } }, want: undefined, fetched: 0 },
   ];
   for (const c of table) {
     const fetched: string[] = [];

@@ -145,9 +145,31 @@ t.test('a quota identifier that is not a known form works as a shared counter, w
 
 t.test('several specification entries: the first is imported, with a warning', async (t) => {
   const result = await validateExposedApi(
-    exposedApi({ apiVersion: 'oda.tmforum.org/v1beta4', spec: { specification: [{ url: 'https://h/a.json', version: 'v4' }, { url: 'https://h/b.json', version: 'v5' }] } }),
+    exposedApi({ apiVersion: 'oda.tmforum.org/v1beta4', spec: { specification: [{ url: 'https://h.example/a.json', version: 'v4' }, { url: 'https://h.example/b.json', version: 'v5' }] } }),
     defaultValidationContext(),
   );
   t.same(result.errors, []);
   t.match(result.warnings[0], 'only the first (spec.specification[0].url) is imported');
+});
+
+t.test('a document served by the implementation: admission leaves it to the Job, other in-cluster names are refused', async (t) => {
+  // The fixture's namespace "components", implementation "ctk-prodcatapi".
+  const withUrl = (url: string) => exposedApi({ spec: { specification: [{ url }] } });
+  let fetched = 0;
+  const fetch = async () => (fetched++, { kind: 'unreachable' as const, reason: 'ECONNREFUSED' });
+  for (const url of ['http://ctk-prodcatapi:8080/v3/api-docs', 'http://ctk-prodcatapi.components.svc.cluster.local:8080/v3/api-docs']) {
+    const result = await validateExposedApi(withUrl(url), defaultValidationContext({ fetch }));
+    t.same(result.errors, [], `${url}: admitted`);
+    t.equal(result.warnings.length, 1, 'one warning');
+    t.match(result.warnings[0], `spec.specification[0].url: ${url} is served by this ExposedAPI's implementation (Service components/ctk-prodcatapi), so it is not fetched now; the Job reads it from the Service's ready pods`);
+    t.notMatch(result.warnings[0], 'could not fetch', 'no warning about it being unreachable');
+  }
+  t.equal(fetched, 0, 'admission fetched nothing');
+  const other = await validateExposedApi(withUrl('http://billing.components.svc:8080/v3/api-docs'), defaultValidationContext({ fetch }));
+  t.match(renderInvalid('ExposedAPI', 'x', other.errors), /spec\.specification\[0\]\.url: Forbidden: http:\/\/billing\.components\.svc:8080\/v3\/api-docs will not be fetched: .*names Service "billing" in namespace "components", not this ExposedAPI's implementation; .*use http:\/\/ctk-prodcatapi\.components\.svc:<port>\/<path>, or publish the document at a public https URL/);
+  const otherNs = await validateExposedApi(withUrl('http://ctk-prodcatapi.team-b.svc:8080/v3/api-docs'), defaultValidationContext());
+  t.match(otherNs.errors, [{ field: 'spec.specification[0].url', reason: 'Forbidden' }], 'another namespace, even offline (no fetcher)');
+  const allowed = await validateExposedApi(withUrl('http://billing.components.svc:8080/v3/api-docs'), defaultValidationContext({ fetch, allowPrivateFetch: true }));
+  t.same(allowed.errors, [], 'SPEC_FETCH_ALLOW_PRIVATE=true: fetched by the ordinary rules, as before');
+  t.match(allowed.warnings[0], 'could not fetch');
 });

@@ -378,3 +378,45 @@ t.test('retries: the chain survives restarts and leftovers, and status cannot pu
   const gated = planFor(api({ lastJob: name(H1) }), [failed(0)], ctx({ retry, fresh: true, lostClaims: [lostPath] }));
   t.equal(gated.want, undefined);
 });
+
+t.test('a served document whose implementation is not ready: Ready says so, and the next Job starts when a pod is ready', async (t) => {
+  const retry = { limit: 3, baseMs: 60_000, maxMs: 240_000, jitter: 0 };
+  const startedAt = Date.parse('2026-11-21T09:57:00Z');
+  const endedAt = Date.parse('2026-11-21T09:58:00Z');
+  const exit43 = (attempt: number) => job(H1, { attempt, outcome: 'Failed', reason: 'PodFailurePolicy', message: 'Container executor for pod ops/x failed with exit code 43 matching FailJob rule at index 1', startedAtMs: startedAt, endedAtMs: endedAt });
+  const executorSays = cond('Validated', 'False', 'ImplementationNotReady', 'spec.specification[0].url: http://svc:8080/v3/api-docs is served by the implementation, and Service team/svc has no ready pod for port 8080', H1);
+  const written = (before: DispatchSummary, p: Plan): DispatchSummary => ({ ...before, conditions: p.status?.conditions ?? before.conditions });
+  const readyOf = (p: Plan) => p.status?.conditions.find((c) => c.type === 'Ready');
+  const notReady = { ready: false };
+
+  let obj = api({ lastJob: name(H1), conditions: [executorSays] });
+  t.match(brief(planFor(obj, [exit43(0)], ctx({ retry, implementation: notReady }))), { refresh: true }, 'the Job\'s end is judged on a fresh read');
+  const waiting = planFor(obj, [exit43(0)], ctx({ retry, implementation: notReady, fresh: true }));
+  t.match(brief(waiting), { want: undefined, conditions: ['Validated=False/ImplementationNotReady', 'Ready=False/ImplementationNotReady', 'Progressing=False/JobFailed'], event: 'ImplementationNotReady' });
+  t.match(readyOf(waiting)!.message, /^waiting for a ready pod of Service team\/svc to read the document it serves; the next Job starts when its EndpointSlices show one, without a new change\. Job ops\/.* failed: PodFailurePolicy.*the executor reported ImplementationNotReady/);
+  t.notOk(waiting.status!.conditions.some((c) => c.type === 'Stalled'), 'not Stalled: it goes on by itself');
+
+  // Planned again while the pods are not ready (resyncs, slice events, a new leader): quiet, no fresh read, no Job.
+  obj = written(obj, waiting);
+  for (const c of [ctx({ retry, implementation: notReady }), ctx({ retry, implementation: notReady, fresh: true })]) {
+    const again = planFor(obj, [exit43(0)], c);
+    t.same({ status: again.status, event: again.event, refresh: again.refresh, want: again.want }, { status: undefined, event: undefined, refresh: false, want: undefined }, 'waiting: nothing to do');
+  }
+
+  // A pod became ready after the Job started: the next attempt at once.
+  const ready = planFor(obj, [exit43(0)], ctx({ retry, implementation: { ready: true, readySinceMs: startedAt + 30_000 } }));
+  t.match(brief(ready), { want: 'apply:1', refresh: undefined, conditions: ['Validated=False/ImplementationNotReady', 'Ready=False/RetryScheduled', 'Progressing=False/JobFailed'] });
+  t.equal(ready.want?.attempt, 1);
+  t.equal(ready.notBeforeMs, endedAt, 'due now (the failed Job\'s end is past)');
+  t.match(readyOf(ready)!.message, `attempt 1 (Job ops/${name(H1, 'apply', 1)}) now because the executor exited 43`);
+
+  // The EndpointSlices said ready before the Job started, yet the executor found none: the ordinary backoff.
+  const stale = planFor(obj, [exit43(0)], ctx({ retry, implementation: { ready: true, readySinceMs: startedAt - 1 } }));
+  t.equal(stale.want?.attempt, 1);
+  t.equal(stale.notBeforeMs, endedAt + 60_000, 'a backoff, not back-to-back Jobs');
+
+  // READINESS_SYNC=false: the ordinary transient retries.
+  const noWatch = planFor(api({ lastJob: name(H1), conditions: [executorSays] }), [exit43(0)], ctx({ retry, fresh: true }));
+  t.match(brief(noWatch), { want: 'apply:1', event: 'RetryScheduled' });
+  t.equal(noWatch.notBeforeMs, endedAt + 60_000);
+});

@@ -32,6 +32,35 @@ t.test('a Service is ready when any of its slices is; changes are reported once'
   t.equal(r.isReady('team', 'other'), false, 'a Service without slices is not ready');
 });
 
+t.test('since when a served document can be read: a Job that started before may not have seen it', async (t) => {
+  const r = new ServiceReadiness();
+  /** A slice as the EndpointSlice controller writes it (the served-document rule trusts only those). */
+  const controllerSlice = (ready: boolean, o: { managedBy?: string; targetRef?: unknown } = {}) => ({
+    metadata: { namespace: 'team', name: 'svc-abc', labels: { 'kubernetes.io/service-name': 'svc', 'endpointslice.kubernetes.io/managed-by': o.managedBy ?? 'endpointslice-controller.k8s.io' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['10.244.0.7'], conditions: { ready }, targetRef: 'targetRef' in o ? o.targetRef : { kind: 'Pod', namespace: 'team', name: 'svc-1' } }],
+  });
+  const ready = sliceSummary(controllerSlice(true))!;
+  const unready = sliceSummary(controllerSlice(false))!;
+  t.equal(ready.servesDocuments, true);
+  t.equal(sliceSummary(controllerSlice(true, { managedBy: 'someone' }))!.servesDocuments, false, 'a hand-written slice: ready for implementation.ready, not for a served document');
+  t.equal(sliceSummary(controllerSlice(true, { managedBy: 'someone' }))!.ready, true);
+  t.equal(sliceSummary(controllerSlice(true, { targetRef: undefined }))!.servesDocuments, false, 'an endpoint without a Pod');
+  t.same(r.view('team', 'svc'), { ready: false });
+  t.equal(r.upsert('team/a', unready, 500), undefined, 'nothing changed');
+  t.equal(r.upsert('team/a', ready, 1000), 'team/svc');
+  t.same(r.view('team', 'svc'), { ready: true, readySinceMs: 1000 }, 'the moment it became ready');
+  r.upsert('team/b', ready, 2000);
+  t.same(r.view('team', 'svc'), { ready: true, readySinceMs: 1000 }, 'another ready slice keeps the time');
+  r.upsert('team/a', unready, 3000);
+  r.upsert('team/b', unready, 3000);
+  t.same(r.view('team', 'svc'), { ready: false }, 'not ready: no time');
+  t.equal(r.upsert('team/c', sliceSummary(controllerSlice(true, { managedBy: 'someone' }))!, 3500), 'team/svc', 'a hand-written ready slice changes implementation.ready');
+  t.same(r.view('team', 'svc'), { ready: false }, 'but not whether a served document can be read');
+  r.upsert('team/b', ready, 4000);
+  t.same(r.view('team', 'svc'), { ready: true, readySinceMs: 4000 }, 'ready again: the new time');
+});
+
 t.test('the Component entry whose uid is the ExposedAPI\'s gets ready; everything else is kept', async (t) => {
   const component = {
     status: {

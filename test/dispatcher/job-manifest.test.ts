@@ -104,8 +104,9 @@ t.test('the pod: executor args, env, identity, retries, resources and the restri
   t.equal(spec.ttlSecondsAfterFinished, 86400);
   t.same(spec.podFailurePolicy?.rules, [
     { action: 'FailJob', onExitCodes: { containerName: 'executor', operator: 'In', values: [EXIT_PERMANENT] } },
+    { action: 'FailJob', onExitCodes: { containerName: 'executor', operator: 'In', values: [43] } },
     { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
-  ], 'exit 42 fails the Job at once; disruptions do not use up a retry');
+  ], 'exits 42 and 43 fail the Job at once; disruptions do not use up a retry');
   t.same(c.resources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } });
   t.same(pod.securityContext, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
   t.same(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });

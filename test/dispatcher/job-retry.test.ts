@@ -96,3 +96,24 @@ t.test('configuration: defaults, bounds, and a TTL that would lose the retry\'s 
   }
   t.ok(read({ JOB_TTL_SECONDS_AFTER_FINISHED: '600', JOB_RETRY_LIMIT: '0' }).ok, 'a short TTL is fine with retries off');
 });
+
+t.test('exit 43 (no ready pod to read the served document from): the next Job when the implementation is ready', async (t) => {
+  const started = ended - 20_000;
+  const job43 = (o: Partial<JobSummary> = {}) => ({
+    ...failedJob({ reason: 'PodFailurePolicy', message: 'Container executor for pod ops/x-abc failed with exit code 43 matching FailJob rule at index 1', ...o }),
+    startedAtMs: started,
+  });
+  t.match(failureKind(job43()), { transient: false, waitsForImplementation: true, why: /exited 43: the implementation Service had no ready pod/ }, 'exit 43 is its own kind');
+  t.notOk(failureKind(failedJob({ reason: 'PodFailurePolicy', message: 'failed with exit code 430 matching FailJob rule' })).waitsForImplementation, 'exit code 430 is not 43');
+  const cases: { name: string; impl?: { ready: boolean; readySinceMs?: number }; job?: Partial<JobSummary>; retry?: Partial<JobRetryConfig>; expect: Record<string, unknown> }[] = [
+    { name: 'not ready: wait for the EndpointSlice watch', impl: { ready: false }, expect: { kind: 'wait-for-implementation' } },
+    { name: 'ready since after the Job started: at once', impl: { ready: true, readySinceMs: started + 1 }, expect: { kind: 'retry', attempt: 1, delayMs: 0, dueAtMs: ended, implementation: true, why: /it has one now/ } },
+    { name: 'ready since before the Job started (the executor judged otherwise): the ordinary backoff, so no back-to-back Jobs', impl: { ready: true, readySinceMs: started - 1 },
+      expect: { kind: 'retry', attempt: 1, delayMs: MIN, dueAtMs: ended + MIN, implementation: true } },
+    { name: 'not counted against JOB_RETRY_LIMIT', impl: { ready: true, readySinceMs: started + 1 }, job: { attempt: 7 }, retry: { limit: 2 }, expect: { kind: 'retry', attempt: 8, delayMs: 0 } },
+    { name: 'bounded all the same', impl: { ready: true, readySinceMs: started + 1 }, job: { attempt: 999 }, expect: { kind: 'wait-for-change', why: /1000 Jobs/ } },
+    { name: 'READINESS_SYNC=false: the ordinary retries', job: { attempt: 0 }, expect: { kind: 'retry', attempt: 1, delayMs: MIN } },
+    { name: 'READINESS_SYNC=false, retries spent', job: { attempt: 2 }, retry: { limit: 2 }, expect: { kind: 'wait-for-change', why: /READINESS_SYNC=false.*all 2 retries/ } },
+  ];
+  for (const c of cases) t.match(decideRetry(job43(c.job), { ...noJitter, ...c.retry }, 'ns/a/h', c.impl), c.expect, c.name);
+});

@@ -90,6 +90,9 @@ t.test('every operation sends what the SDK sends', async (t) => {
     ['create a tag', () => sdk.tag.createOrUpdate(rg, svc, 'x', { displayName: 'x' }), () => ours.createTag('x', { displayName: 'x' })],
     ['tag an API', () => sdk.tag.assignToApi(rg, svc, 'a', 'x'), () => ours.tagApi('a', 'x')],
     ['untag an API', () => sdk.tag.detachFromApi(rg, svc, 'a', 'x'), () => ours.untagApi('a', 'x')],
+    ['API-tag links (drift verification)', async () => { for await (const _ of sdk.api.listByTags(rg, svc)) void _; }, () => ours.listApisByTags()],
+    ['list products', async () => { for await (const _ of sdk.product.listByService(rg, svc)) void _; }, () => ours.listProducts()],
+    ['APIs of a product', async () => { for await (const _ of sdk.productApi.listByProduct(rg, svc, 'p 1')) void _; }, () => ours.listProductApis('p 1')],
     ['read an OpenID provider', () => sdk.openIdConnectProvider.get(rg, svc, 'o'), () => ours.readOpenIdProvider('o')],
     ['create an OpenID provider', () => sdk.openIdConnectProvider.createOrUpdate(rg, svc, 'o', { displayName: 'h', description: 'd', metadataEndpoint: 'https://h/.well-known/openid-configuration', clientId: 'c' }), () => ours.createOpenIdProvider('o', { displayName: 'h', description: 'd', metadataEndpoint: 'https://h/.well-known/openid-configuration', clientId: 'c' })],
   ];

@@ -44,7 +44,8 @@ t.test('RBAC: the executor\'s ServiceAccount, least privilege', async (t) => {
   const grants = new Map<string, string[]>();
   for (const r of rules) for (const res of r.resources) grants.set(`${r.apiGroups[0] || 'core'}/${res}`, [...r.verbs].sort());
   t.same(Object.fromEntries(grants), {
-    'oda.tmforum.org/exposedapis': ['get', 'patch'],
+    // list: the verify Job compares every applied ExposedAPI (docs/drift.md).
+    'oda.tmforum.org/exposedapis': ['get', 'list', 'patch'],
     'oda.tmforum.org/exposedapis/status': ['patch'],
     'oda.tmforum.org/components': ['get', 'patch'],
     'networking.k8s.io/ingresses': ['create', 'delete', 'get', 'patch'],

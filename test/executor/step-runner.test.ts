@@ -144,6 +144,8 @@ t.test('the status write failing is a failure of the step that asked for it; the
   const unwritable = recorder({ failWrites: 9 });
   const stillFailed = await runSteps(applyLike([['Imported', async () => failed({ retriable: false, reason: 'ApimRejected', message: 'no' })]]), undefined, unwritable.io);
   t.equal(exitCodeFor(stillFailed), EXIT_PERMANENT, 'a status that cannot be written does not change the verdict');
+  const waits = await runSteps(applyLike([['Validated', async () => failed({ retriable: true, waitsForImplementation: true, reason: 'ImplementationNotReady', message: 'no ready pod' })]]), undefined, recorder().io);
+  t.equal(exitCodeFor(waits), 43, 'no ready pod to read a served document from: exit 43 (FailJob; the dispatcher waits for the pods)');
   t.ok(unwritable.logs.some((l) => l.msg === 'could not write the failure to the ExposedAPI status'));
 });
 

@@ -98,7 +98,7 @@ t.test('every reason the Lua treats as stalled is one the model stalls on, and t
     const health = await runHealthScript(HEALTH_LUA, stored(H1, { conditions: [exec('Ready', 'False', reason, 'x')] }));
     t.equal(health.status, 'Degraded', `Ready False / ${reason} without Stalled (an older operator) is Degraded`);
   }
-  for (const reason of ['RetryScheduled', 'Throttled', 'ApimUnavailable', 'AddressPending', 'ImportRejected', 'Pending']) {
+  for (const reason of ['RetryScheduled', 'ImplementationNotReady', 'Throttled', 'ApimUnavailable', 'AddressPending', 'ImportRejected', 'Pending']) {
     const health = await runHealthScript(HEALTH_LUA, stored(H1, { conditions: [exec('Ready', 'False', reason, 'x')] }));
     t.equal(health.status, 'Progressing', `Ready False / ${reason} alone: its Job or a retry still works on it`);
   }
