@@ -14,18 +14,19 @@ import { runContext } from '../executor/run-context.ts';
 import type { RunResult } from '../executor/step-runner.ts';
 import { errorMessage } from '../core/kube/errors.ts';
 
-const HELP = `usage: exposedapi-apim execute apply|delete --namespace NS --name NAME --spec-hash H
+const HELP = `usage: exposedapi-apim execute apply|delete|release --namespace NS --name NAME --spec-hash H
        exposedapi-apim execute verify
 
 Applies one accepted change of an ExposedAPI to Azure API Management (apply), or undoes it once the ExposedAPI is
-being deleted (delete). Does nothing when the ExposedAPI is gone or its exposedapi-apim.io/spec-hash annotation is no
-longer H. verify compares APIM with every applied ExposedAPI, reading only, and marks those that drifted (Drifted,
-docs/drift.md). Configuration: environment variables, see docs/executor.md.
+being deleted (delete), or removes it from an instance it moved away from (release: the instance of APIM_TARGET,
+listed in status.apim.formerTargets). Does nothing when the ExposedAPI is gone or its exposedapi-apim.io/spec-hash
+annotation is no longer H. verify compares APIM with every applied ExposedAPI, reading only, and marks those that
+drifted (Drifted, docs/drift.md). Configuration: environment variables, see docs/executor.md.
 
 Exit codes: 0 done (or nothing to do), 1 transient failure (retry), 42 permanent failure (reason in status).
 `;
 
-const ACTIONS: readonly JobAction[] = ['apply', 'delete'];
+const ACTIONS: readonly JobAction[] = ['apply', 'delete', 'release'];
 
 /** The Job process contract, and the only place a run's result becomes an exit code. */
 export function exitCodeFor(result: RunResult | { kind: 'failed'; retriable: boolean }): number {
@@ -90,7 +91,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const [action, ...extra] = parsed.positionals;
   if (action === 'verify' && extra.length === 0) return verify(parsed.values);
-  if (!ACTIONS.includes(action as JobAction) || extra.length > 0) return usageError(`the action must be apply, delete or verify, got ${JSON.stringify(parsed.positionals.join(' '))}`);
+  if (!ACTIONS.includes(action as JobAction) || extra.length > 0) return usageError(`the action must be apply, delete, release or verify, got ${JSON.stringify(parsed.positionals.join(' '))}`);
   const { namespace, name } = parsed.values;
   const specHash = parsed.values['spec-hash'];
   if (!namespace || !name || !specHash) return usageError('--namespace, --name and --spec-hash are required');
@@ -130,7 +131,9 @@ export async function run(args: string[]): Promise<number> {
     if (action === 'delete' && g.obj.metadata.annotations?.[DETACH_ANNOTATION] !== 'true') ctx.warmUpApim();
     const result = action === 'apply'
       ? await (await import('../executor/execute-apply.ts')).executeApply(ctx, ref, g.obj)
-      : await (await import('../executor/execute-delete.ts')).executeDelete(ctx, ref, g.obj);
+      : action === 'release'
+        ? await (await import('../executor/execute-release.ts')).executeRelease(ctx, ref, g.obj)
+        : await (await import('../executor/execute-delete.ts')).executeDelete(ctx, ref, g.obj);
     const code = exitCodeFor(result);
     log.info('done', { exitCode: code });
     return code;

@@ -7,6 +7,7 @@ import { VALIDATE_CONTENT_MAX_SIZE } from './policy-xml.ts';
 import { APIM_RESOURCE_ID, isHttpUrl } from './http-tokens.ts';
 import { EnvReader, readOutboundPolicy, readSpecFetchOptions, readTenancyPolicy, type ConfigResult } from './operator-config.ts';
 import type { TenancyPolicy } from './tenancy-policy.ts';
+import { serviceIdOf, TARGET_NAME, TARGET_NAME_MAX } from './apim-target.ts';
 import type { RemoteSpecMode } from './rules/specification.ts';
 import type { SpecFetchOptions } from './spec-fetch.ts';
 import type { OutboundPolicy } from './outbound-url.ts';
@@ -60,6 +61,13 @@ export interface ExecutorConfig {
     importNotFoundWindowMs: number;
     /** ARM_PACING_RESERVE_PERCENT: below this share of ARM's bucket left, the Job slows its requests (0 = off). */
     pacingReservePercent: number;
+    /** The service's ARM id, from the three above: what status.apim.resourceId records. */
+    resourceId: string;
+    /**
+     * APIM_TARGET / APIM_TARGET_SETTINGS: the ApimTarget the dispatcher runs this Job for and its applied-settings hash
+     * (core/apim-target.ts targetJobEnv); absent = the operator's own instance.
+     */
+    target?: { name: string; settings: string };
   };
   route: {
     mode: RouteMode;
@@ -106,6 +114,12 @@ export interface ExecutorConfig {
    */
   validateContentMaxSize: number;
   retryBudgetMs: number;
+  /**
+   * APIM_REVISIONS (`off` | `on`) and APIM_REVISIONS_KEEP: whether a change is published as a new revision that is
+   * checked before a release makes it current (an ExposedAPI's spec.apim.revisions overrides `enabled`), and how many
+   * earlier revisions of the operator's own stay (docs/revisions.md).
+   */
+  revisions: { enabled: boolean; keep: number };
   developerUiBaseUrl?: string;
   jobName?: string;
   logLevel: string;
@@ -173,6 +187,15 @@ function readVersioning(r: EnvReader): VersioningConfig {
   };
 }
 
+function readTarget(r: EnvReader): { name: string; settings: string } | undefined {
+  const name = r.str('APIM_TARGET', '');
+  if (name === '') return undefined;
+  if (!TARGET_NAME.test(name) || name.length > TARGET_NAME_MAX) r.errors.push(`APIM_TARGET=${JSON.stringify(name)} is invalid: must be the name of an ApimTarget (set by the dispatcher)`);
+  const settings = r.str('APIM_TARGET_SETTINGS', '');
+  if (!/^[0-9a-f]{16}$/.test(settings)) r.errors.push(`APIM_TARGET_SETTINGS=${JSON.stringify(settings)} is invalid: must be 16 hex digits (set by the dispatcher with APIM_TARGET)`);
+  return { name, settings };
+}
+
 function readGateway(r: EnvReader): { namespace: string; name: string } | undefined {
   const v = r.str('ROUTE_GATEWAY', '');
   if (v === '') return undefined;
@@ -234,6 +257,8 @@ export function readExecutorConfig(env: Record<string, string | undefined> = pro
       // "Api not found." for about a minute after a large import (terraform-provider-azurerm #23322, #28201): twice that.
       importNotFoundWindowMs: r.int('IMPORT_NOT_FOUND_WINDOW_SECONDS', 120, 0, 3600) * 1000,
       pacingReservePercent: r.int('ARM_PACING_RESERVE_PERCENT', 20, 0, 90),
+      resourceId: serviceIdOf({ subscriptionId: subscriptionId.toLowerCase(), resourceGroup, serviceName }),
+      target: readTarget(r),
     },
     route: {
       mode,
@@ -261,6 +286,11 @@ export function readExecutorConfig(env: Record<string, string | undefined> = pro
     quotaRenewalPeriodSeconds: r.int('QUOTA_RENEWAL_PERIOD_SECONDS', DEFAULT_QUOTA_RENEWAL_PERIOD_SECONDS, 300, 2_147_483_647),
     validateContentMaxSize: r.int('VALIDATE_CONTENT_MAX_SIZE', VALIDATE_CONTENT_MAX_SIZE, 1, VALIDATE_CONTENT_MAX_SIZE),
     retryBudgetMs: r.int('RETRY_BUDGET_SECONDS', 300, 1, 86_400) * 1000,
+    revisions: {
+      enabled: r.oneOf('APIM_REVISIONS', 'off', ['off', 'on'] as const) === 'on',
+      // APIM keeps revisions without a documented limit; 100 bounds what one run lists and deletes.
+      keep: r.int('APIM_REVISIONS_KEEP', 3, 0, 100),
+    },
     developerUiBaseUrl: optionalUrl(r, 'DEVELOPER_UI_BASE_URL'),
     jobName: r.str('JOB_NAME', '') || undefined,
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),

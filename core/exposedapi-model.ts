@@ -63,6 +63,13 @@ export interface ApimExtension {
   tags: string[];
   jwt?: JwtSettings;
   backend: { mode?: 'ingress' | 'url'; url?: string };
+  /**
+   * Publish each change as a new APIM revision, checked before it is made current (docs/revisions.md): true or false
+   * overrides APIM_REVISIONS for this API; absent (unset) = the operator's setting.
+   */
+  revisions?: boolean;
+  /** The ApimTarget to publish into (core/target-selection.ts); absent = chosen by namespace, default, or the operator's. */
+  target?: string;
 }
 
 /**
@@ -125,7 +132,7 @@ export interface ModelResult {
   errors: FieldError[];
 }
 
-export const APIM_EXTENSION_FIELDS = ['apiId', 'displayName', 'products', 'tags', 'authentication', 'backend'] as const;
+export const APIM_EXTENSION_FIELDS = ['apiId', 'displayName', 'products', 'tags', 'authentication', 'backend', 'revisions', 'target'] as const;
 
 /** Splits an ODA CSV string ("a, b,c") into trimmed, non-empty items. */
 export function splitCsv(csv: string): string[] {
@@ -210,6 +217,9 @@ function readApimExtension(spec: ObjectReader): ApimExtension {
     tags: a.stringArray('tags'),
     jwt: readJwt(auth),
     backend: { mode: backendMode, url },
+    // Absent when unset (the spec-hash rule above); a wrong type is a field error.
+    ...(a.has('revisions') ? { revisions: a.boolean('revisions', false) } : {}),
+    target: a.string('target'),
   };
 }
 

@@ -28,6 +28,14 @@ export type ConditionType =
   /** The executor's delete: False with APIM's error while the cleanup fails (the Job retries). */
   | 'CleanedUp'
   /**
+   * The executor's, on every apply that gets to write status: what APIM serves of this ExposedAPI while a change may
+   * have failed (docs/status.md, "A failed change"): True `CurrentSpec` (the change is applied), True
+   * `PreviousRevision` (revisions: the change failed before its release, the current revision is the last applied
+   * spec), False `ChangeNotApplied` (no revisions: the change failed and APIM may serve the previous spec or parts of
+   * this one). The parent Component's entry is `ready` only while this is not False (componentEntryReady).
+   */
+  | 'Serving'
+  /**
    * The executor's verify run (docs/drift.md): True when APIM differs from what the applied spec wants (the message
    * names the differences), False when it matches; an apply that succeeds sets it False again.
    */
@@ -75,8 +83,46 @@ export interface ExposedApiStatus {
    * ids an apply started to publish but did not finish (so a rename after a failed apply leaves no orphan); null
    * clears them in a merge patch.
    */
-  apim?: { apiId: string; serviceName: string; pendingApiIds?: string[] | null; import?: ImportRecord | null };
+  apim?: {
+    apiId: string;
+    serviceName: string;
+    pendingApiIds?: string[] | null;
+    import?: ImportRecord | null;
+    /** ARM id of the instance the API is published in (issue 16): where it is, for people and for a later move. */
+    resourceId?: string;
+    /** The ApimTarget it was published through; '' (or absent) = the operator's own instance. */
+    target?: string;
+    /** The target's applied-settings hash (core/apim-target.ts appliedSettingsHash) the apply ran with; null clears. */
+    targetSettings?: string | null;
+    /**
+     * Targets the API was published in before a move and not yet removed from (null clears): the dispatcher runs a
+     * `release` Job against each (docs/apim-targets.md). A hint like the rest: the release removes only what APIM's
+     * ownership mark proves is this ExposedAPI's.
+     */
+    formerTargets?: FormerTarget[] | null;
+    /** The current revision, when changes go through revisions (docs/revisions.md); null clears. */
+    revision?: string | null;
+  };
 }
+
+/**
+ * The parent Component entry's `ready` (ODA: the component operator counts an API complete when its entry has a url and
+ * ready is true): the implementation is ready, and APIM does not serve a change that failed half-way. With revisions a
+ * failed change never reaches the current revision, so the entry keeps the current revision's state. Pure.
+ */
+export function componentEntryReady(implementationReady: boolean, conditions: readonly Pick<Condition, 'type' | 'status'>[]): boolean {
+  return implementationReady && conditions.find((c) => c.type === 'Serving')?.status !== 'False';
+}
+
+/** Where an API was published before it moved to another ApimTarget. */
+export interface FormerTarget {
+  /** The ApimTarget's name; '' = the operator's own instance. */
+  target: string;
+  resourceId: string;
+}
+
+/** At most this many former targets are kept or acted on: status is tenant-writable. */
+export const FORMER_TARGETS_MAX = 8;
 
 /**
  * An import the executor started and has not seen end (null clears it): how a later Job, after a retry, finds the
@@ -120,7 +166,7 @@ export const PENDING_REASON = 'Pending';
  * Ready False reasons after which nothing happens for the change until someone acts: the Job failed for good (a new
  * change, an edit or a new reconcile-at, runs again), or a claim is lost (no Job until the older holder moves).
  */
-export const STALLED_REASONS: readonly string[] = ['JobFailed', 'PathConflict', 'ApiIdConflict'];
+export const STALLED_REASONS: readonly string[] = ['JobFailed', 'PathConflict', 'ApiIdConflict', 'TargetNotFound', 'TargetInvalid', 'TargetAmbiguous', 'TargetNotAllowed'];
 
 /**
  * The conditions once a change (spec hash `hash`) is admitted: Ready Unknown / Pending for it, and a Stalled True
@@ -174,4 +220,5 @@ export const JOB_LABELS = {
   action: 'exposedapi-apim.io/action',
 } as const;
 
-export type JobAction = 'apply' | 'delete';
+/** `release`: remove the API from an instance it moved away from (status.apim.formerTargets), nothing else. */
+export type JobAction = 'apply' | 'delete' | 'release';

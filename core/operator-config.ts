@@ -6,6 +6,7 @@ import type { SpecFetchOptions } from './spec-fetch.ts';
 import type { OutboundPolicy } from './outbound-url.ts';
 import { NO_POLICY, parseTenancyPolicy, type TenancyPolicy } from './tenancy-policy.ts';
 import { APIM_SKUS, knownSku, type ApimSku } from './apim-tiers.ts';
+import { serviceIdOf } from './apim-target.ts';
 
 export interface WebhookConfig {
   host: string;
@@ -43,6 +44,12 @@ export interface WebhookConfig {
   tenancy: TenancyPolicy;
   /** APIM_SKU: the tier of the APIM service; policies it does not offer are denied at admission. Absent = not checked. */
   apimSku?: ApimSku;
+  /**
+   * The ARM id of the operator's own instance, from APIM_SUBSCRIPTION_ID, APIM_RESOURCE_GROUP and APIM_SERVICE_NAME
+   * when all three are set (the Jobs' ConfigMap is the webhook's too): the claim scope of the ExposedAPIs that use no
+   * ApimTarget, so an ApimTarget for the same instance shares their paths (core/target-selection.ts).
+   */
+  operatorServiceId?: string;
   logLevel: string;
 }
 
@@ -129,6 +136,15 @@ export function readOutboundPolicy(r: EnvReader): OutboundPolicy {
   return { allowHttp: r.bool('OUTBOUND_ALLOW_HTTP', false), allowPrivate: r.bool('OUTBOUND_ALLOW_PRIVATE', false) };
 }
 
+function operatorServiceId(r: EnvReader): { operatorServiceId?: string } {
+  const subscriptionId = r.str('APIM_SUBSCRIPTION_ID', '');
+  const resourceGroup = r.str('APIM_RESOURCE_GROUP', '');
+  const serviceName = r.str('APIM_SERVICE_NAME', '');
+  if (subscriptionId === '' || resourceGroup === '' || serviceName === '') return {};
+  // The executor validates these; here a malformed one only means "a scope of its own", never a refusal to start.
+  return { operatorServiceId: serviceIdOf({ subscriptionId: subscriptionId.toLowerCase(), resourceGroup, serviceName }) };
+}
+
 export function readWebhookConfig(env: Record<string, string | undefined> = process.env): ConfigResult<WebhookConfig> {
   const r = new EnvReader(env);
   const config: WebhookConfig = {
@@ -153,6 +169,7 @@ export function readWebhookConfig(env: Record<string, string | undefined> = proc
     outbound: readOutboundPolicy(r),
     tenancy: readTenancyPolicy(r),
     apimSku: readApimSku(r),
+    ...operatorServiceId(r),
     logLevel: r.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
   };
   // The webhook answers within the apiserver's timeout (≤ 10 s); a fetch must leave room for the rest.

@@ -13,6 +13,7 @@
 //       backendHosts: ["*.{namespace}.svc.example.com"]
 //       jwtIssuers: ["https://login.microsoftonline.com/<tenant>/v2.0"]
 //       allowAdoption: false
+//       targets: ["shared-*", "{namespace}"] # the ApimTargets (core/apim-target.ts) its ExposedAPIs may publish into
 //
 // An absent list means "no restriction"; an empty list means "none allowed". With no policy at all the operator
 // behaves as an ODA Canvas expects: component paths such as /<release>-<component>/tmf-api/... keep working, and the
@@ -28,6 +29,8 @@ export interface TenancyRule {
   tags?: string[];
   backendHosts?: string[];
   jwtIssuers?: string[];
+  /** Names (globs) of the ApimTargets the namespace may publish into; the operator's own instance is always allowed. */
+  targets?: string[];
   allowAdoption: boolean;
 }
 
@@ -40,8 +43,8 @@ export type NamespaceRule = Omit<TenancyRule, 'namespaces'> & { index: number };
 
 export const NO_POLICY: TenancyPolicy = { rules: [] };
 
-const RULE_KEYS = ['namespaces', 'pathPrefixes', 'apiIdPrefix', 'products', 'tags', 'backendHosts', 'jwtIssuers', 'allowAdoption'] as const;
-const LIST_KEYS = ['pathPrefixes', 'products', 'tags', 'backendHosts', 'jwtIssuers'] as const;
+const RULE_KEYS = ['namespaces', 'pathPrefixes', 'apiIdPrefix', 'products', 'tags', 'backendHosts', 'jwtIssuers', 'targets', 'allowAdoption'] as const;
+const LIST_KEYS = ['pathPrefixes', 'products', 'tags', 'backendHosts', 'jwtIssuers', 'targets'] as const;
 
 /** "*" matches any run of characters; everything else literally. */
 export function globMatch(pattern: string, value: string, opts: { caseInsensitive?: boolean } = {}): boolean {

@@ -13,7 +13,9 @@ import { checkApimValueSafety } from './rules/apim-value-safety.ts';
 import { checkOutboundTargets, resolveOutboundTargets, type HostResolver } from './rules/outbound-targets.ts';
 import { STRICT_OUTBOUND_POLICY, type OutboundPolicy } from './outbound-url.ts';
 import { checkTenancy } from './rules/tenancy.ts';
-import { ruleFor, type TenancyPolicy } from './tenancy-policy.ts';
+import { NO_POLICY, ruleFor, type TenancyPolicy } from './tenancy-policy.ts';
+import type { TargetDirectory } from './target-selection.ts';
+import { forbidden } from './field-error.ts';
 import { apiIdOf } from './api-id.ts';
 import { parsePolicyIdentifier } from './policy-identifier.ts';
 import { policiesUsed } from './policy-xml.ts';
@@ -42,6 +44,12 @@ export interface ValidationContext {
   tenancy?: TenancyPolicy;
   /** The APIM tier the operator publishes to (APIM_SKU): policies it does not offer are denied; absent = not checked. */
   apimSku?: ApimSku;
+  /**
+   * The ApimTargets and namespace labels the webhook watches (core/target-selection.ts): which instance the object
+   * publishes into decides its claims' scope, its tier and whether the tenancy policy allows it. Absent (offline
+   * `validate`, the executor, whose Job the dispatcher already gave its target): the operator's own instance.
+   */
+  targets?: TargetDirectory;
 }
 
 export interface ValidationResult {
@@ -93,11 +101,16 @@ export async function validateExposedApi(obj: unknown, ctx: ValidationContext): 
   const { model, errors } = readExposedApi(obj);
   errors.push(...modelErrors(model, ctx));
   if (ctx.tenancy) errors.push(...checkTenancy(model, ruleFor(ctx.tenancy, model.namespace), apiIdOf(model)));
-  if (ctx.apimSku) {
+  const target = ctx.targets?.choose(model.namespace, model.spec.apim.target, ctx.tenancy ?? NO_POLICY);
+  if (target?.kind === 'refused') errors.push(forbidden(target.field, target.message, target.value === '' ? undefined : target.value));
+  // A target's own tier, not the operator instance's APIM_SKU: a target without spec.tier is checked by its Jobs.
+  const tier = target?.kind === 'target' ? { sku: target.target.tier, source: `ApimTarget "${target.target.name}" (spec.tier)` } : { sku: ctx.apimSku, source: 'APIM_SKU' };
+  if (tier.sku) {
     const uses = policiesUsed({ spec: model.spec, jwt: model.spec.apim.jwt, documentValidation: model.spec.apiType === 'openapi' });
-    errors.push(...tierErrors(uses, ctx.apimSku, 'APIM_SKU'));
+    errors.push(...tierErrors(uses, tier.sku, tier.source));
   }
-  errors.push(...checkClaims(claimOf(model), ctx.claims));
+  // A refused choice claims nothing: it never runs a Job, and the denial already says why.
+  if (target?.kind !== 'refused') errors.push(...checkClaims({ ...claimOf(model), scope: target ? ctx.targets!.scopeOf(target) : '' }, ctx.claims));
   const outbound = ctx.resolveHost ? await resolveOutboundTargets(model, ctx.outbound ?? STRICT_OUTBOUND_POLICY, ctx.resolveHost) : { errors: [], warnings: [] };
   errors.push(...outbound.errors);
   const spec = await checkSpecification(model, ctx);

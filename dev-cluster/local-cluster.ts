@@ -104,12 +104,12 @@ export async function startLocalControlPlane(dir: string, parentPid: number, log
 }
 
 /** `kubectl wait` fails outright on a CRD whose status has no conditions yet, so poll with a bound instead. */
-export async function waitCrdEstablished(k: (args: string[]) => Promise<string>, timeoutMs = 60_000): Promise<void> {
+export async function waitCrdEstablished(k: (args: string[]) => Promise<string>, timeoutMs = 60_000, crd = 'exposedapis.oda.tmforum.org'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = await k(['get', 'crd/exposedapis.oda.tmforum.org', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).catch(() => '');
+    const status = await k(['get', `crd/${crd}`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).catch(() => '');
     if (status.trim() === 'True') return;
-    if (Date.now() > deadline) throw new Error(`the ExposedAPI CRD was not Established within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`the CRD ${crd} was not Established within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -119,6 +119,9 @@ export async function installOperatorResources(lcp: LocalControlPlane, rbacFiles
   log('installing the ExposedAPI CRD and the operator\'s ServiceAccounts and RBAC…');
   await lcp.k(['apply', '--server-side', '--force-conflicts', '-f', join(REPO_ROOT, 'manifests/base/crd.yaml')]);
   await waitCrdEstablished(lcp.k);
+  // ApimTargets (docs/apim-targets.md): the sandbox publishes into two instances through them.
+  await lcp.k(['apply', '--server-side', '--force-conflicts', '-f', join(REPO_ROOT, 'manifests/base/apimtarget-crd.yaml')]);
+  await waitCrdEstablished(lcp.k, undefined, 'apimtargets.exposedapi-apim.io');
   await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NAMESPACE } }));
   const cluster = new Set(['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'CustomResourceDefinition']);
   for (const file of rbacFiles) {

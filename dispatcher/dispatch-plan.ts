@@ -18,7 +18,7 @@ import { DRIFT_REASONS, IMPLEMENTATION_NOT_READY, setCondition, stalledFor, type
 import { conflictReason, conflictText, type ClaimConflict } from '../core/rules/claims.ts';
 import { boundedConditionMessage, hasOurFinalizer, type DispatchSummary } from './exposedapi-summary.ts';
 import type { JobRetryConfig } from '../core/dispatcher-config.ts';
-import { jobName, repairTag, type Change } from './job-manifest.ts';
+import { jobName, repairTag, type Change, type JobTarget } from './job-manifest.ts';
 import { decideRetry, durationText, failureKind, type ImplementationView, type RetryDecision } from './job-retry.ts';
 import { failureText, isActive, type JobSummary } from './job-summary.ts';
 
@@ -34,14 +34,28 @@ export interface PlanContext {
   /** Retries of a change whose Job failed for a transient reason; absent = none (the change waits for a new one). */
   retry?: JobRetryConfig;
   /**
+   * Where the object publishes (core/target-selection.ts), as the dispatcher resolved it: the ApimTarget's Job
+   * settings, or refused with why; absent = the operator's own instance. For an object being deleted: where it was
+   * applied (status.apim.target) when that target still exists.
+   */
+  target?: { kind: 'target'; job: JobTarget } | { kind: 'refused'; reason: string; message: string };
+  /** The instances a move left the API in (status.apim.formerTargets) that can be released, resolved to Job settings. */
+  releases?: readonly JobTarget[];
+  /**
    * The implementation Service as the EndpointSlice watch sees it (absent: READINESS_SYNC=false): a Job that found
    * no ready pod to read a served document from is followed by the next when one is ready.
    */
   implementation?: ImplementationView;
 }
 
-/** Ready reasons the dispatcher writes for a lost claim. */
-const CLAIM_REASONS = new Set(['PathConflict', 'ApiIdConflict']);
+/** Whether the applied hash was applied where the object publishes now (the same target and applied settings). */
+export function appliedOnTarget(api: DispatchSummary, target: JobTarget | undefined): boolean {
+  if (!target) return (api.appliedTarget ?? '') === '';
+  return api.appliedTarget === target.name && api.appliedTargetSettings === target.settings;
+}
+
+/** Ready reasons the dispatcher writes for a lost claim or a target that cannot be used: cleared when that passes. */
+const CLAIM_REASONS = new Set(['PathConflict', 'ApiIdConflict', 'TargetNotFound', 'TargetInvalid', 'TargetAmbiguous', 'TargetNotAllowed']);
 
 export interface PlanEvent {
   type: 'Normal' | 'Warning';
@@ -126,8 +140,12 @@ function jobRef(ctx: PlanContext, name: string): string {
   return `${ctx.operatorNamespace}/${name}`;
 }
 
-export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: PlanContext): Plan {
+export function planFor(summary: DispatchSummary, jobs: readonly JobSummary[], ctx: PlanContext): Plan {
   const plan: Plan = { deleteJobs: [], releaseFinalizer: false, refresh: false };
+  const where = ctx.target?.kind === 'target' ? ctx.target.job : undefined;
+  // The applied hash counts only on the instance it was applied to: a new target (or new applied settings of the
+  // target) is a change of its own, with Jobs of its own (job-manifest.ts jobName).
+  const api = summary.appliedSpecHash !== undefined && !appliedOnTarget(summary, where) ? { ...summary, appliedSpecHash: undefined } : summary;
   let conditions = api.conditions;
   let lastJob: string | undefined;
   const set = (c: ConditionInput) => {
@@ -163,7 +181,7 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
   const running = active.find((j) => j.specHash === hash) ?? active[0];
   const progressing = conditionOf(conditions, 'Progressing');
   if (running) {
-    set({ type: 'Progressing', status: 'True', reason: running.action === 'delete' ? 'Deleting' : 'Applying', message: running.name, specHash: running.specHash });
+    set({ type: 'Progressing', status: 'True', reason: running.action === 'delete' ? 'Deleting' : running.action === 'release' ? 'Releasing' : 'Applying', message: running.name, specHash: running.specHash });
     if (api.lastJob !== running.name) lastJob = running.name;
     if (running.action === 'delete' && conditionOf(conditions, 'DeleteBlocked')?.status === 'True') {
       set({ type: 'DeleteBlocked', status: 'False', reason: 'Retrying', message: `the delete Job ${jobRef(ctx, running.name)} is running`, specHash: running.specHash });
@@ -177,7 +195,16 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
   if (api.deleting && !hasOurFinalizer(api)) return finish(); // released already, or never ours
 
   const action = api.deleting ? 'delete' : 'apply';
-  const change: Change = { namespace: api.namespace, name: api.name, uid: api.uid, specHash: hash, action };
+  const change: Change = { namespace: api.namespace, name: api.name, uid: api.uid, specHash: hash, action, ...(where ? { target: where } : {}) };
+  /** The next release of an instance the API moved away from: one Job each, never twice (a failed one waits for its TTL). */
+  const release = (): Change | undefined => {
+    if (active.length > 0) return undefined;
+    for (const target of ctx.releases ?? []) {
+      const next: Change = { namespace: api.namespace, name: api.name, uid: api.uid, specHash: hash, action: 'release', target };
+      if (!ours.some((j) => j.name === jobName(next))) return next;
+    }
+    return undefined;
+  };
   // The change's Jobs: its first and each retry (the name carries the attempt). The newest that is this change's —
   // running, named by lastJob, or just created by this leader — is its result so far; Jobs of the change newer than
   // that one are leftovers of an earlier identical change (A → B → A), like every Job of the change when none is.
@@ -196,6 +223,26 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
     if (tag !== undefined && !repairs.some((j) => j.repair === tag)) plan.want = { ...change, repair: tag };
     return finish();
   };
+  if (action === 'delete' && !(own && isActive(own))) {
+    // Released from the instances it left before the delete, which removes the finalizer and with it the record.
+    const next = release();
+    if (next) {
+      plan.want = next;
+      return finish();
+    }
+  }
+  if (action === 'apply' && ctx.target?.kind === 'refused') {
+    // No instance to publish into (core/target-selection.ts): nothing runs until the target, the namespace's labels,
+    // the tenancy policy or spec.apim.target change; planned again when they do.
+    const reason = ctx.target.reason;
+    const message = ctx.target.message;
+    const before = conditionOf(conditions, 'Ready');
+    set({ type: 'Ready', status: 'False', reason, message, specHash: hash });
+    if (!(before && before.status === 'False' && before.reason === reason && before.message === message && before.specHash === hash)) {
+      plan.event = { type: 'Warning', reason, message };
+    }
+    return finish();
+  }
   // While a retry waits, Ready keeps saying when it runs; once it runs, the executor's words about it count again.
   const retryWaits = action === 'apply' && (retryRecorded(api, hash) || implementationWaitRecorded(api, hash)) && !(own && isActive(own));
   if (action === 'apply' && !failureRecorded(api, hash) && !retryWaits) {
@@ -273,7 +320,14 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
     if (isActive(own)) return finish();
     const ref = jobRef(ctx, own.name);
     if (own.outcome === 'Complete' && action === 'apply' && api.appliedSpecHash === hash) {
-      set({ type: 'Progressing', status: 'False', reason: 'JobComplete', message: own.name, specHash: hash });
+      // A release after a move may be running: Progressing says so until it ends.
+      if (!running) set({ type: 'Progressing', status: 'False', reason: 'JobComplete', message: own.name, specHash: hash });
+      // Published on the new instance: now removed from the ones it left (executor/target-move.ts), before any repair.
+      const next = release();
+      if (next) {
+        plan.want = next;
+        return finish();
+      }
       return repair();
     }
     if (action === 'apply' ? failureRecorded(api, hash) : deleteBlockedRecorded(api, hash)) {
@@ -319,7 +373,14 @@ export function planFor(api: DispatchSummary, jobs: readonly JobSummary[], ctx: 
         `or release the ExposedAPI without cleaning up APIM: kubectl annotate exposedapi -n ${api.namespace} ${api.name} ${DETACH_ANNOTATION}=true`);
   }
 
-  if (action === 'apply' && api.appliedSpecHash === hash) return repair();
+  if (action === 'apply' && api.appliedSpecHash === hash) {
+    const next = release();
+    if (next) {
+      plan.want = next;
+      return finish();
+    }
+    return repair();
+  }
   if (action === 'apply' && failureRecorded(api, hash)) return finish();
   if (action === 'apply' && ctx.lostClaims && ctx.lostClaims.length > 0) {
     // Both objects got past admission (two webhook replicas, each admitting one of two racing creates; or created

@@ -23,6 +23,11 @@ import { ResourceWatch } from './resource-watch.ts';
 import { KeyedWorkQueue } from './work-queue.ts';
 import { errorMessage, statusCode } from '../core/kube/errors.ts';
 import { pinoLog, type Log, type PinoLike } from '../core/log.ts';
+import { appliedSettingsHash, targetJobEnv, type ApimTarget } from '../core/apim-target.ts';
+import type { TargetDirectory } from '../core/target-selection.ts';
+import type { TenancyPolicy } from '../core/tenancy-policy.ts';
+import type { PlanContext } from './dispatch-plan.ts';
+import type { JobTarget } from './job-manifest.ts';
 
 /** The webhook's ExposedAPI cache, seen as dispatch summaries. */
 export interface ExposedApiCache {
@@ -43,6 +48,11 @@ export interface DispatcherOptions {
    */
   claims?: { lostBy(ref: ObjectRef): ClaimConflict[] };
   metrics: DispatcherMetrics;
+  /**
+   * The ApimTargets and namespace labels (dispatcher/target-watch.ts) and the tenancy policy: each ExposedAPI's Jobs run
+   * in the instance chosen from them (core/target-selection.ts). Absent: every Job runs in the operator's own instance.
+   */
+  targets?: { directory: TargetDirectory; readonly isSynced: boolean; tenancy: TenancyPolicy };
   /** The process's pino logger (fastify's); the dispatcher logs through the one log interface over it (core/log.ts). */
   log: PinoLike;
 }
@@ -141,9 +151,14 @@ export class Dispatcher {
     this.term?.enqueue(key);
   }
 
-  /** The ExposedAPI cache finished its first list. */
+  /** The ExposedAPI cache finished its first list (or the target watch did). */
   apisSynced(): void {
     this.term?.checkReady();
+  }
+
+  /** An ApimTarget or a selecting namespace label changed: every object's instance is chosen again. */
+  targetsChanged(): void {
+    this.term?.replanAll();
   }
 
   private countDrift(key: string, drifted: boolean): void {
@@ -270,6 +285,8 @@ class Term {
   checkReady(): void {
     if (this.ready || this.stopped) return;
     if (!this.jobs.isSynced || (this.readiness && !this.readiness.isSynced) || !this.options.apis.isSynced) return;
+    // A Job started before the targets are known could run in the wrong instance.
+    if (this.options.targets && !this.options.targets.isSynced) return;
     this.ready = true;
     this.log.info('dispatcher caches synced; planning every ExposedAPI', { jobs: this.jobs.size, activeJobs: this.queue.activeCount });
     this.enqueueAll();
@@ -282,6 +299,46 @@ class Term {
 
   private enqueueAll(): void {
     for (const api of this.options.apis.values()) this.enqueue(keyOf(api));
+  }
+
+  replanAll(): void {
+    this.enqueueAll();
+  }
+
+  /**
+   * Where the object's Jobs run (core/target-selection.ts) and the instances a move left it in. A deleting object is
+   * deleted where it was applied (status.apim.target) while that target exists: its current choice may be elsewhere.
+   */
+  private targetContext(api: DispatchSummary): Pick<PlanContext, 'target' | 'releases'> {
+    const t = this.options.targets;
+    if (!t) return {};
+    const jobTarget = (target: ApimTarget): JobTarget => ({
+      name: target.name,
+      settings: appliedSettingsHash(target),
+      env: targetJobEnv(target).map((e) => ({ name: e.name, value: e.value })),
+      ...(target.identity.serviceAccountName ? { serviceAccountName: target.identity.serviceAccountName } : {}),
+    });
+    let target: PlanContext['target'];
+    const applied = api.appliedTarget;
+    if (api.deleting && applied !== undefined && (applied === '' || t.directory.target(applied))) {
+      target = applied === '' ? undefined : { kind: 'target', job: jobTarget(t.directory.target(applied)!) };
+    } else {
+      const choice = t.directory.choose(api.namespace, api.target, t.tenancy);
+      if (choice.kind === 'target') target = { kind: 'target', job: jobTarget(choice.target) };
+      else if (choice.kind === 'refused') target = { kind: 'refused', reason: choice.reason, message: `${choice.field}: ${choice.message}` };
+    }
+    const here = target?.kind === 'target' ? target.job.name : '';
+    const releases: JobTarget[] = [];
+    for (const name of api.formerTargets ?? []) {
+      if (name === here) continue;
+      if (name === '') releases.push({ name: '', settings: '', env: [] });
+      else {
+        const former = t.directory.target(name);
+        if (former) releases.push(jobTarget(former));
+        else this.log.warn('the API moved away from an ApimTarget that no longer exists: it cannot be removed there', { exposedapi: keyOf(api), target: name });
+      }
+    }
+    return { ...(target ? { target } : {}), ...(releases.length > 0 ? { releases } : {}) };
   }
 
   enqueue(key: string, delayMs = 0): void {
@@ -351,14 +408,14 @@ class Term {
     // Ranked over the same cache every replica and every new leader sees: the same object loses, whoever plans.
     const lostClaims = this.options.claims?.lostBy(api) ?? [];
     const implementation = api.implementation ? this.readiness?.implementation(api.namespace, api.implementation) : undefined;
-    const ctx = { now: new Date(), operatorNamespace: this.options.config.operatorNamespace, lastCreated: this.lastCreated.get(key), lostClaims, retry: this.options.config.retry, ...(implementation ? { implementation } : {}) };
+    const ctx = { now: new Date(), operatorNamespace: this.options.config.operatorNamespace, lastCreated: this.lastCreated.get(key), lostClaims, retry: this.options.config.retry, ...(implementation ? { implementation } : {}), ...this.targetContext(api) };
     let plan = planFor(api, jobs, ctx);
     if (plan.refresh) {
       // A Job succeeded but the cache does not show its result yet (the two watches are not ordered): ask the source.
       const fresh = await this.writes.read(api);
       if (!fresh) return;
       api = dispatchSummary(fresh);
-      plan = planFor(api, jobs, { ...ctx, fresh: true });
+      plan = planFor(api, jobs, { ...ctx, ...this.targetContext(api), fresh: true });
     }
     for (const name of plan.deleteJobs) await this.deleteJob(key, name);
     if (plan.releaseFinalizer) {

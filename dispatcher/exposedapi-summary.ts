@@ -1,7 +1,7 @@
 // What the dispatcher keeps of an ExposedAPI: the few fields its decisions read. Never the spec itself — an inline
 // OpenAPI document can be hundreds of kilobytes and thousands of ExposedAPIs must fit in the webhook's memory.
 import { DETACH_ANNOTATION, FINALIZER, ODA_GROUP, SPEC_HASH_ANNOTATION } from '../core/exposedapi-model.ts';
-import type { Condition, ConditionType } from '../core/exposedapi-status.ts';
+import { FORMER_TARGETS_MAX, type Condition, type ConditionType } from '../core/exposedapi-status.ts';
 import { isObject } from '../core/object-reader.ts';
 
 export interface ComponentOwner {
@@ -27,6 +27,13 @@ export interface DispatchSummary {
   implementationReady?: boolean;
   /** The parent ODA Component, when the ExposedAPI has an ownerReference to one. */
   component?: ComponentOwner;
+  /** spec.apim.target as written (core/target-selection.ts reads it with the namespace's labels). */
+  target?: string;
+  /** status.apim.target / targetSettings: where the applied hash was applied ('' = the operator's own instance). */
+  appliedTarget?: string;
+  appliedTargetSettings?: string;
+  /** status.apim.formerTargets' names (bounded): instances a move left the API in, each to be released. */
+  formerTargets?: string[];
 }
 
 function str(v: unknown): string | undefined {
@@ -39,7 +46,7 @@ function str(v: unknown): string | undefined {
  * setCondition and conditionOf use), with bounded fields: 200 objects with 6000 forged conditions each cost 319 MB of
  * heap when every condition was kept. The dispatcher's own status writes then carry only these conditions too.
  */
-export const OPERATOR_CONDITION_TYPES = ['Validated', 'RouteReady', 'Imported', 'PoliciesApplied', 'Published', 'CleanedUp', 'Drifted', 'Ready', 'Progressing', 'DeleteBlocked', 'Stalled'] as const satisfies readonly ConditionType[];
+export const OPERATOR_CONDITION_TYPES = ['Validated', 'RouteReady', 'Imported', 'PoliciesApplied', 'Published', 'CleanedUp', 'Serving', 'Drifted', 'Ready', 'Progressing', 'DeleteBlocked', 'Stalled'] as const satisfies readonly ConditionType[];
 // A condition type added to ConditionType but not here fails the type check.
 const everyType: Exclude<ConditionType, (typeof OPERATOR_CONDITION_TYPES)[number]> extends never ? true : never = true;
 void everyType;
@@ -109,6 +116,25 @@ export function dispatchSummary(obj: Record<string, unknown>): DispatchSummary {
     implementation: str(spec['implementation']) ?? '',
     implementationReady: typeof implementation['ready'] === 'boolean' ? implementation['ready'] : undefined,
     ...(isObject(owner) ? { component: { name: String(owner['name'] ?? ''), uid: String(owner['uid'] ?? '') } } : {}),
+    ...targetFields(spec, status),
+  };
+}
+
+/** The target fields of the summary; status is tenant-writable, so they are bounded like the conditions. */
+function targetFields(spec: Record<string, unknown>, status: Record<string, unknown>): Pick<DispatchSummary, 'target' | 'appliedTarget' | 'appliedTargetSettings' | 'formerTargets'> {
+  const specApim = isObject(spec['apim']) ? spec['apim'] : {};
+  const apim = isObject(status['apim']) ? status['apim'] : {};
+  const former = Array.isArray(apim['formerTargets']) ? apim['formerTargets'] : [];
+  const names: string[] = [];
+  for (const e of former) {
+    if (names.length === FORMER_TARGETS_MAX) break;
+    if (isObject(e) && typeof e['target'] === 'string' && e['target'].length <= SHORT_FIELD_MAX && !names.includes(e['target'])) names.push(bounded(e['target'], SHORT_FIELD_MAX));
+  }
+  return {
+    ...(typeof specApim['target'] === 'string' ? { target: specApim['target'] } : {}),
+    ...(typeof apim['target'] === 'string' ? { appliedTarget: bounded(apim['target'], SHORT_FIELD_MAX) } : {}),
+    ...(typeof apim['targetSettings'] === 'string' ? { appliedTargetSettings: bounded(apim['targetSettings'], SHORT_FIELD_MAX) } : {}),
+    ...(names.length > 0 ? { formerTargets: names } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import type { V1Job } from '@kubernetes/client-node';
 import type { JobTemplateConfig } from '../core/dispatcher-config.ts';
 import { EXIT_IMPLEMENTATION_NOT_READY, EXIT_PERMANENT, JOB_LABELS, type JobAction } from '../core/exposedapi-status.ts';
 import { ANNOTATION_PREFIX } from '../core/exposedapi-model.ts';
+import type { EnvVar } from '../core/apim-target.ts';
 
 /** One accepted change: what a Job applies (or deletes). */
 export interface Change {
@@ -25,6 +26,21 @@ export interface Change {
    * spec hash, tagged from the Drifted condition that asked for it (repairTag), so each request gets one Job.
    */
   repair?: string;
+  /**
+   * The ApimTarget the Job works in (core/target-selection.ts); absent = the operator's own instance, whose Jobs keep
+   * the names and environment they had before targets existed (an upgrade finds its Jobs and starts none).
+   */
+  target?: JobTarget;
+}
+
+/** What a Job needs of its ApimTarget: its name and applied settings (in the Job's name), env and ServiceAccount. */
+export interface JobTarget {
+  /** The ApimTarget's name; '' only for a release from the operator's own instance (no env of its own). */
+  name: string;
+  /** core/apim-target.ts appliedSettingsHash: a change of it is a new change of every ExposedAPI on the target. */
+  settings: string;
+  env: EnvVar[];
+  serviceAccountName?: string;
 }
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -36,6 +52,8 @@ export const JOB_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
  * Job, which lives in the operator namespace where tenants cannot write: the retry chain is derived from it.
  */
 export const ATTEMPT_LABEL = `${ANNOTATION_PREFIX}/attempt`;
+/** The ApimTarget a Job works in (absent: the operator's own instance): `kubectl get jobs -l exposedapi-apim.io/target=X`. */
+export const TARGET_LABEL = `${ANNOTATION_PREFIX}/target`;
 /** Full values that labels cannot hold (a spec hash is 64 hex digits, a label value at most 63 characters). */
 export const JOB_ANNOTATIONS = {
   uid: `${ANNOTATION_PREFIX}/uid`,
@@ -51,6 +69,8 @@ export const EXECUTOR_CONTAINER = 'executor';
 const MAX_NAME = 63; // the Job controller copies the name into a pod label, so a Job name is at most a label value
 const HASH_PART = 8;
 const DELETE_SUFFIX = '-delete';
+/** `-m` and 5 hex digits of the target released from: as long as DELETE_SUFFIX, so it fits the same room. */
+const RELEASE_MARK = '-m';
 /** Room left for the prefix so that `<prefix>-<hash8>-delete` still fits. */
 export const MAX_PREFIX = MAX_NAME - 1 - HASH_PART - DELETE_SUFFIX.length;
 
@@ -101,10 +121,14 @@ export function repairTag(driftedMessage: string): string {
  * first Job keeps the name it had before retries existed, so an upgrade finds the Jobs it already created. A repair
  * (Change.repair) is `-d<tag>`.
  */
-export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action' | 'attempt' | 'repair'>): string {
-  const hash = sha256(`${change.namespace}/${change.name}/${change.specHash.toLowerCase()}`).slice(0, HASH_PART);
+export function jobName(change: Pick<Change, 'namespace' | 'name' | 'specHash' | 'action' | 'attempt' | 'repair'> & { target?: Pick<JobTarget, 'name' | 'settings'> }): string {
+  // A target's apply and delete Jobs differ from the operator instance's (and from another target's) for one spec
+  // hash: moving an unchanged ExposedAPI is a change of its own. A release is named for the instance it leaves.
+  const where = change.target && change.action !== 'release' ? `/${change.target.name}/${change.target.settings}` : '';
+  const hash = sha256(`${change.namespace}/${change.name}/${change.specHash.toLowerCase()}${where}`).slice(0, HASH_PART);
   const base = `${jobNamePrefix(change.namespace, change.name)}-${hash}`;
   if (change.action === 'delete') return `${base}${DELETE_SUFFIX}`;
+  if (change.action === 'release') return `${base}${RELEASE_MARK}${sha256(change.target?.name ?? '').slice(0, DELETE_SUFFIX.length - RELEASE_MARK.length)}`;
   // `-d` + 5 hex digits: as long as `-delete`, so it fits the same room.
   if (change.repair !== undefined) return `${base}-d${change.repair}`;
   const attempt = change.attempt ?? 0;
@@ -130,6 +154,7 @@ export function jobLabels(change: Change): Record<string, string> {
     [JOB_LABELS.specHash]: change.specHash.slice(0, 63),
     [JOB_LABELS.action]: change.action,
     ...((change.attempt ?? 0) > 0 ? { [ATTEMPT_LABEL]: String(change.attempt) } : {}),
+    ...(change.target && change.target.name !== '' ? { [TARGET_LABEL]: labelValue(change.target.name) } : {}),
     ...(change.repair !== undefined ? { [REPAIR_LABEL]: change.repair } : {}),
   };
 }
@@ -148,11 +173,14 @@ export function buildJob(change: Change, template: JobTemplateConfig, operatorNa
       [JOB_ANNOTATIONS.exposedApi]: `${change.namespace}/${change.name}`,
     },
     args: executorArgs(change),
+    // A target's Jobs run as its identity, with its instance over the ConfigMap's (core/apim-target.ts targetJobEnv).
+    ...(change.target?.serviceAccountName ? { serviceAccountName: change.target.serviceAccountName } : {}),
+    ...(change.target ? { env: change.target.env } : {}),
   }, template, operatorNamespace);
 }
 
 /** An executor Job: the one pod template of every Job the dispatcher starts (apply, delete, verify). */
-export function executorJob(job: { name: string; labels: Record<string, string>; annotations: Record<string, string>; args: string[] }, template: JobTemplateConfig, operatorNamespace: string): V1Job {
+export function executorJob(job: { name: string; labels: Record<string, string>; annotations: Record<string, string>; args: string[]; serviceAccountName?: string; env?: EnvVar[] }, template: JobTemplateConfig, operatorNamespace: string): V1Job {
   const { name, labels } = job;
   return {
     apiVersion: 'batch/v1',
@@ -180,7 +208,7 @@ export function executorJob(job: { name: string; labels: Record<string, string>;
       template: {
         metadata: { labels: { ...labels, [WORKLOAD_IDENTITY_LABEL]: 'true' } },
         spec: {
-          serviceAccountName: template.serviceAccountName,
+          serviceAccountName: job.serviceAccountName ?? template.serviceAccountName,
           automountServiceAccountToken: true, // the executor writes the ExposedAPI's status with it
           restartPolicy: 'Never', // podFailurePolicy requires it; retries are new pods, counted by backoffLimit
           enableServiceLinks: false,
@@ -201,6 +229,8 @@ export function executorJob(job: { name: string; labels: Record<string, string>;
               env: [
                 { name: 'JOB_NAME', value: name },
                 { name: 'OPERATOR_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                // The target's instance and settings, over the ConfigMap's (env wins over envFrom).
+                ...(job.env ?? []),
               ],
               resources: {
                 requests: { ...template.resources.requests },

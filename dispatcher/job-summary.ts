@@ -66,7 +66,7 @@ export function jobSummary(job: unknown): JobSummary | undefined {
   const action = labels[JOB_LABELS.action];
   const name = str(meta['name']);
   const specHash = str(annotations[JOB_ANNOTATIONS.specHash]);
-  if (!name || !ns || !api || !specHash || (action !== 'apply' && action !== 'delete')) return undefined;
+  if (!name || !ns || !api || !specHash || (action !== 'apply' && action !== 'delete' && action !== 'release')) return undefined;
   const status = isObject(job['status']) ? job['status'] : {};
   const conditions = Array.isArray(status['conditions']) ? status['conditions'].filter(isObject) : [];
   const end = conditions.find((c) => (c['type'] === 'Complete' || c['type'] === 'Failed') && c['status'] === 'True');

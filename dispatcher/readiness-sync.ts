@@ -7,6 +7,7 @@ import { DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ODA_GROUP } from '../core/exposedapi-model.ts';
 import { componentReadyChange, SERVICE_NAME_LABEL, ServiceReadiness, sliceSummary, type SliceSummary } from './endpoint-readiness.ts';
 import { keyOf, type DispatchSummary } from './exposedapi-summary.ts';
+import { componentEntryReady } from '../core/exposedapi-status.ts';
 import { writeFields, type Versioned } from '../core/kube/status-writer.ts';
 import type { Log } from '../core/log.ts';
 import type { ExposedApiWrites } from './exposedapi-writes.ts';
@@ -97,7 +98,8 @@ export class ReadinessSync {
       this.stats.statusWrites++;
       await this.options.writes.writeImplementationReady(api, ready);
     }
-    return api.component ? this.syncComponent(api, ready) : 'done';
+    // The entry says ready only while APIM does not serve a half-applied change (docs/status.md, "A failed change").
+    return api.component ? this.syncComponent(api, componentEntryReady(ready, api.conditions)) : 'done';
   }
 
   private async syncComponent(api: DispatchSummary, ready: boolean): Promise<'done' | 'later'> {

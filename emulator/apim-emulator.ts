@@ -24,6 +24,7 @@ import type { AsyncMode } from './long-running.ts';
 import { fetchDocument } from './link-fetch.ts';
 import { RequestCounts } from './request-counts.ts';
 import { apiRoutes } from './resources/api-resources.ts';
+import { releaseRoutes } from './resources/release-resources.ts';
 import { linkRoutes } from './resources/link-resources.ts';
 import { policyResourceRoutes } from './resources/policy-resources.ts';
 import {
@@ -248,6 +249,7 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
 
   const routes = new RouteTable([
     ...apiRoutes(service),
+    ...releaseRoutes(service),
     ...policyResourceRoutes(service),
     ...linkRoutes(service),
     ...simpleRoutes(service, PRODUCTS),

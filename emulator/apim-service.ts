@@ -153,8 +153,18 @@ export class ApimService {
     if (evaluateIfMatch(req.headers['if-match'], currentEtag) === 'mismatch') throw preconditionFailed();
   }
 
+  /**
+   * An API by id. `x;rev=N` names revision N, which is the entity `x` itself while N is the current revision: the plain
+   * id always names the current revision, and a release re-keys the two (release-resources.ts; apiops #97 shows
+   * `myApi` carrying apiRevision 2 and `myApi;rev=1` after revision 2 was made current).
+   */
   api(apiId: string): ApiEntity | undefined {
-    return this.data.apis[key(apiId)];
+    const direct = this.data.apis[key(apiId)];
+    if (direct) return direct;
+    const m = /^(.*);rev=(\d+)$/.exec(apiId);
+    if (!m) return undefined;
+    const current = this.data.apis[key(m[1]!)];
+    return current && String(current.properties['apiRevision'] ?? '1') === m[2] ? current : undefined;
   }
 
   requireApi(apiId: string): ApiEntity {

@@ -128,6 +128,11 @@ export interface ServiceData {
   loggers?: Record<string, SimpleEntity>;
   /** Subscriptions (keys for the gateway); optional so older state files still load. */
   subscriptions?: Record<string, SimpleEntity>;
+  /**
+   * API releases (apis/{apiId}/releases/{releaseId}), keyed `<api key>/<release key>`; optional so older state files
+   * still load.
+   */
+  releases?: Record<string, SimpleEntity>;
   /** The service-level (global) policy. */
   policy?: PolicyEntity;
 }

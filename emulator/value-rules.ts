@@ -32,6 +32,8 @@ export const ID_RULES = {
   serviceName: { min: 1, max: 50, pattern: SERVICE_NAME_PATTERN },
   operationId: { min: 1, max: 80, pattern: RESOURCE_ID_PATTERN },
   sid: { min: 1, max: 256, pattern: RESOURCE_ID_PATTERN },
+  // Api Release - Create Or Update (REST 2024-05-01): releaseId 1-80, ^[^*#&+:<>?]+$.
+  releaseId: { min: 1, max: 80, pattern: RESOURCE_ID_PATTERN },
 } satisfies Record<string, IdRule>;
 
 export type IdKind = keyof typeof ID_RULES;

@@ -48,6 +48,12 @@ export const APIM_OPERATIONS = {
   createVersionSet: { method: 'PUT', path: '/apiVersionSets/{versionSetId}', action: `${SERVICE}/apiVersionSets/write` },
   updateVersionSet: { method: 'PATCH', path: '/apiVersionSets/{versionSetId}', action: `${SERVICE}/apiVersionSets/write` },
   deleteVersionSet: { method: 'DELETE', path: '/apiVersionSets/{versionSetId}', action: `${SERVICE}/apiVersionSets/delete` },
+  /** Revisions (APIM_REVISIONS, docs/revisions.md): `{apiId}` is then `<api>;rev=<n>`. */
+  createApiRevision: { method: 'PUT', path: '/apis/{apiId}', action: `${SERVICE}/apis/write` },
+  deleteApiRevision: { method: 'DELETE', path: '/apis/{apiId}', action: `${SERVICE}/apis/delete` },
+  listApiRevisions: { method: 'GET', path: '/apis/{apiId}/revisions', action: `${SERVICE}/apis/revisions/read` },
+  listApiOperations: { method: 'GET', path: '/apis/{apiId}/operations', action: `${SERVICE}/apis/operations/read` },
+  createApiRelease: { method: 'PUT', path: '/apis/{apiId}/releases/{releaseId}', action: `${SERVICE}/apis/releases/write` },
   readOpenIdProvider: { method: 'GET', path: '/openidConnectProviders/{opid}', action: `${SERVICE}/openidConnectProviders/read` },
   // The verify run's bulk reads (docs/drift.md): every API's tags in one paged list, and each product's APIs, instead
   // of two reads per API. Actions as the Azure resource provider operations list names them.
@@ -108,12 +114,27 @@ export interface ApiContract extends ApiSettings {
   name?: string;
   apiType?: string;
   eTag?: string;
+  /** Which revision this is (the plain id always answers with the current one). */
+  apiRevision?: string;
+  isCurrent?: boolean;
+  /** The set named by apiVersionSetId, as the API's GET details it (REST ApiVersionSetContractDetails). */
+  apiVersionSet?: { id?: string; versioningScheme?: string; versionQueryName?: string; versionHeaderName?: string } | null;
 }
 
 export interface NamedContract {
   id?: string;
   name?: string;
   [more: string]: unknown;
+}
+
+/** An item of `apis/{apiId}/revisions` (ApiRevisionContract: a flat object, not an ARM resource). */
+export interface ApiRevisionContract {
+  apiId?: string;
+  apiRevision?: string;
+  isCurrent?: boolean;
+  isOnline?: boolean;
+  description?: string | null;
+  privateUrl?: string | null;
 }
 
 export interface ServiceContract {
@@ -314,6 +335,39 @@ export class ApimOperations {
 
   async deleteVersionSet(id: string, ifMatch: string): Promise<void> {
     await this.send('DELETE', this.url(`/apiVersionSets/${enc(id)}`), { headers: { 'if-match': ifMatch } });
+  }
+
+  /**
+   * A new revision `<apiId>;rev=<n>` as a copy of `sourceApiId` (REST example ApiManagementCreateApiRevisionFromExistingApi);
+   * answers 200/201, or 202 with the operation to poll.
+   */
+  createApiRevision(revisionId: string, body: ApiSettings & { sourceApiId: string; path: string }): Promise<ArmResponse> {
+    return this.put(`/apis/${enc(revisionId)}`, { ...body });
+  }
+
+  /** One revision that is not current (no deleteRevisions: APIM refuses the current one then). */
+  deleteApiRevision(revisionId: string): Promise<ArmResponse> {
+    return this.send('DELETE', this.url(`/apis/${enc(revisionId)}`), { headers: { 'if-match': '*' } });
+  }
+
+  async listApiRevisions(apiId: string): Promise<ApiRevisionContract[]> {
+    const out: ApiRevisionContract[] = [];
+    let next: string | undefined = this.url(`/apis/${enc(apiId)}/revisions`);
+    while (next) {
+      const page = parsed(await this.send('GET', next)) as { value?: ApiRevisionContract[]; nextLink?: string | null } | undefined;
+      out.push(...(page?.value ?? []));
+      next = page?.nextLink ?? undefined;
+    }
+    return out;
+  }
+
+  listApiOperations(apiId: string): Promise<NamedContract[]> {
+    return this.list(`/apis/${enc(apiId)}/operations`);
+  }
+
+  /** A release of revision `revisionApiId` (`/apis/<api>;rev=<n>`): APIM makes that revision current. */
+  async createApiRelease(apiId: string, releaseId: string, body: { apiId: string; notes: string }): Promise<void> {
+    await this.put(`/apis/${enc(apiId)}/releases/${enc(releaseId)}`, { ...body });
   }
 
   /**

@@ -79,7 +79,7 @@ export interface ImportContext {
  * The API read again after an import, for up to IMPORT_NOT_FOUND_WINDOW_SECONDS of "Api not found." (the session's
  * 404 window, apim-client.ts); undefined when it is still absent after that, for callers that can import again.
  */
-async function readAfterImport(apim: Apim, apiId: string, orAbsent: boolean): Promise<ApiContract | undefined> {
+export async function readAfterImport(apim: Apim, apiId: string, orAbsent: boolean): Promise<ApiContract | undefined> {
   apim.importEnded(apiId);
   try {
     return await apim.call(`reading API '${apiId}' after its import`, () => apim.client.readApi(apiId));
@@ -180,7 +180,7 @@ export async function syncApi(apim: Apim, desired: DesiredApi, plan: ImportPlan,
  * import of an earlier run still running) waits for that one when it is recorded. A synchronous answer needs no
  * polling; an operation with only Azure-AsyncOperation is polled through it (apim-client.ts awaitOperation).
  */
-async function runImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, imports: ImportContext): Promise<void> {
+export async function runImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, imports: ImportContext): Promise<void> {
   const id = desired.apiId;
   const how = plan.link ? `${plan.format} from ${plan.value}` : `${plan.format}, ${plan.documentBytes} bytes`;
   const progress = imports.progress ? (p: ImportProgress) => imports.progress!(p, 'running') : undefined;
@@ -249,7 +249,7 @@ async function runImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, impo
  * conditional on the version read (If-Match): of two racing writers only one marks the API, the other re-reads and
  * finds the winner's mark.
  */
-async function settleImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, o: OwnershipPolicy, after: ApiContract): Promise<string[]> {
+export async function settleImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, o: OwnershipPolicy, after: ApiContract): Promise<string[]> {
   const id = desired.apiId;
   const drift = driftOf(after, desired);
   let current = after;
@@ -265,7 +265,7 @@ async function settleImport(apim: Apim, desired: DesiredApi, plan: ImportPlan, o
   return drift;
 }
 
-async function updateApi(apim: Apim, desired: DesiredApi): Promise<void> {
+export async function updateApi(apim: Apim, desired: DesiredApi): Promise<void> {
   await apim.call(`update of API '${desired.apiId}'`, async () => {
     // A fresh ETag on every attempt: a 412 (changed meanwhile) is then retried against the current version.
     const tag = await apim.client.readApiEntityTag(desired.apiId);

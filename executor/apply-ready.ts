@@ -1,8 +1,9 @@
 // Ready: the API of a previous apiId removed once the new one is published, the URL consumers use, the
 // implementation's readiness; its outcome carries the status fields the runner writes. Then the parent Component,
 // which must see the object that write returned.
-import type { ApiStatus } from '../core/exposedapi-status.ts';
+import type { ApiStatus, FormerTarget } from '../core/exposedapi-status.ts';
 import { publicPathOf } from '../core/api-versioning.ts';
+import { formerTargetsAfter } from './target-move.ts';
 import type { ExposedApi } from '../core/exposedapi-model.ts';
 import type { ApplyRun } from './apply-run.ts';
 import { deleteApi, gatewayUrlOf } from './apim-sync.ts';
@@ -34,8 +35,23 @@ export async function ready(s: ApplyRun): Promise<StepOutcome> {
     apiStatus,
     implementation: { ready: implementation.ready },
     appliedSpecHash: ctx.specHash,
-    apim: { apiId: s.apiId!, serviceName: config.apim.serviceName, pendingApiIds: null },
+    apim: {
+      apiId: s.apiId!,
+      serviceName: config.apim.serviceName,
+      pendingApiIds: null,
+      resourceId: config.apim.resourceId,
+      target: config.apim.target?.name ?? '',
+      targetSettings: config.apim.target?.settings ?? null,
+      // Where it was before a move: the dispatcher removes it there next (executor/target-move.ts).
+      // The current revision, when this change went through revisions (null clears an earlier one).
+      revision: s.revision?.current ?? null,
+      formerTargets: formerOrNull(formerTargetsAfter(obj.status?.apim, { target: config.apim.target?.name ?? '', resourceId: config.apim.resourceId, serviceName: config.apim.serviceName })),
+    },
   });
+}
+
+function formerOrNull(list: FormerTarget[]): FormerTarget[] | null {
+  return list.length > 0 ? list : null;
 }
 
 /** No condition of its own: a Component that cannot be updated shows on Ready. */

@@ -12,6 +12,7 @@ import type { ImportPlan, ResolvedDocument } from './import-plan.ts';
 import type { RunContext } from './run-context.ts';
 import type { StatusChange } from './status-patch.ts';
 import type { ServiceTier } from './service-tier.ts';
+import type { RevisionResult } from './revision-sync.ts';
 
 export interface ApplyRun {
   ctx: RunContext;
@@ -45,8 +46,12 @@ export interface ApplyRun {
   versioning?: ApiVersioning | undefined;
   /** The apiId an import may have created before the run failed (recorded so a later rename removes it). */
   importStarted?: string;
+  /** Identified: whether this change goes through a revision (revision-plan.ts revisionsEnabled). */
+  revisions?: boolean;
   /** Imported */
   plan?: ImportPlan;
+  /** Imported, with revisions: what happened to the revisions (revision-sync.ts). */
+  revision?: RevisionResult;
   /** Ready */
   apiStatus?: ApiStatus;
   implementationReady?: boolean;

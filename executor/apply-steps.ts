@@ -15,6 +15,9 @@ import { planImport } from './import-plan.ts';
 import { withMaxSizeHint } from './service-tier.ts';
 import { importContext } from './import-status.ts';
 import { ensureRoute, removeRoute } from './route-sync.ts';
+import { ownershipOf } from './api-mark.ts';
+import { revisionsEnabled } from './revision-plan.ts';
+import { syncRevision } from './revision-sync.ts';
 import type { RunContext } from './run-context.ts';
 import { StepFailure } from './step-failure.ts';
 import { ensureVersionSet, removeUnusedVersionSet, sameVersionSet, versionSetMissing, versionSetResourceId } from './version-set-sync.ts';
@@ -55,6 +58,7 @@ export async function identified(s: ApplyRun): Promise<StepOutcome> {
   s.importStarted = apiId;
   s.jwt = jwtFor(s.model!, ctx);
   s.versioning = versioningOf(s);
+  s.revisions = revisionsEnabled(s.model!, ctx.config);
   return done();
 }
 
@@ -90,16 +94,31 @@ export async function imported(s: ApplyRun): Promise<StepOutcome> {
   const stored = s.storedEarly ? await s.storedEarly : await readApi(apim, apiId);
   // A plain API that is in a set (its path lost its version segment) leaves it.
   if (!v && stored?.apiVersionSetId) desired.versionSet = null;
+  const imports = importContext(s, apiId);
+  // With revisions, a change to an API of ours goes into a new revision; the first publication (no API yet), an
+  // adoption and an import an earlier run left running go the plain way. Both ways write desired's version set.
+  const viaRevision = s.revisions === true && stored !== undefined && !imports.recorded && ownershipOf(stored.apiRevisionDescription, ownership.who) === 'ours';
+  s.plan = planned;
+  const write = (current: typeof stored) => viaRevision
+    ? syncRevision({
+      apim, desired, plan: planned, ownership, stored: current ?? stored!, xml: policyXmlFor(s), specHash: ctx.specHash, keep: ctx.config.revisions.keep,
+      coordinates: ctx.config.apim, ...(ctx.config.apim.gatewayUrl ? { gatewayUrl: ctx.config.apim.gatewayUrl } : {}),
+      // The new revision keeps the current one's version; when that is the set this run made sure of, its scheme is the configured one.
+      ...(v && current?.apiVersionSetId && sameVersionSet(current.apiVersionSetId, desired.versionSet?.id)
+        ? { version: { scheme: v.config.scheme, value: current.apiVersion ?? '', queryName: v.config.queryName, headerName: v.config.headerName } }
+        : {}),
+    })
+    : syncApi(apim, desired, planned, ownership, current, current === stored ? imports : importContext(s, apiId));
   let result;
   try {
-    result = await syncApi(apim, desired, planned, ownership, stored, importContext(s, apiId));
+    result = await write(stored);
   } catch (e) {
     // The set went between its check and the API's write (APIM deletes a set with its last API, and a delete Job of
     // another version may have removed it): made again, and the write tried once more.
     if (!v || !versionSetMissing(e)) throw e;
     ctx.log.info('the version set disappeared before the API joined it; creating it again', { versionSetId: v.setId });
     await ensureVersionSet(apim, v, setKey!);
-    result = await syncApi(apim, desired, planned, ownership, await readApi(apim, apiId), importContext(s, apiId));
+    result = await write(await readApi(apim, apiId));
   }
   // The set the API left (its base path changed, or it is no longer versioned) goes if nothing else uses it.
   if (stored?.apiVersionSetId && !sameVersionSet(stored.apiVersionSetId, desired.versionSet?.id)) {
@@ -107,20 +126,35 @@ export async function imported(s: ApplyRun): Promise<StepOutcome> {
     const removal = await removeUnusedVersionSet(apim, former, { cluster: ctx.config.clusterId, namespace: ref.namespace });
     ctx.log.info('the API left its former version set', { versionSetId: former, outcome: removal.outcome });
   }
+  const inSet = v ? `; version ${v.version} in API version set '${v.setId}' (${v.config.scheme}${set!.outcome === 'unchanged' ? '' : `, set ${set!.outcome}${set!.changed.length > 0 ? `: ${set!.changed.join(', ')}` : ''}`})` : '';
+  const setChanged = set?.outcome === 'created' || set?.outcome === 'updated';
+  if ('current' in result) {
+    const r = result;
+    s.revision = r;
+    if (r.released) {
+      const { revision, previous, releaseId } = r.released;
+      return done('Released', `APIM API '${apiId}': revision ${revision} made current by release ${releaseId} after its check (revision ${previous} served until then)${r.pruned.length > 0 ? `; earlier revisions deleted: ${r.pruned.join(', ')}` : ''}${r.drift.length > 0 ? `; updated ${r.drift.join(', ')}` : ''}, backend ${s.backendUrl}${inSet}`);
+    }
+    return done(r.action === 'updated' || setChanged ? 'Updated' : 'UpToDate', `APIM API '${apiId}' revision ${r.current} ${r.action === 'updated' ? `updated (${r.drift.join(', ')})` : 'unchanged'}, backend ${s.backendUrl}${inSet}`);
+  }
   if (result.adopted) s.events.warning('Adopted', `APIM API '${apiId}' was not created by exposedapi-apim and has been adopted (${ADOPT_ANNOTATION}, allowed for namespace ${ref.namespace} by TENANCY_POLICY): its document, policy and links are now this ExposedAPI's`);
   for (const id of result.replaced) ctx.log.info('removed an earlier API of this ExposedAPI that held the path', { apiId: id });
-  s.plan = planned;
   const what = { created: 'created', imported: 're-imported (document changed)', updated: `updated (${result.drift.join(', ')})`, unchanged: 'unchanged' }[result.action];
-  const inSet = v ? `; version ${v.version} in API version set '${v.setId}' (${v.config.scheme}${set!.outcome === 'unchanged' ? '' : `, set ${set!.outcome}${set!.changed.length > 0 ? `: ${set!.changed.join(', ')}` : ''}`})` : '';
-  return done(result.action === 'unchanged' && set?.outcome !== 'created' && set?.outcome !== 'updated' ? 'UpToDate' : result.action === 'updated' || result.action === 'unchanged' ? 'Updated' : 'Imported',
+  return done(result.action === 'unchanged' && !setChanged ? 'UpToDate' : result.action === 'updated' || result.action === 'unchanged' ? 'Updated' : 'Imported',
     `APIM API '${apiId}' ${what}: ${planned.passThrough ? 'pass-through operations' : planned.link ? `${planned.format} from ${planned.value}` : `${planned.format}, ${planned.documentBytes} bytes`}, backend ${s.backendUrl}${inSet}`);
+}
+
+/** The API's policy as rendered for this run (written by PoliciesApplied, or into a new revision before its check). */
+export function policyXmlFor(s: ApplyRun): string {
+  const { config } = s.ctx;
+  return desiredPolicyXml(s.model!, s.apiId!, s.jwt, config, s.plan!.passThrough === true);
 }
 
 export async function policiesApplied(s: ApplyRun): Promise<StepOutcome> {
   const { config } = s.ctx;
   const model = s.model!;
   const apiId = s.apiId!;
-  const xml = desiredPolicyXml(model, apiId, s.jwt, config, s.plan!.passThrough === true);
+  const xml = policyXmlFor(s);
   const { products, tags } = desiredLinks(model, config);
   const written = syncPolicy(s.apim!, apiId, xml).catch((e: unknown) => {
     throw withMaxSizeHint(e, config.validateContentMaxSize);

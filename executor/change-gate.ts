@@ -16,6 +16,7 @@ export function gate(obj: ExposedApiObject | undefined, action: JobAction, specH
     return { proceed: false, message: 'superseded: the ExposedAPI changed since this Job was spawned; a newer Job handles it', fields: { annotatedSpecHash: annotated ?? null } };
   }
   const deleting = obj.metadata.deletionTimestamp !== undefined;
+  // A release (a move's cleanup, execute-release.ts) runs whether or not the object is being deleted.
   if (action === 'apply' && deleting) return { proceed: false, message: 'the ExposedAPI is being deleted: nothing to apply (the delete Job cleans up)' };
   // A delete Job for a live object would take its API away; only a deletion in progress is undone.
   if (action === 'delete' && !deleting) return { proceed: false, message: 'the ExposedAPI is not being deleted: nothing to delete' };

@@ -24,6 +24,11 @@ export interface DesiredApi {
    * then the set's base path. Absent: a plain API. null: a plain API that is leaving the set it is in.
    */
   versionSet?: { id: string; apiVersion: string } | null;
+  /**
+   * Absent: `https` only (what the executor publishes). A new revision carries the current revision's, which only the
+   * current revision may change (revision-sync.ts).
+   */
+  protocols?: string[];
 }
 
 export function desiredApi(
@@ -80,7 +85,7 @@ export function importBody(d: DesiredApi, plan: ImportPlan): ApiImport {
     displayName: d.displayName,
     // In the same PUT as the document: a serviceUrl patched afterwards would leave a window with the document's own.
     serviceUrl: d.serviceUrl,
-    protocols: ['https'],
+    protocols: [...(d.protocols ?? ['https'])],
     subscriptionRequired: d.subscriptionRequired,
     subscriptionKeyParameterNames: { ...d.subscriptionKeyParameterNames },
     authenticationSettings: authenticationSettings(d),
@@ -100,7 +105,7 @@ export function updateBody(d: DesiredApi): ApiSettings {
     path: d.path,
     displayName: d.displayName,
     serviceUrl: d.serviceUrl,
-    protocols: ['https'],
+    protocols: [...(d.protocols ?? ['https'])],
     subscriptionRequired: d.subscriptionRequired,
     subscriptionKeyParameterNames: { ...d.subscriptionKeyParameterNames },
     authenticationSettings: authenticationSettings(d),
@@ -114,8 +119,8 @@ export function driftOf(stored: ApiContract, d: DesiredApi): string[] {
   if (stored.path !== d.path) drift.push('path');
   if (stored.displayName !== d.displayName) drift.push('displayName');
   if (stored.serviceUrl !== d.serviceUrl) drift.push('serviceUrl');
-  const protocols = stored.protocols ?? [];
-  if (protocols.length !== 1 || protocols[0] !== 'https') drift.push('protocols');
+  const protocols = [...(stored.protocols ?? [])].sort().join(',');
+  if (protocols !== [...(d.protocols ?? ['https'])].sort().join(',')) drift.push('protocols');
   if (stored.subscriptionRequired !== d.subscriptionRequired) drift.push('subscriptionRequired');
   const names = stored.subscriptionKeyParameterNames;
   if (names?.header !== d.subscriptionKeyParameterNames.header || names?.query !== d.subscriptionKeyParameterNames.query) {

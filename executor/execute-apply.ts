@@ -19,7 +19,8 @@ import type { RunContext } from './run-context.ts';
 import { writeStatus, type ConditionChange, type StatusChange } from './status-patch.ts';
 import { applyDriftChange, driftAfterFailure, driftedOf } from './drift-status.ts';
 import { errorMessage } from '../core/kube/errors.ts';
-import { failureChange } from './step-outcome.ts';
+import { done, failureChange } from './step-outcome.ts';
+import { servingAfterFailure } from './serving.ts';
 import { runSteps, type Procedure, type RunResult } from './step-runner.ts';
 
 export const APPLY: Procedure<ApplyRun> = {
@@ -31,12 +32,15 @@ export const APPLY: Procedure<ApplyRun> = {
     { run: identified },
     { condition: 'Imported', run: imported },
     { condition: 'PoliciesApplied', run: policiesApplied },
+    // Written with Published's status (the runner writes conditions with a step's status fields); a failure of
+    // Published itself turns it back (serving.ts).
+    { condition: 'Serving', run: async (s) => done('CurrentSpec', `APIM serves this change (spec hash ${s.ctx.specHash.slice(0, 12)}…${s.revision ? `, revision ${s.revision.current}` : ''})`) },
     { condition: 'Published', run: ready },
     { run: parentComponentUpdated },
   ],
   failureCondition: 'Published',
   failure: (s, failure, condition) => ({
-    conditions: [...failureChange(failure, condition, s.ctx.specHash), ...repairFailed(s, failure.message)],
+    conditions: [...failureChange(failure, condition, s.ctx.specHash), ...servingAfterFailure(s, condition), ...repairFailed(s, failure.message)],
     message: failure.message,
     // An import may have created the API before the run failed: recorded, so a later rename removes it.
     ...(s.importStarted ? { status: { apim: pendingRecord(s.obj, s.ctx.config.apim.serviceName, s.importStarted) } } : {}),

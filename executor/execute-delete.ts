@@ -79,7 +79,7 @@ async function detached(s: DeleteRun): Promise<StepOutcome> {
   return done();
 }
 
-async function apisDeleted(s: DeleteRun): Promise<StepOutcome> {
+export async function apisDeleted(s: Pick<DeleteRun, 'ctx' | 'obj' | 'events'>): Promise<StepOutcome> {
   const { ctx, obj } = s;
   const apim = await ctx.apim();
   const who: OwnerIdentity = { cluster: ctx.config.clusterId, namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid };

@@ -33,6 +33,21 @@ export interface ImportPlan {
   passThrough: boolean;
   /** Something worth telling the user, e.g. a conversion. */
   note?: string;
+  /** Operations the document declares (method and path pairs); absent for a linked document (not parsed here). */
+  operations?: number;
+}
+
+const OPERATION_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+/** Method and path pairs of a parsed OpenAPI or Swagger document: what APIM makes one operation each of. */
+export function operationCount(doc: Record<string, unknown> | undefined): number | undefined {
+  const paths = doc?.['paths'];
+  if (!paths || typeof paths !== 'object') return undefined;
+  let n = 0;
+  for (const item of Object.values(paths as Record<string, unknown>)) {
+    if (item && typeof item === 'object') n += Object.keys(item).filter((k) => OPERATION_METHODS.includes(k)).length;
+  }
+  return n;
 }
 
 export function sha256(text: string): string {
@@ -58,6 +73,11 @@ export function sniffDocument(text: string): { kind: DocumentKind; json: boolean
 
 function fingerprintOf(format: ApimImportFormat, documentHash: string, url: string | undefined): string {
   return sha256(canonicalJson({ scheme: IMPORT_SCHEME, format, documentHash, url: url ?? null }));
+}
+
+function counted(parsed: Record<string, unknown> | undefined): { operations?: number } {
+  const n = operationCount(parsed);
+  return n === undefined ? {} : { operations: n };
 }
 
 function linkFormat(kind: DocumentKind, json: boolean): ApimImportFormat {
@@ -110,10 +130,11 @@ export function planImport(doc: ResolvedDocument, mode: SpecImportMode, passThro
       link: false,
       passThrough,
       note: 'Swagger 2.0 YAML converted to JSON (APIM imports Swagger 2.0 as JSON only)',
+      ...counted(found.parsed),
     };
   }
   const format = importFormatOf(found);
-  return { format, value: doc.text, fingerprint: fingerprintOf(format, documentHash, undefined), documentBytes: bytes, link: false, passThrough };
+  return { format, value: doc.text, fingerprint: fingerprintOf(format, documentHash, undefined), documentBytes: bytes, link: false, passThrough, ...counted(found.parsed) };
 }
 
 /** Methods a pass-through API answers: scrapes are reads; MCP's Streamable HTTP transport uses GET, POST and DELETE. */

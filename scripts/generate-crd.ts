@@ -112,6 +112,8 @@ function specSchema(version: OdaVersion): Record<string, unknown> {
           description: 'How APIM reaches the implementation',
           properties: { mode: str('ingress (default: the operator\'s route) or url'), url: str('absolute http(s) URL when mode is url') },
         },
+        revisions: bool('(optional) Publish each change as a new APIM revision, checked before it is made current; unset = the operator\'s APIM_REVISIONS (docs/revisions.md)'),
+        target: str('(optional) Name of the ApimTarget to publish into; default: the one whose namespaceSelector matches the namespace, else the default one, else the operator\'s own instance'),
       },
     },
   };

@@ -4,13 +4,18 @@
 // Pending claims are this replica's only: two replicas can still each admit one of two racing creates. The dispatcher
 // closes that gap — it is a single leader and ranks the stored objects of `table` (never the pending ones) before it
 // runs an apply Job (docs/dispatcher.md).
-import { apiIdClaimKey, effectiveApiId } from '../core/api-id.ts';
-import { pathClaimKey } from '../core/rules/api-path.ts';
-import { ClaimTable, objectKey, type Claimant, type ClaimConflict, type Claims, type ObjectRef } from '../core/rules/claims.ts';
+import { effectiveApiId } from '../core/api-id.ts';
+import { apiIdKeyOf, ClaimTable, objectKey, pathKeyOf, type Claimant, type ClaimConflict, type Claims, type ObjectRef } from '../core/rules/claims.ts';
 import { isObject } from '../core/object-reader.ts';
 
-/** What the informer keeps of an ExposedAPI for its claims. */
-export type PathSummary = Claimant;
+/** What the informer keeps of an ExposedAPI for its claims: its claims, and spec.apim.target (which decides their scope). */
+export type PathSummary = Claimant & { target?: string };
+
+/**
+ * The scope (instance) of an object's claims, from TargetDirectory: undefined when no instance can be chosen (the
+ * object then claims nothing, and no Job runs for it). Absent: every claim is in the operator's instance ('').
+ */
+export type ScopeOf = (namespace: string, target: string | undefined) => string | undefined;
 
 export function pathSummary(obj: Record<string, unknown>): PathSummary {
   const meta = isObject(obj['metadata']) ? obj['metadata'] : {};
@@ -26,6 +31,7 @@ export function pathSummary(obj: Record<string, unknown>): PathSummary {
     apiId: effectiveApiId(namespace, name, apim['apiId']),
     apiIdDerived: typeof apim['apiId'] !== 'string',
     createdMs: Number.isNaN(created) ? Date.now() : created,
+    ...(typeof apim['target'] === 'string' ? { target: apim['target'] } : {}),
   };
 }
 
@@ -38,9 +44,35 @@ export class PathClaimRegistry implements Claims {
   private readonly pending = new ClaimTable();
   private readonly expiry = new Map<string, number>();
   private readonly pendingTtlMs: number;
+  private readonly scopeOf: ScopeOf;
+  /** Every stored object as the watch gave it, so its claims can be scoped again when the targets change. */
+  private readonly stored = new Map<string, PathSummary>();
 
-  constructor(pendingTtlMs = 30_000) {
+  constructor(pendingTtlMs = 30_000, scopeOf: ScopeOf = () => '') {
     this.pendingTtlMs = pendingTtlMs;
+    this.scopeOf = scopeOf;
+  }
+
+  /** The claims as they count: in the object's instance, none when it has none. */
+  private scoped(s: PathSummary): Claimant {
+    const scope = this.scopeOf(s.namespace, s.target);
+    return scope === undefined ? { ...s, path: '', apiId: '', scope: '' } : { ...s, scope };
+  }
+
+  /**
+   * The ApimTargets or namespace labels changed: every object's claims are scoped again. Returns the objects whose
+   * standing may have changed (those whose scope moved, and the ones they met in either instance).
+   */
+  rescope(): string[] {
+    const affected = new Set<string>();
+    for (const s of this.stored.values()) {
+      const before = this.table.get(s);
+      const next = this.scoped(s);
+      if (before && before.scope === next.scope && before.path === next.path && before.apiId === next.apiId) continue;
+      affected.add(objectKey(s));
+      for (const key of this.table.set(next)) affected.add(key);
+    }
+    return [...affected];
   }
 
   get(ref: ObjectRef): Claimant | undefined {
@@ -69,20 +101,22 @@ export class PathClaimRegistry implements Claims {
   /** From the watch. Returns the objects whose standing may have changed (see ClaimTable.set). */
   observed(s: PathSummary): string[] {
     this.dropPending(s);
-    return this.table.set(s);
+    this.stored.set(objectKey(s), s);
+    return this.table.set(this.scoped(s));
   }
 
   removed(s: ObjectRef): string[] {
     this.dropPending(s);
+    this.stored.delete(objectKey(s));
     return this.table.release(s);
   }
 
   /** An admitted (not dry-run) CREATE or claim change, until the watch reports the stored object. */
   admitted(obj: Record<string, unknown>, namespace: string, name: string): void {
     const meta = isObject(obj['metadata']) ? obj['metadata'] : {};
-    const s = pathSummary({ ...obj, metadata: { ...meta, namespace, name } });
+    const s = this.scoped(pathSummary({ ...obj, metadata: { ...meta, namespace, name } }));
     const stored = this.table.get(s);
-    if (stored && pathClaimKey(stored.path) === pathClaimKey(s.path) && apiIdClaimKey(stored.apiId) === apiIdClaimKey(s.apiId)) return;
+    if (stored && pathKeyOf(stored) === pathKeyOf(s) && apiIdKeyOf(stored) === apiIdKeyOf(s)) return;
     this.pending.set({ ...s, createdMs: PENDING_RANK });
     this.expiry.set(objectKey(s), Date.now() + this.pendingTtlMs);
   }

@@ -18,6 +18,8 @@ import { createAdmissionMetrics, type AdmissionMetrics } from './admission-metri
 import { applyTls, buildAdmissionServer } from './admission-server.ts';
 import { ExposedApiInformer } from './exposedapi-informer.ts';
 import { PathClaimRegistry, pathSummary, type PathSummary } from './path-claim-registry.ts';
+import { TargetDirectory } from '../core/target-selection.ts';
+import { TargetWatch } from '../dispatcher/target-watch.ts';
 import { readTls, TlsReloader } from './tls-reloader.ts';
 import { errorMessage } from '../core/kube/errors.ts';
 import { pinoLog } from '../core/log.ts';
@@ -35,6 +37,8 @@ export interface RunningWebhook {
   port: number;
   metrics: AdmissionMetrics;
   claims?: PathClaimRegistry;
+  /** The ApimTargets and namespace labels this process knows (undefined without a Kubernetes connection). */
+  targets?: TargetDirectory;
   informer?: ExposedApiInformer<WatchedExposedApi>;
   /** The dispatcher (DISPATCHER_ENABLED): this replica campaigns for the Lease and dispatches while it leads. */
   dispatcher?: Dispatcher;
@@ -75,7 +79,12 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
   const dispatcherConfig = deps.dispatcher?.enabled ? deps.dispatcher : undefined;
   // Connections are reused (dispatcher/kube-connection-reuse.ts): client-node would open one per API call.
   const kubeConfig = config.pathUniqueness || dispatcherConfig ? reuseConnections(deps.kubeConfig ?? loadKubeConfig()) : undefined;
-  const claims = config.pathUniqueness ? new PathClaimRegistry() : undefined;
+  // Which instance each ExposedAPI publishes into (core/target-selection.ts): the scope of its claims, its tier and the
+  // tenancy check at admission, and its Jobs' environment in the dispatcher. Without a Kubernetes connection there is
+  // nothing to watch, and every ExposedAPI uses the operator's own instance.
+  const directory = kubeConfig ? new TargetDirectory(config.operatorServiceId) : undefined;
+  const scopeOf = (namespace: string, target: string | undefined) => directory?.scopeOf(directory.choose(namespace, target, config.tenancy)) ?? '';
+  const claims = config.pathUniqueness ? new PathClaimRegistry(undefined, scopeOf) : undefined;
   let dispatcher: Dispatcher | undefined; // created below, once the logger exists; the informer starts after that
   let informer: ExposedApiInformer<WatchedExposedApi> | undefined;
   if (kubeConfig) {
@@ -102,6 +111,19 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     });
   }
 
+  const targetWatch = kubeConfig && directory
+    ? new TargetWatch({
+        kubeConfig,
+        directory,
+        onChange: () => {
+          for (const key of claims?.rescope() ?? []) dispatcher?.claimsChanged(key);
+          dispatcher?.targetsChanged();
+        },
+        onSynced: () => dispatcher?.apisSynced(),
+        log: pinoLog(() => app.log),
+      })
+    : undefined;
+
   let log: ((msg: string, fields?: Record<string, unknown>) => void) | undefined;
   const checkers = documentCheckerCount(config.documentCheckers);
   const checker = new DocumentCheckerPool({
@@ -126,6 +148,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     outbound: config.outbound,
     tenancy: config.tenancy,
     ...(config.apimSku ? { apimSku: config.apimSku } : {}),
+    ...(directory ? { targets: directory } : {}),
   };
   const app = buildAdmissionServer({
     tls: readTls(config.tlsCertFile, config.tlsKeyFile),
@@ -136,7 +159,10 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     validation,
     metrics,
     claims,
-    ready: () => (!checkerWarm ? 'the document checker is starting' : informer ? informer.notReadyReason ?? true : true),
+    ready: () => (!checkerWarm
+      ? 'the document checker is starting'
+      : targetWatch && !targetWatch.isSynced ? 'the ApimTarget and Namespace watches are syncing'
+      : informer ? informer.notReadyReason ?? true : true),
     logLevel: config.logLevel,
   });
   log = (msg, fields) => app.log.info(fields ?? {}, msg);
@@ -158,6 +184,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
       watchNamespaces: config.watchNamespaces,
       apis,
       claims,
+      ...(targetWatch && directory ? { targets: { directory, get isSynced() { return targetWatch.isSynced; }, tenancy: config.tenancy } } : {}),
       metrics: createDispatcherMetrics(metrics.registry),
       log: app.log.child({ component: 'dispatcher' }),
     });
@@ -171,6 +198,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     },
     (e) => app.log.warn({ err: errorMessage(e) }, 'serving certificate not reloaded; retrying'),
   );
+  targetWatch?.start();
   informer?.start();
   await app.listen({ host: config.host, port: config.port });
   tlsReloader.start(config.tlsReloadIntervalMs);
@@ -184,6 +212,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
     port,
     metrics,
     claims,
+    ...(directory ? { targets: directory } : {}),
     informer,
     dispatcher,
     fetcher,
@@ -193,6 +222,7 @@ export async function startWebhook(config: WebhookConfig, deps: { kubeConfig?: K
       tlsReloader.stop();
       await dispatcher?.stop(); // hands the lease over before the watch goes
       informer?.stop();
+      targetWatch?.stop();
       await app.close();
       await checker.close();
     },

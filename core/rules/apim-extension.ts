@@ -2,6 +2,7 @@
 // gateway will call must be absolute and, for token validation, https.
 import { duplicate, invalid, required, tooLong, type FieldError } from '../field-error.ts';
 import type { ExposedApi } from '../exposedapi-model.ts';
+import { TARGET_NAME, TARGET_NAME_MAX } from '../apim-target.ts';
 import { APIM_API_ID_FORBIDDEN, APIM_RESOURCE_ID, CONTROL_CHARS, isHttpUrl, SAFE_NAME } from '../http-tokens.ts';
 
 export const APIM_ID_MAX = 80;
@@ -64,6 +65,9 @@ export function checkApimExtension(api: ExposedApi): FieldError[] {
         if (CONTROL_CHARS.test(v)) errors.push(invalid(`${cf}[${i}]`, v, 'claim values must not contain control characters'));
       });
     }
+  }
+  if (a.target !== undefined && (!TARGET_NAME.test(a.target) || a.target.length > TARGET_NAME_MAX)) {
+    errors.push(invalid('spec.apim.target', a.target, 'must be the name of an ApimTarget (a DNS subdomain name: lower-case letters, digits, "-" and "."); kubectl get apimtargets lists them'));
   }
   const b = a.backend;
   if (b.mode === 'url') {

@@ -1,4 +1,6 @@
-// Claims: what an ExposedAPI takes in the one APIM service that another ExposedAPI may not take as well. One rulebook
+// Claims: what an ExposedAPI takes in its APIM instance that another ExposedAPI may not take as well. Every claim is
+// scoped to the instance (`scope`: the ARM id the ExposedAPI publishes into, core/target-selection.ts): the same path
+// on two instances is two claims that never meet. One rulebook
 // for admission (the webhook, the offline `validate`) and the dispatcher, which runs no apply Job for an object that
 // loses a claim — two webhook replicas can each admit one of two racing creates, the single leader cannot.
 //
@@ -33,6 +35,8 @@ export interface Claimant extends ObjectRef {
   apiIdDerived: boolean;
   /** Rank: creation time in a cluster, position in a list of files. Lower is older. */
   createdMs: number;
+  /** The APIM instance the claims are made in (TargetDirectory.scopeOf); absent = '' (the operator's own instance). */
+  scope?: string;
 }
 
 export type ClaimKind = 'path' | 'apiId';
@@ -114,8 +118,21 @@ interface Overlap {
   relation: ClaimRelation;
 }
 
+/** A claim key within its instance: the scope and a NUL (never in a path, an id or an ARM id) before the key. */
+function scoped(c: Pick<Claimant, 'scope'>, key: string): string {
+  return `${c.scope ?? ''}\u0000${key}`;
+}
+
+export function pathKeyOf(c: Pick<Claimant, 'path' | 'scope'>): string {
+  return c.path === '' ? '' : scoped(c, pathClaimKey(c.path));
+}
+
+export function apiIdKeyOf(c: Pick<Claimant, 'apiId' | 'scope'>): string {
+  return c.apiId === '' ? '' : scoped(c, apiIdClaimKey(c.apiId));
+}
+
 function entryOf(c: Claimant): Entry {
-  return { claimant: c, pathKey: c.path === '' ? '' : pathClaimKey(c.path), apiIdKey: c.apiId === '' ? '' : apiIdClaimKey(c.apiId) };
+  return { claimant: c, pathKey: pathKeyOf(c), apiIdKey: apiIdKeyOf(c) };
 }
 
 /**
@@ -255,8 +272,9 @@ export function checkClaims(claim: Omit<Claimant, 'createdMs'>, claims: Claims |
   const recorded = claims.get(claim);
   const errors: FieldError[] = [];
   const kinds: [ClaimKind, string, string, (c: Claimant) => string][] = [
-    ['path', 'spec.path', claim.path, (c) => (c.path === '' ? '' : pathClaimKey(c.path))],
-    ['apiId', 'spec.apim.apiId', claim.apiId, (c) => (c.apiId === '' ? '' : apiIdClaimKey(c.apiId))],
+    // A claim moved to another instance (a new target) is a new claim there: it ranks last.
+    ['path', 'spec.path', claim.path, pathKeyOf],
+    ['apiId', 'spec.apim.apiId', claim.apiId, apiIdKeyOf],
   ];
   for (const [kind, field, value, keyOf] of kinds) {
     if (value === '') continue;

@@ -10,6 +10,7 @@ import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalCont
 import { hasImage, importImage, pruneImages } from '../node/local-images.ts';
 import { installOperatorChart, sandboxChartValues, sandboxOperatorImage } from './operator-release.ts';
 import { startApimEmulator } from '../../emulator/apim-emulator.ts';
+import { SECONDARY_NAMESPACE, SECONDARY_SERVICE, SECONDARY_TARGET, sandboxTargetObjects, secondaryExample } from './apim-targets.ts';
 import { stopSupervisor } from '../control-plane/supervisor-process.ts';
 import { publishBackendService, startSampleBackend, type SampleBackend } from './sample-backend.ts';
 import { startServiceProxy } from './service-proxy.ts';
@@ -78,6 +79,8 @@ export interface Sandbox {
   lcp: LocalControlPlane;
   node: NodeKind;
   emulator: ApimEmulator;
+  /** The second APIM instance, reached through the ApimTarget sandbox-secondary (apim-targets.ts). */
+  secondEmulator: ApimEmulator;
   backend: SampleBackend;
   /** With a gateway host name: how it resolves (curl flag, hosts line, Node preload). */
   gatewayResolution?: GatewayResolution;
@@ -143,6 +146,11 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
       ...(options.gatewayHost !== undefined ? { gatewayHost: options.gatewayHost } : {}),
     });
     cleanups.push(() => emulator.close());
+    const secondEmulator = await startApimEmulator({
+      dir: join(dir, 'emulator'), serviceName: SECONDARY_SERVICE, importDelayMs: options.importDelayMs ?? 0, throttling: { enabled: true },
+      ...(gateway ? { host: gateway, hostnames: [gateway] } : {}),
+    });
+    cleanups.push(() => secondEmulator.close());
     // The emulator listens on loopback here (node agent): the name resolves there.
     const gatewayResolution = options.gatewayHost !== undefined ? writeGatewayResolution(dir, gatewayName(emulator.gatewayUrl, '127.0.0.1')) : undefined;
     // Node agent: the backend on an address of the run's own, since the EndpointSlice refuses loopback and the
@@ -172,7 +180,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     const list = async () => (JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] }).items;
     const jobs = async () => (JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] }).items;
     const common = {
-      dir, lcp, node, emulator, backend,
+      dir, lcp, node, emulator, secondEmulator, backend,
       ...(gatewayResolution ? { gatewayResolution } : {}),
       async apply(objs: Obj[]) {
         if (objs.length === 0) return;
@@ -200,7 +208,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
           await new Promise((r) => setTimeout(r, 300));
         }
       },
-      summary: async (names: { ns: string; name: string }[]) => (await summarize(lcp, emulator, names, node, gatewayResolution)).text,
+      summary: async (names: { ns: string; name: string }[]) => (await summarize(lcp, emulator, names, node, gatewayResolution, secondEmulator)).text,
       report: () => report(lcp, emulator),
       stop,
     };
@@ -218,6 +226,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
       }
       await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SANDBOX_NAMESPACE } }));
       await publishBackendService(lcp.cp.kubeConfig(), SANDBOX_NAMESPACE, SAMPLE_SERVICE, 8080, backend);
+      await applyTargets(lcp, emulator, secondEmulator, backend);
       options.log('installing the operator with its Helm chart (webhook and dispatcher as a Deployment)…');
       installOperatorChart({ dir, kubeconfig: lcp.kubeconfig, namespace: OPERATOR_NAMESPACE, values: sandboxChartValues(image, emulator, options.chartValues) });
       return {
@@ -253,6 +262,7 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
     await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'exposedapi-apim-config', namespace: OPERATOR_NAMESPACE }, data: config }));
     await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SANDBOX_NAMESPACE } }));
     await publishBackendService(lcp.cp.kubeConfig(), SANDBOX_NAMESPACE, SAMPLE_SERVICE, 8080, backend);
+    await applyTargets(lcp, emulator, secondEmulator, backend);
 
     // The apiserver reaches the replicas through one address, like a Service: killing one leaves admission up.
     const service = await startServiceProxy();
@@ -307,6 +317,12 @@ export async function runSandbox(options: SandboxOptions): Promise<number> {
     options.log(`applying ${objs.length} object(s) from ${files.length} file(s)…`);
     await sandbox.apply(objs);
     const names = objs.filter((x) => x['kind'] === 'ExposedAPI').map((x) => ({ ns: x['metadata']?.['namespace'] ?? SANDBOX_NAMESPACE, name: x['metadata']['name'] as string }));
+    if (!options.noExamples) {
+      // The second instance's example, in its own namespace (apim-targets.ts).
+      const example = secondaryExample();
+      await sandbox.lcp.k(['apply', '--server-side', '-f', '-'], YAML.stringify(example).replaceAll('${SANDBOX_SPEC_BASE}', sandbox.backend.url));
+      names.push({ ns: SECONDARY_NAMESPACE, name: example['metadata'].name });
+    }
     const states = await sandbox.waitSettled(names, (options.waitSeconds ?? 180) * 1000, () => interrupted);
     // The executor writes status before its process exits: let the Jobs finish so the summary and report are final.
     if (!interrupted) await sandbox.waitJobsIdle(30_000);
@@ -337,7 +353,13 @@ function jobState(j: Obj): string {
   return j['status']?.['active'] ? 'Running' : 'Pending';
 }
 
-async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; caFile: string }, names: { ns: string; name: string }[], node: NodeKind, gatewayResolution: GatewayResolution | undefined) {
+/** The ApimTargets of the two instances, the second one's namespace and the sample Service there (apim-targets.ts). */
+async function applyTargets(lcp: LocalControlPlane, primary: ApimEmulator, secondary: ApimEmulator, backend: SampleBackend): Promise<void> {
+  await lcp.k(['apply', '--server-side', '-f', '-'], sandboxTargetObjects(primary, secondary).map((o) => YAML.stringify(o)).join('---\n'));
+  await publishBackendService(lcp.cp.kubeConfig(), SECONDARY_NAMESPACE, SAMPLE_SERVICE, 8080, backend);
+}
+
+async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; caFile: string }, names: { ns: string; name: string }[], node: NodeKind, gatewayResolution: GatewayResolution | undefined, secondEmulator?: { state(): unknown }) {
   const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
   const jobs = JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };
   const lines: string[] = ['', 'ExposedAPIs:'];
@@ -360,6 +382,11 @@ async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; c
     const policy = String(api['policy']?.['xml'] ?? '');
     const names = [...policy.matchAll(/<([a-z-]+)[\s/>]/g)].map((m) => m[1]!).filter((x) => TOP_LEVEL_POLICIES.has(x));
     lines.push(`  ${api['name']}  path=/${api['properties']?.['path'] ?? ''}  operations=${(api['operations'] ?? []).length}  policies=[${[...new Set(names)].join(', ')}]  products=[${(api['products'] ?? []).join(', ')}]  tags=[${(api['tags'] ?? []).join(', ')}]`);
+  }
+  if (secondEmulator) {
+    const second = secondEmulator.state() as Obj;
+    lines.push('', `APIM APIs (second emulator, ApimTarget ${SECONDARY_TARGET}):`);
+    for (const api of Array.isArray(second['apis']) ? second['apis'] as Obj[] : []) lines.push(`  ${api['name']}  path=/${api['properties']?.['path'] ?? ''}  operations=${(api['operations'] ?? []).length}`);
   }
   if (node === 'agent') lines.push(...gatewayCurls(names.map((n) => list.items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name)).filter((o) => o !== undefined), apis, emulator.caFile, gatewayResolution));
   return { text: lines.join('\n') + '\n' };

@@ -11,8 +11,12 @@
 // segment after the API's path (`/{apiName}/{versionIdentifier}/{operation}`), under Query a query parameter and under
 // Header a request header named by the set; the set's `Original` version (an empty apiVersion) answers on the path
 // with no version given. Version values compare exactly, like query and header values generally (unverified).
-// Only the current revision of an API receives traffic (calling
-// a revision by `;rev=N` is not modelled); only APIs that list `https` in their protocols are served (the gateway
+// The current revision of an API receives its plain URL; any revision is called by appending `;rev=N` to the API's
+// URL ("Append ;rev={revisionNumber} at the end of your API URL, but before the query string":
+// https://learn.microsoft.com/azure/api-management/api-management-revisions, e.g.
+// https://apis.contoso.com/customers;rev=3/leads). A version's URL under Segment ends with the version, so a revision
+// of a version is `<path>/<version>;rev=N/…`; under Query and Header it is `<path>;rev=N/…` with the version given as
+// for the current revision. Only APIs that list `https` in their protocols are served (the gateway
 // listens on HTTPS only; unverified status for the others: 404 as for no API). Paths compare without case
 // (unverified).
 import type { ApimService } from '../apim-service.ts';
@@ -83,8 +87,25 @@ interface OperationMatch {
   relativePath: string;
 }
 
+function apiRoute(svc: ApimService, entity: ApiEntity): ApiRoute {
+  return {
+    key: key(entity.name),
+    entity,
+    ...routeOf(svc, entity),
+    operations: Object.entries(entity.operations).map(([k, op]) => ({ key: k, entity: op, method: op.properties.method.toUpperCase(), template: compileTemplate(op.properties.urlTemplate) })),
+  };
+}
+
+/** `<api path>;rev=<n>` at the start of a request path (lower-cased), and what follows it. */
+const REVISION_IN_PATH = /^(.*?);rev=(\d+)(?=\/|$)/;
+
 export class GatewayView {
   readonly apis: ApiRoute[];
+  /**
+   * Every revision that is not current, by `<api path>;rev=<n>` (lower-cased; the path with its version under a
+   * Segment set): reached only through `;rev=`. Several under Query and Header sets, one per version.
+   */
+  readonly #revisions = new Map<string, ApiRoute[]>();
   /** Subscription key → the subscriptions holding it as primary or secondary key. */
   readonly subscriptionsByKey = new Map<string, SimpleEntity[]>();
   readonly #svc: ApimService;
@@ -97,13 +118,15 @@ export class GatewayView {
     this.#policies = policies;
     this.apis = Object.values(svc.data.apis)
       .filter((a) => a.properties['isCurrent'] !== false)
-      .map((entity) => ({
-        key: key(entity.name),
-        entity,
-        ...routeOf(svc, entity),
-        operations: Object.entries(entity.operations).map(([k, op]) => ({ key: k, entity: op, method: op.properties.method.toUpperCase(), template: compileTemplate(op.properties.urlTemplate) })),
-      }))
+      .map((entity) => apiRoute(svc, entity))
       .sort((a, b) => b.path.length - a.path.length);
+    for (const entity of Object.values(svc.data.apis)) {
+      if (entity.properties['isCurrent'] !== false) continue;
+      const r = apiRoute(svc, entity);
+      const revKey = `${r.path};rev=${String(entity.properties['apiRevision'] ?? '')}`;
+      // Under Query and Header the versions of a set share one path: each revision is told apart by its version.
+      this.#revisions.set(revKey, [...(this.#revisions.get(revKey) ?? []), r]);
+    }
     for (const s of Object.values(svc.data.subscriptions ?? {})) {
       for (const k of [s.properties['primaryKey'], s.properties['secondaryKey']]) {
         if (typeof k !== 'string') continue;
@@ -121,6 +144,8 @@ export class GatewayView {
   findApi(requestPath: string, versionFrom?: VersionSource): { api: ApiRoute; relativePath: string } | undefined {
     const trimmed = requestPath.replace(/^\/+/, '');
     const lower = trimmed.toLowerCase();
+    const rev = REVISION_IN_PATH.exec(lower);
+    if (rev) return this.#findRevision(trimmed, rev[1]!, rev[2]!, rev[0].length, versionFrom);
     for (const api of this.apis) {
       if (api.path === '' || lower === api.path || lower.startsWith(`${api.path}/`)) {
         const protocols = api.entity.properties['protocols'];
@@ -130,6 +155,20 @@ export class GatewayView {
       }
     }
     return undefined;
+  }
+
+  /**
+   * `<path>;rev=<n>/…`: revision n of the API at exactly that path (the current one, or a non-current one); under a
+   * Query or Header set, of the version the request names.
+   */
+  #findRevision(trimmed: string, path: string, revision: string, consumed: number, versionFrom: VersionSource | undefined): { api: ApiRoute; relativePath: string } | undefined {
+    const named = (a: ApiRoute) => !a.version || versionMatches(a.version, versionFrom);
+    const current = this.apis.find((a) => a.path === path && String(a.entity.properties['apiRevision'] ?? '1') === revision && named(a));
+    const api = current ?? this.#revisions.get(`${path};rev=${revision}`)?.find(named);
+    if (!api) return undefined;
+    const protocols = api.entity.properties['protocols'];
+    if (Array.isArray(protocols) && !protocols.includes('https')) return undefined;
+    return { api, relativePath: `/${trimmed.slice(consumed).replace(/^\/+/, '')}` };
   }
 
   /** The most specific operation of the API for a method and the path below the API. */

@@ -31,7 +31,7 @@ const API_PROPERTIES = [
   'authenticationSettings',
   'subscriptionKeyParameterNames',
   'type',
-  'isCurrent',
+  // isCurrent is the service's to set: only a release makes a revision current (release-resources.ts).
   'apiVersion',
   'apiVersionDescription',
   'apiRevisionDescription',
@@ -236,17 +236,69 @@ function newEntity(svc: ApimService, apiId: string, path: string): ApiEntity {
   return { name: apiId, etag: svc.nextEtag(), properties: newApiProperties(path), operations: {}, tags: [] };
 }
 
-/** A new `x;rev=N` starts as a copy of the API's current revision. */
-function newRevision(svc: ApimService, apiId: string, revision: string): ApiEntity {
-  const base = svc.api(splitRevision(apiId).base);
-  if (!base) throw validationMessage(`Api '${splitRevision(apiId).base}' not found; create the API before its revision ${revision}.`);
-  const copy = structuredClone(base);
+/**
+ * A new `x;rev=N` starts as a copy of its source: `sourceApiId` (REST example ApiManagementCreateApiRevisionFromExistingApi;
+ * terraform's azurerm_api_management_api passes e.g. `<api id>;rev=1`), else the current revision (an import straight
+ * into `x;rev=N`, as terraform's create-with-import does). The copy keeps operations, schemas, tags and the policy:
+ * "By default, each revision has the same security settings as the current revision"
+ * (https://learn.microsoft.com/azure/api-management/api-management-revisions).
+ */
+function newRevision(svc: ApimService, apiId: string, revision: string, sourceApiId?: unknown): ApiEntity {
+  const { base: baseId } = splitRevision(apiId);
+  const base = svc.api(baseId);
+  if (!base) throw validationMessage(`Api '${baseId}' not found; create the API before its revision ${revision}.`);
+  let source = base;
+  if (sourceApiId !== undefined && sourceApiId !== null) {
+    const named = typeof sourceApiId === 'string' ? /\/apis\/([^/?]+)$/i.exec(sourceApiId)?.[1] : undefined;
+    const found = named !== undefined ? svc.api(decodeURIComponent(named)) : undefined;
+    // unverified wording: a revision's source must be a revision of the same API (a clone of another API is a new API).
+    if (!found || familyOf(found.name) !== familyOf(apiId)) {
+      throw validationError([detail('sourceApiId', `'sourceApiId' must be the resource id of a revision of API '${baseId}', e.g. ${svc.resourceId(`/apis/${baseId}`)}.`)]);
+    }
+    source = found;
+  }
+  const copy = structuredClone(source);
   copy.name = apiId;
   copy.etag = svc.nextEtag();
   copy.properties['apiRevision'] = revision;
   copy.properties['isCurrent'] = false;
-  delete copy.policy;
   return copy;
+}
+
+/**
+ * What only the current revision may change: "If you're editing a non-current revision of an API, you can't change
+ * the following properties: Name, Type, Description, Subscription required, API version, API version description,
+ * Path, Protocols … the error message Can't change property for non-current revision is displayed"
+ * (https://learn.microsoft.com/azure/api-management/api-management-revisions). The REST answer, seen for Name, Path,
+ * Description and ApiVersion (Azure/azure-powershell #9270, Azure/apiops #436, #285, terraform-provider-azurerm
+ * #18093): 400 ValidationError "Can't change property Path for non-current revision " (trailing space included),
+ * details null. The names for the other properties follow that pattern (unverified).
+ */
+const REVISION_LOCKED: readonly [string, string][] = [
+  ['displayName', 'Name'],
+  ['type', 'Type'],
+  ['description', 'Description'],
+  ['subscriptionRequired', 'SubscriptionRequired'],
+  ['apiVersion', 'ApiVersion'],
+  ['apiVersionDescription', 'ApiVersionDescription'],
+  ['path', 'Path'],
+  ['protocols', 'Protocols'],
+];
+
+function sameValue(name: string, a: unknown, b: unknown): boolean {
+  if (name === 'protocols' && Array.isArray(a) && Array.isArray(b)) return [...a].sort().join(',') === [...b].sort().join(',');
+  if (name === 'path' && typeof a === 'string' && typeof b === 'string') return a.toLowerCase() === b.toLowerCase();
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** Refuses a change to a locked property of a non-current revision (`props`: what the request or import would set). */
+function checkRevisionLocked(svc: ApimService, apiId: string, props: Record<string, unknown>): void {
+  const current = svc.api(splitRevision(apiId).base);
+  if (!current) return;
+  for (const [name, label] of REVISION_LOCKED) {
+    if (props[name] === undefined || sameValue(name, props[name], current.properties[name])) continue;
+    throw validationMessage(`Can't change property ${label} for non-current revision `);
+  }
 }
 
 function putApi(svc: ApimService, req: ArmRequest): ArmResult {
@@ -260,6 +312,11 @@ function putApi(svc: ApimService, req: ArmRequest): ArmResult {
   trimPathSlashes(svc, props);
   const importing = props['value'] !== undefined || props['format'] !== undefined;
   const { revision } = splitRevision(apiId);
+  // "Can't set new revision as current." (target IsCurrent): a new revision is never current; a release makes it so
+  // (Azure/azure-api-management-devops-resource-kit #316).
+  if (revision !== undefined && existing === undefined && props['isCurrent'] === true) {
+    throw validationError([detail('IsCurrent', `Can't set new revision as current.`)]);
+  }
   // A new revision copies its display name (and everything else) from the current revision.
   const details = validateApiProperties(props, 'put', existing === undefined && revision === undefined, importing);
   if (details.length > 0) throw validationError(details);
@@ -268,12 +325,14 @@ function putApi(svc: ApimService, req: ArmRequest): ArmResult {
   const versioning = resolveVersioning(svc, props, existing ?? (revision !== undefined ? svc.api(splitRevision(apiId).base) : undefined));
   checkPathUnique(svc, apiId, path, versioning);
   const explicit = explicitProperties(props);
+  const nonCurrent = existing ? existing.properties['isCurrent'] === false : revision !== undefined;
 
   if (!importing) {
-    const entity = existing ?? (revision !== undefined ? newRevision(svc, apiId, revision) : newEntity(svc, apiId, path));
+    if (nonCurrent) checkRevisionLocked(svc, apiId, explicit);
+    const entity = existing ?? (revision !== undefined ? newRevision(svc, apiId, revision, props['sourceApiId']) : newEntity(svc, apiId, path));
     Object.assign(entity.properties, explicit);
     entity.etag = svc.nextEtag();
-    svc.data.apis[key(apiId)] = entity;
+    svc.data.apis[key(entity.name)] = entity;
     svc.changed();
     return ok(apiContract(svc, entity), entity.etag, existing ? 200 : 201);
   }
@@ -289,7 +348,9 @@ function putApi(svc: ApimService, req: ArmRequest): ArmResult {
   const op = svc.lro.start(`/apis/${apiId}`, existing ? 200 : 201);
   svc.importing.set(key(apiId), op);
   const translate = props['translateRequiredQueryParameters'] === 'query' ? 'query' : 'template';
-  void runImport(svc, apiId, op, format, value, explicit, translate);
+  // A revision the import creates starts from its source (sourceApiId) or the current revision.
+  if (!existing && revision !== undefined) newRevision(svc, apiId, revision, props['sourceApiId']);
+  void runImport(svc, apiId, op, format, value, { ...explicit, ...(props['sourceApiId'] !== undefined ? { sourceApiId: props['sourceApiId'] as Json } : {}) }, translate);
   const draft = existing ? structuredClone(existing.properties) : newApiProperties(path);
   Object.assign(draft, importedProperties(svc, explicit), { provisioningState: 'InProgress' });
   return svc.accepted(req, op, svc.contract('apis', `/apis/${apiId}`, apiId, draft));
@@ -336,9 +397,10 @@ function finishImport(
   value: string,
   text: string,
   failure: ArmError | undefined,
-  explicit: JsonObject,
+  explicitInput: JsonObject,
   translate: 'template' | 'query',
 ): void {
+  let explicit = explicitInput;
   // A reset (or a stop) while the document was being fetched forgot this import.
   if (svc.importing.get(key(apiId)) !== op) return;
   try {
@@ -354,7 +416,10 @@ function finishImport(
     const imported = JSON.parse(JSON.stringify(importOpenApi(doc, format.kind, { ...(format.link ? { sourceUrl: value } : {}), translateRequiredQueryParameters: translate }))) as ReturnType<typeof importOpenApi>;
     const current = svc.api(apiId);
     const { revision } = splitRevision(apiId);
-    const entity = current ?? (revision !== undefined ? newRevision(svc, apiId, revision) : newEntity(svc, apiId, explicit['path'] as string));
+    const { sourceApiId, ...applied } = explicit;
+    explicit = applied;
+    const entity = current ?? (revision !== undefined ? newRevision(svc, apiId, revision, sourceApiId) : newEntity(svc, apiId, explicit['path'] as string));
+    const nonCurrent = entity.properties['isCurrent'] === false;
     const merged = mergeOperations(entity.operations, imported.operations, () => svc.nextEtag());
     // A (re-)import resets what its body does not carry: serviceUrl becomes the document's server, or none
     // (Azure/azure-cli #29363: "clears serviceUrl when the optional --service-url parameter isn't provided";
@@ -363,6 +428,13 @@ function finishImport(
     const fromDocument: JsonObject = { description: imported.description, protocols: imported.protocols, serviceUrl: imported.serviceUrl };
     if (current) fromDocument['authenticationSettings'] = noAuthenticationSettings();
     if (imported.displayName !== undefined) fromDocument['displayName'] = imported.displayName;
+    if (nonCurrent) {
+      // unverified: whether a document's own description is refused on a non-current revision (as a PUT's is) is not
+      // public; it is kept from the current revision here. Its title becoming the name is refused
+      // (Azure/azure-powershell #9270: "Can't change property Name for non-current revision"), seen on the poll.
+      delete fromDocument['description'];
+      checkRevisionLocked(svc, apiId, { ...fromDocument, ...importedProperties(svc, explicit) });
+    }
     Object.assign(entity.properties, fromDocument, importedProperties(svc, explicit));
     if (entity.properties['displayName'] === null || entity.properties['displayName'] === undefined) entity.properties['displayName'] = apiId;
     entity.operations = merged.operations;
@@ -373,7 +445,7 @@ function finishImport(
         svc.data.tags[key(tag.id)] = { name: tag.id, etag: svc.nextEtag(), properties: { displayName: tag.displayName } };
       }
     }
-    svc.data.apis[key(apiId)] = entity;
+    svc.data.apis[key(entity.name)] = entity;
     svc.lro.succeed(op);
     svc.hideAfterImport(apiId);
   } catch (err) {
@@ -415,6 +487,7 @@ function patchApi(svc: ApimService, req: ArmRequest): ArmResult {
   const versioning = resolveVersioning(svc, props, api);
   const path = typeof props['path'] === 'string' ? props['path'] : String(api.properties['path'] ?? '');
   if (typeof props['path'] === 'string' || versioning.set !== undefined) checkPathUnique(svc, apiId, path, versioning);
+  if (api.properties['isCurrent'] === false) checkRevisionLocked(svc, apiId, explicitProperties(props));
   Object.assign(api.properties, explicitProperties(props));
   api.etag = svc.nextEtag();
   svc.changed();
@@ -437,6 +510,10 @@ function deleteApi(svc: ApimService, req: ArmRequest): ArmResult {
   }
   const doomed = api.properties['isCurrent'] !== false && deleteRevisions ? [api, ...others] : [api];
   const sets = new Set(doomed.map((a) => versionSetOf(svc, a)?.name).filter((n): n is string => n !== undefined));
+  // The API's releases go with the API (they describe its revisions).
+  if (doomed.length > others.length && svc.data.releases) {
+    for (const k of Object.keys(svc.data.releases)) if (k.startsWith(`${family}/`)) delete svc.data.releases[k];
+  }
   for (const a of doomed) {
     delete svc.data.apis[key(a.name)];
     for (const [productKey, list] of Object.entries(svc.data.productApis)) {
@@ -477,13 +554,19 @@ function listRevisions(svc: ApimService, req: ArmRequest): ArmResult {
   const family = familyOf(api.name);
   const items = Object.values(svc.data.apis)
     .filter((a) => familyOf(a.name) === family)
-    .map((a) => ({
-      apiId: `/apis/${a.name}`,
-      apiRevision: a.properties['apiRevision'] as string,
-      isCurrent: a.properties['isCurrent'] !== false,
-      isOnline: true,
-      description: (a.properties['apiRevisionDescription'] as string | undefined) ?? null,
-    }));
+    .map((a) => {
+      const revision = String(a.properties['apiRevision'] ?? '1');
+      // ApiRevisionContract (REST spec 2024-05-01): a flat item, privateUrl the gateway path of that revision
+      // ("Append ;rev={revisionNumber} at the end of your API URL": docs api-management-revisions).
+      return {
+        apiId: `/apis/${splitRevision(a.name).base};rev=${revision}`,
+        apiRevision: revision,
+        isCurrent: a.properties['isCurrent'] !== false,
+        isOnline: true,
+        description: (a.properties['apiRevisionDescription'] as string | undefined) ?? null,
+        privateUrl: `/${String(a.properties['path'] ?? '')};rev=${revision}`,
+      };
+    });
   return ok(page(req, `/apis/${api.name}/revisions`, items as unknown as { name?: unknown }[], svc.settings.pageSize));
 }
 

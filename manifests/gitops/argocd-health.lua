@@ -15,7 +15,7 @@
 
 local SPEC_HASH = "exposedapi-apim.io/spec-hash"
 -- Ready False reasons that wait for a person (core/exposedapi-status.ts STALLED_REASONS).
-local STALLED_REASONS = { JobFailed = true, PathConflict = true, ApiIdConflict = true }
+local STALLED_REASONS = { JobFailed = true, PathConflict = true, ApiIdConflict = true, TargetNotFound = true, TargetInvalid = true, TargetAmbiguous = true, TargetNotAllowed = true }
 
 -- The first condition of a type, as the operator reads its own.
 local function condition(conditionType)

@@ -12,6 +12,7 @@ import YAML from 'yaml';
 import { locateBinaries } from '../../dev-cluster/control-plane/binaries.ts';
 import { generateManifests } from '../../scripts/generate-manifests.ts';
 import { crdObject } from '../../scripts/generate-crd.ts';
+import { targetCrdObject } from '../../scripts/generate-target-crd.ts';
 import { REPO_DIR } from '../helpers/fixtures.ts';
 import { find, renderChart, type Obj } from './helm.ts';
 
@@ -30,10 +31,12 @@ t.test('the committed kustomize files and the chart\'s CRD template are what scr
 });
 
 t.test('the chart installs the CRD scripts/generate-crd.ts defines', async (t) => {
-  const crd = find(await renderChart({}), 'CustomResourceDefinition');
+  const rendered = await renderChart({});
   const generated = crdObject() as Obj;
+  const crd = find(rendered, 'CustomResourceDefinition', generated['metadata'].name);
   t.same(crd.spec, generated['spec'], 'same spec');
-  t.equal(crd.metadata.name, generated['metadata'].name);
+  const target = targetCrdObject() as Obj;
+  t.same(find(rendered, 'CustomResourceDefinition', target['metadata'].name).spec, target['spec'], 'and the ApimTarget CRD scripts/generate-target-crd.ts defines');
 });
 
 t.test('kustomize builds the same objects as the chart, in the operator namespace', async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import YAML from 'yaml';
 import { readExposedApi, looksLikeUrl, splitCsv, DEFAULT_CORS_ALLOW_HEADERS } from '../../core/exposedapi-model.ts';
+import { renderFieldError } from '../../core/field-error.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exposedApi, referenceText, REPO_DIR, swagger2 } from '../helpers/fixtures.ts';
@@ -150,4 +151,21 @@ t.test("the Azure install guide's CRD cannot carry what ODA requires, and the RE
   const readme = readFileSync(join(REPO_DIR, 'README.md'), 'utf8');
   t.match(readme, "**The Azure install guide's CRD is not supported**");
   t.notMatch(readme, /or — the Azure install guide's variant —/, 'no claim that the guide\'s shape is accepted as it is');
+});
+
+t.test('spec.apim.revisions: absent when unset, a boolean when set, anything else a field error naming it', async (t) => {
+  const cases: { name: string; value: unknown; expect: boolean | undefined; error?: string }[] = [
+    { name: 'unset', value: undefined, expect: undefined },
+    { name: 'null', value: null, expect: undefined },
+    { name: 'true', value: true, expect: true },
+    { name: 'false', value: false, expect: false },
+    { name: 'a string', value: 'yes', expect: false, error: 'spec.apim.revisions: Invalid value: "yes": must be a boolean (true or false)' },
+    { name: 'a number', value: 1, expect: false, error: 'spec.apim.revisions: Invalid value: 1: must be a boolean (true or false)' },
+  ];
+  for (const c of cases) {
+    const { model, errors } = readExposedApi(exposedApi({ spec: { apim: c.value === undefined ? {} : { revisions: c.value } } }));
+    t.equal(model.spec.apim.revisions, c.expect, `${c.name}: the model`);
+    t.equal('revisions' in model.spec.apim, c.expect !== undefined, `${c.name}: absent from the model when unset (hash stability)`);
+    t.same(errors.map(renderFieldError), c.error ? [c.error] : [], `${c.name}: errors`);
+  }
 });

@@ -45,6 +45,9 @@ const GOLDEN_SPEC_HASHES: Readonly<Record<string, string>> = {
   'v1-apim-backend-url-implied.yaml': '0eb9870c0933ae2de2c5fb3e8b8f3e6093a04ec3cc3eba3380960a4b3a3f6237',
   'v1-apim-backend-url-explicit.yaml': '0eb9870c0933ae2de2c5fb3e8b8f3e6093a04ec3cc3eba3380960a4b3a3f6237',
   'v1-apim-backend-ingress.yaml': 'dd5647e9f2771779d5dd02951aab2bc95cafc3e7a19df5d0ad0d1211d9c2b39a',
+  'v1-apim-revisions-false.yaml': 'b89f27adc526d088ea383d2a35f8b05fcdde2dab350df9ca3a8f5e980291e2bd',
+  'v1-apim-revisions-true.yaml': '43989b5d8df59b5cccd1e1f84e4043c654c6c28149bf2562bce8cb0dbbdf622f',
+  'v1-apim-target.yaml': '484bdae619e5a8619582b2ce24a5cf55ca3d7b4a30a30ff36a2de23931a6132f',
   // absent, empty, defaulted; reconcile-at
   'v1-minimal.yaml': 'd8de88c209e72af794b68ed475a9cc3da9e3a612689d48b617937200a38850b0',
   'v1-optional-empty-strings.yaml': 'd8de88c209e72af794b68ed475a9cc3da9e3a612689d48b617937200a38850b0',
@@ -79,6 +82,7 @@ const DIFFERENT_CHANGE: { why: string; files: [string, string] }[] = [
   { why: 'a second specification entry is part of the change (though only the first is imported)', files: ['v1beta3-url-string-list.yaml', 'v1beta3-url-string-list-two.yaml'] },
   { why: 'backend mode ingress written out is not the same as absent', files: ['v1-apim-backend-ingress.yaml', 'v1-minimal.yaml'] },
   { why: 'reconcile-at forces a new change', files: ['v1-reconcile-at.yaml', 'v1-minimal.yaml'] },
+  { why: 'revisions switched on or off for one API', files: ['v1-apim-revisions-true.yaml', 'v1-apim-revisions-false.yaml'] },
   { why: 'developerUI set', files: ['v1-developer-ui-set.yaml', 'v1-minimal.yaml'] },
   { why: 'preflight handling switched off', files: ['v1-cors-preflight-only.yaml', 'v1-url-object.yaml'] },
 ];

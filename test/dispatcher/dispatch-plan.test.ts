@@ -18,7 +18,7 @@ const api = (o: Partial<DispatchSummary> = {}): DispatchSummary => ({
   namespace: 'team', name: 'pc', uid: 'u1', resourceVersion: '7', specHash: H1, deleting: false, finalizers: [FINALIZER],
   detach: false, conditions: [], implementation: 'svc', ...o,
 });
-const name = (hash: string, action: 'apply' | 'delete' = 'apply', attempt = 0) => jobName({ namespace: 'team', name: 'pc', specHash: hash, action, attempt });
+const name = (hash: string, action: 'apply' | 'delete' | 'release' = 'apply', attempt = 0) => jobName({ namespace: 'team', name: 'pc', specHash: hash, action, attempt });
 const job = (hash: string, o: Partial<JobSummary> = {}): JobSummary => ({
   name: name(hash, o.action, o.attempt), namespace: 'team', apiName: 'pc', apiUid: 'u1', specHash: hash, action: 'apply', attempt: 0, deleting: false, ...o,
 });

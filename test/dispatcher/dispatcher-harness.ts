@@ -34,6 +34,8 @@ export interface SetupOptions {
   env?: Record<string, string>;
   /** Run the dispatcher in this process, in the admission webhook (default true); false = admission only. */
   inProcess?: boolean;
+  /** More environment that names the namespaces the setup creates (e.g. a TENANCY_POLICY for one of them). */
+  envFor?: (namespaces: string[]) => Record<string, string>;
 }
 
 export interface DispatcherSetup {
@@ -115,6 +117,7 @@ export async function setUpDispatcher(cp: TestControlPlane, t: TestLike, o: Setu
     LEASE_RENEW_DEADLINE_SECONDS: '2',
     LEASE_RETRY_PERIOD_SECONDS: '1',
     ...o.env,
+    ...o.envFor?.(namespaces),
   };
   const tls = await testTls();
   const webhookEnv = { ...env, WEBHOOK_HOST: '127.0.0.1', WEBHOOK_PORT: '0', TLS_CERT_FILE: tls.certFile, TLS_KEY_FILE: tls.keyFile, ...(o.inProcess === false ? { DISPATCHER_ENABLED: 'false' } : {}) };

@@ -102,3 +102,33 @@ t.test('the parent Component\'s entry for the ExposedAPI gets the same ready', a
   await waitFor('the Component entry to be not ready', async () => ((await entry())?.managementAPIs?.[0]?.ready === false ? true : undefined), { timeoutMs: 15_000 });
   t.pass('the Component entry followed');
 });
+
+t.test('a change that failed half-way (Serving False) makes the Component entry not ready; Serving True makes it ready again', async (t) => {
+  const custom = setup.custom;
+  const componentRef = { group: 'oda.tmforum.org', version: 'v1', namespace: ns, plural: 'components', name: 'ctk' };
+  const entryReady = async () => ((await custom.getNamespacedCustomObject(componentRef)) as Record<string, any>)['status']?.managementAPIs?.[0]?.ready as boolean | undefined;
+  await discovery.patchNamespacedEndpointSlice({ name: 'svc-ctk-metrics-a', namespace: ns, body: { endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true } }] } }, mergePatch);
+  await expectReady('ctk-metrics', true, 'the endpoint is ready again');
+  await waitFor('the Component entry to be ready', async () => ((await entryReady()) === true ? true : undefined), { timeoutMs: 15_000 });
+  // What the executor writes after a failed re-apply without revisions (executor/serving.ts).
+  const serving = async (status: 'True' | 'False', reason: string): Promise<void> => {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const obj = (await setup.get(ns, 'ctk-metrics'))!;
+      const conditions = ((obj['status']?.conditions ?? []) as Record<string, unknown>[]).filter((c) => c['type'] !== 'Serving');
+      conditions.push({ type: 'Serving', status, reason, message: 'test', lastTransitionTime: new Date().toISOString(), specHash: specHashOf(obj) });
+      try {
+        await custom.patchNamespacedCustomObject({ group: 'oda.tmforum.org', version: 'v1', namespace: ns, plural: 'exposedapis', name: 'ctk-metrics', body: { metadata: { resourceVersion: obj['metadata'].resourceVersion }, status: { conditions } } }, mergePatch);
+        return;
+      } catch (e) {
+        if ((e as { code?: number }).code !== 409) throw e;
+      }
+    }
+    throw new Error('the ExposedAPI kept changing');
+  };
+  await serving('False', 'ChangeNotApplied');
+  await waitFor('the Component entry to be not ready', async () => ((await entryReady()) === false ? true : undefined), { timeoutMs: 15_000 });
+  t.equal(await readyOf('ctk-metrics'), true, 'status.implementation.ready stays the implementation\'s: only the Component entry says not ready');
+  await serving('True', 'CurrentSpec');
+  await waitFor('the Component entry to be ready again', async () => ((await entryReady()) === true ? true : undefined), { timeoutMs: 15_000 });
+  t.pass('a good apply (Serving True) brings the entry back: the Canvas can say Complete again');
+});

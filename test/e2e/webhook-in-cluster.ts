@@ -27,14 +27,14 @@ export async function applyManifest(cp: TestControlPlane, objects: object[]): Pr
   if (r.code !== 0) throw new Error(`kubectl apply failed: ${r.stderr}`);
 }
 
-export async function installCrd(cp: TestControlPlane, file: string): Promise<void> {
+export async function installCrd(cp: TestControlPlane, file: string, crd?: string): Promise<void> {
   const r = await cp.kubectl(['apply', '--server-side', '--force-conflicts', '-f', file]);
   if (r.code !== 0) throw new Error(`CRD install failed: ${r.stderr}`);
   await waitCrdEstablished(async (args) => {
     const r = await cp.kubectl(args);
     if (r.code !== 0) throw new Error(r.stderr);
     return r.stdout;
-  });
+  }, undefined, crd);
 }
 
 export async function installWebhook(cp: TestControlPlane, t: TestLike, o: { crdFile?: string; env?: Record<string, string> } = {}): Promise<WebhookInCluster> {

@@ -153,9 +153,9 @@ t.test('apply: a failure after the import began records the id as pending', asyn
   const run = { ctx: { specHash: HASH, config: { apim: { serviceName: 'svc' } } }, obj: { status: { apim: { apiId: 'live', serviceName: 'svc' } } }, importStarted: 'renamed' } as unknown as ApplyRun;
   const report = APPLY.failure(run, failed({ retriable: true, reason: 'Throttled', message: 'm' }), 'Imported');
   t.same(report.status, { apim: { apiId: 'live', serviceName: 'svc', pendingApiIds: ['renamed'] } });
-  t.same(report.conditions.map((c) => c.type), ['Imported'], 'Ready is the dispatcher\'s');
+  t.same(report.conditions.map((c) => c.type), ['Imported', 'Serving'], 'Ready is the dispatcher\'s; Serving says what APIM serves meanwhile (executor/serving.ts)');
   t.equal(APPLY.failure({ ...run, importStarted: undefined } as ApplyRun, failed({ retriable: true, reason: 'X', message: 'm' }), 'Validated').status, undefined, 'nothing pending before the import');
-  t.same(APPLY.steps.map((s) => s.condition ?? '-'), ['Validated', '-', 'RouteReady', '-', 'Imported', 'PoliciesApplied', 'Published', '-']);
+  t.same(APPLY.steps.map((s) => s.condition ?? '-'), ['Validated', '-', 'RouteReady', '-', 'Imported', 'PoliciesApplied', 'Serving', 'Published', '-']);
 });
 
 t.test('delete: nothing written when every step is done; a failure is CleanedUp False with the escape hatch', async (t) => {

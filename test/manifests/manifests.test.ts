@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { crdYaml } from '../../scripts/generate-crd.ts';
+import { targetCrdYaml } from '../../scripts/generate-target-crd.ts';
 import { localWebhookConfigurations } from '../../dev-cluster/webhook-registration.ts';
 import { REPO_DIR, referenceText } from '../helpers/fixtures.ts';
 
@@ -13,6 +14,7 @@ const docs = (file: string) => YAML.parseAllDocuments(readFileSync(join(base, fi
 
 t.test('the committed CRD is the generated one', async (t) => {
   t.equal(readFileSync(join(base, 'crd.yaml'), 'utf8'), crdYaml(), 'run `node scripts/generate-crd.ts` after changing the schema');
+  t.equal(readFileSync(join(base, 'apimtarget-crd.yaml'), 'utf8'), targetCrdYaml(), 'run `node scripts/generate-target-crd.ts` after changing the schema');
 });
 
 t.test('the CRD is compatible with the canonical ODA CRD', async (t) => {
@@ -89,11 +91,14 @@ t.test('deployment, RBAC and disruption budget', async (t) => {
     r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g || 'core'}/${res}: ${v}`))))))].sort();
   t.same(grants('ClusterRole'), [
     'core/events: create',
+    // ApimTargets and namespace labels: read only (docs/apim-targets.md).
+    'core/namespaces: get', 'core/namespaces: list', 'core/namespaces: watch',
     'discovery.k8s.io/endpointslices: list', 'discovery.k8s.io/endpointslices: watch',
+    'exposedapi-apim.io/apimtargets: get', 'exposedapi-apim.io/apimtargets: list', 'exposedapi-apim.io/apimtargets: watch',
     'oda.tmforum.org/components: get', 'oda.tmforum.org/components: patch',
     'oda.tmforum.org/exposedapis/status: patch',
     'oda.tmforum.org/exposedapis: get', 'oda.tmforum.org/exposedapis: list', 'oda.tmforum.org/exposedapis: patch', 'oda.tmforum.org/exposedapis: watch',
-  ], 'cluster-wide: read ExposedAPIs, write their status and finalizer, read EndpointSlices, set Component readiness, record Events');
+  ], 'cluster-wide: read ExposedAPIs, ApimTargets and namespaces, write ExposedAPI status and finalizer, read EndpointSlices, set Component readiness, record Events');
   t.same(grants('Role'), [
     'batch/jobs: create', 'batch/jobs: delete', 'batch/jobs: get', 'batch/jobs: list', 'batch/jobs: watch',
     'coordination.k8s.io/leases: create', 'coordination.k8s.io/leases: get', 'coordination.k8s.io/leases: update',

@@ -63,7 +63,8 @@ Subjects and bindings. With watchNamespaces set, a cluster role is bound in each
 the operator can read and write ExposedAPIs, routes and Events there and nowhere else; otherwise cluster-wide. Those
 RoleBindings are named "<role>-watched": the dispatcher's own Role and RoleBinding in the release namespace (Jobs and
 the Lease) already have the role's name, and the release namespace may be watched too.
-Arguments: (dict "root" $ "role" <ClusterRole name> "serviceAccount" <name>).
+Arguments: (dict "root" $ "role" <ClusterRole name> "serviceAccount" <name>), optionally "name": the bindings' name
+when one role is bound to several accounts (default the role's).
 */}}
 {{- define "exposedapi-apim.bindClusterRole" -}}
 {{- $root := .root -}}
@@ -73,7 +74,7 @@ Arguments: (dict "root" $ "role" <ClusterRole name> "serviceAccount" <name>).
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata:
-  name: {{ $.role }}-watched
+  name: {{ $.name | default $.role }}-watched
   namespace: {{ $ns }}
   labels:
     {{- include "exposedapi-apim.labels" $root | nindent 4 }}
@@ -91,7 +92,7 @@ subjects:
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata:
-  name: {{ .role }}
+  name: {{ .name | default .role }}
   labels:
     {{- include "exposedapi-apim.labels" $root | nindent 4 }}
 roleRef:
