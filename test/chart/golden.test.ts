@@ -132,7 +132,9 @@ t.test('workload identity: the executor\'s ServiceAccount carries the identity; 
 t.test('watched namespaces: the webhooks match only them, and the roles are bound only there', async (t) => {
   const objs = rendered.get('watched-namespaces')!;
   t.equal(find(objs, 'ConfigMap').data.WATCH_NAMESPACES, 'team-a,team-b');
-  t.notOk(objs.some((o) => o['kind'] === 'ClusterRoleBinding'), 'no cluster-wide binding');
+  // The one exception is the read of cluster-scoped ApimTargets and namespace labels (templates/rbac/webhook.yaml):
+  // a Role cannot grant it.
+  t.same(objs.filter((o) => o['kind'] === 'ClusterRoleBinding').map((o) => o['roleRef'].name), ['exposedapi-apim-webhook-targets'], 'no cluster-wide binding but the ApimTarget read');
   const bindings = objs.filter((o) => o['kind'] === 'RoleBinding' && o['roleRef'].kind === 'ClusterRole');
   t.same(bindings.map((b) => `${b['metadata'].namespace}/${b['roleRef'].name}→${b['subjects'][0].name}`).sort(), [
     'team-a/exposedapi-apim-dispatcher→exposedapi-apim-webhook', 'team-a/exposedapi-apim-executor→exposedapi-apim-executor', 'team-a/exposedapi-apim-webhook→exposedapi-apim-webhook',
