@@ -486,7 +486,8 @@ function patchApi(svc: ApimService, req: ArmRequest): ArmResult {
   if (details.length > 0) throw validationError(details);
   const versioning = resolveVersioning(svc, props, api);
   const path = typeof props['path'] === 'string' ? props['path'] : String(api.properties['path'] ?? '');
-  if (typeof props['path'] === 'string' || versioning.set !== undefined) checkPathUnique(svc, apiId, path, versioning);
+  // Leaving a set (apiVersionSetId null) is checked too: the path may be one its versions share.
+  if (typeof props['path'] === 'string' || versioning.set !== undefined || props['apiVersionSetId'] !== undefined) checkPathUnique(svc, apiId, path, versioning);
   if (api.properties['isCurrent'] === false) checkRevisionLocked(svc, apiId, explicitProperties(props));
   Object.assign(api.properties, explicitProperties(props));
   api.etag = svc.nextEtag();

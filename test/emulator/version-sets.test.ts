@@ -174,3 +174,46 @@ t.test('gateway: each version answers on its path segment, its query parameter o
   t.same((await h.call('/tmf-api/pc/items')).json().url, '/original/items', 'Header: no version given reaches the Original version');
   t.equal(v4.received.length + v5.received.length, 7, 'every routed call reached a backend, the refused ones none');
 });
+
+// Versions and revisions compose: a revision of a version keeps the set and version (the API version is locked on a
+// non-current revision, api-management-revisions), and its URL is the version's URL with `;rev=N` appended before
+// the query string (api-management-revisions, "Accessing specific revisions"; api-management-versions for the
+// version part).
+t.test('revisions of a version: set and version kept and locked, called as <path>/<version>;rev=N or <path>;rev=N with the version', async (t) => {
+  const h = await startGatewayHarness(t);
+  const b = await startBackend(t);
+  const setId = h.servicePath('/apiVersionSets/pc');
+  await h.client.apiVersionSet.createOrUpdate(h.rg, h.svc, 'pc', { displayName: 'pc', versioningScheme: 'Segment' });
+  await api(h, 'pc-v4', { path: 'tmf-api/pc', version: 'v4', set: setId, serviceUrl: `${b.url}/four` });
+  await api(h, 'pc-v5', { path: 'tmf-api/pc', version: 'v5', set: setId, serviceUrl: `${b.url}/five` });
+  const rev = await h.client.api.beginCreateOrUpdateAndWait(h.rg, h.svc, 'pc-v4;rev=2', { path: 'tmf-api/pc', sourceApiId: h.servicePath('/apis/pc-v4'), serviceUrl: `${b.url}/four-r2` }, h.lro);
+  t.equal(rev.apiVersion, 'v4', 'the revision keeps its API\'s version');
+  t.match(rev.apiVersionSetId ?? '', /\/apiVersionSets\/pc$/i, 'and its set');
+
+  const locked = await failure(h.client.api.update(h.rg, h.svc, 'pc-v4;rev=2', '*', { apiVersion: 'v6' }));
+  t.equal(locked.statusCode, 400);
+  t.match(locked.message, "Can't change property ApiVersion for non-current revision", 'the version of a non-current revision is locked');
+  const taken = await failure(h.client.api.update(h.rg, h.svc, 'pc-v4;rev=2', '*', { apiVersionSetId: null, apiVersion: '' } as never));
+  t.equal(taken.statusCode, 400);
+  t.ok(taken.body.error.details.some((d: { target: string; message: string }) => d.target === 'path' && /same Path 'tmf-api\/pc'/.test(d.message)), 'leaving the set is refused: its versions hold the path');
+
+  t.same((await h.call('/tmf-api/pc/v4;rev=2/items')).json().url, '/four-r2/items', 'Segment: <path>/v4;rev=2/… reaches revision 2 of v4');
+  t.same((await h.call('/tmf-api/pc/v4;rev=1/items')).json().url, '/four/items', 'Segment: ;rev=1 is the current revision of v4');
+  t.same((await h.call('/tmf-api/pc/v4/items')).json().url, '/four/items', 'Segment: the plain version URL keeps the current revision');
+  t.equal((await h.call('/tmf-api/pc/v5;rev=2/items')).status, 404, 'Segment: v5 has no revision 2');
+  t.equal((await h.call('/tmf-api/pc;rev=2/v4/items')).status, 404, 'Segment: ;rev=N goes after the version, not before');
+
+  await h.client.apiVersionSet.createOrUpdate(h.rg, h.svc, 'pc', { displayName: 'pc', versioningScheme: 'Query', versionQueryName: 'api-version' });
+  t.same((await h.call('/tmf-api/pc;rev=2/items?api-version=v4')).json().url, '/four-r2/items?api-version=v4', 'Query: <path>;rev=2/…?api-version=v4 reaches revision 2 of v4');
+  t.equal((await h.call('/tmf-api/pc;rev=2/items?api-version=v5')).status, 404, 'Query: v5 has no revision 2');
+  t.same((await h.call('/tmf-api/pc;rev=1/items?api-version=v5')).json().url, '/five/items?api-version=v5', 'Query: ;rev=1 of v5 is its current revision');
+
+  await h.client.apiVersionSet.createOrUpdate(h.rg, h.svc, 'pc', { displayName: 'pc', versioningScheme: 'Header', versionHeaderName: 'Api-Version' });
+  t.same((await h.call('/tmf-api/pc;rev=2/items', { headers: { 'api-version': 'v4' } })).json().url, '/four-r2/items', 'Header: <path>;rev=2/… with Api-Version: v4');
+
+  await h.client.apiRelease.createOrUpdate(h.rg, h.svc, 'pc-v4', 'rel-2', { apiId: '/apis/pc-v4;rev=2', notes: 'x' });
+  const current = await h.client.api.get(h.rg, h.svc, 'pc-v4');
+  t.equal(current.apiRevision, '2');
+  t.equal(current.apiVersion, 'v4', 'the released revision is still v4 of the set');
+  t.same((await h.call('/tmf-api/pc/items', { headers: { 'api-version': 'v4' } })).json().url, '/four-r2/items', 'after the release the version answers with revision 2');
+});
