@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { isObject } from '../../core/object-reader.ts';
 import { JOB_LABELS } from '../../core/exposedapi-status.ts';
-import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalControlPlane, startLocalWebhook, type LocalControlPlane, type NodeKind } from '../local-cluster.ts';
+import { installOperatorResources, OPERATOR_NAMESPACE, REPO_ROOT, startLocalControlPlane, startLocalWebhook, type LocalControlPlane, type NodeKind, waitCrdEstablished } from '../local-cluster.ts';
 import { hasImage, importImage, pruneImages } from '../node/local-images.ts';
 import { installOperatorChart, sandboxChartValues, sandboxOperatorImage } from './operator-release.ts';
 import { startApimEmulator } from '../../emulator/apim-emulator.ts';
@@ -226,9 +226,11 @@ export async function startSandbox(options: StartSandboxOptions): Promise<Sandbo
       }
       await lcp.k(['apply', '-f', '-'], YAML.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SANDBOX_NAMESPACE } }));
       await publishBackendService(lcp.cp.kubeConfig(), SANDBOX_NAMESPACE, SAMPLE_SERVICE, 8080, backend);
-      await applyTargets(lcp, emulator, secondEmulator, backend);
       options.log('installing the operator with its Helm chart (webhook and dispatcher as a Deployment)…');
       installOperatorChart({ dir, kubeconfig: lcp.kubeconfig, namespace: OPERATOR_NAMESPACE, values: sandboxChartValues(image, emulator, options.chartValues) });
+      // The ApimTarget CRD comes with the chart here (the node agent's path installs it beforehand): targets only after it.
+      await waitCrdEstablished(lcp.k, 120_000, 'apimtargets.exposedapi-apim.io');
+      await applyTargets(lcp, emulator, secondEmulator, backend);
       return {
         ...common,
         webhooks: [],

@@ -132,9 +132,11 @@ t.test('workload identity: the executor\'s ServiceAccount carries the identity; 
 t.test('watched namespaces: the webhooks match only them, and the roles are bound only there', async (t) => {
   const objs = rendered.get('watched-namespaces')!;
   t.equal(find(objs, 'ConfigMap').data.WATCH_NAMESPACES, 'team-a,team-b');
-  // The one exception is the read of cluster-scoped ApimTargets and namespace labels (templates/rbac/webhook.yaml):
-  // a Role cannot grant it.
-  t.same(objs.filter((o) => o['kind'] === 'ClusterRoleBinding').map((o) => o['roleRef'].name), ['exposedapi-apim-webhook-targets'], 'no cluster-wide binding but the ApimTarget read');
+  // ApimTargets and Namespaces are cluster-scoped: reading them is the one cluster-wide binding, and it only reads.
+  t.same(objs.filter((o) => o['kind'] === 'ClusterRoleBinding').map((b) => b['roleRef'].name), ['exposedapi-apim-webhook-targets'], 'the only cluster-wide binding: target and namespace reads');
+  t.same(find(objs, 'ClusterRole', 'exposedapi-apim-webhook-targets').rules.map((r: Obj) => `${r['apiGroups']}/${r['resources']}:${r['verbs']}`), [
+    'exposedapi-apim.io/apimtargets:get,list,watch', '/namespaces:get,list,watch',
+  ], 'and it grants get/list/watch on ApimTargets and Namespaces only');
   const bindings = objs.filter((o) => o['kind'] === 'RoleBinding' && o['roleRef'].kind === 'ClusterRole');
   t.same(bindings.map((b) => `${b['metadata'].namespace}/${b['roleRef'].name}→${b['subjects'][0].name}`).sort(), [
     'team-a/exposedapi-apim-dispatcher→exposedapi-apim-webhook', 'team-a/exposedapi-apim-executor→exposedapi-apim-executor', 'team-a/exposedapi-apim-webhook→exposedapi-apim-webhook',

@@ -88,7 +88,9 @@ t.test('default install on a private plane: install, upgrade (same CA), uninstal
 
   const uninstall = await helmOk(cp, ['uninstall', 'exposedapi-apim', '-n', ns]);
   t.match(uninstall, /release "exposedapi-apim" uninstalled/);
-  t.match(uninstall, /These resources were kept due to the resource policy:\s*\[CustomResourceDefinition\] exposedapis\.oda\.tmforum\.org/, 'Helm says it kept the CRD');
+  // Both CRDs carry crd.keep's resource policy: the ExposedAPI's and the ApimTarget's.
+  t.match(uninstall, /These resources were kept due to the resource policy:(\s*\[CustomResourceDefinition\] \S+)*\s*\[CustomResourceDefinition\] exposedapis\.oda\.tmforum\.org/, 'Helm says it kept the ExposedAPI CRD');
+  t.match(uninstall, /\[CustomResourceDefinition\] apimtargets\.exposedapi-apim\.io/, 'and the ApimTarget CRD');
   for (const o of namespaced) t.notOk(await exists(cp, ['-n', ns, o]), `${o} deleted`);
   for (const o of cluster.filter((c) => !c.startsWith('customresourcedefinition'))) t.notOk(await exists(cp, [o]), `${o} deleted`);
   t.ok(await exists(cp, ['customresourcedefinition/exposedapis.oda.tmforum.org']), 'the CRD is kept');

@@ -25,7 +25,7 @@ import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { applyManifest } from '../e2e/webhook-in-cluster.ts';
 import { openapi3 } from '../helpers/fixtures.ts';
-import { installExecutorRbac } from '../executor/harness.ts';
+import { installExecutorRbac, emulatorConnection } from '../executor/harness.ts';
 import { condition, finished, setUpDispatcher, specHashOf, watchJobs } from './dispatcher-harness.ts';
 
 type Obj = Record<string, any>;
@@ -56,15 +56,7 @@ await installExecutorRbac(cp, setup.ops);
 await applyManifest(cp, [{
   apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'exposedapi-apim-config', namespace: setup.ops },
   data: {
-    NODE_EXTRA_CA_CERTS: caFile,
-    AZURE_TENANT_ID: emu.tenantId,
-    AZURE_CLIENT_ID: emu.clientId,
-    AZURE_CLIENT_SECRET: emu.clientSecret,
-    AZURE_AUTHORITY_HOST: emu.authorityHost,
-    APIM_SUBSCRIPTION_ID: emu.subscriptionId,
-    APIM_RESOURCE_GROUP: emu.resourceGroup,
-    APIM_SERVICE_NAME: emu.serviceName,
-    ARM_ENDPOINT: emu.url,
+    ...emulatorConnection(emu, caFile),
     APIM_POLL_INTERVAL_MS: '20',
     // Counted from the executor's start, which alone took 6 s on a loaded 2-core machine.
     RETRY_BUDGET_SECONDS: '15',

@@ -21,7 +21,7 @@ import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { applyManifest, installCrd } from './webhook-in-cluster.ts';
 import { openapi3, REPO_DIR } from '../helpers/fixtures.ts';
-import { installExecutorRbac } from '../executor/harness.ts';
+import { installExecutorRbac, emulatorConnection } from '../executor/harness.ts';
 import { condition, finished, setUpDispatcher, watchJobs } from '../dispatcher/dispatcher-harness.ts';
 
 type Obj = Record<string, any>;
@@ -81,15 +81,7 @@ const executorB = 'executor-b';
 await applyManifest(cp, [{
   apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'exposedapi-apim-config', namespace: setup.ops },
   data: {
-    NODE_EXTRA_CA_CERTS: caFile,
-    AZURE_TENANT_ID: emuA.tenantId,
-    AZURE_CLIENT_ID: emuA.clientId,
-    AZURE_CLIENT_SECRET: emuA.clientSecret,
-    AZURE_AUTHORITY_HOST: emuA.authorityHost,
-    APIM_SUBSCRIPTION_ID: emuA.subscriptionId,
-    APIM_RESOURCE_GROUP: emuA.resourceGroup,
-    APIM_SERVICE_NAME: emuA.serviceName,
-    ARM_ENDPOINT: emuA.url,
+    ...emulatorConnection(emuA, caFile),
     APIM_POLL_INTERVAL_MS: '20',
     RETRY_BUDGET_SECONDS: '30',
     ROUTE_WAIT_SECONDS: '20',

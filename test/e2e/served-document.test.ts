@@ -28,7 +28,7 @@ import { startApimEmulator } from '../../emulator/apim-emulator.ts';
 import { useControlPlane } from '../control-plane/use-control-plane.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
 import { condition, finished, setUpDispatcher, specHashOf, watchJobs } from '../dispatcher/dispatcher-harness.ts';
-import { installExecutorRbac } from '../executor/harness.ts';
+import { installExecutorRbac, emulatorConnection } from '../executor/harness.ts';
 import { exposedApi, openapi3 } from '../helpers/fixtures.ts';
 import { applyManifest } from './webhook-in-cluster.ts';
 
@@ -79,15 +79,7 @@ await installExecutorRbac(cp, setup.ops);
 await applyManifest(cp, [{
   apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'exposedapi-apim-config', namespace: setup.ops },
   data: {
-    NODE_EXTRA_CA_CERTS: caFile,
-    AZURE_TENANT_ID: emu.tenantId,
-    AZURE_CLIENT_ID: emu.clientId,
-    AZURE_CLIENT_SECRET: emu.clientSecret,
-    AZURE_AUTHORITY_HOST: emu.authorityHost,
-    APIM_SUBSCRIPTION_ID: emu.subscriptionId,
-    APIM_RESOURCE_GROUP: emu.resourceGroup,
-    APIM_SERVICE_NAME: emu.serviceName,
-    ARM_ENDPOINT: emu.url,
+    ...emulatorConnection(emu, caFile),
     APIM_POLL_INTERVAL_MS: '20',
     RETRY_BUDGET_SECONDS: '30',
     ROUTE_WAIT_SECONDS: '20',

@@ -121,6 +121,24 @@ export interface BenchOptions {
 }
 
 /** The executor's RBAC as shipped, bound to its ServiceAccount in `ns` (cluster-scoped names get a suffix). */
+/**
+ * The executor's settings that point it at an emulator instance: its CA, identity, service coordinates and ARM
+ * endpoint (the Jobs' ConfigMap or a process's env; a test adds its own budgets and options beside them).
+ */
+export function emulatorConnection(emu: ApimEmulator, caFile: string): Record<string, string> {
+  return {
+    NODE_EXTRA_CA_CERTS: caFile,
+    AZURE_TENANT_ID: emu.tenantId,
+    AZURE_CLIENT_ID: emu.clientId,
+    AZURE_CLIENT_SECRET: emu.clientSecret,
+    AZURE_AUTHORITY_HOST: emu.authorityHost,
+    APIM_SUBSCRIPTION_ID: emu.subscriptionId,
+    APIM_RESOURCE_GROUP: emu.resourceGroup,
+    APIM_SERVICE_NAME: emu.serviceName,
+    ARM_ENDPOINT: emu.url,
+  };
+}
+
 export async function installExecutorRbac(cp: TestControlPlane, ns: string): Promise<void> {
   const suffix = randomBytes(3).toString('hex');
   const docs = YAML.parseAllDocuments(await readFile(join(REPO_DIR, 'manifests/base/executor-rbac.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, any>);
@@ -156,15 +174,7 @@ export async function executorBench(t: TestLike, o: BenchOptions = {}): Promise<
     PATH: process.env['PATH'] ?? '',
     HOME: process.env['HOME'] ?? dir,
     KUBECONFIG: kubeconfig,
-    NODE_EXTRA_CA_CERTS: caBundle,
-    AZURE_TENANT_ID: emu.tenantId,
-    AZURE_CLIENT_ID: emu.clientId,
-    AZURE_CLIENT_SECRET: emu.clientSecret,
-    AZURE_AUTHORITY_HOST: emu.authorityHost,
-    APIM_SUBSCRIPTION_ID: emu.subscriptionId,
-    APIM_RESOURCE_GROUP: emu.resourceGroup,
-    APIM_SERVICE_NAME: emu.serviceName,
-    ARM_ENDPOINT: emu.url,
+    ...emulatorConnection(emu, caBundle),
     APIM_POLL_INTERVAL_MS: '20',
     // The spec server listens on loopback.
     SPEC_FETCH_ALLOW_PRIVATE: 'true',
