@@ -44,6 +44,13 @@ t.test('the leader dies while a retry waits; the next leader starts it on time, 
   const dueAt = failedAt + BACKOFF_S * 1000;
   t.match(scheduled['message'], `retry 1 of 100 (Job ${setup.ops}/${first}-r1) at ${new Date(dueAt).toISOString()}, ${BACKOFF_S}s after the failed Job ended`, 'Ready names the retry, its Job and its time: the failed Job\'s end + the backoff');
 
+  // The leader records the Event right after the status write that names the retry: the kill comes after both (a
+  // kill between the two, which a loaded machine made likely, is another story than a leader dying while a retry waits).
+  await waitFor('the RetryScheduled Event', async () => {
+    const events = (await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=flaky' })).items;
+    return events.some((e) => e.reason === 'RetryScheduled') ? true : undefined;
+  }, { timeoutMs: 20_000, intervalMs: 100 });
+
   // The next attempt succeeds (the stand-in reads its orders when it runs); the leader dies before it is due.
   await setup.patch(ns, 'flaky', { metadata: { annotations: { [STAND_IN.exitCode]: null } } });
   a.process.kill('SIGKILL');

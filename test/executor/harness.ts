@@ -22,6 +22,7 @@ import { derivedApiId } from '../../core/api-id.ts';
 import { ClientSecretCredential } from '@azure/identity';
 import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
 import { ApiManagementClient, type ApiManagementClientOptionalParams } from '@azure/arm-apimanagement';
+import { serviceIdOf } from '../../core/apim-target.ts';
 
 export const EXECUTOR_SA = 'exposedapi-apim-executor';
 
@@ -120,7 +121,6 @@ export interface BenchOptions {
   crdFile?: string;
 }
 
-/** The executor's RBAC as shipped, bound to its ServiceAccount in `ns` (cluster-scoped names get a suffix). */
 /**
  * The executor's settings that point it at an emulator instance: its CA, identity, service coordinates and ARM
  * endpoint (the Jobs' ConfigMap or a process's env; a test adds its own budgets and options beside them).
@@ -139,6 +139,12 @@ export function emulatorConnection(emu: ApimEmulator, caFile: string): Record<st
   };
 }
 
+/** The ARM id of an emulator instance, as the executor records it in status.apim.resourceId. */
+export function instanceIdOf(emu: Pick<ApimEmulator, 'subscriptionId' | 'resourceGroup' | 'serviceName'>): string {
+  return serviceIdOf({ subscriptionId: emu.subscriptionId.toLowerCase(), resourceGroup: emu.resourceGroup, serviceName: emu.serviceName });
+}
+
+/** The executor's RBAC as shipped, bound to its ServiceAccount in `ns` (cluster-scoped names get a suffix). */
 export async function installExecutorRbac(cp: TestControlPlane, ns: string): Promise<void> {
   const suffix = randomBytes(3).toString('hex');
   const docs = YAML.parseAllDocuments(await readFile(join(REPO_DIR, 'manifests/base/executor-rbac.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, any>);

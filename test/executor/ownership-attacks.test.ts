@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { ADOPT_ANNOTATION } from '../../core/exposedapi-model.ts';
 import { ownershipOf } from '../../executor/api-mark.ts';
 import { waitFor } from '../control-plane/wait-for.ts';
-import { condition, executorBench, type ExecutorBench } from './harness.ts';
+import { condition, executorBench, type ExecutorBench, instanceIdOf } from './harness.ts';
 
 type Obj = Record<string, any>;
 
@@ -88,7 +88,7 @@ t.test('a forged status.apim naming another team\'s API changes nothing, on appl
   t.same({ billing: snapshot('billing-prod'), ledger: snapshot('ledger-prod') }, before, 'apply: both untouched');
   const events = await b.events('honest');
   t.ok(events.some((e) => e.reason === 'FormerApiNotOurs' && e.message.includes("'billing-prod'")), 'the forgery is reported in an Event');
-  t.same((await b.get('honest'))?.['status'].apim, { apiId: honestId, serviceName: b.emu.serviceName }, 'status put right');
+  t.same((await b.get('honest'))?.['status'].apim, { apiId: honestId, serviceName: b.emu.serviceName, resourceId: instanceIdOf(b.emu), target: '' }, 'status put right');
 
   await forgeStatus('honest', { apiId: 'billing-prod', serviceName: b.emu.serviceName, pendingApiIds: ['ledger-prod'] });
   await startDeletion('honest');

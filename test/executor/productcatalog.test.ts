@@ -10,7 +10,7 @@ import { readExposedApi, RECONCILE_AT_ANNOTATION } from '../../core/exposedapi-m
 import { renderPolicyXml } from '../../core/policy-xml.ts';
 import { applyManifest } from '../e2e/webhook-in-cluster.ts';
 import { referenceText, TMF620_V4, TMF672_V4 } from '../helpers/fixtures.ts';
-import { armWrites, condition, executorBench, type ExecutorBench } from './harness.ts';
+import { armWrites, condition, executorBench, type ExecutorBench, instanceIdOf } from './harness.ts';
 
 const GATEWAY = 'https://apim-emulator.azure-api.net';
 
@@ -176,7 +176,8 @@ t.test('the productcatalog component\'s three ExposedAPIs', async (t) => {
     t.equal(s['implementation'], undefined, 'implementation.ready is left to the dispatcher\'s readiness sync');
     t.equal(s['appliedSpecHash'], put.core.hash);
     t.equal(s['lastJob'], undefined, 'lastJob is left to the dispatcher');
-    t.same(s['apim'], { apiId: b.apiId(put.core.name), serviceName: 'apim-emulator' });
+    // Where it is: the operator's own instance (no ApimTarget), by its ARM id.
+    t.same(s['apim'], { apiId: b.apiId(put.core.name), serviceName: 'apim-emulator', resourceId: instanceIdOf(b.emu), target: '' });
     for (const type of ['Validated', 'RouteReady', 'Imported', 'PoliciesApplied', 'Published']) {
       const c = condition(obj, type);
       t.same([c?.['status'], c?.['specHash']], ['True', put.core.hash], `${type} True for this spec hash`);

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { openidProviderId } from '../../executor/openid-provider.ts';
 import { referenceText, TMF620_V4 } from '../helpers/fixtures.ts';
-import { armWrites, condition, executorBench, startSpecServer } from './harness.ts';
+import { armWrites, condition, executorBench, instanceIdOf, startSpecServer } from './harness.ts';
 
 type Obj = Record<string, any>;
 
@@ -121,5 +121,5 @@ t.test('a changed spec.apim.apiId moves the API: the old one goes first (it hold
   const names = b.emu.state().apis.map((a) => a.name);
   t.notOk(names.includes('moving-one'), 'the previous API is deleted');
   t.ok(names.includes('moving-two'), 'the new one holds the path');
-  t.same((await b.get(second.name))?.['status']['apim'], { apiId: 'moving-two', serviceName: 'apim-emulator' });
+  t.same((await b.get(second.name))?.['status']['apim'], { apiId: 'moving-two', serviceName: 'apim-emulator', resourceId: instanceIdOf(b.emu), target: '' });
 });
