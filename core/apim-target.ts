@@ -11,6 +11,7 @@ import { invalid, notSupported, required, type FieldError } from './field-error.
 import { isObject, ObjectReader, type JsonObject } from './object-reader.ts';
 import { APIM_SKUS, knownSku, type ApimSku } from './apim-tiers.ts';
 import { CONTROL_CHARS, isHttpUrl } from './http-tokens.ts';
+import { VERSIONING_SCHEMES } from './api-versioning.ts';
 
 /** The operator's own API group (the annotation prefix of core/exposedapi-model.ts). */
 export const TARGET_GROUP = 'exposedapi-apim.io';
@@ -18,8 +19,8 @@ export const TARGET_VERSION = 'v1alpha1';
 export const TARGET_KIND = 'ApimTarget';
 export const TARGET_PLURAL = 'apimtargets';
 
-/** The versioning schemes of an APIM version set (Microsoft.ApiManagement apiVersionSets: versioningScheme). */
-export const VERSIONING_SCHEMES = ['Segment', 'Query', 'Header'] as const;
+// The versioning schemes of an APIM version set: one list with the executor's (core/api-versioning.ts).
+export { VERSIONING_SCHEMES };
 export const DRIFT_MODES = ['report', 'repair'] as const;
 
 /**

@@ -11,6 +11,7 @@ import { serviceIdOf, TARGET_NAME, TARGET_NAME_MAX } from './apim-target.ts';
 import type { RemoteSpecMode } from './rules/specification.ts';
 import type { SpecFetchOptions } from './spec-fetch.ts';
 import type { OutboundPolicy } from './outbound-url.ts';
+import { DEFAULT_VERSION_HEADER_NAME, DEFAULT_VERSION_QUERY_NAME, VERSIONING_SCHEMES, type VersioningConfig } from './api-versioning.ts';
 
 export const ROUTE_MODES = ['ingress', 'istio', 'gateway-api'] as const;
 export type RouteMode = (typeof ROUTE_MODES)[number];
@@ -90,6 +91,12 @@ export interface ExecutorConfig {
   };
   createMissingProducts: boolean;
   createMissingTags: boolean;
+  /**
+   * APIM_VERSIONING_SCHEME (Segment, Query, Header), APIM_VERSION_QUERY_NAME, APIM_VERSION_HEADER_NAME: how the
+   * versions of one base path are told apart in the version set they form (core/api-versioning.ts,
+   * docs/version-sets.md). Segment keeps every ODA path as the public URL.
+   */
+  versioning: VersioningConfig;
   specFetch: SpecFetchOptions;
   /** OUTBOUND_ALLOW_HTTP / OUTBOUND_ALLOW_PRIVATE, as in the webhook; backend and JWT host names are also resolved. */
   outbound: OutboundPolicy;
@@ -163,6 +170,21 @@ function readDefaultJwt(r: EnvReader, authorityHost: string): JwtSettings | unde
   const openidConfigUrl = url ?? (tenant !== '' ? `${authorityHost}/${tenant}/v2.0/.well-known/openid-configuration` : undefined);
   if (openidConfigUrl === undefined) return undefined;
   return { openidConfigUrl, audiences: r.list('JWT_AUDIENCES'), issuers: r.list('JWT_ISSUERS'), requiredClaims: [] };
+}
+
+/** A query parameter or header name APIM stores on a version set (1–100 characters) and the gateway matches. */
+function versionParameterName(r: EnvReader, name: string, fallback: string, what: string, pattern: RegExp): string {
+  const v = r.str(name, fallback);
+  if (v.length > 100 || !pattern.test(v)) r.errors.push(`${name}=${JSON.stringify(v)} is invalid: must be ${what} of 1-100 characters, e.g. ${fallback}`);
+  return v;
+}
+
+function readVersioning(r: EnvReader): VersioningConfig {
+  return {
+    scheme: r.oneOf('APIM_VERSIONING_SCHEME', 'Segment', VERSIONING_SCHEMES),
+    queryName: versionParameterName(r, 'APIM_VERSION_QUERY_NAME', DEFAULT_VERSION_QUERY_NAME, 'a query parameter name (letters, digits, "-", ".", "_", "~")', /^[A-Za-z0-9._~-]+$/),
+    headerName: versionParameterName(r, 'APIM_VERSION_HEADER_NAME', DEFAULT_VERSION_HEADER_NAME, 'an HTTP header name (a token)', /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/),
+  };
 }
 
 function readTarget(r: EnvReader): { name: string; settings: string } | undefined {
@@ -255,6 +277,7 @@ export function readExecutorConfig(env: Record<string, string | undefined> = pro
     },
     createMissingProducts: r.bool('CREATE_MISSING_PRODUCTS', false),
     createMissingTags: r.bool('CREATE_MISSING_TAGS', true),
+    versioning: readVersioning(r),
     specFetch: readSpecFetchOptions(r),
     outbound: readOutboundPolicy(r),
     remoteSpecCheck: r.oneOf('REMOTE_SPEC_CHECK', 'deny', ['deny', 'warn', 'off'] as const),

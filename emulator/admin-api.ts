@@ -8,7 +8,8 @@
 //   DELETE /_emulator/faults      remove all rules
 //   GET    /_emulator/throttling  ARM throttling settings; PUT/PATCH changes them ({enabled, reads|writes|deletes: {capacity, refillPerSecond}})
 //   GET    /_emulator/settings    import delay and duration, async mode, SKU, page size, the realism switches (404
-//                                 window after imports, properties at import, null auth settings, path slashes);
+//                                 window after imports, properties at import, null auth settings, path slashes,
+//                                 version sets deleted with their last API);
 //                                 PATCH changes them (unknown fields are refused)
 //   GET    /_emulator/imports     the imports still running: API, operation id, start, expected end, document size
 //   GET    /_emulator/info        the connection details the CLI prints at start
@@ -96,6 +97,10 @@ function updateSettings(settings: ServiceSettings, patch: unknown): AdminReply {
   if (p['apiPathSlashes'] !== undefined) {
     if (p['apiPathSlashes'] !== 'refuse' && p['apiPathSlashes'] !== 'trim') return bad(`'apiPathSlashes' must be 'refuse' or 'trim'`);
     next.apiPathSlashes = p['apiPathSlashes'];
+  }
+  if (p['versionSetRemovedWithLastApi'] !== undefined) {
+    if (typeof p['versionSetRemovedWithLastApi'] !== 'boolean') return bad(`'versionSetRemovedWithLastApi' must be true or false`);
+    next.versionSetRemovedWithLastApi = p['versionSetRemovedWithLastApi'];
   }
   if (next.importDurationMs === undefined) delete settings.importDurationMs;
   Object.assign(settings, next);

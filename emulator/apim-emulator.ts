@@ -66,6 +66,7 @@ export interface ApimEmulatorOptions {
   importAppliesProperties?: boolean;
   authenticationSettingsNulls?: ServiceSettings['authenticationSettingsNulls'];
   apiPathSlashes?: ServiceSettings['apiPathSlashes'];
+  versionSetRemovedWithLastApi?: boolean;
   asyncMode?: AsyncMode;
   sku?: string;
   pageSize?: number;
@@ -239,6 +240,7 @@ export async function startApimEmulator(options: ApimEmulatorOptions = {}): Prom
     ...(options.importAppliesProperties !== undefined ? { importAppliesProperties: options.importAppliesProperties } : {}),
     ...(options.authenticationSettingsNulls !== undefined ? { authenticationSettingsNulls: options.authenticationSettingsNulls } : {}),
     ...(options.apiPathSlashes !== undefined ? { apiPathSlashes: options.apiPathSlashes } : {}),
+    ...(options.versionSetRemovedWithLastApi !== undefined ? { versionSetRemovedWithLastApi: options.versionSetRemovedWithLastApi } : {}),
     fetchDocument,
     ...(data ? { data } : {}),
     onChange: () => writer?.schedule(),

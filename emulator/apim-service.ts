@@ -60,6 +60,14 @@ export interface ServiceSettings {
    * 'trim' (stored without the slashes, as the portal does). unverified either way; see value-rules.ts.
    */
   apiPathSlashes: 'refuse' | 'trim';
+  /**
+   * Whether deleting the last API of a version set deletes the set too. True by default: "When deleting the last
+   * API/version from a version set, the version set itself is being removed … regardless where the API is deleted
+   * from (REST API, CLI, PowerShell, Azure Portal)" (MicrosoftDocs/azure-docs #81857, 2021), and terraform then meets
+   * "ApiVersionSet not found" recreating an API (hashicorp/terraform-provider-azurerm #21498). False models a service
+   * that keeps empty sets, so a client must remove them itself.
+   */
+  versionSetRemovedWithLastApi: boolean;
 }
 
 export interface ServiceIdentity {
@@ -105,6 +113,7 @@ export class ApimService {
       importAppliesProperties: opts.importAppliesProperties ?? true,
       authenticationSettingsNulls: opts.authenticationSettingsNulls ?? 'ignore',
       apiPathSlashes: opts.apiPathSlashes ?? 'refuse',
+      versionSetRemovedWithLastApi: opts.versionSetRemovedWithLastApi ?? true,
     };
     if (opts.importDurationMs !== undefined) this.settings.importDurationMs = opts.importDurationMs;
     this.fetchDocument = opts.fetchDocument;

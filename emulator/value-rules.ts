@@ -25,6 +25,9 @@ export const ID_RULES = {
   backendId: { min: 1, max: 80 },
   opid: { min: 1, max: 256, pattern: RESOURCE_ID_PATTERN },
   namedValueId: { min: 1, max: 256, pattern: RESOURCE_ID_PATTERN },
+  // apiVersionSets/{versionSetId}: minLength 1, maxLength 80, pattern ^[^*#&+:<>?]+$ (REST reference "Api Version Set -
+  // Get", api-version 2024-05-01).
+  versionSetId: { min: 1, max: 80, pattern: RESOURCE_ID_PATTERN },
   id: { min: 1, max: 80, pattern: FRAGMENT_ID_PATTERN },
   serviceName: { min: 1, max: 50, pattern: SERVICE_NAME_PATTERN },
   operationId: { min: 1, max: 80, pattern: RESOURCE_ID_PATTERN },

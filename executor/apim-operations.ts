@@ -44,6 +44,10 @@ export const APIM_OPERATIONS = {
   createTag: { method: 'PUT', path: '/tags/{tagId}', action: `${SERVICE}/tags/write` },
   tagApi: { method: 'PUT', path: '/apis/{apiId}/tags/{tagId}', action: `${SERVICE}/apis/tags/write` },
   untagApi: { method: 'DELETE', path: '/apis/{apiId}/tags/{tagId}', action: `${SERVICE}/apis/tags/delete` },
+  readVersionSet: { method: 'GET', path: '/apiVersionSets/{versionSetId}', action: `${SERVICE}/apiVersionSets/read` },
+  createVersionSet: { method: 'PUT', path: '/apiVersionSets/{versionSetId}', action: `${SERVICE}/apiVersionSets/write` },
+  updateVersionSet: { method: 'PATCH', path: '/apiVersionSets/{versionSetId}', action: `${SERVICE}/apiVersionSets/write` },
+  deleteVersionSet: { method: 'DELETE', path: '/apiVersionSets/{versionSetId}', action: `${SERVICE}/apiVersionSets/delete` },
   /** Revisions (APIM_REVISIONS, docs/revisions.md): `{apiId}` is then `<api>;rev=<n>`. */
   createApiRevision: { method: 'PUT', path: '/apis/{apiId}', action: `${SERVICE}/apis/write` },
   deleteApiRevision: { method: 'DELETE', path: '/apis/{apiId}', action: `${SERVICE}/apis/delete` },
@@ -91,6 +95,9 @@ export interface ApiSettings {
   subscriptionKeyParameterNames?: SubscriptionKeyParameterNames;
   authenticationSettings?: AuthenticationSettings;
   apiRevisionDescription?: string;
+  /** The version set's resource id (null: leave the set); `apiVersion` is the version inside it ('' with null). */
+  apiVersionSetId?: string | null;
+  apiVersion?: string;
 }
 
 /** The import PUT: the settings and the document (`format`, `value`). */
@@ -110,6 +117,8 @@ export interface ApiContract extends ApiSettings {
   /** Which revision this is (the plain id always answers with the current one). */
   apiRevision?: string;
   isCurrent?: boolean;
+  /** The set named by apiVersionSetId, as the API's GET details it (REST ApiVersionSetContractDetails). */
+  apiVersionSet?: { id?: string; versioningScheme?: string; versionQueryName?: string; versionHeaderName?: string } | null;
 }
 
 export interface NamedContract {
@@ -133,6 +142,22 @@ export interface ServiceContract {
   sku?: { name?: string; capacity?: number };
   gatewayUrl?: string;
   [more: string]: unknown;
+}
+
+/** An API version set as the executor writes it (apimapiversionsets.json). */
+export interface VersionSetProperties {
+  displayName: string;
+  versioningScheme: 'Segment' | 'Query' | 'Header';
+  versionQueryName?: string;
+  versionHeaderName?: string;
+  /** The ownership mark (version-set-mark.ts). */
+  description: string;
+}
+
+export interface VersionSetContract extends Partial<VersionSetProperties> {
+  id?: string;
+  name?: string;
+  eTag?: string;
 }
 
 export interface OpenIdProviderContract {
@@ -294,6 +319,22 @@ export class ApimOperations {
 
   async untagApi(apiId: string, tagId: string): Promise<void> {
     await this.send('DELETE', this.url(`/apis/${enc(apiId)}/tags/${enc(tagId)}`));
+  }
+
+  readVersionSet(id: string): Promise<VersionSetContract> {
+    return this.read<VersionSetContract>(`/apiVersionSets/${enc(id)}`);
+  }
+
+  async createVersionSet(id: string, p: VersionSetProperties): Promise<void> {
+    await this.put(`/apiVersionSets/${enc(id)}`, { ...p });
+  }
+
+  async updateVersionSet(id: string, ifMatch: string, p: Partial<VersionSetProperties>): Promise<void> {
+    await this.send('PATCH', this.url(`/apiVersionSets/${enc(id)}`), { body: { properties: p }, headers: { 'if-match': ifMatch } });
+  }
+
+  async deleteVersionSet(id: string, ifMatch: string): Promise<void> {
+    await this.send('DELETE', this.url(`/apiVersionSets/${enc(id)}`), { headers: { 'if-match': ifMatch } });
   }
 
   /**

@@ -427,6 +427,11 @@ export async function deleteApi(apim: Apim, apiId: string, who: OwnerIdentity): 
  * the ExposedAPI's status (which its tenant can write). One paged list of the service's APIs (100 per page).
  */
 export async function listOwnedApis(apim: Apim, who: OwnerIdentity): Promise<string[]> {
+  return (await ownedApis(apim, who)).map((a) => a.name!);
+}
+
+/** The same, as APIM returns them (the delete also reads which version sets they are in). */
+export async function ownedApis(apim: Apim, who: OwnerIdentity): Promise<ApiContract[]> {
   const all = await apim.call(`listing the APIs of APIM service '${apim.serviceName}'`, () => apim.client.listApis());
-  return all.filter((a) => a.name && ownershipOf(a.apiRevisionDescription, who) === 'ours').map((a) => a.name!);
+  return all.filter((a) => a.name && ownershipOf(a.apiRevisionDescription, who) === 'ours');
 }

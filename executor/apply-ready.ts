@@ -2,6 +2,7 @@
 // implementation's readiness; its outcome carries the status fields the runner writes. Then the parent Component,
 // which must see the object that write returned.
 import type { ApiStatus, FormerTarget } from '../core/exposedapi-status.ts';
+import { publicPathOf } from '../core/api-versioning.ts';
 import { formerTargetsAfter } from './target-move.ts';
 import type { ExposedApi } from '../core/exposedapi-model.ts';
 import type { ApplyRun } from './apply-run.ts';
@@ -25,7 +26,7 @@ export async function ready(s: ApplyRun): Promise<StepOutcome> {
     else log.info('removed the API of the previous apiId', { previousApiId: former, outcome });
   }
   const gatewayUrl = config.apim.gatewayUrl ?? (await gatewayUrlOf(apim));
-  const apiStatus = apiStatusFor(obj, model, gatewayUrl, config.developerUiBaseUrl);
+  const apiStatus = apiStatusFor(obj, model, gatewayUrl, config.developerUiBaseUrl, publicPathOf(model.spec.path, s.versioning));
   const implementation = await ctx.budget.run('reading the implementation Service', () => implementationState(ctx.kube, ref.namespace, model.spec.implementation), classifyKubeError);
   if (!implementation.serviceExists) events.warning('ImplementationMissing', `Service ${ref.namespace}/${model.spec.implementation} does not exist yet: implementation.ready stays false until it has ready endpoints`);
   s.apiStatus = apiStatus;
@@ -65,10 +66,14 @@ function joinUrl(base: string, path: string): string {
   return /^https?:\/\//i.test(path) ? path : `${base}${path.startsWith('/') ? '' : '/'}${path}`;
 }
 
-export function apiStatusFor(obj: ExposedApiObject, model: ExposedApi, gatewayUrl: string, developerUiBaseUrl: string | undefined): ApiStatus {
+/**
+ * `publicPath`: what consumers call, spec.path unless a Query or Header version set moves the API to its base path
+ * (core/api-versioning.ts publicPathOf); status.apiStatus.path stays the ODA path.
+ */
+export function apiStatusFor(obj: ExposedApiObject, model: ExposedApi, gatewayUrl: string, developerUiBaseUrl: string | undefined, publicPath = model.spec.path): ApiStatus {
   const s: ApiStatus = {
     name: obj.metadata.name,
-    url: joinUrl(gatewayUrl, model.spec.path),
+    url: joinUrl(gatewayUrl, publicPath),
     path: model.spec.path,
     port: model.spec.port,
     implementation: model.spec.implementation,

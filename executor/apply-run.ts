@@ -1,6 +1,7 @@
 // What the steps of one apply share (kopf's memo): the run's inputs, and the facts each step establishes for the
 // next. A field is set by exactly one step and read only by later ones, in table order (execute-apply.ts).
 import type { ApiContract } from './apim-operations.ts';
+import type { ApiVersioning } from '../core/api-versioning.ts';
 import type { ApiStatus } from '../core/exposedapi-status.ts';
 import type { ExposedApi, JwtSettings } from '../core/exposedapi-model.ts';
 import type { Apim } from './apim-client.ts';
@@ -41,6 +42,8 @@ export interface ApplyRun {
   ownership?: OwnershipPolicy;
   formerIds?: string[];
   jwt?: JwtSettings | undefined;
+  /** The version set the API belongs to (core/api-versioning.ts); undefined for a plain API. */
+  versioning?: ApiVersioning | undefined;
   /** The apiId an import may have created before the run failed (recorded so a later rename removes it). */
   importStarted?: string;
   /** Identified: whether this change goes through a revision (revision-plan.ts revisionsEnabled). */

@@ -2,6 +2,7 @@
 // its document (Imported), its policy and links (PoliciesApplied). Each reads before it writes, so a repeated run
 // writes nothing to APIM when nothing changed.
 import { apiIdOf } from '../core/api-id.ts';
+import { apiVersioningOf } from '../core/api-versioning.ts';
 import { ADOPT_ANNOTATION, type ExposedApi, type JwtSettings } from '../core/exposedapi-model.ts';
 import { parsePolicyIdentifier } from '../core/policy-identifier.ts';
 import { formerApiIdsOf, ownershipPolicy, uniqueIds } from './apply-ownership.ts';
@@ -19,6 +20,7 @@ import { revisionsEnabled } from './revision-plan.ts';
 import { syncRevision } from './revision-sync.ts';
 import type { RunContext } from './run-context.ts';
 import { StepFailure } from './step-failure.ts';
+import { ensureVersionSet, removeUnusedVersionSet, sameVersionSet, versionSetMissing, versionSetResourceId } from './version-set-sync.ts';
 import { done, failureOf, type StepOutcome } from './step-outcome.ts';
 
 export async function routeReady(s: ApplyRun): Promise<StepOutcome> {
@@ -55,8 +57,16 @@ export async function identified(s: ApplyRun): Promise<StepOutcome> {
   s.formerIds = formerApiIdsOf(obj, ctx.config.apim.serviceName, apiId);
   s.importStarted = apiId;
   s.jwt = jwtFor(s.model!, ctx);
+  s.versioning = versioningOf(s);
   s.revisions = revisionsEnabled(s.model!, ctx.config);
   return done();
+}
+
+/** The version set of this apply's API (core/api-versioning.ts: the path's version segment, grouped by base path). */
+export function versioningOf(s: Pick<ApplyRun, 'ctx' | 'obj' | 'model'>): ReturnType<typeof apiVersioningOf> {
+  const spec = s.model!.spec;
+  const specVersion = spec.specification[0]?.version;
+  return apiVersioningOf({ namespace: s.obj.metadata.namespace, path: spec.path, ...(specVersion !== undefined ? { specVersion } : {}) }, s.ctx.config.clusterId, s.ctx.config.versioning);
 }
 
 export async function imported(s: ApplyRun): Promise<StepOutcome> {
@@ -68,32 +78,70 @@ export async function imported(s: ApplyRun): Promise<StepOutcome> {
   if (planned instanceof StepFailure) return failureOf(planned);
   if (planned.note) ctx.log.info(planned.note);
   const provider = s.jwt ? await ensureOpenIdProvider(apim, s.jwt) : undefined;
-  const desired = desiredApi(s.model!, { apiId, serviceUrl: s.backendUrl!, who: ownership.who, plan: planned, ...(provider ? { openidProviderId: provider.id } : {}) });
+  const v = s.versioning;
+  const setKey = v ? { cluster: ctx.config.clusterId, namespace: ref.namespace, basePath: v.basePath } : undefined;
+  // The set exists before the first version joins it (APIM answers a PUT naming a missing set with 404).
+  const set = v ? await ensureVersionSet(apim, v, setKey!) : undefined;
+  const desired = desiredApi(s.model!, {
+    apiId,
+    serviceUrl: s.backendUrl!,
+    who: ownership.who,
+    plan: planned,
+    ...(provider ? { openidProviderId: provider.id } : {}),
+    ...(v ? { versionSet: { id: versionSetResourceId(apim, v.setId), apiVersion: v.version, basePath: v.basePath } } : {}),
+  });
   // Read at the start of the run, concurrently with validation; nothing of this run has written to it since.
   const stored = s.storedEarly ? await s.storedEarly : await readApi(apim, apiId);
+  // A plain API that is in a set (its path lost its version segment) leaves it.
+  if (!v && stored?.apiVersionSetId) desired.versionSet = null;
   const imports = importContext(s, apiId);
   // With revisions, a change to an API of ours goes into a new revision; the first publication (no API yet), an
-  // adoption and an import an earlier run left running go the plain way.
-  if (s.revisions && stored && !imports.recorded && ownershipOf(stored.apiRevisionDescription, ownership.who) === 'ours') {
-    s.plan = planned;
-    const r = await syncRevision({
-      apim, desired, plan: planned, ownership, stored, xml: policyXmlFor(s), specHash: ctx.specHash, keep: ctx.config.revisions.keep,
+  // adoption and an import an earlier run left running go the plain way. Both ways write desired's version set.
+  const viaRevision = s.revisions === true && stored !== undefined && !imports.recorded && ownershipOf(stored.apiRevisionDescription, ownership.who) === 'ours';
+  s.plan = planned;
+  const write = (current: typeof stored) => viaRevision
+    ? syncRevision({
+      apim, desired, plan: planned, ownership, stored: current ?? stored!, xml: policyXmlFor(s), specHash: ctx.specHash, keep: ctx.config.revisions.keep,
       coordinates: ctx.config.apim, ...(ctx.config.apim.gatewayUrl ? { gatewayUrl: ctx.config.apim.gatewayUrl } : {}),
-    });
+      // The new revision keeps the current one's version; when that is the set this run made sure of, its scheme is the configured one.
+      ...(v && current?.apiVersionSetId && sameVersionSet(current.apiVersionSetId, desired.versionSet?.id)
+        ? { version: { scheme: v.config.scheme, value: current.apiVersion ?? '', queryName: v.config.queryName, headerName: v.config.headerName } }
+        : {}),
+    })
+    : syncApi(apim, desired, planned, ownership, current, current === stored ? imports : importContext(s, apiId));
+  let result;
+  try {
+    result = await write(stored);
+  } catch (e) {
+    // The set went between its check and the API's write (APIM deletes a set with its last API, and a delete Job of
+    // another version may have removed it): made again, and the write tried once more.
+    if (!v || !versionSetMissing(e)) throw e;
+    ctx.log.info('the version set disappeared before the API joined it; creating it again', { versionSetId: v.setId });
+    await ensureVersionSet(apim, v, setKey!);
+    result = await write(await readApi(apim, apiId));
+  }
+  // The set the API left (its base path changed, or it is no longer versioned) goes if nothing else uses it.
+  if (stored?.apiVersionSetId && !sameVersionSet(stored.apiVersionSetId, desired.versionSet?.id)) {
+    const former = stored.apiVersionSetId.replace(/^.*\/apiVersionSets\//i, '');
+    const removal = await removeUnusedVersionSet(apim, former, { cluster: ctx.config.clusterId, namespace: ref.namespace });
+    ctx.log.info('the API left its former version set', { versionSetId: former, outcome: removal.outcome });
+  }
+  const inSet = v ? `; version ${v.version} in API version set '${v.setId}' (${v.config.scheme}${set!.outcome === 'unchanged' ? '' : `, set ${set!.outcome}${set!.changed.length > 0 ? `: ${set!.changed.join(', ')}` : ''}`})` : '';
+  const setChanged = set?.outcome === 'created' || set?.outcome === 'updated';
+  if ('current' in result) {
+    const r = result;
     s.revision = r;
     if (r.released) {
       const { revision, previous, releaseId } = r.released;
-      return done('Released', `APIM API '${apiId}': revision ${revision} made current by release ${releaseId} after its check (revision ${previous} served until then)${r.pruned.length > 0 ? `; earlier revisions deleted: ${r.pruned.join(', ')}` : ''}${r.drift.length > 0 ? `; updated ${r.drift.join(', ')}` : ''}, backend ${s.backendUrl}`);
+      return done('Released', `APIM API '${apiId}': revision ${revision} made current by release ${releaseId} after its check (revision ${previous} served until then)${r.pruned.length > 0 ? `; earlier revisions deleted: ${r.pruned.join(', ')}` : ''}${r.drift.length > 0 ? `; updated ${r.drift.join(', ')}` : ''}, backend ${s.backendUrl}${inSet}`);
     }
-    return done(r.action === 'updated' ? 'Updated' : 'UpToDate', `APIM API '${apiId}' revision ${r.current} ${r.action === 'updated' ? `updated (${r.drift.join(', ')})` : 'unchanged'}, backend ${s.backendUrl}`);
+    return done(r.action === 'updated' || setChanged ? 'Updated' : 'UpToDate', `APIM API '${apiId}' revision ${r.current} ${r.action === 'updated' ? `updated (${r.drift.join(', ')})` : 'unchanged'}, backend ${s.backendUrl}${inSet}`);
   }
-  const result = await syncApi(apim, desired, planned, ownership, stored, imports);
   if (result.adopted) s.events.warning('Adopted', `APIM API '${apiId}' was not created by exposedapi-apim and has been adopted (${ADOPT_ANNOTATION}, allowed for namespace ${ref.namespace} by TENANCY_POLICY): its document, policy and links are now this ExposedAPI's`);
   for (const id of result.replaced) ctx.log.info('removed an earlier API of this ExposedAPI that held the path', { apiId: id });
-  s.plan = planned;
   const what = { created: 'created', imported: 're-imported (document changed)', updated: `updated (${result.drift.join(', ')})`, unchanged: 'unchanged' }[result.action];
-  return done(result.action === 'unchanged' ? 'UpToDate' : result.action === 'updated' ? 'Updated' : 'Imported',
-    `APIM API '${apiId}' ${what}: ${planned.passThrough ? 'pass-through operations' : planned.link ? `${planned.format} from ${planned.value}` : `${planned.format}, ${planned.documentBytes} bytes`}, backend ${s.backendUrl}`);
+  return done(result.action === 'unchanged' && !setChanged ? 'UpToDate' : result.action === 'updated' || result.action === 'unchanged' ? 'Updated' : 'Imported',
+    `APIM API '${apiId}' ${what}: ${planned.passThrough ? 'pass-through operations' : planned.link ? `${planned.format} from ${planned.value}` : `${planned.format}, ${planned.documentBytes} bytes`}, backend ${s.backendUrl}${inSet}`);
 }
 
 /** The API's policy as rendered for this run (written by PoliciesApplied, or into a new revision before its check). */

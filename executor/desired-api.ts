@@ -20,20 +20,28 @@ export interface DesiredApi {
   /** apiRevisionDescription: owner and import fingerprint (api-mark.ts). */
   mark: string;
   /**
+   * The version set the API belongs to (its resource id) and its version there (core/api-versioning.ts); `path` is
+   * then the set's base path. Absent: a plain API. null: a plain API that is leaving the set it is in.
+   */
+  versionSet?: { id: string; apiVersion: string } | null;
+  /**
    * Absent: `https` only (what the executor publishes). A new revision carries the current revision's, which only the
    * current revision may change (revision-sync.ts).
    */
   protocols?: string[];
 }
 
-export function desiredApi(api: ExposedApi, resolved: { apiId: string; serviceUrl: string; who: OwnerIdentity; plan: Pick<ImportPlan, 'fingerprint'>; openidProviderId?: string }): DesiredApi {
+export function desiredApi(
+  api: ExposedApi,
+  resolved: { apiId: string; serviceUrl: string; who: OwnerIdentity; plan: Pick<ImportPlan, 'fingerprint'>; openidProviderId?: string; versionSet?: { id: string; apiVersion: string; basePath: string } },
+): DesiredApi {
   const akv = api.spec.apiKeyVerification;
   // A second line behind validation: a value APIM would read as a named value, an expression or markup is refused
   // (UnsafeApimValueError, a permanent failure) even if the rules were skipped.
   const names = keyParameterNames(akv.enabled ? apimSafe('spec.apiKeyVerification.location', akv.location) : '');
   return {
     apiId: apimSafe('spec.apim.apiId', resolved.apiId),
-    path: apimSafe('spec.path', api.spec.path).replace(/^\/+/, ''),
+    path: apimSafe('spec.path', resolved.versionSet?.basePath ?? api.spec.path).replace(/^\/+/, ''),
     displayName: api.spec.apim.displayName !== undefined ? apimSafe('spec.apim.displayName', api.spec.apim.displayName) : apimSafe('spec.name', api.spec.name),
     serviceUrl: apimSafe(api.spec.apim.backend.mode === 'url' ? 'spec.apim.backend.url' : 'serviceUrl (the route APIM calls)', resolved.serviceUrl),
     // APIM's default for a new API is subscriptionRequired: true, so the value is always sent explicitly.
@@ -41,7 +49,14 @@ export function desiredApi(api: ExposedApi, resolved: { apiId: string; serviceUr
     subscriptionKeyParameterNames: names,
     ...(resolved.openidProviderId ? { openidProviderId: resolved.openidProviderId } : {}),
     mark: renderMark(resolved.who, resolved.plan.fingerprint),
+    ...(resolved.versionSet ? { versionSet: { id: resolved.versionSet.id, apiVersion: apimSafe('spec.path (its version segment)', resolved.versionSet.apiVersion) } } : {}),
   };
+}
+
+/** The version set fields of a write: the set and version, or (null) leaving the set; nothing for a plain API. */
+function versionSetFields(d: DesiredApi): Pick<ApiSettings, 'apiVersionSetId' | 'apiVersion'> {
+  if (d.versionSet === undefined) return {};
+  return d.versionSet === null ? { apiVersionSetId: null, apiVersion: '' } : { apiVersionSetId: d.versionSet.id, apiVersion: d.versionSet.apiVersion };
 }
 
 /**
@@ -75,6 +90,7 @@ export function importBody(d: DesiredApi, plan: ImportPlan): ApiImport {
     subscriptionKeyParameterNames: { ...d.subscriptionKeyParameterNames },
     authenticationSettings: authenticationSettings(d),
     apiRevisionDescription: d.mark,
+    ...versionSetFields(d),
     format: plan.format,
     value: plan.value,
     // Required query parameters stay query parameters: as URL-template parts they would change operation
@@ -93,6 +109,7 @@ export function updateBody(d: DesiredApi): ApiSettings {
     subscriptionRequired: d.subscriptionRequired,
     subscriptionKeyParameterNames: { ...d.subscriptionKeyParameterNames },
     authenticationSettings: authenticationSettings(d),
+    ...versionSetFields(d),
   };
 }
 
@@ -110,7 +127,16 @@ export function driftOf(stored: ApiContract, d: DesiredApi): string[] {
     drift.push('subscriptionKeyParameterNames');
   }
   if (authenticationDrift(stored.authenticationSettings, d)) drift.push('authenticationSettings');
+  // An API the ExposedAPI's path puts in a version set that it is not in yet (one created before version sets, or
+  // whose base path changed) joins it; one in a set it should no longer be in leaves it.
+  const storedSet = stored.apiVersionSetId ?? undefined;
+  if (d.versionSet ? !sameSetId(storedSet, d.versionSet.id) || (stored.apiVersion ?? '') !== d.versionSet.apiVersion : storedSet !== undefined && d.versionSet === null) drift.push('apiVersionSet');
   return drift;
+}
+
+/** Two apiVersionSetIds naming the same set (APIM answers the full resource id; ids compare without case). */
+function sameSetId(a: string | undefined, b: string): boolean {
+  return a !== undefined && a.toLowerCase() === b.toLowerCase();
 }
 
 /**

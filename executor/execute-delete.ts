@@ -8,7 +8,9 @@ import { DETACH_ANNOTATION, FINALIZER, readExposedApi } from '../core/exposedapi
 import { checkApiId } from '../core/rules/apim-extension.ts';
 import { apiIdOf } from '../core/api-id.ts';
 import type { OwnerIdentity } from './api-mark.ts';
-import { deleteApi, listOwnedApis } from './apim-sync.ts';
+import { deleteApi, ownedApis } from './apim-sync.ts';
+import { apiVersioningOf } from '../core/api-versioning.ts';
+import { removeUnusedVersionSet, versionSetIdIn } from './version-set-sync.ts';
 import { eventRecorder, type EventRecorder } from './events.ts';
 import { exposedApiPath, hasStatusSubresource, type ExposedApiObject, type ExposedApiRef } from './exposedapi-object.ts';
 import { classifyKubeError, JSON_PATCH, KubeError, type KubeClient } from './kube-client.ts';
@@ -82,7 +84,19 @@ export async function apisDeleted(s: Pick<DeleteRun, 'ctx' | 'obj' | 'events'>):
   const apim = await ctx.apim();
   const who: OwnerIdentity = { cluster: ctx.config.clusterId, namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid };
   const candidates = apiIdsToDelete(obj, ctx.config.apim.serviceName);
-  for (const id of await listOwnedApis(apim, who)) if (!candidates.some((c) => c.toLowerCase() === id.toLowerCase())) candidates.push(id);
+  const owned = await ownedApis(apim, who);
+  for (const id of owned.map((a) => a.name!)) if (!candidates.some((c) => c.toLowerCase() === id.toLowerCase())) candidates.push(id);
+  // The version sets the APIs leave: the ones APIM says they are in, and the one the frozen spec names (its API may
+  // be gone already, from a run that was killed after deleting it).
+  const sets = new Set<string>();
+  for (const a of owned) {
+    const id = versionSetIdIn(a.apiVersionSetId);
+    if (id) sets.add(id);
+  }
+  const { model } = readExposedApi(obj);
+  const specVersion = model.spec.specification[0]?.version;
+  const fromSpec = apiVersioningOf({ namespace: obj.metadata.namespace, path: model.spec.path, ...(specVersion !== undefined ? { specVersion } : {}) }, ctx.config.clusterId, ctx.config.versioning);
+  if (fromSpec && ![...sets].some((id) => id.toLowerCase() === fromSpec.setId.toLowerCase())) sets.add(fromSpec.setId);
   for (const apiId of candidates) {
     const outcome = await deleteApi(apim, apiId, who);
     const message = {
@@ -92,6 +106,18 @@ export async function apisDeleted(s: Pick<DeleteRun, 'ctx' | 'obj' | 'events'>):
     }[outcome];
     ctx.log.info(message, { apiId, outcome });
     s.events.normal(outcome === 'deleted' ? 'ApiDeleted' : 'ApiAbsent', message);
+  }
+  // A set goes with its last version, proven by APIM's list of APIs; one that other versions still use stays.
+  for (const setId of sets) {
+    const removal = await removeUnusedVersionSet(apim, setId, { cluster: ctx.config.clusterId, namespace: obj.metadata.namespace });
+    const message = {
+      deleted: `APIM API version set '${setId}' deleted: no API is in it any more`,
+      absent: `APIM API version set '${setId}' is gone (APIM removes a set with its last API)`,
+      'not-ours': `APIM API version set '${setId}' does not carry this namespace's mark and was left alone`,
+      'in-use': `APIM API version set '${setId}' stays: ${removal.outcome === 'in-use' && removal.users.length > 0 ? `API(s) ${removal.users.join(', ')} still use it` : 'another version joined it meanwhile'}`,
+    }[removal.outcome];
+    ctx.log.info(message, { versionSetId: setId, outcome: removal.outcome });
+    if (removal.outcome === 'deleted') s.events.normal('VersionSetDeleted', message);
   }
   return done();
 }

@@ -23,8 +23,32 @@ export interface RevisionCheck {
   gatewayUrl?: string;
   /** The API's path in APIM (no leading slash). */
   path: string;
+  /**
+   * The revision's version in its version set and how the set's scheme names it: the version comes first, then
+   * `;rev=<n>` ("Append ;rev={revisionNumber} at the end of your API URL, but before the query string"), so under
+   * Segment the URL is `<path>/<version>;rev=<n>/…`, under Query and Header `<path>;rev=<n>/…` with the version in
+   * the query or a header (https://learn.microsoft.com/azure/api-management/api-management-versions).
+   */
+  version?: RevisionVersion;
   /** The probe's timeout. */
   timeoutMs?: number;
+}
+
+export interface RevisionVersion {
+  scheme: string;
+  value: string;
+  queryName?: string;
+  headerName?: string;
+}
+
+/** The URL that reaches revision `revision` of the API at `path` (version first, then `;rev=`), and its headers. */
+export function revisionUrl(gatewayUrl: string, path: string, revision: number, probe: string, v: RevisionVersion | undefined): { url: string; headers: Record<string, string> } {
+  const segment = v?.scheme === 'Segment' && v.value !== '' ? v.value : '';
+  const base = [path, segment].filter((p) => p !== '').join('/');
+  const named = v !== undefined && v.value !== '';
+  const query = named && v.scheme === 'Query' && v.queryName ? `?${encodeURIComponent(v.queryName)}=${encodeURIComponent(v.value)}` : '';
+  const headers: Record<string, string> = named && v.scheme === 'Header' && v.headerName ? { [v.headerName]: v.value } : {};
+  return { url: `${gatewayUrl}/${base};rev=${revision}${probe}${query}`, headers };
 }
 
 /** APIM's gateway answer when no API or operation matches (emulator/gateway/gateway-errors.ts has the same body). */
@@ -45,8 +69,8 @@ export async function checkRevision(c: RevisionCheck): Promise<string[]> {
     if (probe === undefined) {
       apim.log.info('revision check: no GET operation without parameters to call through the gateway; the gateway probe is skipped', { revision: c.revisionId });
     } else {
-      const url = `${c.gatewayUrl}/${c.path};rev=${c.revision}${probe}`;
-      const answer = await apim.call(`calling revision ${c.revision} through the gateway (${url})`, () => probeGateway(url, c.timeoutMs ?? 10_000));
+      const { url, headers } = revisionUrl(c.gatewayUrl, c.path, c.revision, probe, c.version);
+      const answer = await apim.call(`calling revision ${c.revision} through the gateway (${url})`, () => probeGateway(url, headers, c.timeoutMs ?? 10_000));
       if (answer.status === 404 && GATEWAY_NOT_FOUND.test(answer.body)) problems.push(`the gateway answered 404 "Resource not found" at ${url}`);
       else apim.log.info('revision check: the gateway routes the revision', { url, status: answer.status });
     }
@@ -69,10 +93,10 @@ export function probeTarget(operations: readonly Record<string, unknown>[]): str
 }
 
 /** One GET; the status and at most 4 kB of the body. A connection that fails is retriable (the gateway may be busy). */
-function probeGateway(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+function probeGateway(url: string, extraHeaders: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'GET', headers: { accept: 'application/json' }, timeout: timeoutMs }, (res) => {
+    const req = send(url, { method: 'GET', headers: { ...extraHeaders, accept: 'application/json' }, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {

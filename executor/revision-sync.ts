@@ -16,13 +16,15 @@ import { driftOf, type DesiredApi } from './desired-api.ts';
 import { apiResourcePath, type ServiceCoordinates } from './import-operation.ts';
 import type { ImportPlan } from './import-plan.ts';
 import { samePolicy } from './policy-compare.ts';
-import { checkRevision } from './revision-check.ts';
+import { checkRevision, type RevisionVersion } from './revision-check.ts';
 import { currentRevision, releaseIdFor, releaseNotesFor, revisionFor, revisionId, revisionsOf, revisionsToPrune } from './revision-plan.ts';
 import { parseMark } from './api-mark.ts';
 import { permanent } from './step-failure.ts';
 
 /** Settings only the current revision may change (docs: api-management-revisions); patched after the release. */
-const CURRENT_ONLY = ['path', 'displayName', 'subscriptionRequired', 'subscriptionKeyParameterNames', 'protocols'];
+// The version set goes with them: a revision's API version is locked, and the set names the version
+// (docs/version-sets.md); a move to another set is written once the new revision is current.
+const CURRENT_ONLY = ['path', 'displayName', 'subscriptionRequired', 'subscriptionKeyParameterNames', 'protocols', 'apiVersionSet'];
 
 export interface RevisionInput {
   apim: Apim;
@@ -38,6 +40,11 @@ export interface RevisionInput {
   coordinates: ServiceCoordinates;
   /** APIM_GATEWAY_URL: the revision's own URL is called through it when set. */
   gatewayUrl?: string;
+  /**
+   * How the gateway names the revision's version when the caller knows better than the stored API's details (its set
+   * is the one this run just made sure of, scheme possibly changed since `stored` was read).
+   */
+  version?: RevisionVersion;
 }
 
 export interface RevisionResult {
@@ -57,6 +64,20 @@ async function revisionNeeded(i: RevisionInput): Promise<string[]> {
   for (const d of driftOf(i.stored, i.desired)) if (!CURRENT_ONLY.includes(d)) why.push(d);
   if (!samePolicy(await readPolicy(i.apim, i.desired.apiId), i.xml)) why.push('policy');
   return why;
+}
+
+/** How the gateway names the version of a revision that is in a set (the set as the API's GET details it). */
+function revisionVersionOf(stored: ApiContract): { version?: RevisionVersion } {
+  const set = stored.apiVersionSet;
+  if (!stored.apiVersionSetId || !set?.versioningScheme) return {};
+  return {
+    version: {
+      scheme: set.versioningScheme,
+      value: stored.apiVersion ?? '',
+      ...(set.versionQueryName ? { queryName: set.versionQueryName } : {}),
+      ...(set.versionHeaderName ? { headerName: set.versionHeaderName } : {}),
+    },
+  };
 }
 
 export async function syncRevision(i: RevisionInput): Promise<RevisionResult> {
@@ -88,6 +109,9 @@ export async function syncRevision(i: RevisionInput): Promise<RevisionResult> {
     subscriptionKeyParameterNames: { header: stored.subscriptionKeyParameterNames?.header ?? desired.subscriptionKeyParameterNames.header, query: stored.subscriptionKeyParameterNames?.query ?? desired.subscriptionKeyParameterNames.query },
     protocols: stored.protocols ?? ['https'],
   };
+  // Its version set and version as the current revision has them (the version is locked on a non-current one).
+  if (stored.apiVersionSetId) inRevision.versionSet = { id: stored.apiVersionSetId, apiVersion: stored.apiVersion ?? '' };
+  else delete inRevision.versionSet;
   apim.log.info('publishing the change as a new revision', { apiId: id, revision: n, current, reuse: target.reuse, because: why });
   if (!target.reuse) {
     // A copy of the current revision: operations, policy, settings. Marked with the current document's fingerprint
@@ -97,6 +121,7 @@ export async function syncRevision(i: RevisionInput): Promise<RevisionResult> {
       apim.awaitOperation(await apim.client.createApiRevision(revId, {
         sourceApiId: apiResourcePath(i.coordinates, id),
         path: inRevision.path,
+        ...(inRevision.versionSet ? { apiVersionSetId: inRevision.versionSet.id, apiVersion: inRevision.versionSet.apiVersion } : {}),
         apiRevisionDescription: sourceMark,
       })));
   }
@@ -110,7 +135,7 @@ export async function syncRevision(i: RevisionInput): Promise<RevisionResult> {
   }
   await syncPolicy(apim, revId, i.xml);
 
-  const problems = await checkRevision({ apim, revisionId: revId, revision: n, ...(plan.operations !== undefined ? { operations: plan.operations } : {}), xml: i.xml, ...(i.gatewayUrl ? { gatewayUrl: i.gatewayUrl } : {}), path: inRevision.path });
+  const problems = await checkRevision({ apim, revisionId: revId, revision: n, ...(plan.operations !== undefined ? { operations: plan.operations } : {}), xml: i.xml, ...(i.gatewayUrl ? { gatewayUrl: i.gatewayUrl } : {}), path: inRevision.path, ...(i.version ? { version: i.version } : revisionVersionOf(stored)) });
   if (problems.length > 0) {
     throw permanent('RevisionCheckFailed', `revision ${n} of APIM API '${id}' was not made current: ${problems.join('; ')}. Revision ${current} keeps serving; revision ${n} stays for inspection (${revId}) and is checked again by the next run of this change, or replaced by the next change`);
   }

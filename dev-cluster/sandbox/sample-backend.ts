@@ -14,6 +14,7 @@ import { tmfAnswers } from './tmf-answers.ts';
 export const SAMPLE_DOCUMENTS: Record<string, string> = {
   'TMF620-ProductCatalog-v4.0.0.swagger.json': 'https://raw.githubusercontent.com/tmforum-apis/TMF620_ProductCatalog/master/TMF620-ProductCatalog-v4.0.0.swagger.json',
   'TMF672-UserRolePermission-v4.0.0.swagger.json': 'https://raw.githubusercontent.com/tmforum-apis/TMF672_UserRolesPermissions/master/TMF672-UserRolePermission-v4.0.0.swagger.json',
+  'TMF620-Product_Catalog_Management-v5.0.0.oas.yaml': 'https://raw.githubusercontent.com/tmforum-apis/TMF620_ProductCatalog/master/TMF620-Product_Catalog_Management-v5.0.0.oas.yaml',
 };
 
 export interface SampleBackend {
@@ -75,7 +76,7 @@ export async function startSampleBackend(options: { address: string }): Promise<
     const doc = documents.get(name);
     if (doc) {
       req.resume();
-      res.writeHead(200, { 'content-type': 'application/json', etag: `"${doc.length}"` }).end(doc);
+      res.writeHead(200, { 'content-type': name.endsWith('.yaml') ? 'application/yaml' : 'application/json', etag: `"${doc.length}"` }).end(doc);
       return;
     }
     const chunks: Buffer[] = [];

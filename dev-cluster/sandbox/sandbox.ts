@@ -361,6 +361,12 @@ async function applyTargets(lcp: LocalControlPlane, primary: ApimEmulator, secon
   await publishBackendService(lcp.cp.kubeConfig(), SECONDARY_NAMESPACE, SAMPLE_SERVICE, 8080, backend);
 }
 
+/** ` version=v4 in set <id>` for a version of an API version set (docs/version-sets.md), else nothing. */
+function versionOf(api: Obj): string {
+  const p = api['properties'] ?? {};
+  return p['apiVersionSetId'] ? `  version=${p['apiVersion'] ?? ''} in set ${String(p['apiVersionSetId']).split('/').pop()}` : '';
+}
+
 async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; caFile: string }, names: { ns: string; name: string }[], node: NodeKind, gatewayResolution: GatewayResolution | undefined, secondEmulator?: { state(): unknown }) {
   const list = JSON.parse(await lcp.k(['get', 'exposedapis', '-A', '-o', 'json'])) as { items: Obj[] };
   const jobs = JSON.parse(await lcp.k(['get', 'jobs', '-n', OPERATOR_NAMESPACE, '-o', 'json'])) as { items: Obj[] };
@@ -383,12 +389,12 @@ async function summarize(lcp: LocalControlPlane, emulator: { state(): unknown; c
   for (const api of apis) {
     const policy = String(api['policy']?.['xml'] ?? '');
     const names = [...policy.matchAll(/<([a-z-]+)[\s/>]/g)].map((m) => m[1]!).filter((x) => TOP_LEVEL_POLICIES.has(x));
-    lines.push(`  ${api['name']}  path=/${api['properties']?.['path'] ?? ''}  operations=${(api['operations'] ?? []).length}  policies=[${[...new Set(names)].join(', ')}]  products=[${(api['products'] ?? []).join(', ')}]  tags=[${(api['tags'] ?? []).join(', ')}]`);
+    lines.push(`  ${api['name']}  path=/${api['properties']?.['path'] ?? ''}${versionOf(api)}  operations=${(api['operations'] ?? []).length}  policies=[${[...new Set(names)].join(', ')}]  products=[${(api['products'] ?? []).join(', ')}]  tags=[${(api['tags'] ?? []).join(', ')}]`);
   }
   if (secondEmulator) {
     const second = secondEmulator.state() as Obj;
     lines.push('', `APIM APIs (second emulator, ApimTarget ${SECONDARY_TARGET}):`);
-    for (const api of Array.isArray(second['apis']) ? second['apis'] as Obj[] : []) lines.push(`  ${api['name']}  path=/${api['properties']?.['path'] ?? ''}  operations=${(api['operations'] ?? []).length}`);
+    for (const api of Array.isArray(second['apis']) ? second['apis'] as Obj[] : []) lines.push(`  ${api['name']}  path=/${api['properties']?.['path'] ?? ''}${versionOf(api)}  operations=${(api['operations'] ?? []).length}`);
   }
   if (node === 'agent') lines.push(...gatewayCurls(names.map((n) => list.items.find((i) => i['metadata']['namespace'] === n.ns && i['metadata']['name'] === n.name)).filter((o) => o !== undefined), apis, emulator.caFile, gatewayResolution));
   return { text: lines.join('\n') + '\n' };

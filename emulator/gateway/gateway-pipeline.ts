@@ -144,18 +144,19 @@ export async function handleGatewayRequest(ctx: PipelineContext, req: IncomingMe
   const url = new RequestUrl(req.url ?? '/');
   const query = (): URLSearchParams => url.searchParams;
   const view = ctx.view();
-  const found = view.findApi(url.pathname);
+  const found = view.findApi(url.pathname, {
+    query,
+    header: (name) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    },
+  });
   if (!found) {
     req.resume();
     send(res, resourceNotFound());
     return;
   }
   const { api, relativePath } = found;
-  if (api.entity.properties['apiVersionSetId']) {
-    req.resume();
-    send(res, notModelledReply(new NotModelled(`APIs in a version set (API '${api.entity.name}')`)));
-    return;
-  }
   const match = view.findOperation(api, method, relativePath, query);
   const preflight = match ? undefined : preflightOf(req);
   if (preflight) {

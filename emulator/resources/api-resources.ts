@@ -17,6 +17,7 @@ import type { LongRunningOperation } from '../long-running.ts';
 import type { ApiEntity, Json, JsonObject, OperationEntity } from '../service-model.ts';
 import { key } from '../service-model.ts';
 import { checkAbsoluteUrl, checkApiPath, checkId, checkLength, checkOneOf, checkRequired, splitRevision } from '../value-rules.ts';
+import { apisInVersionSet, versionSetDetails, versionSetNameOf, versionSetOf, versionSetResourceId } from '../version-sets.ts';
 
 /** The API properties the service keeps; anything else in a request (value, format, …) is input only. */
 const API_PROPERTIES = [
@@ -35,7 +36,6 @@ const API_PROPERTIES = [
   'apiVersionDescription',
   'apiRevisionDescription',
   'apiVersionSetId',
-  'apiVersionSet',
   'termsOfServiceUrl',
   'contact',
   'license',
@@ -160,23 +160,67 @@ function familyOf(apiId: string): string {
   return key(splitRevision(apiId).base);
 }
 
-/** Two APIs may share a path only within one API (its revisions) or one version set. */
-function checkPathUnique(svc: ApimService, apiId: string, path: string, versionSetId: unknown): void {
+/** Where an API is to live once a write is applied: its version set (by name) and its version. */
+interface Versioning {
+  set: string | undefined;
+  version: string;
+}
+
+/**
+ * Two APIs may share a path only within one API (its revisions) or one version set (the service's refusal quoted in
+ * ../shared/guide/apim-contract.md), and inside one set under different versions: a set routes a request to one
+ * version by its identifier (https://learn.microsoft.com/azure/api-management/api-management-versions), so two
+ * versions with one identifier could not both be called (unverified wording of that refusal).
+ */
+function checkPathUnique(svc: ApimService, apiId: string, path: string, v: Versioning): void {
   const family = familyOf(apiId);
   for (const other of Object.values(svc.data.apis)) {
     if (familyOf(other.name) === family) continue;
     const otherPath = other.properties['path'];
     if (typeof otherPath !== 'string' || otherPath.toLowerCase() !== path.toLowerCase()) continue;
-    const otherSet = other.properties['apiVersionSetId'];
-    if (typeof versionSetId === 'string' && typeof otherSet === 'string' && versionSetId.toLowerCase() === otherSet.toLowerCase()) continue;
+    const otherSet = versionSetNameOf(svc, other.properties['apiVersionSetId']);
+    if (v.set !== undefined && typeof otherSet === 'string' && otherSet !== 'invalid' && key(otherSet) === key(v.set)) {
+      if (String(other.properties['apiVersion'] ?? '').toLowerCase() !== v.version.toLowerCase()) continue;
+      throw validationError([
+        detail('apiVersion', `Cannot create API '${apiId}' with the same Path '${path}' as API '${other.name}' and the same version '${v.version}' in one version set; give it another apiVersion.`),
+      ]);
+    }
     throw validationError([
       detail('path', `Cannot create API '${apiId}' with the same Path '${path}' as API '${other.name}'  unless it's a part of the same version set`),
     ]);
   }
 }
 
+/**
+ * The version set and version a write leaves the API with (what the body says, else what the API has), checked:
+ * the id must be a set of this service (versionSetNameOf) that exists — "ApiVersionSet not found." with 404 on the
+ * PUT itself (Azure/apiops #584, hashicorp/terraform-provider-azurerm #21498) — and a version needs a set ("Can't set
+ * VersionName when ApiVersionSetId is not set.", target ApiVersion: pulumi/pulumi-azure-native #1661).
+ */
+function resolveVersioning(svc: ApimService, props: Record<string, unknown>, existing: ApiEntity | undefined): Versioning {
+  const given = props['apiVersionSetId'] !== undefined ? props['apiVersionSetId'] : (props['apiVersionSet'] as Record<string, unknown> | undefined)?.['id'];
+  const raw = given !== undefined ? given : existing?.properties['apiVersionSetId'];
+  const name = versionSetNameOf(svc, raw);
+  if (name === 'invalid') {
+    // unverified wording.
+    throw validationError([detail('apiVersionSetId', `'apiVersionSetId' must be the resource id of an API version set of this service, e.g. '${svc.resourceId('/apiVersionSets/<versionSetId>')}'; got '${String(raw)}'.`)]);
+  }
+  const version = String((props['apiVersion'] !== undefined ? props['apiVersion'] : existing?.properties['apiVersion']) ?? '');
+  if (name === undefined) {
+    if (version !== '') throw validationError([detail('ApiVersion', `Can't set VersionName when ApiVersionSetId is not set.`)]);
+    return { set: undefined, version };
+  }
+  const set = svc.data.apiVersionSets[key(name)];
+  if (!set) throw new ArmError(404, 'ResourceNotFound', 'ApiVersionSet not found.');
+  // Stored the way the service returns it: the set's full resource id.
+  if (given !== undefined) props['apiVersionSetId'] = versionSetResourceId(svc, set);
+  return { set: set.name, version };
+}
+
 export function apiContract(svc: ApimService, api: ApiEntity): JsonObject {
-  return svc.contract('apis', `/apis/${api.name}`, api.name, api.properties);
+  const set = versionSetOf(svc, api);
+  const properties = set ? { ...api.properties, apiVersionSet: versionSetDetails(svc, set) } : api.properties;
+  return svc.contract('apis', `/apis/${api.name}`, api.name, properties);
 }
 
 function operationContract(svc: ApimService, api: ApiEntity, op: OperationEntity): JsonObject {
@@ -277,7 +321,9 @@ function putApi(svc: ApimService, req: ArmRequest): ArmResult {
   const details = validateApiProperties(props, 'put', existing === undefined && revision === undefined, importing);
   if (details.length > 0) throw validationError(details);
   const path = props['path'] as string;
-  checkPathUnique(svc, apiId, path, props['apiVersionSetId'] ?? (props['apiVersionSet'] as Record<string, unknown> | undefined)?.['id']);
+  // A new revision starts as a copy of the current one, set and version included.
+  const versioning = resolveVersioning(svc, props, existing ?? (revision !== undefined ? svc.api(splitRevision(apiId).base) : undefined));
+  checkPathUnique(svc, apiId, path, versioning);
   const explicit = explicitProperties(props);
   const nonCurrent = existing ? existing.properties['isCurrent'] === false : revision !== undefined;
 
@@ -359,6 +405,10 @@ function finishImport(
   if (svc.importing.get(key(apiId)) !== op) return;
   try {
     if (failure) throw failure;
+    // The set named at the PUT may have gone while the document was imported (deleted with its last API, or by a
+    // client): the import then fails as the PUT would have (unverified: when the service checks again).
+    const setName = versionSetNameOf(svc, explicit['apiVersionSetId']);
+    if (typeof setName === 'string' && setName !== 'invalid' && !svc.data.apiVersionSets[key(setName)]) throw new ArmError(404, 'ResourceNotFound', 'ApiVersionSet not found.');
     const doc = parseDocumentText(text, format);
     // Copied through JSON so the stored operations hold strings of their own: V8 keeps substrings (descriptions,
     // names, YAML scalars) as slices of the whole document text, so every stored API would otherwise pin its full
@@ -434,7 +484,10 @@ function patchApi(svc: ApimService, req: ArmRequest): ArmResult {
   const details = validateApiProperties(props, 'patch', false, false);
   if (props['value'] !== undefined || props['format'] !== undefined) details.push(detail('value', `An API is imported with PUT, not PATCH.`));
   if (details.length > 0) throw validationError(details);
-  if (typeof props['path'] === 'string') checkPathUnique(svc, apiId, props['path'], props['apiVersionSetId'] ?? api.properties['apiVersionSetId']);
+  const versioning = resolveVersioning(svc, props, api);
+  const path = typeof props['path'] === 'string' ? props['path'] : String(api.properties['path'] ?? '');
+  // Leaving a set (apiVersionSetId null) is checked too: the path may be one its versions share.
+  if (typeof props['path'] === 'string' || versioning.set !== undefined || props['apiVersionSetId'] !== undefined) checkPathUnique(svc, apiId, path, versioning);
   if (api.properties['isCurrent'] === false) checkRevisionLocked(svc, apiId, explicitProperties(props));
   Object.assign(api.properties, explicitProperties(props));
   api.etag = svc.nextEtag();
@@ -457,6 +510,7 @@ function deleteApi(svc: ApimService, req: ArmRequest): ArmResult {
     throw validationMessage('Cannot delete the current revision of an API.');
   }
   const doomed = api.properties['isCurrent'] !== false && deleteRevisions ? [api, ...others] : [api];
+  const sets = new Set(doomed.map((a) => versionSetOf(svc, a)?.name).filter((n): n is string => n !== undefined));
   // The API's releases go with the API (they describe its revisions).
   if (doomed.length > others.length && svc.data.releases) {
     for (const k of Object.keys(svc.data.releases)) if (k.startsWith(`${family}/`)) delete svc.data.releases[k];
@@ -466,6 +520,11 @@ function deleteApi(svc: ApimService, req: ArmRequest): ArmResult {
     for (const [productKey, list] of Object.entries(svc.data.productApis)) {
       svc.data.productApis[productKey] = list.filter((k) => k !== key(a.name));
     }
+  }
+  // "When deleting the last API/version from a version set, the version set itself is being removed" (reported for
+  // every client, MicrosoftDocs/azure-docs #81857; terraform then finds "ApiVersionSet not found", #21498).
+  if (svc.settings.versionSetRemovedWithLastApi) {
+    for (const name of sets) if (apisInVersionSet(svc, name).length === 0) delete svc.data.apiVersionSets[key(name)];
   }
   svc.changed();
   const op = svc.lro.start(`/apis/${apiId}`, 204);

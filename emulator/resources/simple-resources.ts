@@ -2,7 +2,8 @@
 // and API version sets. One description per family says how it is validated, what defaults it gets and what a
 // response leaves out (secrets); the CRUD semantics (If-Match, 201/200, 404, 204 on deleting nothing) are shared.
 import { randomBytes } from 'node:crypto';
-import { detail, entityNotFound, validationError } from '../arm-errors.ts';
+import { detail, entityNotFound, validationError, validationMessage } from '../arm-errors.ts';
+import { apisInVersionSet } from '../version-sets.ts';
 import type { ArmErrorDetail } from '../arm-errors.ts';
 import type { ArmRequest, ArmResult } from '../arm-request.ts';
 import { bodyProperties, noContent, ok } from '../arm-request.ts';
@@ -33,6 +34,8 @@ export interface SimpleResourceSpec {
   /** Writes answer as long-running operations (named values). */
   longRunning?: boolean;
   onDelete?(svc: ApimService, entity: SimpleEntity): void;
+  /** Refuses a delete (throws) while something still needs the entity (a version set its APIs). */
+  beforeDelete?(svc: ApimService, entity: SimpleEntity): void;
   /** Rewrites the merged properties just before they are stored (e.g. secrets moved into named values). */
   beforeStore?(svc: ApimService, props: JsonObject): void;
   /** Extra routes below one entity, e.g. `listSecrets`. */
@@ -120,6 +123,7 @@ export function simpleRoutes(svc: ApimService, spec: SimpleResourceSpec): Route[
           const e = store[key(req.params[spec.param]!)];
           if (!e) return noContent();
           svc.checkIfMatch(req, e.etag);
+          spec.beforeDelete?.(svc, e);
           delete store[key(e.name)];
           spec.onDelete?.(svc, e);
           svc.changed();
@@ -263,11 +267,20 @@ export const NAMED_VALUES: SimpleResourceSpec = {
   },
 };
 
+/**
+ * API version sets (apimapiversionsets.json, api-version 2024-05-01): `displayName` (1–100) and `versioningScheme`
+ * (Segment, Query, Header) required; `versionQueryName` required under Query and `versionHeaderName` under Header,
+ * each 1–100 characters ("Must be 1 to 100 characters long", the SDK's ApiVersionSetContract docs); `description`.
+ * A set that APIs still reference is not deleted: no public source says what the service does then (unverified),
+ * and refusing is the strict answer, so a client deleting a set too early finds out here rather than leaving APIs
+ * pointing at nothing. A set the last of its APIs leaves by being deleted goes with it (apis' delete, see
+ * ServiceSettings.versionSetRemovedWithLastApi).
+ */
 export const API_VERSION_SETS: SimpleResourceSpec = {
   collection: 'apiVersionSets',
   contractType: 'api-version-sets',
   param: 'versionSetId',
-  idKind: 'namedValueId',
+  idKind: 'versionSetId',
   entityName: 'ApiVersionSet',
   store: (svc) => svc.data.apiVersionSets,
   validate(props) {
@@ -275,7 +288,15 @@ export const API_VERSION_SETS: SimpleResourceSpec = {
     d.push(...checkRequired('versioningScheme', props['versioningScheme']), ...checkOneOf('versioningScheme', props['versioningScheme'], ['Segment', 'Query', 'Header']));
     if (props['versioningScheme'] === 'Query') d.push(...checkRequired('versionQueryName', props['versionQueryName']));
     if (props['versioningScheme'] === 'Header') d.push(...checkRequired('versionHeaderName', props['versionHeaderName']));
+    d.push(...checkLength('versionQueryName', props['versionQueryName'], 1, 100), ...checkLength('versionHeaderName', props['versionHeaderName'], 1, 100));
+    d.push(...checkLength('description', props['description'], 0, 10000));
     return d;
+  },
+  beforeDelete(svc, e) {
+    const users = apisInVersionSet(svc, e.name);
+    // unverified wording, after APIM's refusal to delete a policy fragment still in use ("The Policy Fragment '<id>'
+    // is used by the following entities:", Azure/apiops-cli #261).
+    if (users.length > 0) throw validationMessage(`The Api Version Set '${e.name}' is used by the following entities:\r\n${users.map((a) => `/apis/${a.name}`).join('\r\n')}\r\n`);
   },
 };
 

@@ -122,3 +122,18 @@ t.test('VALIDATE_CONTENT_MAX_SIZE: APIM\'s 4 MB by default, the older 100 KB or 
     else t.match(!r.ok && r.errors.join('\n'), c.ok, `${c.value} refused`);
   }
 });
+
+t.test('version sets: Segment with api-version / Api-Version by default; each variable read; bad names refused', async (t) => {
+  const d = readExecutorConfig(required);
+  if (!d.ok) throw new Error(d.errors.join('; '));
+  t.same(d.config.versioning, { scheme: 'Segment', queryName: 'api-version', headerName: 'Api-Version' }, 'Segment keeps ODA paths as public URLs');
+  const set = readExecutorConfig({ ...required, APIM_VERSIONING_SCHEME: 'Header', APIM_VERSION_QUERY_NAME: 'v', APIM_VERSION_HEADER_NAME: 'X-Version' });
+  if (!set.ok) throw new Error(set.errors.join('; '));
+  t.same(set.config.versioning, { scheme: 'Header', queryName: 'v', headerName: 'X-Version' });
+  const bad = readExecutorConfig({ ...required, APIM_VERSIONING_SCHEME: 'segment', APIM_VERSION_QUERY_NAME: 'a b', APIM_VERSION_HEADER_NAME: `X-${'v'.repeat(100)}` });
+  t.notOk(bad.ok);
+  const all = bad.ok ? '' : bad.errors.join('\n');
+  t.match(all, 'APIM_VERSIONING_SCHEME="segment" is invalid: must be one of Segment, Query, Header (default Segment)');
+  t.match(all, 'APIM_VERSION_QUERY_NAME="a b" is invalid: must be a query parameter name');
+  t.match(all, /APIM_VERSION_HEADER_NAME="X-v+" is invalid: must be an HTTP header name/);
+});

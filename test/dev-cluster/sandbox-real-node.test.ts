@@ -138,12 +138,13 @@ t.test('delete → APIM API and route gone, object gone', async (t) => {
 });
 
 t.test('a failing import → Ready False with APIM\'s message; the Job failed without pointless retries', async (t) => {
+  // A hand-made API holds the base path /taken/v4's version set needs: APIM refuses a second plain API on it.
   const client = new ApiManagementClient(
     new ClientSecretCredential(sandbox.emulator.tenantId, sandbox.emulator.clientId, sandbox.emulator.clientSecret, { authorityHost: sandbox.emulator.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: sandbox.emulator.caPem } } as ConstructorParameters<typeof ClientSecretCredential>[3]),
     sandbox.emulator.subscriptionId,
     { endpoint: sandbox.emulator.url, tlsOptions: { ca: sandbox.emulator.caPem } } as ApiManagementClientOptionalParams,
   );
-  await client.api.beginCreateOrUpdateAndWait(sandbox.emulator.resourceGroup, sandbox.emulator.serviceName, 'made-by-hand', { path: 'taken/v4', displayName: 'made by hand', protocols: ['https'] }, { updateIntervalInMs: 50 });
+  await client.api.beginCreateOrUpdateAndWait(sandbox.emulator.resourceGroup, sandbox.emulator.serviceName, 'made-by-hand', { path: 'taken', displayName: 'made by hand', protocols: ['https'] }, { updateIntervalInMs: 50 });
   await sandbox.apply([spec('collides', { spec: { path: '/taken/v4' } })]);
   const states = await sandbox.waitSettled([{ ns, name: 'collides' }], 120_000);
   t.same(states, { [`${ns}/collides`]: 'failed' });

@@ -5,6 +5,7 @@
 // and the changes that must cost exactly one write.
 import t from 'tap';
 import { APIM_OPERATIONS } from '../../executor/apim-operations.ts';
+import { versionSetIdOf } from '../../core/api-versioning.ts';
 import { readExposedApi, RECONCILE_AT_ANNOTATION } from '../../core/exposedapi-model.ts';
 import { renderPolicyXml } from '../../core/policy-xml.ts';
 import { applyManifest } from '../e2e/webhook-in-cluster.ts';
@@ -114,7 +115,12 @@ t.test('the productcatalog component\'s three ExposedAPIs', async (t) => {
   });
 
   t.test('core: TMF620 imported with every policy block', async (t) => {
-    t.equal(core.properties['path'], 'ctk-productcatalogmanagement/tmf-api/productCatalogManagement/v4', 'path without the leading slash');
+    // APIM_VERSIONING_SCHEME=Segment (the default): the path's version segment is the API's version in the set of its
+    // base path, so the public URL stays the ODA path (docs/version-sets.md).
+    t.equal(core.properties['path'], 'ctk-productcatalogmanagement/tmf-api/productCatalogManagement', 'the base path, without the leading slash');
+    t.equal(core.properties['apiVersion'], 'v4', 'the version segment is the API\'s version');
+    const setId = versionSetIdOf({ cluster: 'default', namespace: b.ns, basePath: '/ctk-productcatalogmanagement/tmf-api/productCatalogManagement' });
+    t.equal(String(core.properties['apiVersionSetId']).replace(/^.*\/apiVersionSets\//, ''), setId, 'in the version set of its base path');
     t.equal(core.properties['displayName'], 'productcatalogmanagement');
     t.equal(core.properties['serviceUrl'], 'http://127.0.0.1/ctk-productcatalogmanagement/tmf-api/productCatalogManagement/v4', 'the Ingress load-balancer address + path');
     t.same(core.properties['protocols'], ['https']);

@@ -147,7 +147,7 @@ t.test('old revisions beyond APIM_REVISIONS_KEEP go (ours only); a policy-only c
   const keep = { APIM_REVISIONS_KEEP: '1' };
   t.equal((await f.apply('keep-items', itemsDocument(), {}, keep)).code, 0);
   // A revision made in the portal (no mark): never deleted, never counted.
-  await b.client().api.beginCreateOrUpdateAndWait(b.emu.resourceGroup, b.emu.serviceName, `${apiId};rev=2`, { path: `keep-items/v1`, sourceApiId: `/subscriptions/${b.emu.subscriptionId}/resourceGroups/${b.emu.resourceGroup}/providers/Microsoft.ApiManagement/service/${b.emu.serviceName}/apis/${apiId}`, apiRevisionDescription: 'tried in the portal' }, { updateIntervalInMs: 10 });
+  await b.client().api.beginCreateOrUpdateAndWait(b.emu.resourceGroup, b.emu.serviceName, `${apiId};rev=2`, { path: `keep-items`, sourceApiId: `/subscriptions/${b.emu.subscriptionId}/resourceGroups/${b.emu.resourceGroup}/providers/Microsoft.ApiManagement/service/${b.emu.serviceName}/apis/${apiId}`, apiRevisionDescription: 'tried in the portal' }, { updateIntervalInMs: 10 });
   for (let i = 1; i <= 3; i++) {
     const r = await f.apply('keep-items', itemsDocument(moreOperations(i)), {}, keep);
     t.equal(r.code, 0, r.stdout);
