@@ -19,7 +19,8 @@ import { globMatch, ruleFor, type TenancyPolicy } from '../core/tenancy-policy.t
 import { ownershipOf, parseMark, type OwnerIdentity } from './api-mark.ts';
 import type { Apim } from './apim-client.ts';
 import { readPolicy } from './apim-sync.ts';
-import { jwtFor } from './apply-steps.ts';
+import { jwtFor, versioningOf } from './apply-steps.ts';
+import { versionSetResourceId } from './version-set-sync.ts';
 import { desiredApi } from './desired-api.ts';
 import { desiredLinks, desiredPolicyXml } from './desired-policy.ts';
 import { compareApi, describeDifferences, type Difference } from './drift-compare.ts';
@@ -141,15 +142,21 @@ async function verifyOne(ctx: RunContext, apim: Apim, inventory: ApimInventory, 
   const ours = stored !== undefined && ownershipOf(stored.apiRevisionDescription, who) === 'ours';
   const serviceUrl = ours ? await backendUrlOf(ctx, obj, model) : undefined;
   const jwt = jwtFor(model, ctx);
+  // The version set the apply puts the API in (its path's version segment): the API's path is then the set's base path.
+  const v = versioningOf({ ctx, obj, model });
+  const api = desiredApi(model, {
+    apiId,
+    serviceUrl: serviceUrl ?? '',
+    who,
+    // The document is not compared (docs/drift.md): the mark's own fingerprint stands in for it.
+    plan: { fingerprint: parseMark(stored?.apiRevisionDescription).fingerprint ?? '' },
+    ...(jwt ? { openidProviderId: openidProviderId(jwt.openidConfigUrl) } : {}),
+    ...(v ? { versionSet: { id: versionSetResourceId(apim, v.setId), apiVersion: v.version, basePath: v.basePath } } : {}),
+  });
+  // As the apply: a plain API that is in a set leaves it.
+  if (!v && stored?.apiVersionSetId) api.versionSet = null;
   const wanted = {
-    api: desiredApi(model, {
-      apiId,
-      serviceUrl: serviceUrl ?? '',
-      who,
-      // The document is not compared (docs/drift.md): the mark's own fingerprint stands in for it.
-      plan: { fingerprint: parseMark(stored?.apiRevisionDescription).fingerprint ?? '' },
-      ...(jwt ? { openidProviderId: openidProviderId(jwt.openidConfigUrl) } : {}),
-    }),
+    api,
     policy: desiredPolicyXml(model, apiId, jwt, ctx.config, model.spec.apiType !== 'openapi'),
     ...desiredLinks(model, ctx.config),
     compareServiceUrl: serviceUrl !== undefined,

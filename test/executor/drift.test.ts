@@ -135,3 +135,24 @@ t.test('a hostile tenant: forged status and an apiId that is not theirs make the
   t.match(condition(await b.get(owner.name), 'Drifted'), { status: 'False', reason: 'InSync' }, 'the owner is unaffected');
   t.equal(condition(await b.get('pending'), 'Drifted'), undefined, 'a change not applied yet is the apply Job\'s, not the verify run\'s');
 });
+
+t.test('an API in a version set (its path ends in a version): judged as the apply left it, in sync, zero writes', async (t) => {
+  const b = await executorBench(t);
+  const p = await b.put(metrics('billing', { path: '/billing/v2' }));
+  const applied = await b.execute('apply', p.name, p.hash);
+  t.equal(applied.code, 0, applied.stdout);
+  const stored = b.emu.state().apis.find((a) => a.name === b.apiId(p.name))!;
+  t.ok(stored.properties['apiVersionSetId'], 'the apply put it in a version set');
+  t.equal(stored.properties['path'], 'billing', 'under the set\'s base path');
+  b.emu.requests.reset();
+  const r = await verify(b);
+  t.equal(r.code, 0, r.stdout);
+  t.match(summary(r.logs), { compared: 1, drifted: 0 });
+  t.match(condition(await b.get(p.name), 'Drifted'), { status: 'False', reason: 'InSync' }, 'not drifted in path or set');
+  t.same(armWrites(b.emu), {});
+  // Taken out of its set by hand: the apply would put it back, so it is drift.
+  await b.client().api.update(b.emu.resourceGroup, b.emu.serviceName, b.apiId(p.name), '*', { apiVersionSetId: null as unknown as string, apiVersion: '' });
+  const after = await verify(b);
+  t.match(summary(after.logs), { compared: 1, drifted: 1 });
+  t.match(condition(await b.get(p.name), 'Drifted')?.['message'], /in .*apiVersionSet/);
+});
