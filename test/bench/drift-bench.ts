@@ -14,7 +14,7 @@ import { FINALIZER, SPEC_HASH_ANNOTATION, readExposedApi } from '../../core/expo
 import { specHash } from '../../core/spec-hash.ts';
 import { key } from '../../emulator/service-model.ts';
 import { REPO_DIR } from '../helpers/fixtures.ts';
-import { executorBench, startExecutor } from '../executor/harness.ts';
+import { executorBench, instanceIdOf, startExecutor } from '../executor/harness.ts';
 
 const { values } = parseArgs({ options: { apis: { type: 'string', default: '1000' }, source: { type: 'boolean', default: false } } });
 const N = Number(values.apis);
@@ -62,7 +62,7 @@ try {
     objects.push({
       ...obj,
       metadata: { ...obj.metadata, annotations: { [SPEC_HASH_ANNOTATION]: hash }, finalizers: [FINALIZER] },
-      status: { appliedSpecHash: hash, apim: { apiId, serviceName: b.emu.serviceName }, conditions: templateObj['status']['conditions'] },
+      status: { appliedSpecHash: hash, apim: { apiId, serviceName: b.emu.serviceName, resourceId: instanceIdOf(b.emu), target: '' }, conditions: templateObj['status']['conditions'] },
     });
   }
   for (let at = 0; at < objects.length; at += 200) {

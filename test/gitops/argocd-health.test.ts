@@ -23,13 +23,14 @@ const apply = (objs: Obj[]) => serverSideApply(g, objs, 'argocd-controller');
 t.test('just admitted: already in progress for both tools, in the very object the apply stored', async (t) => {
   // The import of "slow" is held 12 s by the emulator (its first request naming the API), so its Job is seen running.
   emulator.faults.add({ pathPattern: `${NS}-slow`, delayMs: 12_000, times: 1 });
-  // An API made by hand holds /gitops-taken/v4: APIM refuses a second one on that path (a permanent failure).
+  // An API made by hand holds gitops-taken, the base path /gitops-taken/v4's version set needs (docs/version-sets.md):
+  // APIM refuses a second API on it unless both are versions of one set (a permanent failure).
   const client = new ApiManagementClient(
     new ClientSecretCredential(emulator.tenantId, emulator.clientId, emulator.clientSecret, { authorityHost: emulator.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: emulator.caPem } } as ConstructorParameters<typeof ClientSecretCredential>[3]),
     emulator.subscriptionId,
     { endpoint: emulator.url, tlsOptions: { ca: emulator.caPem } } as ApiManagementClientOptionalParams,
   );
-  await client.api.beginCreateOrUpdateAndWait(emulator.resourceGroup, emulator.serviceName, 'made-by-hand', { path: 'gitops-taken/v4', displayName: 'made by hand', protocols: ['https'] }, { updateIntervalInMs: 50 });
+  await client.api.beginCreateOrUpdateAndWait(emulator.resourceGroup, emulator.serviceName, 'made-by-hand', { path: 'gitops-taken', displayName: 'made by hand', protocols: ['https'] }, { updateIntervalInMs: 50 });
 
   const r = await apply([manifest('ready'), manifest('slow'), manifest('broken', { path: '/gitops-taken/v4' })]);
   t.equal(r.code, 0, r.stderr);

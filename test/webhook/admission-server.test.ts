@@ -141,7 +141,11 @@ t.test('admission over HTTPS', async (t) => {
   t.test('remote specification URLs', async (t) => {
     const unreachableBefore = webhook.fetcher.counts.unreachable;
     const good = exposedApi({ spec: { specification: { url: `${specBase}/good.json` } } });
-    t.equal((await post('/validate', admissionReview({ operation: 'CREATE', namespace: 'c', object: good }))).json.response.allowed, true);
+    // The first document check starts a checker process; on a loaded machine that start alone can outlast the 8 s
+    // decision budget (the apiserver would retry). Judged again until a decision comes, a bounded number of times.
+    let first: { json: any } | undefined;
+    for (let i = 0; i < 4 && !first?.json?.response; i++) first = await post('/validate', admissionReview({ operation: 'CREATE', namespace: 'c', object: good }));
+    t.equal(first?.json?.response?.allowed, true, 'a fetched document passing the checks is allowed');
     const bad = exposedApi({ spec: { specification: { url: `${specBase}/bad.json` } } });
     const denied = (await post('/validate', admissionReview({ operation: 'CREATE', namespace: 'c', object: bad }))).json.response;
     t.equal(denied.allowed, false, 'a fetched document failing the checks is denied (deny mode)');
