@@ -1,7 +1,11 @@
 // Collections as APIM pages them: `{value, count, nextLink}` with `$top`/`$skip`, the nextLink an absolute URL
 // carrying api-version and the next `$skip`, so the SDK's `…Next` calls follow it unchanged. `$filter` supports the
 // `eq`/`ne`/`contains`/`startswith` forms over `name` and `properties/x` that tools use to look entities up; anything
-// else is refused rather than silently ignored.
+// else is refused rather than silently ignored. The fields APIM documents per list (e.g. Api_ListByService: name,
+// displayName, description, serviceUrl, path, isCurrent) are written bare in the REST reference but `properties/x` in
+// practice (MicrosoftDocs/feedback #3217; the APIM developer portal's queries): both are read. String comparisons
+// ignore case, as APIM compares names and paths elsewhere (resource names, path uniqueness, gateway routing);
+// unverified for $filter itself: no source says whether `path eq 'a/B'` finds `a/b`.
 import { detail, validationError } from './arm-errors.ts';
 import type { ArmRequest } from './arm-request.ts';
 
@@ -41,7 +45,8 @@ function literal(raw: string): unknown {
 }
 
 function compile(filter: string): (item: Contract) => boolean {
-  const clauses = filter.split(/\s+and\s+/i);
+  // `and` between clauses, not inside a quoted literal (`path eq 'a and b'` is one clause).
+  const clauses = filter.split(/\s+and\s+(?=(?:[^']*'[^']*')*[^']*$)/i);
   const tests = clauses.map((clause) => {
     const c = clause.trim();
     let m = /^([\w/]+)\s+(eq|ne)\s+(.+)$/i.exec(c);

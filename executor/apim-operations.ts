@@ -209,7 +209,8 @@ export class ApimOperations {
   url(path: string, query: Record<string, string> = {}): string {
     // api-version first, as the SDK orders its query (emulator faults and logs match on it).
     const q = new URLSearchParams({ 'api-version': this.apiVersion, ...query });
-    return `${this.serviceUrl}${path}?${q.toString()}`;
+    // Spaces (in a $filter) as %20, as the SDK sends them: `+` means a space only in form encoding.
+    return `${this.serviceUrl}${path}?${q.toString().replace(/\+/g, '%20')}`;
   }
 
   /** One request; answers ≥ 400 are thrown. */
@@ -256,6 +257,14 @@ export class ApimOperations {
 
   listApis(): Promise<ApiContract[]> {
     return this.list('/apis');
+  }
+
+  /**
+   * The APIs a `$filter` selects, each with its set detailed (expandApiVersionSet: "Include full ApiVersionSet
+   * resource in response", REST Api_ListByService; the APIM developer portal lists APIs with it for the same reason).
+   */
+  listApisWhere(filter: string): Promise<ApiContract[]> {
+    return this.list('/apis', { $filter: filter, expandApiVersionSet: 'true' });
   }
 
   /** The import PUT: answers 200/201 (done) or 202 with the operation to poll (Location, Azure-AsyncOperation). */

@@ -16,6 +16,7 @@ import { withMaxSizeHint } from './service-tier.ts';
 import { importContext } from './import-status.ts';
 import { ensureRoute, removeRoute } from './route-sync.ts';
 import { ownershipOf } from './api-mark.ts';
+import { claimsUrl, guardPublicUrl } from './public-url-guard.ts';
 import { revisionsEnabled } from './revision-plan.ts';
 import { syncRevision } from './revision-sync.ts';
 import type { RunContext } from './run-context.ts';
@@ -77,8 +78,15 @@ export async function imported(s: ApplyRun): Promise<StepOutcome> {
   const planned = planImport(s.document!, ctx.config.specImportMode, s.passThrough);
   if (planned instanceof StepFailure) return failureOf(planned);
   if (planned.note) ctx.log.info(planned.note);
-  const provider = s.jwt ? await ensureOpenIdProvider(apim, s.jwt) : undefined;
   const v = s.versioning;
+  // Read at the start of the run, concurrently with validation; nothing of this run has written to it since.
+  const stored = s.storedEarly ? await s.storedEarly : await readApi(apim, apiId);
+  // Before anything is written: an import or a move must not put the API on a URL another API already serves.
+  const placement = { path: (v?.basePath ?? s.model!.spec.path).replace(/^\/+/, ''), ...(v ? { set: { id: versionSetResourceId(apim, v.setId), version: v.version, scheme: v.config.scheme } } : {}) };
+  if (claimsUrl(stored, placement, planned.fingerprint, ownership.who)) {
+    await guardPublicUrl(apim, { apiId, specPath: s.model!.spec.path, want: placement, who: ownership.who, ...(ctx.config.apim.gatewayUrl ? { gatewayUrl: ctx.config.apim.gatewayUrl } : {}) });
+  }
+  const provider = s.jwt ? await ensureOpenIdProvider(apim, s.jwt) : undefined;
   const setKey = v ? { cluster: ctx.config.clusterId, namespace: ref.namespace, basePath: v.basePath } : undefined;
   // The set exists before the first version joins it (APIM answers a PUT naming a missing set with 404).
   const set = v ? await ensureVersionSet(apim, v, setKey!) : undefined;
@@ -90,8 +98,6 @@ export async function imported(s: ApplyRun): Promise<StepOutcome> {
     ...(provider ? { openidProviderId: provider.id } : {}),
     ...(v ? { versionSet: { id: versionSetResourceId(apim, v.setId), apiVersion: v.version, basePath: v.basePath } } : {}),
   });
-  // Read at the start of the run, concurrently with validation; nothing of this run has written to it since.
-  const stored = s.storedEarly ? await s.storedEarly : await readApi(apim, apiId);
   // A plain API that is in a set (its path lost its version segment) leaves it.
   if (!v && stored?.apiVersionSetId) desired.versionSet = null;
   const imports = importContext(s, apiId);

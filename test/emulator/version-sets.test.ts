@@ -217,3 +217,26 @@ t.test('revisions of a version: set and version kept and locked, called as <path
   t.equal(current.apiVersion, 'v4', 'the released revision is still v4 of the set');
   t.same((await h.call('/tmf-api/pc/items', { headers: { 'api-version': 'v4' } })).json().url, '/four-r2/items', 'after the release the version answers with revision 2');
 });
+
+t.test('the APIs list by path ($filter path eq, as the executor\'s URL guard reads it), with the set detailed', async (t) => {
+  const h = await startHarness(t);
+  await h.client.apiVersionSet.createOrUpdate(h.rg, h.svc, 'seg', { displayName: 'seg', versioningScheme: 'Segment' });
+  await api(h, 'plain', { path: 'taken/v4' });
+  await api(h, 'in-set', { path: 'taken', version: 'v4', set: h.servicePath('/apiVersionSets/seg') });
+  await api(h, 'elsewhere', { path: 'taken/v5' });
+  const names = async (filter: string): Promise<string[]> => {
+    const r = await h.raw('GET', h.servicePath(`/apis?api-version=2024-05-01&$filter=${encodeURIComponent(filter)}&expandApiVersionSet=true`));
+    t.equal(r.status, 200, filter);
+    return (r.body.value as { name: string }[]).map((a) => a.name);
+  };
+  t.same(await names("properties/path eq 'taken/v4'"), ['plain'], 'properties/path eq: the one API at that path');
+  t.same(await names("path eq 'taken/v4'"), ['plain'], 'the bare field name of the REST reference reads the same');
+  t.same(await names("properties/path eq 'Taken/V4'"), ['plain'], 'without case (unverified, like APIM\'s other path comparisons)');
+  t.same(await names("properties/path eq 'taken/v'"), [], 'eq is whole-value, not a prefix');
+  t.same(await names("properties/path eq 'a and b'"), [], 'a quoted literal containing `and` is one clause');
+  const r = await h.raw('GET', h.servicePath(`/apis?api-version=2024-05-01&$filter=${encodeURIComponent("properties/path eq 'taken'")}&expandApiVersionSet=true`));
+  t.match(r.body.value[0].properties.apiVersionSet, { id: h.servicePath('/apiVersionSets/seg'), versioningScheme: 'Segment' }, 'the set, detailed');
+  t.equal(r.body.value[0].properties.apiVersion, 'v4');
+  const refused = await h.raw('GET', h.servicePath(`/apis?api-version=2024-05-01&$filter=${encodeURIComponent("tolower(properties/path) eq 'taken'")}`));
+  t.equal(refused.status, 400, 'a $filter the emulator cannot evaluate is refused, not ignored');
+});
