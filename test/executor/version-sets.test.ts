@@ -2,7 +2,8 @@
 // them itself) and the executor run as a Job runs it. TMF620 v4 and v5 (../shared/reference) as two ExposedAPIs of one
 // base path become one version set with two APIs; the gateway answers on both ODA URLs; the configured scheme moves
 // the set to Header and back; deleting v4 leaves v5 and the set; deleting v5 removes the set. An API created before
-// version sets joins its set on its next apply; a set under our id that we did not create is never touched.
+// version sets joins its set on its next apply; a set under our id that we did not create is never touched. A public
+// URL another API already serves (a plain API at <base>/<version>, or the reverse) is refused before any write.
 import t, { type Test } from 'tap';
 import https from 'node:https';
 import http from 'node:http';
@@ -193,4 +194,79 @@ t.test('an API created before version sets joins its set on its next apply; a se
   const foreign = b.emu.state().apiVersionSets.find((s) => s.name === foreignId)!;
   t.same(foreign.properties, { displayName: 'made by hand', versioningScheme: 'Query', versionQueryName: 'v' }, 'the foreign set is unchanged');
   t.notOk(b.emu.state().apis.some((a) => a.name === b.apiId(o.name)), 'no API was created');
+});
+
+/** GETs of the service's API list (any $filter): the guard's read, and the delete's. */
+function listReads(b: ExecutorBench): number {
+  return Object.entries(b.emu.state().requests.byPath).filter(([k]) => k.startsWith('GET /subscriptions/') && k.endsWith('/apis')).reduce((n, [, c]) => n + c, 0);
+}
+
+/** An API made by hand (portal, Bicep, another cluster): no mark. */
+async function handMade(b: ExecutorBench, id: string, props: Record<string, unknown>): Promise<Record<string, unknown>> {
+  await b.client().api.beginCreateOrUpdateAndWait(b.emu.resourceGroup, b.emu.serviceName, id, { displayName: id, protocols: ['https'], serviceUrl: 'http://hand.example/', ...props }, { updateIntervalInMs: 20 });
+  return structuredClone(b.emu.state().apis.find((a) => a.name === id)!.properties);
+}
+
+t.test('a public URL another API already serves is refused before anything is written (PathTaken), both ways', async (t) => {
+  const b = await bench(t);
+  const be = await startBackend(t, 'v4');
+  const named = (name: string, path: string): Record<string, any> => {
+    const o = tmf620(b, 4, be);
+    o['metadata'].name = name;
+    o['spec'].path = path;
+    return o;
+  };
+  const refusedRun = async (t: Test, name: string, path: string, holder: string, url: string): Promise<void> => {
+    const p = await b.put(named(name, path));
+    b.emu.requests.reset();
+    const r = await b.execute('apply', p.name, p.hash, ENV);
+    t.equal(r.code, EXIT_PERMANENT, 'a permanent failure');
+    t.same(armWrites(b.emu), {}, 'nothing was written to APIM: no API, no version set');
+    t.equal(listReads(b), 1, 'one list read found it');
+    const obj = await b.get(p.name);
+    const imported = condition(obj, 'Imported');
+    // Ready is the dispatcher's summary of this permanent failure (False, docs/status.md), not written by the Job.
+    t.same([imported?.['status'], imported?.['reason']], ['False', 'PathTaken'], 'Imported False PathTaken');
+    const message = String(imported?.['message']);
+    t.match(message, `APIM API '${holder}'`, 'names the other API');
+    t.match(message, new RegExp(`^spec\\.path '${path}': https://[a-z0-9.-]+\\.azure-api\\.net/${url} is already served`), 'names the field and the URL both would serve (the service\'s gateway)');
+    t.match(message, 'is managed by nobody (it was not created by exposedapi-apim) and is left unchanged: choose another spec.path', 'who manages it, and the fix');
+    t.notOk(b.emu.state().apis.some((a) => a.name === b.apiId(p.name)), 'no API of ours');
+  };
+
+  t.test('our Segment version at taken/v4 beside a plain API at taken/v4', async (t) => {
+    const before = await handMade(b, 'made-by-hand', { path: 'taken/v4' });
+    await refusedRun(t, 'taken-v4', '/taken/v4', 'made-by-hand', 'taken/v4');
+    t.same(b.emu.state().apis.find((a) => a.name === 'made-by-hand')?.properties, before, 'the hand-made API is untouched');
+    t.notOk(b.emu.state().apiVersionSets.some((s) => s.name === versionSetIdOf({ cluster: 'default', namespace: b.ns, basePath: '/taken' })), 'no set of ours');
+  });
+
+  t.test('our plain API at handset/beta beside version beta of a Segment set at handset', async (t) => {
+    await b.client().apiVersionSet.createOrUpdate(b.emu.resourceGroup, b.emu.serviceName, 'hand-set', { displayName: 'hand set', versioningScheme: 'Segment' });
+    const setId = `/subscriptions/${b.emu.subscriptionId}/resourceGroups/${b.emu.resourceGroup}/providers/Microsoft.ApiManagement/service/${b.emu.serviceName}/apiVersionSets/hand-set`;
+    const before = await handMade(b, 'hand-beta', { path: 'handset', apiVersion: 'beta', apiVersionSetId: setId });
+    await refusedRun(t, 'handset-beta', '/handset/beta', 'hand-beta', 'handset/beta');
+    t.same(b.emu.state().apis.find((a) => a.name === 'hand-beta')?.properties, before, 'the hand-made version is untouched');
+  });
+
+  t.test('a move onto a taken URL is refused; the API keeps serving where it is; an unchanged re-apply reads no list', async (t) => {
+    const p = await b.put(named('free', '/free/v4'));
+    t.equal((await b.execute('apply', p.name, p.hash, ENV)).code, 0, 'applied at /free/v4');
+    b.emu.requests.reset();
+    const again = await b.execute('apply', p.name, p.hash, ENV);
+    t.equal(again.code, 0);
+    t.equal(listReads(b), 0, 'an unchanged apply makes no list read');
+    t.same(armWrites(b.emu), {}, 'and no write');
+
+    await handMade(b, 'squatter', { path: 'free/v5' });
+    const moved = await b.put(named('free', '/free/v5'));
+    b.emu.requests.reset();
+    const r = await b.execute('apply', moved.name, moved.hash, ENV);
+    t.equal(r.code, EXIT_PERMANENT, 'refused');
+    t.equal(condition(await b.get(moved.name), 'Imported')?.['reason'], 'PathTaken');
+    t.same(armWrites(b.emu), {}, 'nothing written');
+    const api = b.emu.state().apis.find((a) => a.name === b.apiId(p.name))!;
+    t.same([api.properties['path'], api.properties['apiVersion']], ['free', 'v4'], 'our API stays where it was');
+    t.equal(JSON.parse((await gateway(b, '/free/v4/category')).body).backend, 'v4', 'and keeps serving /free/v4');
+  });
 });
