@@ -217,8 +217,9 @@ function resolveVersioning(svc: ApimService, props: Record<string, unknown>, exi
   return { set: set.name, version };
 }
 
-export function apiContract(svc: ApimService, api: ApiEntity): JsonObject {
-  const set = versionSetOf(svc, api);
+/** `details`: whether the set's details ride beside apiVersionSetId (a GET does; a list only when asked, below). */
+export function apiContract(svc: ApimService, api: ApiEntity, details = true): JsonObject {
+  const set = details ? versionSetOf(svc, api) : undefined;
   const properties = set ? { ...api.properties, apiVersionSet: versionSetDetails(svc, set) } : api.properties;
   return svc.contract('apis', `/apis/${api.name}`, api.name, properties);
 }
@@ -534,7 +535,10 @@ function deleteApi(svc: ApimService, req: ArmRequest): ArmResult {
 
 function listApis(svc: ApimService, req: ArmRequest): ArmResult {
   const current = Object.values(svc.data.apis).filter((a) => a.properties['isCurrent'] !== false);
-  return ok(page(req, '/apis', current.map((a) => apiContract(svc, a)), svc.settings.pageSize));
+  // Api_ListByService's `expandApiVersionSet` ("Include full ApiVersionSet resource in response", REST spec
+  // apimapis.json): without it a listed API names its set by apiVersionSetId only (unverified beyond that wording).
+  const details = req.query.get('expandApiVersionSet') === 'true';
+  return ok(page(req, '/apis', current.map((a) => apiContract(svc, a, details)), svc.settings.pageSize));
 }
 
 function listOperations(svc: ApimService, req: ArmRequest): ArmResult {

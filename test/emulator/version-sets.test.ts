@@ -237,6 +237,9 @@ t.test('the APIs list by path ($filter path eq, as the executor\'s URL guard rea
   const r = await h.raw('GET', h.servicePath(`/apis?api-version=2024-05-01&$filter=${encodeURIComponent("properties/path eq 'taken'")}&expandApiVersionSet=true`));
   t.match(r.body.value[0].properties.apiVersionSet, { id: h.servicePath('/apiVersionSets/seg'), versioningScheme: 'Segment' }, 'the set, detailed');
   t.equal(r.body.value[0].properties.apiVersion, 'v4');
+  const bare = await h.raw('GET', h.servicePath(`/apis?api-version=2024-05-01&$filter=${encodeURIComponent("properties/path eq 'taken'")}`));
+  t.equal(bare.body.value[0].properties.apiVersionSet, undefined, 'without expandApiVersionSet the list names the set by id only');
+  t.equal(bare.body.value[0].properties.apiVersionSetId, h.servicePath('/apiVersionSets/seg'));
   const refused = await h.raw('GET', h.servicePath(`/apis?api-version=2024-05-01&$filter=${encodeURIComponent("tolower(properties/path) eq 'taken'")}`));
   t.equal(refused.status, 400, 'a $filter the emulator cannot evaluate is refused, not ignored');
 });
