@@ -29,7 +29,8 @@ export interface UrlClaim {
   version?: string;
 }
 
-const trimSlashes = (p: string): string => p.replace(/^\/+|\/+$/g, '');
+/** A path without slashes at its ends (APIM's form). */
+export const trimSlashes = (p: string): string => p.replace(/^\/+|\/+$/g, '');
 
 /** The claim to check, or undefined when there is nothing APIM does not already guard (an API at the root). */
 export function urlClaimOf(p: ApiPlacement): UrlClaim | undefined {

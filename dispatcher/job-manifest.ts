@@ -84,7 +84,8 @@ const RELEASE_MARK = '-m';
 /** Room left for the prefix so that `<prefix>-<hash8>-delete` still fits. */
 export const MAX_PREFIX = MAX_NAME - 1 - HASH_PART - DELETE_SUFFIX.length;
 
-function sha256(s: string): string {
+/** Hex SHA-256 of a string: the hashes in Job names. */
+export function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 

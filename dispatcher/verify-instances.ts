@@ -4,11 +4,10 @@
 // drift.mode is the run's APIM_DRIFT_MODE). Each instance keeps its own rhythm, read back from the cluster through its
 // own label selector: a verify Job still running delays only its own instance's next one. Pure: names, selectors,
 // manifests, what is due, and which schedules a change of the targets starts, updates or stops.
-import { createHash } from 'node:crypto';
 import type { V1Job } from '@kubernetes/client-node';
 import type { JobTemplateConfig } from '../core/dispatcher-config.ts';
 import { JOB_LABELS } from '../core/exposedapi-status.ts';
-import { executorJob, JOB_SELECTOR, labelValue, MANAGED_BY, MANAGED_BY_LABEL, TARGET_LABEL, type JobTarget } from './job-manifest.ts';
+import { executorJob, JOB_SELECTOR, labelValue, MANAGED_BY, MANAGED_BY_LABEL, sha256, TARGET_LABEL, type JobTarget } from './job-manifest.ts';
 
 export const VERIFY_ACTION = 'verify';
 /** Every verify Job, of any instance (the Job watch of apply and delete Jobs ignores them: they name no ExposedAPI). */
@@ -44,7 +43,7 @@ export function verifySelector(target: string): string {
 export function verifyJobName(dueMs: number, target = ''): string {
   const when = Math.floor(dueMs / 1000);
   if (target === '') return `${PREFIX}${when}`;
-  return `${PREFIX}${createHash('sha256').update(target).digest('hex').slice(0, TARGET_HASH)}-${when}`;
+  return `${PREFIX}${sha256(target).slice(0, TARGET_HASH)}-${when}`;
 }
 
 export function buildVerifyJob(dueMs: number, instance: VerifyInstance, template: JobTemplateConfig, operatorNamespace: string): V1Job {

@@ -3,7 +3,7 @@
 // both be accepted and both claim https://<gateway>/taken/v4 (core/public-url-overlap.ts). One filtered list read,
 // only on runs that import or move the API; nothing is written before it, so a refused run leaves whatever serves now.
 import type { VersioningScheme } from '../core/api-versioning.ts';
-import { claimFilter, clashes, foreignHolders, urlClaimOf, type ListedApi, type UrlClaim } from '../core/public-url-overlap.ts';
+import { claimFilter, clashes, foreignHolders, trimSlashes, urlClaimOf, type ListedApi, type UrlClaim } from '../core/public-url-overlap.ts';
 import { describeOwner, ownershipOf, parseMark, type OwnerIdentity } from './api-mark.ts';
 import type { Apim } from './apim-client.ts';
 import type { ApiContract } from './apim-operations.ts';
@@ -17,7 +17,7 @@ export interface WantedPlacement {
   set?: { id: string; version: string; scheme: VersioningScheme };
 }
 
-const trim = (p: string | undefined): string => (p ?? '').replace(/^\/+|\/+$/g, '');
+const trim = (p: string | undefined): string => trimSlashes(p ?? '');
 
 /**
  * Whether this run may change which URL the API serves: it creates, imports (document changed, adoption, an import an
